@@ -1,0 +1,96 @@
+//! `sluice demo`: a throwaway cluster, the example project applied in part, then wait.
+
+use std::fmt::Write as _;
+
+use crate::core::cluster::Cluster;
+use crate::core::config::Project;
+use crate::core::error::{Error, Result};
+use crate::core::exec::{self, ApplyOptions};
+
+include!(concat!(env!("OUT_DIR"), "/examples.rs"));
+
+/// Environments of the demo and how far each is migrated.
+const DEMO_ENVS: &[(&str, &str, &str)] = &[
+    ("dev", "development", "0010"),
+    ("staging", "testing", "0008"),
+    ("prod", "production", "0006"),
+];
+
+pub async fn run(no_wait: bool) -> Result<i32> {
+    eprintln!("starting a throwaway PostgreSQL cluster…");
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .map_err(|e| Error::database(format!("cluster start: {e}")))??;
+    let result = set_up(&cluster).await;
+    let project = match result {
+        Ok(p) => p,
+        Err(e) => {
+            cluster.stop();
+            return Err(e);
+        }
+    };
+    let root = project.root.display().to_string();
+    println!();
+    println!("The demo project is at {root}");
+    println!("  sluice --project {root} status --env dev");
+    println!("  sluice --project {root} apply --env dev");
+    println!("  sluice --project {root} rollback --env dev --steps 1");
+    println!("Connect with psql:");
+    for (name, _, _) in DEMO_ENVS {
+        println!(
+            "  psql -h {} -p {} -U postgres -d shop_{name}",
+            cluster.socket_dir().display(),
+            cluster.port
+        );
+    }
+    if no_wait {
+        cluster.stop();
+        return Ok(0);
+    }
+    println!();
+    println!("Press Ctrl-C to stop the cluster and remove it.");
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping the cluster…");
+    tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
+    Ok(0)
+}
+
+async fn set_up(cluster: &Cluster) -> Result<Project> {
+    let root = cluster.dir.join("project");
+    let migrations = root.join("migrations");
+    std::fs::create_dir_all(&migrations)
+        .map_err(|e| Error::database(format!("{}: {e}", migrations.display())))?;
+    for (name, text) in EXAMPLE_MIGRATIONS {
+        std::fs::write(migrations.join(name), text)
+            .map_err(|e| Error::database(format!("{name}: {e}")))?;
+    }
+    let mut toml = String::from("[project]\nname = \"shop-api\"\nlock_timeout = \"3s\"\n");
+    for (name, tier, _) in DEMO_ENVS {
+        cluster.psql("postgres", &format!("CREATE DATABASE shop_{name}"))?;
+        let _ = write!(
+            toml,
+            "\n[environments.{name}]\ntier = \"{tier}\"\nurl = \"{}\"\n",
+            cluster.url(&format!("shop_{name}"))
+        );
+    }
+    std::fs::write(root.join("sluice.toml"), toml)
+        .map_err(|e| Error::database(format!("sluice.toml: {e}")))?;
+    let project = Project::load(Some(&root))?;
+    for (name, _, to) in DEMO_ENVS {
+        let env = project.environment(Some(name))?;
+        let opts = ApplyOptions {
+            to: Some(to.to_string()),
+            confirm: Some(name.to_string()),
+            ..Default::default()
+        };
+        let report = exec::apply(&project, env, &opts, None).await?;
+        if let Some(e) = report.error {
+            return Err(Error::database(e.message));
+        }
+        println!("{name}: applied up to {to}");
+    }
+    let env = project.environment(Some("dev"))?;
+    let status = exec::status(&project, env).await?;
+    super::output::print_status(super::Format::Text, &project, env, &status);
+    Ok(project)
+}

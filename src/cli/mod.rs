@@ -1,0 +1,302 @@
+//! Headless subcommands: text for people, `--format json` for CI, exit codes per DESIGN.md.
+
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::core::config::Project;
+use crate::core::error::{Error, Result};
+use crate::core::exec::{self, ApplyOptions, Resolution, RollbackTarget, RunReport};
+
+#[derive(Parser, Debug)]
+#[command(name = "sluice", version, about = "Guarded PostgreSQL schema migrations")]
+pub struct Cli {
+    /// Folder holding sluice.toml (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Environment from sluice.toml (default: the only one).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrations and their state: applied, pending, drifted, missing, failed.
+    Status,
+    /// Apply pending migrations, each in its own transaction.
+    Apply {
+        /// Stop after this version.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Run the pending migrations inside one transaction and roll it back.
+        #[arg(long)]
+        dry_run: bool,
+        /// Repeat the environment's name (required on production tier).
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+        /// Apply although applied files changed since they ran.
+        #[arg(long)]
+        allow_drift: bool,
+        /// Apply pending migrations older than the newest applied one.
+        #[arg(long)]
+        allow_out_of_order: bool,
+    },
+    /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
+    Rollback {
+        /// How many migrations to roll back.
+        #[arg(long, value_name = "N", conflicts_with = "to", required_unless_present = "to")]
+        steps: Option<usize>,
+        /// Roll back everything above this version (0: everything).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+    /// Every migration applied or rolled back, and every run.
+    History,
+    /// Settle a migration the ledger marks failed.
+    Resolve {
+        version: String,
+        /// It was completed by hand: record it as applied.
+        #[arg(long, group = "how")]
+        mark_applied: bool,
+        /// It was undone by hand: record it as not applied.
+        #[arg(long, group = "how")]
+        mark_rolled_back: bool,
+        /// Run it again from the statement that failed.
+        #[arg(long, group = "how")]
+        retry: bool,
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+    /// Create the files of a new migration.
+    New {
+        name: String,
+        /// Version from the UTC clock (YYYYMMDDHHMMSS) instead of the next number.
+        #[arg(long)]
+        timestamp: bool,
+        /// Mark it to run outside a transaction.
+        #[arg(long)]
+        no_transaction: bool,
+    },
+    /// Where config, logs and backups live, and the environments.
+    Info,
+    /// Start a throwaway PostgreSQL cluster with the example project.
+    Demo {
+        /// Set up, print, and exit at once (removing the cluster) instead of waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let _log_guard = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluice: cannot start the async runtime: {e}");
+            return 3;
+        }
+    };
+    let format = cli.format;
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            output::print_error(format, &e);
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging() -> Option<()> {
+    let dir = log_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::daily(&dir, "sluice.log");
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(appender).with_ansi(false).try_init().ok()
+}
+
+pub fn log_dir() -> Option<PathBuf> {
+    let d = directories::ProjectDirs::from("", "", "sluice")?;
+    Some(d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    let format = cli.format;
+    match cli.command {
+        Command::Demo { no_wait } => return demo::run(no_wait).await,
+        Command::Info => {
+            let project = Project::load(cli.project.as_deref()).ok();
+            output::print_info(format, project.as_ref());
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let project = Project::load(cli.project.as_deref())?;
+    if let Command::New { name, timestamp, no_transaction } = &cli.command {
+        let paths = new_migration(&project, name, *timestamp, *no_transaction)?;
+        output::print_new(format, &paths);
+        return Ok(0);
+    }
+    let env = project.environment(cli.env.as_deref())?;
+    let project = &project;
+    match cli.command {
+        Command::Status => {
+            let status = exec::status(project, env).await?;
+            output::print_status(format, project, env, &status);
+            Ok(0)
+        }
+        Command::History => {
+            let (rows, runs) = exec::history(project, env).await?;
+            output::print_history(format, env, &rows, &runs);
+            Ok(0)
+        }
+        Command::Apply { to, dry_run, confirm, allow_drift, allow_out_of_order } => {
+            let opts = ApplyOptions { to, dry_run, confirm, allow_drift, allow_out_of_order };
+            with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
+                .await
+        }
+        Command::Rollback { steps, to, confirm } => {
+            let target = match (steps, to) {
+                (Some(n), None) => RollbackTarget::Steps(n),
+                (None, Some(v)) => RollbackTarget::To(v),
+                _ => return Err(Error::input("give either --steps N or --to VERSION")),
+            };
+            with_events(format, |tx| async move {
+                exec::rollback(project, env, &target, confirm.as_deref(), tx).await
+            })
+            .await
+        }
+        Command::Resolve { version, mark_applied, mark_rolled_back, retry, confirm } => {
+            let how = match (mark_applied, mark_rolled_back, retry) {
+                (true, _, _) => Resolution::MarkApplied,
+                (_, true, _) => Resolution::MarkRolledBack,
+                (_, _, true) => Resolution::Retry,
+                _ => {
+                    return Err(Error::input(
+                        "say how to resolve: --retry, --mark-applied or --mark-rolled-back",
+                    ))
+                }
+            };
+            with_events(format, |tx| async move {
+                exec::resolve(project, env, &version, how, confirm.as_deref(), tx).await
+            })
+            .await
+        }
+        Command::New { .. } | Command::Info | Command::Demo { .. } => Ok(0),
+    }
+}
+
+/// Runs an engine call while printing its events (text mode), then prints the report.
+async fn with_events<F, Fut>(format: Format, f: F) -> Result<i32>
+where
+    F: FnOnce(Option<exec::EventSender>) -> Fut,
+    Fut: std::future::Future<Output = Result<RunReport>>,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if format == Format::Text {
+                output::print_event(&ev);
+            }
+        }
+    });
+    let result = f(Some(tx)).await;
+    let _ = printer.await;
+    let report = result?;
+    output::print_report(format, &report);
+    Ok(report.exit_code())
+}
+
+fn new_migration(
+    project: &Project,
+    name: &str,
+    timestamp: bool,
+    no_transaction: bool,
+) -> Result<Vec<PathBuf>> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::input(format!(
+            "migration name {name:?}: use letters, digits and _ (e.g. add_orders_status)"
+        )));
+    }
+    let dir = &project.migrations_dir;
+    std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+    let existing = crate::core::source::load_native(dir)?;
+    let version = if timestamp {
+        utc_stamp()
+    } else {
+        let width = existing.last().map_or(4, |m| m.version.as_str().len());
+        let next: u128 = existing
+            .last()
+            .and_then(|m| m.version.key().parse::<u128>().ok())
+            .map_or(1, |n| n + 1);
+        format!("{next:0width$}")
+    };
+    let header = if no_transaction { "-- sluice:no-transaction\n" } else { "" };
+    let mut made = Vec::new();
+    for (suffix, body) in [("up", "-- Write the change here.\n"), ("down", "-- Undo the change here.\n")] {
+        let path = dir.join(format!("{version}_{name}.{suffix}.sql"));
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(
+            |e| Error::input(format!("{}: {e}", path.display())),
+        )?;
+        use std::io::Write;
+        f.write_all(format!("{header}{body}").as_bytes())
+            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        made.push(path);
+    }
+    Ok(made)
+}
+
+/// YYYYMMDDHHMMSS in UTC from the system clock (civil-from-days, no time crate needed).
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamp_shape() {
+        let s = super::utc_stamp();
+        assert_eq!(s.len(), 14);
+        assert!(s.starts_with("20"), "{s}");
+    }
+}

@@ -1,0 +1,264 @@
+//! Text and JSON renderings of the engine's results. JSON shapes are contracts (DESIGN.md).
+
+use serde_json::json;
+
+use super::Format;
+use crate::core::config::{Environment, Project};
+use crate::core::error::{Error, ErrorKind};
+use crate::core::exec::{Event, RunReport};
+use crate::core::ledger::{HistoryRow, RunRow};
+use crate::core::plan::{State, Status};
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into()));
+}
+
+pub fn print_error(format: Format, e: &Error) {
+    if format == Format::Json {
+        let kind = match e.kind {
+            ErrorKind::Guard => "guard",
+            ErrorKind::Input => "input",
+            ErrorKind::Database => "database",
+        };
+        print_json(&json!({ "error": { "kind": kind, "exit_code": e.exit_code(), "message": e.message } }));
+    }
+    eprintln!("sluice: {}", e.message);
+}
+
+fn symbol(state: State, out_of_order: bool) -> &'static str {
+    match state {
+        State::Applied => "✓",
+        State::Pending if out_of_order => "↯",
+        State::Pending => "•",
+        State::Drifted => "!",
+        State::Missing => "?",
+        State::Failed => "✗",
+    }
+}
+
+pub fn print_status(format: Format, project: &Project, env: &Environment, status: &Status) {
+    if format == Format::Json {
+        let migrations: Vec<_> = status
+            .items
+            .iter()
+            .map(|i| {
+                let mut m = json!({
+                    "version": i.version.as_str(),
+                    "name": i.name,
+                    "state": i.state.as_str(),
+                    "checksum": i.checksum(),
+                    "applied_at": i.applied_at(),
+                    "out_of_order": i.out_of_order,
+                });
+                if i.state == State::Failed {
+                    m["failed_at_statement"] =
+                        json!(i.entry.as_ref().and_then(|e| e.failed_at_statement));
+                }
+                if i.state == State::Drifted {
+                    m["ledger_checksum"] = json!(i.entry.as_ref().map(|e| &e.checksum));
+                }
+                m
+            })
+            .collect();
+        print_json(&json!({ "environment": env.name, "migrations": migrations }));
+        return;
+    }
+    println!("{} · {} ({})", project.name, env.name, env.tier);
+    if status.items.is_empty() {
+        println!("  no migrations in {}", project.migrations_dir.display());
+    }
+    let width = status.items.iter().map(|i| i.label().len()).max().unwrap_or(0);
+    for i in &status.items {
+        let detail = match i.state {
+            State::Applied => format!("applied  {}", i.applied_at().unwrap_or("")),
+            State::Pending if i.out_of_order => "pending  (out of order: older than the newest applied)".into(),
+            State::Pending => "pending".into(),
+            State::Drifted => "drifted  (file changed after it was applied)".into(),
+            State::Missing => "missing  (applied; file gone)".into(),
+            State::Failed => format!(
+                "failed   at statement {}",
+                i.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0)
+            ),
+        };
+        println!("  {} {:<width$}  {detail}", symbol(i.state, i.out_of_order), i.label());
+    }
+    let counts: Vec<String> = [State::Applied, State::Pending, State::Drifted, State::Missing, State::Failed]
+        .iter()
+        .filter_map(|s| {
+            let n = status.count(*s);
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    if !counts.is_empty() {
+        println!("{}", counts.join(", "));
+    }
+}
+
+pub fn print_event(ev: &Event) {
+    match ev {
+        Event::RunStarted { run_id, action, migrations } => {
+            println!("run {run_id} · {action} · {migrations} migration(s)");
+        }
+        Event::MigrationStarted { version, name, direction, transactional, statements, source } => {
+            let arrow = if direction == "down" { "↓" } else { "↑" };
+            let tx = if *transactional { "" } else { ", outside a transaction" };
+            let from = if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
+            println!("  {arrow} {version}_{name} ({statements} statement(s){tx}{from})");
+        }
+        Event::StatementFinished { .. } => {}
+        Event::Waiting { version, index, blockers } => {
+            for b in blockers {
+                println!("    ⏳ {version} statement {index} waits for a lock held by {b}");
+            }
+        }
+        Event::LockTimeout { version, attempt, retries, retry_in_ms, .. } => {
+            println!(
+                "    ↻ {version}: lock timeout, retry {attempt}/{retries} in {:.1} s",
+                *retry_in_ms as f64 / 1000.0
+            );
+        }
+        Event::MigrationFinished { version, direction, duration_ms } => {
+            let verb = if direction == "down" { "rolled back" } else { "applied" };
+            println!("    ✓ {version} {verb} in {duration_ms} ms");
+        }
+        Event::MigrationFailed { version, statement, line, .. } => {
+            let at = match (statement, line) {
+                (Some(s), Some(l)) => format!(" at statement {s} (line {l})"),
+                _ => String::new(),
+            };
+            println!("    ✗ {version} failed{at}");
+        }
+        Event::NotRehearsed { version, reason } => {
+            println!("    – {version} not rehearsed: {reason}");
+        }
+        Event::RunFinished { .. } => {}
+    }
+}
+
+pub fn print_report(format: Format, report: &RunReport) {
+    if format == Format::Json {
+        print_json(&serde_json::to_value(report).unwrap_or_default());
+        return;
+    }
+    let n = report.migrations.iter().filter(|m| m.statements.len() > 0 || m.source == "resolve").count();
+    match report.outcome.as_str() {
+        "nothing-to-do" => println!("nothing to do: no pending migrations"),
+        "done" => println!(
+            "done: {} migration(s) {} in {} ms (run {})",
+            n,
+            match report.action.as_str() {
+                "rollback" => "rolled back",
+                "resolve" => "resolved",
+                _ => "applied",
+            },
+            report.duration_ms,
+            report.run_id
+        ),
+        "rehearsed" => {
+            println!("dry run: everything was rolled back (run {})", report.run_id);
+            for m in &report.migrations {
+                if !m.rehearsed {
+                    println!("  – {}_{}: not rehearsed (runs outside a transaction)", m.version, m.name);
+                    continue;
+                }
+                println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
+                for s in &m.statements {
+                    println!("      statement {} (line {}): {} ms, {} row(s)", s.index, s.line, s.duration_ms, s.rows);
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(e) = &report.error {
+        eprintln!("sluice: {}", e.message);
+    }
+}
+
+pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], runs: &[RunRow]) {
+    if format == Format::Json {
+        print_json(&json!({ "environment": env.name, "history": rows, "runs": runs }));
+        return;
+    }
+    if rows.is_empty() && runs.is_empty() {
+        println!("no history yet in {}", env.name);
+        return;
+    }
+    println!("{:<21} {:<5} {:<34} {:<8} {:>8}  {:<12} run", "when (UTC)", "dir", "migration", "outcome", "ms", "by");
+    for r in rows {
+        let outcome = if r.success {
+            "ok".to_string()
+        } else {
+            format!("failed@{}", r.failed_at_statement.unwrap_or(0))
+        };
+        println!(
+            "{:<21} {:<5} {:<34} {:<8} {:>8}  {:<12} {}",
+            r.applied_at,
+            r.direction,
+            format!("{}_{}", r.version, r.name),
+            outcome,
+            r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+            r.os_user.as_deref().unwrap_or(&r.applied_by),
+            r.run_id.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+    println!("runs:");
+    for r in runs {
+        println!(
+            "  {} {:<21} {:<9} {:<14} by {} ({})",
+            r.run_id,
+            r.started_at,
+            r.action,
+            r.outcome,
+            r.operator,
+            r.client_host.as_deref().unwrap_or("")
+        );
+    }
+}
+
+pub fn print_info(format: Format, project: Option<&Project>) {
+    let dirs = directories::ProjectDirs::from("", "", "sluice");
+    let config = dirs.as_ref().map(|d| d.config_dir().display().to_string());
+    let logs = super::log_dir().map(|d| d.display().to_string());
+    let data = dirs.as_ref().map(|d| d.data_dir().display().to_string());
+    let envs: Vec<_> = project
+        .map(|p| {
+            p.environments
+                .values()
+                .map(|e| json!({ "name": e.name, "tier": e.tier.to_string() }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let info = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "project": project.map(|p| p.root.join(crate::core::config::PROJECT_FILE).display().to_string()),
+        "migrations": project.map(|p| p.migrations_dir.display().to_string()),
+        "ledger_schema": project.map(|p| p.ledger_schema.clone()),
+        "config_dir": config,
+        "log_dir": logs,
+        "backup_dir": data.map(|d| format!("{d}/backups")),
+        "environments": envs,
+    });
+    if format == Format::Json {
+        print_json(&info);
+        return;
+    }
+    println!("sluice {}", env!("CARGO_PKG_VERSION"));
+    for key in ["project", "migrations", "ledger_schema", "config_dir", "log_dir", "backup_dir"] {
+        let v = info[key].as_str().unwrap_or("(none)");
+        println!("  {key:<14} {v}");
+    }
+    for e in envs {
+        println!("  environment    {} ({})", e["name"].as_str().unwrap_or(""), e["tier"].as_str().unwrap_or(""));
+    }
+}
+
+pub fn print_new(format: Format, paths: &[std::path::PathBuf]) {
+    if format == Format::Json {
+        print_json(&json!({ "created": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>() }));
+        return;
+    }
+    for p in paths {
+        println!("created {}", p.display());
+    }
+}

@@ -1,0 +1,653 @@
+//! `sluice.toml`: the project, its environments and their policies.
+//!
+//! Parsing is strict (unknown keys are errors) because a typo in a production policy must
+//! not silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::error::{Error, Result};
+
+pub const PROJECT_FILE: &str = "sluice.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Development,
+    Testing,
+    Production,
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tier::Development => "development",
+            Tier::Testing => "testing",
+            Tier::Production => "production",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupMode {
+    Required,
+    #[default]
+    Optional,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupKind {
+    #[default]
+    Full,
+    SchemaOnly,
+    DataOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LintGate {
+    /// Findings at error severity refuse the run.
+    #[default]
+    Error,
+    /// Warnings refuse it too.
+    Warning,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketPolicy {
+    Required,
+    #[default]
+    Optional,
+    Off,
+}
+
+/// libpq's sslmode values. `allow` is folded into `prefer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub sslmode: Option<SslMode>,
+    pub sslrootcert: Option<PathBuf>,
+    pub sslcert: Option<PathBuf>,
+    pub sslkey: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupPolicy {
+    pub mode: BackupMode,
+    pub kind: BackupKind,
+    /// None: the data dir from `directories`, decided where the backup is taken.
+    pub dir: Option<PathBuf>,
+    pub keep_days: Option<u32>,
+    pub keep_count: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    /// How many distinct people must approve a run (1 or 2).
+    pub required: u8,
+    pub ticket: TicketPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaintenanceWindow {
+    /// Days of the week (0 = Monday) on which the window opens.
+    pub days: Vec<u8>,
+    /// Minutes after midnight UTC.
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub before_apply: Vec<String>,
+    pub after_apply: Vec<String>,
+    pub before_rollback: Vec<String>,
+    pub after_rollback: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub tier: Tier,
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub tls: Tls,
+    pub lock_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub lock_retries: u32,
+    pub lock_retry_backoff: Duration,
+    pub lint_gate: LintGate,
+    pub backup: BackupPolicy,
+    pub approvals: ApprovalPolicy,
+    pub maintenance_window: Option<MaintenanceWindow>,
+    pub seeds: Vec<PathBuf>,
+    pub hooks: Hooks,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder holding sluice.toml.
+    pub root: PathBuf,
+    pub name: String,
+    pub migrations_dir: PathBuf,
+    pub ledger_schema: String,
+    pub environments: BTreeMap<String, Environment>,
+}
+
+impl Project {
+    /// Loads `sluice.toml` from `dir` (or the current directory).
+    pub fn load(dir: Option<&Path>) -> Result<Project> {
+        let root = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir()
+                .map_err(|e| Error::input(format!("cannot read the current directory: {e}")))?,
+        };
+        let file = root.join(PROJECT_FILE);
+        let text = match std::fs::read(&file) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+                Error::input(format!("{}: not valid UTF-8", file.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::input(format!(
+                    "{} not found: run sluice in a project folder or pass --project DIR",
+                    file.display()
+                )))
+            }
+            Err(e) => return Err(Error::input(format!("{}: {e}", file.display()))),
+        };
+        Project::parse(&text, &root).map_err(|e| e.context(file.display()))
+    }
+
+    /// Parses the text of a project file; `root` anchors relative paths.
+    pub fn parse(text: &str, root: &Path) -> Result<Project> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let project = raw.project.unwrap_or_default();
+        let name = project.name.unwrap_or_else(|| {
+            root.canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "project".into())
+        });
+        let migrations_dir = root.join(project.migrations.as_deref().unwrap_or("migrations"));
+        let ledger_schema = project.ledger_schema.unwrap_or_else(|| "sluice".into());
+        if !is_identifier(&ledger_schema) {
+            return Err(Error::input(format!(
+                "[project] ledger_schema = {ledger_schema:?}: use lowercase letters, digits and _ (a plain PostgreSQL identifier)"
+            )));
+        }
+        let default_lock = parse_duration_field(
+            project.lock_timeout.as_deref(),
+            "[project] lock_timeout",
+            Duration::from_secs(5),
+        )?;
+        let default_stmt = parse_duration_field(
+            project.statement_timeout.as_deref(),
+            "[project] statement_timeout",
+            Duration::ZERO,
+        )?;
+        let mut environments = BTreeMap::new();
+        for (env_name, raw_env) in raw.environments {
+            let env = build_environment(&env_name, raw_env, root, default_lock, default_stmt)
+                .map_err(|e| e.context(format_args!("[environments.{env_name}]")))?;
+            environments.insert(env_name, env);
+        }
+        Ok(Project { root: root.to_path_buf(), name, migrations_dir, ledger_schema, environments })
+    }
+
+    /// Picks the environment named by `--env`, or the only one when there is just one.
+    pub fn environment(&self, name: Option<&str>) -> Result<&Environment> {
+        match name {
+            Some(n) => self.environments.get(n).ok_or_else(|| {
+                Error::input(format!(
+                    "unknown environment {n:?}; sluice.toml defines: {}",
+                    self.env_names()
+                ))
+            }),
+            None if self.environments.len() == 1 => {
+                Ok(self.environments.values().next().expect("one environment"))
+            }
+            None if self.environments.is_empty() => Err(Error::input(
+                "sluice.toml defines no environment: add an [environments.NAME] table",
+            )),
+            None => Err(Error::input(format!(
+                "several environments are defined ({}): choose one with --env NAME",
+                self.env_names()
+            ))),
+        }
+    }
+
+    fn env_names(&self) -> String {
+        let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+fn build_environment(
+    name: &str,
+    raw: RawEnvironment,
+    root: &Path,
+    default_lock: Duration,
+    default_stmt: Duration,
+) -> Result<Environment> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Error::input("environment names use letters, digits, - and _"));
+    }
+    let tier = raw.tier.ok_or_else(|| {
+        Error::input("missing tier: add tier = \"development\", \"testing\" or \"production\"")
+    })?;
+    match (&raw.url, &raw.url_env) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input("set either url or url_env, not both"));
+        }
+        (None, None) => {
+            return Err(Error::input(
+                "no connection: set url = \"postgres://user@host/db\" or url_env = \"VAR\"",
+            ))
+        }
+        (Some(url), None) => {
+            if url_has_password(url) {
+                return Err(Error::input(
+                    "the url holds a password; passwords never live in sluice.toml, which is committed: \
+                     use url_env = \"VAR\", PGPASSWORD or ~/.pgpass",
+                ));
+            }
+        }
+        (None, Some(var)) => {
+            if var.is_empty() || var.contains('=') {
+                return Err(Error::input(format!("url_env = {var:?} is not a variable name")));
+            }
+        }
+    }
+    let sslmode = match raw.sslmode.as_deref() {
+        None => None,
+        Some(s) => Some(SslMode::parse(s).ok_or_else(|| {
+            Error::input(format!(
+                "sslmode = {s:?}: use disable, prefer, require, verify-ca or verify-full"
+            ))
+        })?),
+    };
+    let path = |p: Option<String>| p.map(|p| root.join(p));
+    let tls = Tls {
+        sslmode,
+        sslrootcert: path(raw.sslrootcert),
+        sslcert: path(raw.sslcert),
+        sslkey: path(raw.sslkey),
+    };
+    if tls.sslcert.is_some() != tls.sslkey.is_some() {
+        return Err(Error::input("sslcert and sslkey go together: set both or neither"));
+    }
+    let lock_timeout =
+        parse_duration_field(raw.lock_timeout.as_deref(), "lock_timeout", default_lock)?;
+    let statement_timeout =
+        parse_duration_field(raw.statement_timeout.as_deref(), "statement_timeout", default_stmt)?;
+    let lock_retry_backoff = parse_duration_field(
+        raw.lock_retry_backoff.as_deref(),
+        "lock_retry_backoff",
+        Duration::from_secs(1),
+    )?;
+    let lock_retries = raw.lock_retries.unwrap_or(3);
+    if lock_retries > 100 {
+        return Err(Error::input(format!("lock_retries = {lock_retries}: at most 100")));
+    }
+    let rb = raw.backup.unwrap_or_default();
+    let backup = BackupPolicy {
+        mode: rb.mode.unwrap_or(if tier == Tier::Production {
+            BackupMode::Required
+        } else {
+            BackupMode::Optional
+        }),
+        kind: rb.kind.unwrap_or_default(),
+        dir: path(rb.dir),
+        keep_days: rb.keep_days,
+        keep_count: rb.keep_count,
+    };
+    let ra = raw.approvals.unwrap_or_default();
+    let required = ra.required.unwrap_or(1);
+    if !(1..=2).contains(&required) {
+        return Err(Error::input(format!("approvals.required = {required}: use 1 or 2")));
+    }
+    let approvals = ApprovalPolicy { required, ticket: ra.ticket.unwrap_or_default() };
+    let maintenance_window = raw.maintenance_window.map(build_window).transpose()?;
+    let rh = raw.hooks.unwrap_or_default();
+    let hooks = Hooks {
+        before_apply: rh.before_apply,
+        after_apply: rh.after_apply,
+        before_rollback: rh.before_rollback,
+        after_rollback: rh.after_rollback,
+    };
+    Ok(Environment {
+        name: name.to_string(),
+        tier,
+        url: raw.url,
+        url_env: raw.url_env,
+        tls,
+        lock_timeout,
+        statement_timeout,
+        lock_retries,
+        lock_retry_backoff,
+        lint_gate: raw.lint_gate.unwrap_or_default(),
+        backup,
+        approvals,
+        maintenance_window,
+        seeds: raw.seeds.into_iter().map(|s| root.join(s)).collect(),
+        hooks,
+    })
+}
+
+fn build_window(raw: RawWindow) -> Result<MaintenanceWindow> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut days = Vec::new();
+    for d in raw.days.unwrap_or_else(|| DAYS.iter().map(|s| s.to_string()).collect()) {
+        let lower = d.to_ascii_lowercase();
+        let idx = DAYS.iter().position(|x| lower.starts_with(x)).ok_or_else(|| {
+            Error::input(format!("maintenance_window.days: {d:?} is not a day (mon..sun)"))
+        })?;
+        days.push(idx as u8);
+    }
+    let start_minute = parse_clock(&raw.start, "maintenance_window.start")?;
+    let end_minute = parse_clock(&raw.end, "maintenance_window.end")?;
+    if let Some(tz) = raw.timezone {
+        if !tz.eq_ignore_ascii_case("utc") {
+            return Err(Error::input(format!(
+                "maintenance_window.timezone = {tz:?}: only UTC is supported; write the times in UTC"
+            )));
+        }
+    }
+    Ok(MaintenanceWindow { days, start_minute, end_minute })
+}
+
+fn parse_clock(s: &str, field: &str) -> Result<u16> {
+    let bad = || Error::input(format!("{field} = {s:?}: write the time as HH:MM (24-hour, UTC)"));
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let h: u16 = h.parse().map_err(|_| bad())?;
+    let m: u16 = m.parse().map_err(|_| bad())?;
+    if h > 24 || m > 59 || (h == 24 && m > 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+/// Parses PostgreSQL-style durations: `0`, `500ms`, `5s`, `2min`, `1h`, `1d`, or bare
+/// milliseconds as PostgreSQL reads them.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" | "sec" => n.checked_mul(1000)?,
+        "min" | "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
+}
+
+fn parse_duration_field(value: Option<&str>, field: &str, default: Duration) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(v) => {
+            let d = parse_duration(v).ok_or_else(|| {
+                Error::input(format!(
+                    "{field} = {v:?}: write a duration such as \"500ms\", \"5s\", \"2min\" or \"0\" (no limit)"
+                ))
+            })?;
+            // PostgreSQL stores these timeouts as int milliseconds.
+            if d.as_millis() > i32::MAX as u128 {
+                return Err(Error::input(format!("{field} = {v:?}: at most 24 days")));
+            }
+            Ok(d)
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// True when a connection string carries a password, in URL or key=value form.
+pub fn url_has_password(url: &str) -> bool {
+    if let Some(rest) =
+        url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if userinfo.contains(':') {
+                return true;
+            }
+        }
+        if let Some((_, query)) = rest.split_once('?') {
+            return query.split('&').any(|kv| kv.starts_with("password="));
+        }
+        return false;
+    }
+    url.split_whitespace().any(|kv| kv.trim_start().starts_with("password"))
+}
+
+/// Turns toml's multi-line report into one line naming the line and column.
+fn toml_error(text: &str, e: &toml::de::Error) -> Error {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Error::input(format!("line {line}, column {col}: {msg}"))
+        }
+        None => Error::input(msg),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    project: Option<RawProject>,
+    #[serde(default)]
+    environments: BTreeMap<String, RawEnvironment>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    name: Option<String>,
+    migrations: Option<String>,
+    ledger_schema: Option<String>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    tier: Option<Tier>,
+    url: Option<String>,
+    url_env: Option<String>,
+    sslmode: Option<String>,
+    sslrootcert: Option<String>,
+    sslcert: Option<String>,
+    sslkey: Option<String>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    lock_retries: Option<u32>,
+    lock_retry_backoff: Option<String>,
+    lint_gate: Option<LintGate>,
+    backup: Option<RawBackup>,
+    approvals: Option<RawApprovals>,
+    maintenance_window: Option<RawWindow>,
+    #[serde(default)]
+    seeds: Vec<String>,
+    hooks: Option<RawHooks>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    mode: Option<BackupMode>,
+    kind: Option<BackupKind>,
+    dir: Option<String>,
+    keep_days: Option<u32>,
+    keep_count: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApprovals {
+    required: Option<u8>,
+    ticket: Option<TicketPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    days: Option<Vec<String>>,
+    start: String,
+    end: String,
+    timezone: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHooks {
+    #[serde(default)]
+    before_apply: Vec<String>,
+    #[serde(default)]
+    after_apply: Vec<String>,
+    #[serde(default)]
+    before_rollback: Vec<String>,
+    #[serde(default)]
+    after_rollback: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Project> {
+        Project::parse(text, Path::new("/p"))
+    }
+
+    #[test]
+    fn full_environment_parses() {
+        let p = parse(
+            r#"
+            [project]
+            name = "shop"
+            ledger_schema = "ops_ledger"
+            lock_timeout = "3s"
+            [environments.prod]
+            tier = "production"
+            url_env = "PROD_URL"
+            sslmode = "verify-full"
+            sslrootcert = "certs/root.crt"
+            lock_retries = 5
+            approvals = { required = 2, ticket = "required" }
+            backup = { dir = "backups", keep_days = 14, keep_count = 10 }
+            maintenance_window = { days = ["sat", "sun"], start = "02:00", end = "04:30" }
+            hooks = { before_apply = ["./notify.sh"] }
+            "#,
+        )
+        .unwrap();
+        let e = p.environment(None).unwrap();
+        assert_eq!(e.tier, Tier::Production);
+        assert_eq!(e.lock_timeout, Duration::from_secs(3));
+        assert_eq!(e.backup.mode, BackupMode::Required);
+        assert_eq!(e.backup.dir, Some(PathBuf::from("/p/backups")));
+        assert_eq!(e.tls.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(e.approvals.required, 2);
+        let w = e.maintenance_window.as_ref().unwrap();
+        assert_eq!((w.days.clone(), w.start_minute, w.end_minute), (vec![5, 6], 120, 270));
+        assert_eq!(p.ledger_schema, "ops_ledger");
+    }
+
+    #[test]
+    fn password_in_url_is_refused() {
+        let err = parse(
+            "[environments.dev]\ntier = \"development\"\nurl = \"postgres://app:secret@db/shop\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message.contains("password"), "{err}");
+        assert!(!url_has_password("postgres://app@db:5432/shop?sslmode=require"));
+        assert!(url_has_password("postgresql://db/shop?user=a&password=b"));
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let err = parse("[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timout = \"1s\"\n")
+            .unwrap_err();
+        assert!(err.message.starts_with("line 4"), "{err}");
+        assert!(err.message.contains("lock_timout"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = parse("[environments.dev]\ntier = \"dev\"\nurl_env = \"X\"\n").unwrap_err();
+        assert!(err.message.contains("line 2"), "{err}");
+        let err = parse("[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timeout = \"5 parsecs\"\n")
+            .unwrap_err();
+        assert!(err.message.contains("[environments.dev]: lock_timeout"), "{err}");
+        let err = parse("[environments.dev]\ntier = \"development\"\n").unwrap_err();
+        assert!(err.message.contains("url_env"), "{err}");
+    }
+
+    #[test]
+    fn environment_selection() {
+        let p = parse(
+            "[environments.a]\ntier = \"development\"\nurl_env = \"A\"\n[environments.b]\ntier = \"testing\"\nurl_env = \"B\"\n",
+        )
+        .unwrap();
+        assert!(p.environment(None).unwrap_err().message.contains("--env"));
+        assert_eq!(p.environment(Some("b")).unwrap().tier, Tier::Testing);
+        let err = p.environment(Some("prod")).unwrap_err();
+        assert!(err.message.contains("a, b"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("1.5s"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}

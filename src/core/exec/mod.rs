@@ -1,0 +1,614 @@
+//! Apply, rollback, resolve and rehearse: the engine's runs. Each takes the ledger lock,
+//! records itself in the runs table, and reports progress as events.
+
+pub mod report;
+mod runner;
+
+use std::time::Instant;
+
+use serde_json::json;
+
+pub use report::{Blocker, Event, EventSender, MigrationReport, ReportError, RunReport};
+use runner::{Session, Step};
+
+use crate::core::config::{Environment, Project, Tier};
+use crate::core::connect::Target;
+use crate::core::error::{Error, Result};
+use crate::core::ledger::{Direction, HistoryRow, Ledger, RunRow};
+use crate::core::plan::{State, Status};
+use crate::core::source::{self, checked_statements, load_native, SqlFile, Version};
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    pub to: Option<String>,
+    pub dry_run: bool,
+    /// Must repeat the environment's name on a production tier.
+    pub confirm: Option<String>,
+    pub allow_drift: bool,
+    pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum RollbackTarget {
+    Steps(usize),
+    To(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    MarkApplied,
+    MarkRolledBack,
+    Retry,
+}
+
+impl Resolution {
+    fn as_str(self) -> &'static str {
+        match self {
+            Resolution::MarkApplied => "mark-applied",
+            Resolution::MarkRolledBack => "mark-rolled-back",
+            Resolution::Retry => "retry",
+        }
+    }
+}
+
+/// Reads files and ledger (no lock, no writes) and sets them side by side.
+pub async fn status(project: &Project, env: &Environment) -> Result<Status> {
+    let migrations = load_native(&project.migrations_dir)?;
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/status").await?;
+    let latest = Ledger::new(&project.ledger_schema).latest(&client).await?;
+    Status::build(migrations, latest)
+}
+
+pub async fn history(project: &Project, env: &Environment) -> Result<(Vec<HistoryRow>, Vec<RunRow>)> {
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/history").await?;
+    let ledger = Ledger::new(&project.ledger_schema);
+    Ok((ledger.history(&client).await?, ledger.runs(&client).await?))
+}
+
+/// Refuses a write to a production-tier environment unless its name was repeated.
+pub fn check_confirmation(env: &Environment, confirm: Option<&str>, action: &str) -> Result<()> {
+    if env.tier == Tier::Production && confirm != Some(env.name.as_str()) {
+        return Err(Error::guard(match confirm {
+            None => format!(
+                "{} is a production environment: repeat its name to {action}: --confirm {}",
+                env.name, env.name
+            ),
+            Some(other) => format!(
+                "--confirm {other:?} does not match the environment {:?}; nothing was done",
+                env.name
+            ),
+        }));
+    }
+    Ok(())
+}
+
+/// A connected, locked run, with its runs row written.
+struct Run {
+    session: Session,
+    started: Instant,
+    report: RunReport,
+}
+
+impl Run {
+    async fn begin(
+        project: &Project,
+        env: &Environment,
+        action: &str,
+        details: serde_json::Value,
+        events: Option<EventSender>,
+    ) -> Result<Run> {
+        let target = Target::resolve(env)?;
+        let run_id = crate::core::identity::new_run_id();
+        let ledger = Ledger::new(&project.ledger_schema);
+        let session = Session::open(&target, env, ledger, &run_id, events).await?;
+        session.ledger.try_lock(&session.client).await?;
+        session.ledger.ensure(&session.client).await?;
+        session
+            .ledger
+            .start_run(
+                &session.client,
+                &run_id,
+                &env.name,
+                action,
+                &session.operator,
+                &session.host,
+                &details,
+            )
+            .await?;
+        tracing::info!(run_id, action, env = env.name, "run started");
+        Ok(Run {
+            started: Instant::now(),
+            report: RunReport {
+                run_id,
+                environment: env.name.clone(),
+                action: action.into(),
+                outcome: "running".into(),
+                migrations: Vec::new(),
+                duration_ms: 0,
+                error: None,
+            },
+            session,
+        })
+    }
+
+    async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
+        self.report.outcome = outcome.into();
+        self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.report.error = error;
+        let details = json!({
+            "migrations": self.report.migrations.iter().map(|m| json!({
+                "version": m.version, "name": m.name, "direction": m.direction,
+                "source": m.source, "duration_ms": m.duration_ms, "lock_retries": m.lock_retries,
+            })).collect::<Vec<_>>(),
+            "error": self.report.error,
+            "duration_ms": self.report.duration_ms,
+        });
+        // The connection may be gone (that can be why the run failed): then the runs row
+        // stays 'running' and the lock went with the session.
+        if let Err(e) = self
+            .session
+            .ledger
+            .finish_run(&self.session.client, &self.report.run_id, outcome, &details)
+            .await
+        {
+            tracing::warn!("cannot record the end of run {}: {e}", self.report.run_id);
+        }
+        let _ = self.session.ledger.unlock(&self.session.client).await;
+        self.session.emit(Event::RunFinished {
+            run_id: self.report.run_id.clone(),
+            outcome: outcome.into(),
+        });
+        tracing::info!(run_id = self.report.run_id, outcome, "run finished");
+        self.report
+    }
+
+    /// Runs steps in order, stopping at the first failure.
+    async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
+        self.session.emit(Event::RunStarted {
+            run_id: self.report.run_id.clone(),
+            action: self.report.action.clone(),
+            migrations: steps.len(),
+        });
+        if steps.is_empty() {
+            return self.finish("nothing-to-do", None).await;
+        }
+        for step in &steps {
+            match self.session.run_step(step).await {
+                Ok(r) => self.report.migrations.push(r),
+                Err(f) => {
+                    self.report.migrations.push(f.report);
+                    let err = ReportError::from_error(&f.error, f.blockers);
+                    return self.finish("failed", Some(err)).await;
+                }
+            }
+        }
+        self.finish("done", None).await
+    }
+}
+
+fn parse_version(v: &str, flag: &str) -> Result<Version> {
+    Version::parse(v)
+        .ok_or_else(|| Error::input(format!("{flag} {v:?}: a version is digits, e.g. {flag} 0007")))
+}
+
+/// Guards every write run checks: no failed migration waiting for resolution, no drift
+/// unless allowed.
+fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
+    if let Some(f) = status.items.iter().find(|i| i.state == State::Failed) {
+        let at = f.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0);
+        return Err(Error::guard(format!(
+            "migration {} failed at statement {at} and is partly applied; resolve it first: sluice resolve {} --retry | --mark-applied | --mark-rolled-back",
+            f.label(),
+            f.version
+        )));
+    }
+    if !opts.allow_drift {
+        let drifted: Vec<String> =
+            status.items.iter().filter(|i| i.state == State::Drifted).map(|i| i.label()).collect();
+        if !drifted.is_empty() {
+            return Err(Error::guard(format!(
+                "applied migrations changed on disk (drift): {}; restore the files as applied (see the ledger's SQL with sluice history), or pass --allow-drift",
+                drifted.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn up_step(item: &crate::core::plan::Item) -> Result<Option<Step>> {
+    let Some(m) = &item.migration else { return Ok(None) };
+    let statements = m.up_statements()?;
+    Ok(Some(Step {
+        version: m.version.to_string(),
+        name: m.name.clone(),
+        direction: Direction::Up,
+        transactional: !m.no_transaction(),
+        origin: m.up.path.display().to_string(),
+        source: "file",
+        checksum: m.up.checksum(),
+        up_sql: m.up.text.clone(),
+        down_sql: m.down.as_ref().map(|d| d.text.clone()),
+        statements,
+        start_at: 0,
+    }))
+}
+
+/// Applies pending migrations (up to `--to`), or rehearses them with `dry_run`.
+pub async fn apply(
+    project: &Project,
+    env: &Environment,
+    opts: &ApplyOptions,
+    events: Option<EventSender>,
+) -> Result<RunReport> {
+    if !opts.dry_run {
+        check_confirmation(env, opts.confirm.as_deref(), "apply")?;
+    }
+    let migrations = load_native(&project.migrations_dir)?;
+    let to = opts.to.as_deref().map(|v| parse_version(v, "--to")).transpose()?;
+    if let Some(to) = &to {
+        if !migrations.iter().any(|m| &m.version == to) {
+            return Err(Error::input(format!(
+                "--to {to}: no migration file has that version in {}",
+                project.migrations_dir.display()
+            )));
+        }
+    }
+    let action = if opts.dry_run { "dry-run" } else { "apply" };
+    let run =
+        Run::begin(project, env, action, json!({ "to": opts.to }), events).await?;
+    let latest = match run.session.ledger.latest(&run.session.client).await {
+        Ok(l) => l,
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    let status = match Status::build(migrations, latest) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    if let Err(e) = check_guards(&status, opts) {
+        return Ok(fail_early(run, e).await);
+    }
+    let pending: Vec<_> =
+        status.pending().filter(|i| to.as_ref().is_none_or(|t| &i.version <= t)).collect();
+    if !opts.allow_out_of_order {
+        let late: Vec<String> = pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+        if !late.is_empty() {
+            let e = Error::guard(format!(
+                "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then pass --allow-out-of-order",
+                late.join(", ")
+            ));
+            return Ok(fail_early(run, e).await);
+        }
+    }
+    let mut steps = Vec::new();
+    for item in pending {
+        match up_step(item) {
+            Ok(Some(s)) => steps.push(s),
+            Ok(None) => {}
+            Err(e) => return Ok(fail_early(run, e).await),
+        }
+    }
+    if opts.dry_run {
+        return Ok(rehearse(run, steps).await);
+    }
+    Ok(run.run_steps(steps).await)
+}
+
+async fn fail_early(run: Run, e: Error) -> RunReport {
+    let err = ReportError::from_error(&e, vec![]);
+    run.finish("refused", Some(err)).await
+}
+
+/// Runs every transactional pending migration inside one transaction, then rolls it all
+/// back. Migrations outside a transaction cannot be rehearsed and are listed as such.
+async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
+    let s = &run.session;
+    s.emit(Event::RunStarted {
+        run_id: run.report.run_id.clone(),
+        action: "dry-run".into(),
+        migrations: steps.len(),
+    });
+    if steps.is_empty() {
+        return run.finish("nothing-to-do", None).await;
+    }
+    let begin = format!(
+        "BEGIN; SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
+        s.lock_timeout_ms, s.statement_timeout_ms
+    );
+    if let Err(e) = s.client.batch_execute(&begin).await {
+        return fail_early(run, e.into()).await;
+    }
+    for step in &steps {
+        let mut report = MigrationReport {
+            version: step.version.clone(),
+            name: step.name.clone(),
+            direction: "up".into(),
+            source: step.source.into(),
+            transactional: step.transactional,
+            rehearsed: step.transactional,
+            duration_ms: 0,
+            lock_retries: 0,
+            statements: Vec::new(),
+        };
+        if !step.transactional {
+            run.session.emit(Event::NotRehearsed {
+                version: step.version.clone(),
+                reason: "runs outside a transaction (sluice:no-transaction)".into(),
+            });
+            run.report.migrations.push(report);
+            continue;
+        }
+        let started = Instant::now();
+        for (i, st) in step.statements.iter().enumerate() {
+            let t = Instant::now();
+            let (res, blockers) = run.session.exec_watched(&step.version, i, &st.text).await;
+            match res {
+                Ok(rows) => {
+                    let duration_ms = t.elapsed().as_millis() as u64;
+                    run.session.emit(Event::StatementFinished {
+                        version: step.version.clone(),
+                        index: i + 1,
+                        line: st.line,
+                        rows,
+                        duration_ms,
+                    });
+                    report.statements.push(report::StatementReport {
+                        index: i + 1,
+                        line: st.line,
+                        rows,
+                        duration_ms,
+                    });
+                }
+                Err(e) => {
+                    let _ = run.session.client.batch_execute("ROLLBACK").await;
+                    let err = Error::database(format!(
+                        "{}:{} (statement {}): {}",
+                        step.origin,
+                        st.line,
+                        i + 1,
+                        crate::core::error::describe_pg(&e)
+                    ));
+                    run.session.emit(Event::MigrationFailed {
+                        version: step.version.clone(),
+                        statement: Some(i + 1),
+                        line: Some(st.line),
+                        error: err.message.clone(),
+                    });
+                    run.report.migrations.push(report);
+                    let re = ReportError::from_error(&err, blockers);
+                    return run.finish("failed", Some(re)).await;
+                }
+            }
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        run.session.emit(Event::MigrationFinished {
+            version: step.version.clone(),
+            direction: "up".into(),
+            duration_ms: report.duration_ms,
+        });
+        run.report.migrations.push(report);
+    }
+    if let Err(e) = run.session.client.batch_execute("ROLLBACK").await {
+        return fail_early(run, e.into()).await;
+    }
+    run.finish("rehearsed", None).await
+}
+
+/// Rolls back the newest migrations, by count or down to a version.
+pub async fn rollback(
+    project: &Project,
+    env: &Environment,
+    target: &RollbackTarget,
+    confirm: Option<&str>,
+    events: Option<EventSender>,
+) -> Result<RunReport> {
+    check_confirmation(env, confirm, "roll back")?;
+    let to = match target {
+        RollbackTarget::To(v) => Some(parse_version(v, "--to")?),
+        RollbackTarget::Steps(0) => return Err(Error::input("--steps 0 rolls nothing back; use 1 or more")),
+        RollbackTarget::Steps(_) => None,
+    };
+    let migrations = load_native(&project.migrations_dir)?;
+    let details = match target {
+        RollbackTarget::Steps(n) => json!({ "steps": n }),
+        RollbackTarget::To(v) => json!({ "to": v }),
+    };
+    let run = Run::begin(project, env, "rollback", details, events).await?;
+    let plan = async {
+        let latest = run.session.ledger.latest(&run.session.client).await?;
+        let status = Status::build(migrations, latest)?;
+        check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
+        let mut applied: Vec<_> = status.items.iter().filter(|i| i.state.is_in_database()).collect();
+        applied.reverse();
+        let chosen: Vec<_> = match (target, &to) {
+            (RollbackTarget::Steps(n), _) => {
+                if *n > applied.len() {
+                    return Err(Error::input(format!(
+                        "--steps {n}: only {} migration(s) are applied",
+                        applied.len()
+                    )));
+                }
+                applied.into_iter().take(*n).collect()
+            }
+            (RollbackTarget::To(_), Some(v)) => {
+                if v.key() != "0" && !status.items.iter().any(|i| &i.version == v && i.state.is_in_database()) {
+                    return Err(Error::input(format!(
+                        "--to {v}: that version is not applied; use an applied version, or --to 0 to roll back everything"
+                    )));
+                }
+                applied.into_iter().filter(|i| &i.version > v).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut steps = Vec::new();
+        let mut no_down = Vec::new();
+        for item in chosen {
+            let entry = item.entry.as_ref().expect("applied items have a ledger row");
+            let (stored_up, stored_down) =
+                run.session.ledger.stored_sql(&run.session.client, entry.id).await?;
+            let file_down = item.migration.as_ref().and_then(|m| m.down.clone());
+            let (down, source) = match (file_down, stored_down) {
+                (Some(f), _) if !crate::core::sql::is_blank(&f.text) => (f, "file"),
+                (_, Some(text)) if !crate::core::sql::is_blank(&text) => {
+                    let path = format!("ledger:{}_{}.down.sql", item.version, item.name);
+                    let no_transaction = source::header_directives(&text)
+                        .map(|d| d.no_transaction)
+                        .unwrap_or(false);
+                    (SqlFile { path: path.into(), text, no_transaction }, "ledger")
+                }
+                _ => {
+                    no_down.push(item.label());
+                    continue;
+                }
+            };
+            let statements = checked_statements(&down)?;
+            steps.push(Step {
+                version: item.version.to_string(),
+                name: item.name.clone(),
+                direction: Direction::Down,
+                transactional: !down.no_transaction,
+                origin: down.path.display().to_string(),
+                source,
+                checksum: entry.checksum.clone(),
+                up_sql: stored_up,
+                down_sql: Some(down.text.clone()),
+                statements,
+                start_at: 0,
+            });
+        }
+        if !no_down.is_empty() {
+            return Err(Error::guard(format!(
+                "cannot roll back {}: no down file and no down SQL in the ledger; write a down file, or restore a backup",
+                no_down.join(", ")
+            )));
+        }
+        Ok(steps)
+    }
+    .await;
+    match plan {
+        Ok(steps) => Ok(run.run_steps(steps).await),
+        Err(e) => Ok(fail_early(run, e).await),
+    }
+}
+
+/// Settles a migration the ledger marks failed.
+pub async fn resolve(
+    project: &Project,
+    env: &Environment,
+    version: &str,
+    how: Resolution,
+    confirm: Option<&str>,
+    events: Option<EventSender>,
+) -> Result<RunReport> {
+    check_confirmation(env, confirm, "resolve")?;
+    let v = parse_version(version, "resolve")?;
+    let migrations = load_native(&project.migrations_dir)?;
+    let run = Run::begin(
+        project,
+        env,
+        "resolve",
+        json!({ "version": version, "resolution": how.as_str() }),
+        events,
+    )
+    .await?;
+    let prepared = async {
+        let latest = run.session.ledger.latest(&run.session.client).await?;
+        let status = Status::build(migrations, latest)?;
+        let item = status.find(v.as_str()).cloned().ok_or_else(|| {
+            Error::input(format!("no migration {v} in the files or the ledger"))
+        })?;
+        if item.state != State::Failed {
+            return Err(Error::input(format!(
+                "{} is {}, not failed; resolve settles failed migrations only",
+                item.label(),
+                item.state.as_str()
+            )));
+        }
+        Ok(item)
+    }
+    .await;
+    let item = match prepared {
+        Ok(i) => i,
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    let entry = item.entry.clone().expect("failed items have a ledger row");
+    let (stored_up, stored_down) =
+        match run.session.ledger.stored_sql(&run.session.client, entry.id).await {
+            Ok(x) => x,
+            Err(e) => return Ok(fail_early(run, e).await),
+        };
+    match how {
+        Resolution::Retry => {
+            if entry.direction == Direction::Down {
+                let e = Error::input(format!(
+                    "{} failed while rolling back; finish it by hand, then --mark-applied or --mark-rolled-back",
+                    item.label()
+                ));
+                return Ok(fail_early(run, e).await);
+            }
+            let step = match up_step(&item) {
+                Ok(Some(mut s)) => {
+                    let at = entry.failed_at_statement.unwrap_or(1).max(1) as usize - 1;
+                    if at >= s.statements.len() {
+                        let e = Error::input(format!(
+                            "{} failed at statement {} but its file now has {} statement(s); fix the file or mark the migration by hand",
+                            item.label(), at + 1, s.statements.len()
+                        ));
+                        return Ok(fail_early(run, e).await);
+                    }
+                    s.start_at = if s.transactional { 0 } else { at };
+                    s
+                }
+                Ok(None) => {
+                    let e = Error::input(format!("{}: its file is gone; cannot retry", item.label()));
+                    return Ok(fail_early(run, e).await);
+                }
+                Err(e) => return Ok(fail_early(run, e).await),
+            };
+            Ok(run.run_steps(vec![step]).await)
+        }
+        Resolution::MarkApplied | Resolution::MarkRolledBack => {
+            let direction =
+                if how == Resolution::MarkApplied { Direction::Up } else { Direction::Down };
+            let mut run = run;
+            let result = async {
+                let stmt = run.session.ledger.prepare_insert(&run.session.client).await?;
+                let row = crate::core::ledger::NewRow {
+                    version: &entry.version,
+                    name: &entry.name,
+                    checksum: &entry.checksum,
+                    up_sql: &stored_up,
+                    down_sql: stored_down.as_deref(),
+                    direction,
+                    os_user: &run.session.operator,
+                    client_host: &run.session.host,
+                    duration_ms: Some(0),
+                    run_id: &run.session.run_id,
+                    success: true,
+                    failed_at_statement: None,
+                    error: None,
+                };
+                run.session.ledger.insert(&run.session.client, &stmt, &row).await
+            }
+            .await;
+            match result {
+                Ok(_) => {
+                    run.report.migrations.push(MigrationReport {
+                        version: entry.version.clone(),
+                        name: entry.name.clone(),
+                        direction: direction.as_str().into(),
+                        source: "resolve".into(),
+                        transactional: true,
+                        rehearsed: false,
+                        duration_ms: 0,
+                        lock_retries: 0,
+                        statements: vec![],
+                    });
+                    Ok(run.finish("done", None).await)
+                }
+                Err(e) => Ok(fail_early(run, e).await),
+            }
+        }
+    }
+}

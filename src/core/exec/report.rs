@@ -1,0 +1,131 @@
+//! What a run tells the world: live events on a channel, and the report at the end.
+
+use serde::Serialize;
+
+use crate::core::error::{Error, ErrorKind};
+
+/// A session that blocks one of ours, as pg_blocking_pids and pg_stat_activity tell it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Blocker {
+    pub pid: i32,
+    pub user: String,
+    pub application_name: String,
+    pub state: String,
+    pub query: String,
+    pub transaction_age_s: f64,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} ({}{}, {}, transaction open {:.0}s): {}",
+            self.pid,
+            self.user,
+            if self.application_name.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", self.application_name)
+            },
+            self.state,
+            self.transaction_age_s,
+            self.query.replace(char::is_whitespace, " ")
+        )
+    }
+}
+
+/// Progress of a run, sent as it happens.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted { run_id: String, action: String, migrations: usize },
+    MigrationStarted {
+        version: String,
+        name: String,
+        direction: String,
+        transactional: bool,
+        statements: usize,
+        source: String,
+    },
+    StatementFinished { version: String, index: usize, line: usize, rows: u64, duration_ms: u64 },
+    Waiting { version: String, index: usize, blockers: Vec<Blocker> },
+    LockTimeout {
+        version: String,
+        attempt: u32,
+        retries: u32,
+        retry_in_ms: u64,
+        blockers: Vec<Blocker>,
+    },
+    MigrationFinished { version: String, direction: String, duration_ms: u64 },
+    MigrationFailed { version: String, statement: Option<usize>, line: Option<usize>, error: String },
+    NotRehearsed { version: String, reason: String },
+    RunFinished { run_id: String, outcome: String },
+}
+
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementReport {
+    pub index: usize,
+    pub line: usize,
+    pub rows: u64,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    pub version: String,
+    pub name: String,
+    pub direction: String,
+    /// Where the SQL came from: "file" or "ledger".
+    pub source: String,
+    pub transactional: bool,
+    pub rehearsed: bool,
+    pub duration_ms: u64,
+    pub lock_retries: u32,
+    pub statements: Vec<StatementReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportError {
+    pub kind: String,
+    pub exit_code: i32,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<Blocker>,
+}
+
+impl ReportError {
+    pub fn from_error(e: &Error, blockers: Vec<Blocker>) -> ReportError {
+        ReportError {
+            kind: match e.kind {
+                ErrorKind::Guard => "guard",
+                ErrorKind::Input => "input",
+                ErrorKind::Database => "database",
+            }
+            .into(),
+            exit_code: e.exit_code(),
+            message: e.message.clone(),
+            blockers,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub environment: String,
+    pub action: String,
+    /// "done", "failed", "nothing-to-do", "rehearsed".
+    pub outcome: String,
+    pub migrations: Vec<MigrationReport>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportError>,
+}
+
+impl RunReport {
+    pub fn exit_code(&self) -> i32 {
+        self.error.as_ref().map_or(0, |e| e.exit_code)
+    }
+}

@@ -1,0 +1,533 @@
+//! One runner session: the connection that holds the ledger lock and executes steps, and the
+//! watcher that names who blocks a statement that waits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, Mutex};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
+use crate::core::config::Environment;
+use crate::core::connect::Target;
+use crate::core::error::{describe_pg, Error, Result};
+use crate::core::ledger::{Direction, Ledger, NewRow};
+use crate::core::sql::Statement;
+
+/// What to run for one migration in one direction.
+pub struct Step {
+    pub version: String,
+    pub name: String,
+    pub direction: Direction,
+    pub statements: Vec<Statement>,
+    pub transactional: bool,
+    /// Path or "ledger:" label, for messages.
+    pub origin: String,
+    pub source: &'static str,
+    /// Recorded in the ledger row.
+    pub checksum: String,
+    pub up_sql: String,
+    pub down_sql: Option<String>,
+    /// 0-based statement to start from (a retried no-transaction migration).
+    pub start_at: usize,
+}
+
+/// Why a step failed, with what the runner saw.
+pub struct StepFailure {
+    pub error: Error,
+    pub statement: Option<usize>,
+    pub line: Option<usize>,
+    pub blockers: Vec<Blocker>,
+    pub report: MigrationReport,
+}
+
+pub struct Session {
+    pub client: Client,
+    pub target: Target,
+    pub ledger: Ledger,
+    pub run_id: String,
+    pub operator: String,
+    pub host: String,
+    pub pid: i32,
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub lock_retries: u32,
+    pub lock_retry_backoff: Duration,
+    pub events: Option<EventSender>,
+    insert: Option<tokio_postgres::Statement>,
+    watch_conn: Arc<Mutex<Option<Client>>>,
+}
+
+impl Session {
+    /// Connects as `sluice/<run_id>`.
+    pub async fn open(
+        target: &Target,
+        env: &Environment,
+        ledger: Ledger,
+        run_id: &str,
+        events: Option<EventSender>,
+    ) -> Result<Session> {
+        let client = target.connect(&format!("sluice/{run_id}")).await?;
+        let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+        Ok(Session {
+            client,
+            target: target.clone(),
+            ledger,
+            run_id: run_id.to_string(),
+            operator: crate::core::identity::os_user(),
+            host: crate::core::identity::host_name(),
+            pid,
+            lock_timeout_ms: env.lock_timeout.as_millis() as u64,
+            statement_timeout_ms: env.statement_timeout.as_millis() as u64,
+            lock_retries: env.lock_retries,
+            lock_retry_backoff: env.lock_retry_backoff,
+            events,
+            insert: None,
+            watch_conn: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn emit(&self, e: Event) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+
+    async fn insert_stmt(&mut self) -> Result<tokio_postgres::Statement> {
+        if self.insert.is_none() {
+            self.insert = Some(self.ledger.prepare_insert(&self.client).await?);
+        }
+        Ok(self.insert.clone().expect("prepared above"))
+    }
+
+    fn timeouts_sql(&self, local: bool) -> String {
+        let scope = if local { "SET LOCAL" } else { "SET" };
+        format!(
+            "{scope} lock_timeout = {}; {scope} statement_timeout = {}",
+            self.lock_timeout_ms, self.statement_timeout_ms
+        )
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.min(6);
+        (self.lock_retry_backoff * factor).min(Duration::from_secs(60))
+    }
+
+    /// Runs one step, retrying on lock timeout as the environment allows.
+    pub async fn run_step(&mut self, step: &Step) -> std::result::Result<MigrationReport, StepFailure> {
+        self.emit(Event::MigrationStarted {
+            version: step.version.clone(),
+            name: step.name.clone(),
+            direction: step.direction.as_str().into(),
+            transactional: step.transactional,
+            statements: step.statements.len(),
+            source: step.source.into(),
+        });
+        let mut attempt = 0;
+        loop {
+            let result = if step.transactional {
+                self.try_transactional(step, attempt).await
+            } else {
+                self.try_statementwise(step, attempt).await
+            };
+            match result {
+                Ok(report) => {
+                    self.emit(Event::MigrationFinished {
+                        version: step.version.clone(),
+                        direction: step.direction.as_str().into(),
+                        duration_ms: report.duration_ms,
+                    });
+                    return Ok(report);
+                }
+                Err(Attempt::LockTimeout(f)) if attempt < self.lock_retries => {
+                    attempt += 1;
+                    let wait = self.backoff(attempt - 1);
+                    self.emit(Event::LockTimeout {
+                        version: step.version.clone(),
+                        attempt,
+                        retries: self.lock_retries,
+                        retry_in_ms: wait.as_millis() as u64,
+                        blockers: f.blockers.clone(),
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+                Err(Attempt::LockTimeout(mut f)) => {
+                    let who = if f.blockers.is_empty() {
+                        "no blocker was seen (the lock timeout is shorter than the watch delay)".into()
+                    } else {
+                        f.blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
+                    };
+                    f.error = Error::database(format!(
+                        "{} after {} {}: blocked by {who}",
+                        f.error.message,
+                        attempt + 1,
+                        if attempt == 0 { "attempt" } else { "attempts" }
+                    ));
+                    return Err(self.failed(step, f));
+                }
+                Err(Attempt::Failed(f)) => return Err(self.failed(step, f)),
+            }
+        }
+    }
+
+    fn failed(&self, step: &Step, f: StepFailure) -> StepFailure {
+        self.emit(Event::MigrationFailed {
+            version: step.version.clone(),
+            statement: f.statement.map(|i| i + 1),
+            line: f.line,
+            error: f.error.message.clone(),
+        });
+        f
+    }
+
+    fn new_report(step: &Step, attempt: u32) -> MigrationReport {
+        MigrationReport {
+            version: step.version.clone(),
+            name: step.name.clone(),
+            direction: step.direction.as_str().into(),
+            source: step.source.into(),
+            transactional: step.transactional,
+            rehearsed: false,
+            duration_ms: 0,
+            lock_retries: attempt,
+            statements: Vec::new(),
+        }
+    }
+
+    fn statement_error(
+        step: &Step,
+        index: usize,
+        e: &tokio_postgres::Error,
+        blockers: Vec<Blocker>,
+        report: MigrationReport,
+    ) -> Attempt {
+        let s = &step.statements[index];
+        let mut message = format!(
+            "{}:{} (statement {} of {}): {}",
+            step.origin,
+            s.line,
+            index + 1,
+            step.statements.len(),
+            describe_pg(e)
+        );
+        if e.is_closed() {
+            message.push_str("; the connection to the server was lost");
+        }
+        let f = StepFailure {
+            error: Error::database(message),
+            statement: Some(index),
+            line: Some(s.line),
+            blockers,
+            report,
+        };
+        if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+            Attempt::LockTimeout(f)
+        } else {
+            Attempt::Failed(f)
+        }
+    }
+
+    async fn try_transactional(&mut self, step: &Step, attempt: u32) -> std::result::Result<MigrationReport, Attempt> {
+        let started = Instant::now();
+        let mut report = Self::new_report(step, attempt);
+        let fail = |e: Error, report: MigrationReport| {
+            Attempt::Failed(StepFailure { error: e, statement: None, line: None, blockers: vec![], report })
+        };
+        let insert = match self.insert_stmt().await {
+            Ok(s) => s,
+            Err(e) => return Err(fail(e, report)),
+        };
+        // RESET ALL: each migration starts from the session defaults, whatever the last one SET.
+        let begin = format!("RESET ALL; BEGIN; {}", self.timeouts_sql(true));
+        if let Err(e) = self.client.batch_execute(&begin).await {
+            return Err(fail(e.into(), report));
+        }
+        for (i, s) in step.statements.iter().enumerate() {
+            let t = Instant::now();
+            let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
+            match res {
+                Ok(rows) => {
+                    let duration_ms = t.elapsed().as_millis() as u64;
+                    self.emit(Event::StatementFinished {
+                        version: step.version.clone(),
+                        index: i + 1,
+                        line: s.line,
+                        rows,
+                        duration_ms,
+                    });
+                    report.statements.push(StatementReport { index: i + 1, line: s.line, rows, duration_ms });
+                }
+                Err(e) => {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                    return Err(Self::statement_error(step, i, &e, blockers, report));
+                }
+            }
+        }
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let row = NewRow {
+            version: &step.version,
+            name: &step.name,
+            checksum: &step.checksum,
+            up_sql: &step.up_sql,
+            down_sql: step.down_sql.as_deref(),
+            direction: step.direction,
+            os_user: &self.operator,
+            client_host: &self.host,
+            duration_ms: Some(duration_ms as i64),
+            run_id: &self.run_id,
+            success: true,
+            failed_at_statement: None,
+            error: None,
+        };
+        if let Err(e) = self.ledger.insert(&self.client, &insert, &row).await {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(fail(e.context("cannot record the migration in the ledger"), report));
+        }
+        if let Err(e) = self.client.batch_execute("COMMIT").await {
+            return Err(fail(
+                Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
+                report,
+            ));
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// A migration outside a transaction: statement by statement, the ledger row kept up to
+    /// date with the statement reached, so a failure or a kill leaves it marked `failed` there.
+    async fn try_statementwise(&mut self, step: &Step, attempt: u32) -> std::result::Result<MigrationReport, Attempt> {
+        let started = Instant::now();
+        let mut report = Self::new_report(step, attempt);
+        let fail = |e: Error, report: MigrationReport| {
+            Attempt::Failed(StepFailure { error: e, statement: None, line: None, blockers: vec![], report })
+        };
+        let insert = match self.insert_stmt().await {
+            Ok(s) => s,
+            Err(e) => return Err(fail(e, report)),
+        };
+        let row = NewRow {
+            version: &step.version,
+            name: &step.name,
+            checksum: &step.checksum,
+            up_sql: &step.up_sql,
+            down_sql: step.down_sql.as_deref(),
+            direction: step.direction,
+            os_user: &self.operator,
+            client_host: &self.host,
+            duration_ms: None,
+            run_id: &self.run_id,
+            success: false,
+            failed_at_statement: Some(step.start_at as i32 + 1),
+            error: None,
+        };
+        let id = match self.ledger.insert(&self.client, &insert, &row).await {
+            Ok(id) => id,
+            Err(e) => return Err(fail(e.context("cannot record the migration in the ledger"), report)),
+        };
+        let setup = format!("RESET ALL; {}", self.timeouts_sql(false));
+        if let Err(e) = self.client.batch_execute(&setup).await {
+            return Err(fail(e.into(), report));
+        }
+        for i in step.start_at..step.statements.len() {
+            let s = &step.statements[i];
+            let t = Instant::now();
+            let concurrent = s.keywords.iter().any(|k| k == "CONCURRENTLY");
+            let (res, blockers) = loop {
+                let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
+                let lock_timeout = matches!(&res, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE));
+                // Retry the statement that timed out, not the migration: the ones before it
+                // are done. A CONCURRENTLY build is not retried (see below).
+                if lock_timeout && !concurrent && report.lock_retries < self.lock_retries {
+                    report.lock_retries += 1;
+                    let wait = self.backoff(report.lock_retries - 1);
+                    self.emit(Event::LockTimeout {
+                        version: step.version.clone(),
+                        attempt: report.lock_retries,
+                        retries: self.lock_retries,
+                        retry_in_ms: wait.as_millis() as u64,
+                        blockers: blockers.clone(),
+                    });
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                break (res, blockers);
+            };
+            let elapsed = started.elapsed().as_millis() as i64;
+            match res {
+                Ok(rows) => {
+                    let duration_ms = t.elapsed().as_millis() as u64;
+                    self.emit(Event::StatementFinished {
+                        version: step.version.clone(),
+                        index: i + 1,
+                        line: s.line,
+                        rows,
+                        duration_ms,
+                    });
+                    report.statements.push(StatementReport { index: i + 1, line: s.line, rows, duration_ms });
+                    let next = if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
+                    let done = next.is_none();
+                    if let Err(e) =
+                        self.ledger.set_progress(&self.client, id, next, done, elapsed, None).await
+                    {
+                        return Err(fail(
+                            e.context(format_args!(
+                                "{}: statement {} ran but the ledger could not record it; the ledger marks the migration failed at that statement",
+                                step.origin,
+                                i + 1
+                            )),
+                            report,
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let msg = describe_pg(&e);
+                    let _ = self
+                        .ledger
+                        .set_progress(&self.client, id, Some(i as i32 + 1), false, elapsed, Some(&msg))
+                        .await;
+                    let a = Self::statement_error(step, i, &e, blockers, report);
+                    let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;
+                    // A failed CONCURRENTLY build leaves an INVALID index: retrying blindly
+                    // would hide it, so stop and let the operator look.
+                    if concurrent {
+                        f.error.message.push_str(
+                            "; a CONCURRENTLY statement that fails may leave an INVALID index behind: check pg_index.indisvalid before retrying",
+                        );
+                    }
+                    f.error.message.push_str(&format!(
+                        "; the ledger marks {} failed at statement {}: fix the cause, then `sluice resolve {} --retry` (or --mark-applied / --mark-rolled-back)",
+                        step.version,
+                        i + 1,
+                        step.version
+                    ));
+                    let a = Attempt::Failed(f);
+                    return Err(a);
+                }
+            }
+        }
+        let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Executes one statement; if it runs past a short delay, a second connection watches
+    /// pg_blocking_pids and reports who blocks it.
+    pub async fn exec_watched(
+        &self,
+        version: &str,
+        index: usize,
+        sql: &str,
+    ) -> (std::result::Result<u64, tokio_postgres::Error>, Vec<Blocker>) {
+        let observed: Arc<std::sync::Mutex<Vec<Blocker>>> = Arc::default();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let delay = Duration::from_millis((self.lock_timeout_ms / 3).clamp(20, 100));
+        let watcher = tokio::spawn(watch_blockers(
+            self.target.clone(),
+            self.run_id.clone(),
+            self.pid,
+            self.watch_conn.clone(),
+            delay,
+            observed.clone(),
+            stop_rx,
+            self.events.clone().map(|tx| (tx, version.to_string(), index + 1)),
+        ));
+        let res = self.client.simple_query(sql).await;
+        let _ = stop_tx.send(());
+        let _ = watcher.await;
+        let blockers = observed.lock().map(|v| v.clone()).unwrap_or_default();
+        let rows = res.map(|msgs| {
+            msgs.iter()
+                .map(|m| match m {
+                    SimpleQueryMessage::CommandComplete(n) => *n,
+                    _ => 0,
+                })
+                .sum()
+        });
+        (rows, blockers)
+    }
+}
+
+pub enum Attempt {
+    LockTimeout(StepFailure),
+    Failed(StepFailure),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn watch_blockers(
+    target: Target,
+    run_id: String,
+    pid: i32,
+    conn: Arc<Mutex<Option<Client>>>,
+    delay: Duration,
+    observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
+    mut stop: oneshot::Receiver<()>,
+    events: Option<(EventSender, String, usize)>,
+) {
+    tokio::select! {
+        _ = &mut stop => return,
+        _ = tokio::time::sleep(delay) => {}
+    }
+    let mut guard = conn.lock().await;
+    if guard.is_none() {
+        match target.connect(&format!("sluice/{run_id}/watch")).await {
+            Ok(c) => {
+                let _ = c.batch_execute("SET statement_timeout = 2000").await;
+                *guard = Some(c);
+            }
+            Err(e) => {
+                tracing::warn!("blocker watch cannot connect: {e}");
+                return;
+            }
+        }
+    }
+    let Some(client) = guard.as_ref() else { return };
+    let mut last: Vec<i32> = Vec::new();
+    loop {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
+        let q = client.query(
+            "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
+                    coalesce(a.state, ''), left(coalesce(a.query, ''), 300), \
+                    coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 \
+             FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid",
+            &params,
+        );
+        let rows = tokio::select! {
+            _ = &mut stop => return,
+            r = q => r,
+        };
+        if let Ok(rows) = rows {
+            let blockers: Vec<Blocker> = rows
+                .iter()
+                .map(|r| Blocker {
+                    pid: r.get(0),
+                    user: r.get(1),
+                    application_name: r.get(2),
+                    state: r.get(3),
+                    query: r.get(4),
+                    transaction_age_s: r.get(5),
+                })
+                .collect();
+            let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+            if !blockers.is_empty() {
+                if pids != last {
+                    if let Some((tx, version, index)) = &events {
+                        let _ = tx.send(Event::Waiting {
+                            version: version.clone(),
+                            index: *index,
+                            blockers: blockers.clone(),
+                        });
+                    }
+                }
+                if let Ok(mut o) = observed.lock() {
+                    *o = blockers;
+                }
+            }
+            last = pids;
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+}

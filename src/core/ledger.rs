@@ -1,0 +1,453 @@
+//! The ledger in the target database: every migration applied or rolled back (with the SQL
+//! that ran), the runs table, and the advisory lock that admits one runner at a time.
+
+use tokio_postgres::{Client, GenericClient, Statement};
+
+use crate::core::error::{Error, Result};
+
+/// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).
+const LOCK_CLASS: i32 = 0x534C_5543;
+/// Bumped when the ledger's own tables change shape.
+const LEDGER_VERSION: i32 = 1;
+
+const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// The newest ledger row of one version: what the database believes about it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub version: String,
+    pub name: String,
+    pub checksum: String,
+    pub direction: Direction,
+    pub success: bool,
+    pub failed_at_statement: Option<i32>,
+    pub applied_at: String,
+    pub run_id: Option<String>,
+}
+
+/// One row of the full history, for `sluice history`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub version: String,
+    pub name: String,
+    pub direction: String,
+    pub success: bool,
+    pub failed_at_statement: Option<i32>,
+    pub checksum: String,
+    pub applied_at: String,
+    pub applied_by: String,
+    pub os_user: Option<String>,
+    pub client_host: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub run_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A row to append to the history.
+pub struct NewRow<'a> {
+    pub version: &'a str,
+    pub name: &'a str,
+    pub checksum: &'a str,
+    pub up_sql: &'a str,
+    pub down_sql: Option<&'a str>,
+    pub direction: Direction,
+    pub os_user: &'a str,
+    pub client_host: &'a str,
+    pub duration_ms: Option<i64>,
+    pub run_id: &'a str,
+    pub success: bool,
+    pub failed_at_statement: Option<i32>,
+    pub error: Option<&'a str>,
+}
+
+/// Who holds the ledger lock.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockHolder {
+    pub pid: i32,
+    pub application_name: String,
+    pub user: String,
+    pub client: String,
+    pub since: String,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} ({}, role {}, from {}, since {})",
+            self.pid, self.application_name, self.user, self.client, self.since
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    schema: String,
+}
+
+impl Ledger {
+    /// `schema` is validated as a plain identifier by the config.
+    pub fn new(schema: &str) -> Ledger {
+        Ledger { schema: schema.to_string() }
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    fn t(&self, table: &str) -> String {
+        format!("\"{}\".{table}", self.schema)
+    }
+
+    /// Creates the ledger on first use. Call while holding the lock, so two first runs do
+    /// not race on CREATE.
+    pub async fn ensure(&self, client: &Client) -> Result<()> {
+        if self.exists(client).await? {
+            return Ok(());
+        }
+        let s = &self.schema;
+        let sql = format!(
+            r#"
+            CREATE SCHEMA IF NOT EXISTS "{s}";
+            CREATE TABLE IF NOT EXISTS "{s}".meta (
+                ledger_version int NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            INSERT INTO "{s}".meta (ledger_version) SELECT {LEDGER_VERSION}
+                WHERE NOT EXISTS (SELECT 1 FROM "{s}".meta);
+            CREATE TABLE IF NOT EXISTS "{s}".history (
+                id bigserial PRIMARY KEY,
+                version text NOT NULL,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                up_sql text NOT NULL,
+                down_sql text,
+                direction text NOT NULL CHECK (direction IN ('up', 'down')),
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                applied_by text NOT NULL DEFAULT current_user,
+                os_user text,
+                client_host text,
+                duration_ms bigint,
+                run_id text,
+                success boolean NOT NULL,
+                failed_at_statement int,
+                error text
+            );
+            CREATE INDEX IF NOT EXISTS history_version_idx ON "{s}".history (version, id);
+            CREATE TABLE IF NOT EXISTS "{s}".runs (
+                run_id text PRIMARY KEY,
+                environment text NOT NULL,
+                action text NOT NULL,
+                operator text NOT NULL,
+                client_host text,
+                started_at timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz,
+                outcome text NOT NULL DEFAULT 'running',
+                details jsonb NOT NULL DEFAULT '{{}}'
+            );
+            "#
+        );
+        client.batch_execute(&sql).await.map_err(|e| {
+            Error::from(e).context(format_args!("cannot create the ledger in schema {s}"))
+        })
+    }
+
+    pub async fn exists(&self, client: &impl GenericClient) -> Result<bool> {
+        let row = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.t("history")])
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// The newest row of every version ever recorded. Empty when no ledger exists yet.
+    pub async fn latest(&self, client: &impl GenericClient) -> Result<Vec<Entry>> {
+        if !self.exists(client).await? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT ON (version) id, version, name, checksum, direction, success, \
+             failed_at_statement, to_char(applied_at AT TIME ZONE 'UTC', {TS}), run_id \
+             FROM {} ORDER BY version, id DESC",
+            self.t("history")
+        );
+        let rows = client.query(&sql, &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| Entry {
+                id: r.get(0),
+                version: r.get(1),
+                name: r.get(2),
+                checksum: r.get(3),
+                direction: if r.get::<_, &str>(4) == "down" { Direction::Down } else { Direction::Up },
+                success: r.get(5),
+                failed_at_statement: r.get(6),
+                applied_at: r.get(7),
+                run_id: r.get(8),
+            })
+            .collect())
+    }
+
+    pub async fn history(&self, client: &impl GenericClient) -> Result<Vec<HistoryRow>> {
+        if !self.exists(client).await? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, version, name, direction, success, failed_at_statement, checksum, \
+             to_char(applied_at AT TIME ZONE 'UTC', {TS}), applied_by, os_user, client_host, \
+             duration_ms, run_id, error FROM {} ORDER BY id",
+            self.t("history")
+        );
+        let rows = client.query(&sql, &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| HistoryRow {
+                id: r.get(0),
+                version: r.get(1),
+                name: r.get(2),
+                direction: r.get(3),
+                success: r.get(4),
+                failed_at_statement: r.get(5),
+                checksum: r.get(6),
+                applied_at: r.get(7),
+                applied_by: r.get(8),
+                os_user: r.get(9),
+                client_host: r.get(10),
+                duration_ms: r.get(11),
+                run_id: r.get(12),
+                error: r.get(13),
+            })
+            .collect())
+    }
+
+    /// The up and down SQL stored with a ledger row.
+    pub async fn stored_sql(
+        &self,
+        client: &impl GenericClient,
+        id: i64,
+    ) -> Result<(String, Option<String>)> {
+        let sql = format!("SELECT up_sql, down_sql FROM {} WHERE id = $1", self.t("history"));
+        let row = client.query_one(&sql, &[&id]).await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// Prepares the history insert once per connection; it runs inside each migration's
+    /// transaction.
+    pub async fn prepare_insert(&self, client: &Client) -> Result<Statement> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, up_sql, down_sql, direction, os_user, \
+             client_host, duration_ms, run_id, success, failed_at_statement, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            self.t("history")
+        );
+        Ok(client.prepare(&sql).await?)
+    }
+
+    pub async fn insert(
+        &self,
+        client: &impl GenericClient,
+        stmt: &Statement,
+        row: &NewRow<'_>,
+    ) -> Result<i64> {
+        let r = client
+            .query_one(
+                stmt,
+                &[
+                    &row.version,
+                    &row.name,
+                    &row.checksum,
+                    &row.up_sql,
+                    &row.down_sql,
+                    &row.direction.as_str(),
+                    &row.os_user,
+                    &row.client_host,
+                    &row.duration_ms,
+                    &row.run_id,
+                    &row.success,
+                    &row.failed_at_statement,
+                    &row.error,
+                ],
+            )
+            .await?;
+        Ok(r.get(0))
+    }
+
+    /// Records progress of a migration run outside a transaction: the statement it stands at.
+    pub async fn set_progress(
+        &self,
+        client: &impl GenericClient,
+        id: i64,
+        failed_at_statement: Option<i32>,
+        success: bool,
+        duration_ms: i64,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET failed_at_statement = $2, success = $3, duration_ms = $4, error = $5 \
+             WHERE id = $1",
+            self.t("history")
+        );
+        client.execute(&sql, &[&id, &failed_at_statement, &success, &duration_ms, &error]).await?;
+        Ok(())
+    }
+
+    pub async fn start_run(
+        &self,
+        client: &impl GenericClient,
+        run_id: &str,
+        environment: &str,
+        action: &str,
+        operator: &str,
+        client_host: &str,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (run_id, environment, action, operator, client_host, details) \
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+            self.t("runs")
+        );
+        let details = details.to_string();
+        client
+            .execute(&sql, &[&run_id, &environment, &action, &operator, &client_host, &details])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_run(
+        &self,
+        client: &impl GenericClient,
+        run_id: &str,
+        outcome: &str,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET finished_at = now(), outcome = $2, details = details || $3::text::jsonb \
+             WHERE run_id = $1",
+            self.t("runs")
+        );
+        let details = details.to_string();
+        client.execute(&sql, &[&run_id, &outcome, &details]).await?;
+        Ok(())
+    }
+
+    pub async fn runs(&self, client: &impl GenericClient) -> Result<Vec<RunRow>> {
+        if !self.exists(client).await? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT run_id, environment, action, operator, client_host, \
+             to_char(started_at AT TIME ZONE 'UTC', {TS}), \
+             to_char(finished_at AT TIME ZONE 'UTC', {TS}), outcome, details::text \
+             FROM {} ORDER BY started_at, run_id",
+            self.t("runs")
+        );
+        let rows = client.query(&sql, &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| RunRow {
+                run_id: r.get(0),
+                environment: r.get(1),
+                action: r.get(2),
+                operator: r.get(3),
+                client_host: r.get(4),
+                started_at: r.get(5),
+                finished_at: r.get(6),
+                outcome: r.get(7),
+                details: serde_json::from_str(r.get::<_, &str>(8)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Takes the session-level ledger lock, or names who holds it.
+    pub async fn try_lock(&self, client: &Client) -> Result<()> {
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&LOCK_CLASS, &self.schema])
+            .await?
+            .get(0);
+        if got {
+            return Ok(());
+        }
+        let holder = self.holder(client).await?;
+        Err(Error::guard(match holder {
+            Some(h) => format!("the ledger is locked by another sluice run: {h}; wait for it to finish"),
+            None => "the ledger is locked by another session that just finished; try again".into(),
+        }))
+    }
+
+    pub async fn unlock(&self, client: &Client) -> Result<()> {
+        client
+            .execute("SELECT pg_advisory_unlock($1, hashtext($2))", &[&LOCK_CLASS, &self.schema])
+            .await?;
+        Ok(())
+    }
+
+    /// Who holds the ledger lock right now, if anyone.
+    pub async fn holder(&self, client: &impl GenericClient) -> Result<Option<LockHolder>> {
+        let simple = format!(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), \
+                    coalesce(host(a.client_addr), 'local socket'), \
+                    to_char(a.backend_start AT TIME ZONE 'UTC', {TS}) \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND l.classid = $1::int8::oid \
+               AND l.objid = (hashtext($2)::int8 & 4294967295)::oid \
+               AND l.pid <> pg_backend_pid() \
+             LIMIT 1"
+        );
+        let class = LOCK_CLASS as i64;
+        let row = client.query_opt(&simple, &[&class, &self.schema]).await?;
+        let Some(r) = row else { return Ok(None) };
+        let mut holder = LockHolder {
+            pid: r.get(0),
+            application_name: r.get(1),
+            user: r.get(2),
+            client: r.get(3),
+            since: r.get(4),
+        };
+        // The holder's run row says when its run began, which beats the backend's start.
+        if let Some(run_id) = holder.application_name.strip_prefix("sluice/") {
+            if self.exists(client).await? {
+                let q = format!(
+                    "SELECT to_char(started_at AT TIME ZONE 'UTC', {TS}), operator FROM {} WHERE run_id = $1",
+                    self.t("runs")
+                );
+                if let Some(r) = client.query_opt(&q, &[&run_id]).await? {
+                    let since: String = r.get(0);
+                    let operator: String = r.get(1);
+                    holder.since = format!("{since}, operator {operator}");
+                }
+            }
+        }
+        Ok(Some(holder))
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub environment: String,
+    pub action: String,
+    pub operator: String,
+    pub client_host: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: String,
+    pub details: serde_json::Value,
+}

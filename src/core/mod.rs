@@ -1,0 +1,14 @@
+//! The engine: no terminal UI, no printing. The CLI and the console both drive it.
+
+pub mod cluster;
+pub mod config;
+pub mod connect;
+pub mod error;
+pub mod exec;
+pub mod identity;
+pub mod ledger;
+pub mod plan;
+pub mod source;
+pub mod sql;
+
+pub use error::{Error, ErrorKind, Result};

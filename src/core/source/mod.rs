@@ -1,0 +1,248 @@
+//! Migration files: discovery, versions, directives and checksums.
+
+mod native;
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::core::error::{Error, Result};
+use crate::core::sql::{self, Statement};
+
+pub use native::load_native;
+
+/// A migration version as the file name writes it, compared numerically.
+#[derive(Debug, Clone, Eq)]
+pub struct Version {
+    text: String,
+    /// Digits without leading zeros: equal keys are the same version.
+    key: String,
+}
+
+impl Version {
+    pub fn parse(text: &str) -> Option<Version> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let key = text.trim_start_matches('0');
+        Some(Version { text: text.to_string(), key: if key.is_empty() { "0" } else { key }.into() })
+    }
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.len().cmp(&other.key.len()).then_with(|| self.key.cmp(&other.key))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for Version {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// One SQL file of a migration.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub no_transaction: bool,
+}
+
+impl SqlFile {
+    /// Reads a file as UTF-8 and its header directives; errors name the file.
+    pub fn read(path: &Path) -> Result<SqlFile> {
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            Error::input(format!(
+                "{}:{line}: not valid UTF-8 (byte {at}); save the file as UTF-8",
+                path.display()
+            ))
+        })?;
+        let directives = header_directives(&text)
+            .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
+        Ok(SqlFile { path: path.to_path_buf(), text, no_transaction: directives.no_transaction })
+    }
+
+    /// The file's statements, split by PostgreSQL's parser.
+    pub fn statements(&self) -> Result<Vec<Statement>> {
+        sql::split(&self.text).map_err(|e| {
+            Error::input(format!("{}:{}: {}", self.path.display(), e.line, e.message))
+        })
+    }
+
+    pub fn checksum(&self) -> String {
+        checksum(&self.text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub version: Version,
+    pub name: String,
+    pub up: SqlFile,
+    pub down: Option<SqlFile>,
+}
+
+impl Migration {
+    pub fn no_transaction(&self) -> bool {
+        self.up.no_transaction
+    }
+
+    /// The up file's statements, checked against the way sluice will run them.
+    pub fn up_statements(&self) -> Result<Vec<Statement>> {
+        checked_statements(&self.up)
+    }
+
+    pub fn down_statements(&self) -> Result<Option<Vec<Statement>>> {
+        self.down.as_ref().map(checked_statements).transpose()
+    }
+}
+
+/// Splits a file and refuses what cannot work: an empty file, transaction control inside a
+/// migration sluice wraps in a transaction, and statements PostgreSQL refuses to run there.
+pub fn checked_statements(file: &SqlFile) -> Result<Vec<Statement>> {
+    let stmts = file.statements()?;
+    let at = |line: usize| format!("{}:{line}", file.path.display());
+    if stmts.is_empty() {
+        return Err(Error::input(format!(
+            "{}: holds no SQL statement; write the migration or delete the file",
+            file.path.display()
+        )));
+    }
+    if !file.no_transaction {
+        for s in &stmts {
+            if s.is_transaction_control() {
+                return Err(Error::input(format!(
+                    "{}: {} inside a migration that sluice runs in a transaction; remove it, or put `-- sluice:no-transaction` on the first line",
+                    at(s.line),
+                    s.keywords.first().map(String::as_str).unwrap_or("transaction control")
+                )));
+            }
+            if let Some(why) = s.needs_no_transaction() {
+                return Err(Error::input(format!(
+                    "{}: {why} cannot run inside a transaction; put `-- sluice:no-transaction` on the first line of the file",
+                    at(s.line)
+                )));
+            }
+        }
+    }
+    Ok(stmts)
+}
+
+pub struct Directives {
+    pub no_transaction: bool,
+}
+
+/// Reads `-- sluice:` directives from the leading comment lines. An unknown directive is an
+/// error: a misspelt no-transaction must not silently change how a migration runs.
+pub fn header_directives(text: &str) -> std::result::Result<Directives, (usize, String)> {
+    let mut d = Directives { no_transaction: false };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix("--") else { break };
+        let Some(directive) = comment.trim().strip_prefix("sluice:") else { continue };
+        let word = directive.split_whitespace().next().unwrap_or("");
+        match word {
+            "no-transaction" => d.no_transaction = true,
+            "allow" => {}
+            other => {
+                return Err((
+                    i + 1,
+                    format!("unknown directive sluice:{other} (known: sluice:no-transaction, sluice:allow)"),
+                ))
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// SHA-256 over the text with CRLF folded to LF and trailing whitespace trimmed per line and
+/// at the end, so an editor's line-ending or whitespace change is not drift.
+pub fn checksum(text: &str) -> String {
+    let mut h = Sha256::new();
+    let body = text.trim_end();
+    let mut first = true;
+    for line in body.split('\n') {
+        if !first {
+            h.update(b"\n");
+        }
+        first = false;
+        h.update(line.trim_end().as_bytes());
+    }
+    let digest = h.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        let v = |s| Version::parse(s).unwrap();
+        assert!(v("9") < v("10"));
+        assert!(v("0010") > v("9"));
+        assert_eq!(v("001"), v("1"));
+        assert_eq!(v("0010").as_str(), "0010");
+        assert!(v("20261123120000") > v("20261123115959"));
+        assert!(Version::parse("1a").is_none());
+        assert!(Version::parse("").is_none());
+    }
+
+    #[test]
+    fn checksum_ignores_line_endings_and_trailing_space() {
+        let a = checksum("CREATE TABLE t (id int);\nSELECT 1;\n");
+        assert_eq!(a, checksum("CREATE TABLE t (id int);  \r\nSELECT 1;\r\n\r\n"));
+        assert_eq!(a, checksum("CREATE TABLE t (id int);\nSELECT 1;"));
+        assert_ne!(a, checksum("CREATE TABLE t (id bigint);\nSELECT 1;\n"));
+        assert_ne!(a, checksum("  CREATE TABLE t (id int);\nSELECT 1;\n"));
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn directives() {
+        assert!(header_directives("-- sluice:no-transaction\nCREATE INDEX ...").unwrap().no_transaction);
+        assert!(header_directives("\n-- about\n-- sluice:no-transaction\nSELECT 1;").unwrap().no_transaction);
+        assert!(!header_directives("SELECT 1;\n-- sluice:no-transaction\n").unwrap().no_transaction);
+        let (line, msg) = header_directives("-- x\n-- sluice:no-transation\n").err().unwrap();
+        assert_eq!(line, 2);
+        assert!(msg.contains("no-transation"));
+    }
+}

@@ -1,0 +1,126 @@
+//! sluice's own layout: `<version>_<name>.up.sql` with an optional `.down.sql`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Migration, SqlFile, Version};
+use crate::core::error::{Error, Result};
+
+enum Direction {
+    Up,
+    Down,
+}
+
+fn parse_name(file: &str) -> Option<(Version, String, Direction)> {
+    let (stem, dir) = if let Some(s) = file.strip_suffix(".up.sql") {
+        (s, Direction::Up)
+    } else if let Some(s) = file.strip_suffix(".down.sql") {
+        (s, Direction::Down)
+    } else {
+        return None;
+    };
+    let (v, name) = stem.split_once('_')?;
+    let version = Version::parse(v)?;
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((version, name.to_string(), dir))
+}
+
+/// Reads every migration in `dir`, sorted by version. Files that are not SQL are ignored;
+/// a `.sql` file whose name does not follow the layout is an error, since it would
+/// otherwise never run and nobody would notice.
+pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::input(format!(
+            "migrations folder {}: {e}; create it or set [project] migrations in sluice.toml",
+            dir.display()
+        ))
+    })?;
+    struct Pending {
+        name: String,
+        up: Option<PathBuf>,
+        down: Option<PathBuf>,
+    }
+    let mut by_version: BTreeMap<Version, Pending> = BTreeMap::new();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+        paths.push(entry.path());
+    }
+    paths.sort();
+    for path in paths {
+        let Some(file) = path.file_name().and_then(|f| f.to_str()).map(str::to_string) else {
+            return Err(Error::input(format!("{}: file name is not UTF-8", path.display())));
+        };
+        if file.starts_with('.') || !file.ends_with(".sql") || path.is_dir() {
+            continue;
+        }
+        let (version, name, direction) = parse_name(&file).ok_or_else(|| {
+            Error::input(format!(
+                "{}: not a migration file name; expected <version>_<name>.up.sql or .down.sql, version in digits (e.g. 0001_create_users.up.sql)",
+                path.display()
+            ))
+        })?;
+        let slot = by_version.entry(version.clone()).or_insert_with(|| Pending {
+            name: name.clone(),
+            up: None,
+            down: None,
+        });
+        if slot.name != name {
+            let other = slot.up.as_ref().or(slot.down.as_ref()).map(|p| p.display().to_string());
+            return Err(Error::input(format!(
+                "duplicate version {version}: {} and {}; give one of them a new version",
+                other.unwrap_or_default(),
+                path.display()
+            )));
+        }
+        let existing = match direction {
+            Direction::Up => &mut slot.up,
+            Direction::Down => &mut slot.down,
+        };
+        if let Some(other) = existing.as_ref() {
+            return Err(Error::input(format!(
+                "duplicate version {version}: {} and {}; give one of them a new version",
+                other.display(),
+                path.display()
+            )));
+        }
+        *existing = Some(path);
+    }
+    let mut out = Vec::with_capacity(by_version.len());
+    for (version, p) in by_version {
+        let Some(up_path) = p.up else {
+            let down = p.down.map(|d| d.display().to_string()).unwrap_or_default();
+            return Err(Error::input(format!(
+                "{down}: down file without its up file ({version}_{}.up.sql)",
+                p.name
+            )));
+        };
+        let up = SqlFile::read(&up_path)?;
+        if crate::core::sql::is_blank(&up.text) {
+            return Err(Error::input(format!(
+                "{}: holds no SQL statement; write the migration or delete the file",
+                up_path.display()
+            )));
+        }
+        let down = p.down.as_deref().map(SqlFile::read).transpose()?;
+        out.push(Migration { version, name: p.name, up, down });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let (v, n, _) = parse_name("0012_orders_status_index.up.sql").unwrap();
+        assert_eq!((v.as_str(), n.as_str()), ("0012", "orders_status_index"));
+        assert!(parse_name("12.up.sql").is_none());
+        assert!(parse_name("v1_x.up.sql").is_none());
+        assert!(parse_name("1_x.sql").is_none());
+        assert!(parse_name("1_.up.sql").is_none());
+    }
+}

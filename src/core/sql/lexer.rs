@@ -1,0 +1,247 @@
+//! A small lexer used only where libpg_query gives no position: skipping leading comments,
+//! finding unterminated literals, and cutting at top-level semicolons to locate a parse error.
+
+pub struct Problem {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Bytes of whitespace and comments before the first token.
+pub fn skip_trivia(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i] as char).is_ascii_whitespace() {
+            i += 1;
+        }
+        if b[i..].starts_with(b"--") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i..].starts_with(b"/*") {
+            match block_comment_end(b, i) {
+                Some(end) => i = end,
+                None => return b.len(),
+            }
+        } else {
+            return i;
+        }
+    }
+}
+
+fn block_comment_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut i = start;
+    while i + 1 < b.len() {
+        if b[i] == b'/' && b[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Some(i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The start of a dollar-quote tag at `i` (`$tag$` or `$$`), returning the tag length.
+fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'$') {
+        return None;
+    }
+    // A tag cannot follow an identifier character ($1 parameters, foo$bar identifiers).
+    if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] >= 0x80) {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
+        if j == i + 1 && b[j].is_ascii_digit() {
+            return None;
+        }
+        j += 1;
+    }
+    (b.get(j) == Some(&b'$')).then_some(j + 1 - i)
+}
+
+enum Token {
+    Semicolon(usize),
+    Problem(Problem),
+}
+
+/// Walks the text, calling back with top-level semicolons, stopping at the first problem.
+fn walk(text: &str, mut on: impl FnMut(Token) -> bool) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut at_statement_start = true;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            b'-' if b[i..].starts_with(b"--") => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b[i..].starts_with(b"/*") => match block_comment_end(b, i) {
+                Some(end) => {
+                    i = end;
+                    continue;
+                }
+                None => {
+                    on(Token::Problem(Problem { offset: start, message: "unterminated /* comment".into() }));
+                    return;
+                }
+            },
+            b'\'' => {
+                let escapes = i > 0 && matches!(b[i - 1], b'E' | b'e')
+                    && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
+                i += 1;
+                loop {
+                    if i >= b.len() {
+                        on(Token::Problem(Problem {
+                            offset: start,
+                            message: "unterminated quoted string".into(),
+                        }));
+                        return;
+                    }
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    if i >= b.len() {
+                        on(Token::Problem(Problem {
+                            offset: start,
+                            message: "unterminated quoted identifier".into(),
+                        }));
+                        return;
+                    }
+                    if b[i] == b'"' {
+                        if b.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'$' => match dollar_tag(b, i) {
+                Some(len) => {
+                    let tag = &b[i..i + len];
+                    let body = i + len;
+                    match b[body..].windows(len).position(|w| w == tag) {
+                        Some(p) => i = body + p + len,
+                        None => {
+                            let shown = String::from_utf8_lossy(tag);
+                            on(Token::Problem(Problem {
+                                offset: start,
+                                message: format!("unterminated dollar-quoted string: {shown} is never closed"),
+                            }));
+                            return;
+                        }
+                    }
+                }
+                None => i += 1,
+            },
+            b'\\' if at_statement_start || line_start(b, i) => {
+                let end = b[i..].iter().position(|&c| c.is_ascii_whitespace()).map_or(b.len(), |p| i + p);
+                let cmd = String::from_utf8_lossy(&b[i..end]);
+                on(Token::Problem(Problem {
+                    offset: start,
+                    message: format!(
+                        "psql meta-command {cmd} is not SQL; sluice runs SQL only: remove it (set psql options on the command line instead)"
+                    ),
+                }));
+                return;
+            }
+            b';' => {
+                i += 1;
+                at_statement_start = true;
+                if !on(Token::Semicolon(start)) {
+                    return;
+                }
+                continue;
+            }
+            _ => i += 1,
+        }
+        if !c.is_ascii_whitespace() {
+            at_statement_start = false;
+        }
+    }
+}
+
+fn line_start(b: &[u8], i: usize) -> bool {
+    b[..i].iter().rev().take_while(|&&c| c != b'\n').all(|c| c.is_ascii_whitespace())
+}
+
+pub fn find_lexical_problem(text: &str) -> Option<Problem> {
+    let mut found = None;
+    walk(text, |t| match t {
+        Token::Problem(p) => {
+            found = Some(p);
+            false
+        }
+        Token::Semicolon(_) => true,
+    });
+    found
+}
+
+/// (start, end) byte ranges of the text cut at top-level semicolons (each range ends after
+/// its semicolon; a trailing piece without one is included).
+pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    walk(text, |t| {
+        if let Token::Semicolon(at) = t {
+            chunks.push((start, at + 1));
+            start = at + 1;
+        }
+        true
+    });
+    if text[start..].trim().len() > 0 && skip_trivia(&text[start..]) < text.len() - start {
+        chunks.push((start, text.len()));
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_respect_quotes() {
+        let t = "SELECT ';'; SELECT $x$;$x$; SELECT 1";
+        let c = top_level_chunks(t);
+        assert_eq!(c.len(), 3, "{c:?}");
+        assert_eq!(&t[c[1].0..c[1].1], " SELECT $x$;$x$;");
+    }
+
+    #[test]
+    fn problems() {
+        assert!(find_lexical_problem("SELECT 'abc").unwrap().message.contains("quoted string"));
+        assert!(find_lexical_problem("SELECT $1, a$b$c FROM t").is_none());
+        assert_eq!(find_lexical_problem("SELECT 1;\n/* a /* b */").unwrap().offset, 10);
+        assert!(find_lexical_problem("SELECT E'it\\'s'").is_none());
+    }
+}
