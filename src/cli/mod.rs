@@ -137,7 +137,12 @@ fn init_logging() -> Option<()> {
     let appender = tracing_appender::rolling::daily(&dir, "sluice.log");
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(appender).with_ansi(false).try_init().ok()
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(appender)
+        .with_ansi(false)
+        .try_init()
+        .ok()
 }
 
 pub fn log_dir() -> Option<PathBuf> {
@@ -250,19 +255,21 @@ fn new_migration(
         utc_stamp()
     } else {
         let width = existing.last().map_or(4, |m| m.version.as_str().len());
-        let next: u128 = existing
-            .last()
-            .and_then(|m| m.version.key().parse::<u128>().ok())
-            .map_or(1, |n| n + 1);
+        let next: u128 =
+            existing.last().and_then(|m| m.version.key().parse::<u128>().ok()).map_or(1, |n| n + 1);
         format!("{next:0width$}")
     };
     let header = if no_transaction { "-- sluice:no-transaction\n" } else { "" };
     let mut made = Vec::new();
-    for (suffix, body) in [("up", "-- Write the change here.\n"), ("down", "-- Undo the change here.\n")] {
+    for (suffix, body) in
+        [("up", "-- Write the change here.\n"), ("down", "-- Undo the change here.\n")]
+    {
         let path = dir.join(format!("{version}_{name}.{suffix}.sql"));
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(
-            |e| Error::input(format!("{}: {e}", path.display())),
-        )?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
         use std::io::Write;
         f.write_all(format!("{header}{body}").as_bytes())
             .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;

@@ -20,7 +20,9 @@ pub fn print_error(format: Format, e: &Error) {
             ErrorKind::Input => "input",
             ErrorKind::Database => "database",
         };
-        print_json(&json!({ "error": { "kind": kind, "exit_code": e.exit_code(), "message": e.message } }));
+        print_json(
+            &json!({ "error": { "kind": kind, "exit_code": e.exit_code(), "message": e.message } }),
+        );
     }
     eprintln!("sluice: {}", e.message);
 }
@@ -71,7 +73,9 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
     for i in &status.items {
         let detail = match i.state {
             State::Applied => format!("applied  {}", i.applied_at().unwrap_or("")),
-            State::Pending if i.out_of_order => "pending  (out of order: older than the newest applied)".into(),
+            State::Pending if i.out_of_order => {
+                "pending  (out of order: older than the newest applied)".into()
+            }
             State::Pending => "pending".into(),
             State::Drifted => "drifted  (file changed after it was applied)".into(),
             State::Missing => "missing  (applied; file gone)".into(),
@@ -82,13 +86,14 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
         };
         println!("  {} {:<width$}  {detail}", symbol(i.state, i.out_of_order), i.label());
     }
-    let counts: Vec<String> = [State::Applied, State::Pending, State::Drifted, State::Missing, State::Failed]
-        .iter()
-        .filter_map(|s| {
-            let n = status.count(*s);
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
-        })
-        .collect();
+    let counts: Vec<String> =
+        [State::Applied, State::Pending, State::Drifted, State::Missing, State::Failed]
+            .iter()
+            .filter_map(|s| {
+                let n = status.count(*s);
+                (n > 0).then(|| format!("{n} {}", s.as_str()))
+            })
+            .collect();
     if !counts.is_empty() {
         println!("{}", counts.join(", "));
     }
@@ -102,7 +107,8 @@ pub fn print_event(ev: &Event) {
         Event::MigrationStarted { version, name, direction, transactional, statements, source } => {
             let arrow = if direction == "down" { "↓" } else { "↑" };
             let tx = if *transactional { "" } else { ", outside a transaction" };
-            let from = if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
+            let from =
+                if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
             println!("  {arrow} {version}_{name} ({statements} statement(s){tx}{from})");
         }
         Event::StatementFinished { .. } => {}
@@ -140,7 +146,11 @@ pub fn print_report(format: Format, report: &RunReport) {
         print_json(&serde_json::to_value(report).unwrap_or_default());
         return;
     }
-    let n = report.migrations.iter().filter(|m| m.statements.len() > 0 || m.source == "resolve").count();
+    let n = report
+        .migrations
+        .iter()
+        .filter(|m| !m.statements.is_empty() || m.source == "resolve")
+        .count();
     match report.outcome.as_str() {
         "nothing-to-do" => println!("nothing to do: no pending migrations"),
         "done" => println!(
@@ -158,12 +168,18 @@ pub fn print_report(format: Format, report: &RunReport) {
             println!("dry run: everything was rolled back (run {})", report.run_id);
             for m in &report.migrations {
                 if !m.rehearsed {
-                    println!("  – {}_{}: not rehearsed (runs outside a transaction)", m.version, m.name);
+                    println!(
+                        "  – {}_{}: not rehearsed (runs outside a transaction)",
+                        m.version, m.name
+                    );
                     continue;
                 }
                 println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
                 for s in &m.statements {
-                    println!("      statement {} (line {}): {} ms, {} row(s)", s.index, s.line, s.duration_ms, s.rows);
+                    println!(
+                        "      statement {} (line {}): {} ms, {} row(s)",
+                        s.index, s.line, s.duration_ms, s.rows
+                    );
                 }
             }
         }
@@ -183,7 +199,10 @@ pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], run
         println!("no history yet in {}", env.name);
         return;
     }
-    println!("{:<21} {:<5} {:<34} {:<8} {:>8}  {:<12} run", "when (UTC)", "dir", "migration", "outcome", "ms", "by");
+    println!(
+        "{:<21} {:<5} {:<34} {:<8} {:>8}  {:<12} run",
+        "when (UTC)", "dir", "migration", "outcome", "ms", "by"
+    );
     for r in rows {
         let outcome = if r.success {
             "ok".to_string()
@@ -249,13 +268,19 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         println!("  {key:<14} {v}");
     }
     for e in envs {
-        println!("  environment    {} ({})", e["name"].as_str().unwrap_or(""), e["tier"].as_str().unwrap_or(""));
+        println!(
+            "  environment    {} ({})",
+            e["name"].as_str().unwrap_or(""),
+            e["tier"].as_str().unwrap_or("")
+        );
     }
 }
 
 pub fn print_new(format: Format, paths: &[std::path::PathBuf]) {
     if format == Format::Json {
-        print_json(&json!({ "created": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>() }));
+        print_json(
+            &json!({ "created": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>() }),
+        );
         return;
     }
     for p in paths {

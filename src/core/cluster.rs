@@ -29,17 +29,28 @@ impl Cluster {
             )
         })?;
         let as_postgres = is_root();
-        let base = if Path::new("/tmp").is_dir() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
-        let dir = base.join(format!("sluice-pg-{}-{}", std::process::id(), crate::core::identity::new_run_id()));
-        std::fs::create_dir(&dir).map_err(|e| Error::database(format!("{}: {e}", dir.display())))?;
+        let base =
+            if Path::new("/tmp").is_dir() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = base.join(format!(
+            "sluice-pg-{}-{}",
+            std::process::id(),
+            crate::core::identity::new_run_id()
+        ));
+        std::fs::create_dir(&dir)
+            .map_err(|e| Error::database(format!("{}: {e}", dir.display())))?;
         set_mode(&dir, 0o700)?;
         if as_postgres {
             chown_to_postgres(&dir)?;
         }
         // The watchdog comes first, so even a failed start leaves nothing behind.
         let (watchdog, pipe) = spawn_watchdog(&bin, &dir, as_postgres)?;
-        let mut cluster =
-            Cluster { dir: dir.clone(), port: 0, bin: bin.clone(), watchdog_pipe: Some(pipe), watchdog: Some(watchdog) };
+        let mut cluster = Cluster {
+            dir: dir.clone(),
+            port: 0,
+            bin: bin.clone(),
+            watchdog_pipe: Some(pipe),
+            watchdog: Some(watchdog),
+        };
         let data = dir.join("data");
         let pwfile = dir.join("pw");
         std::fs::write(&pwfile, "unused-superuser-password\n")
@@ -48,15 +59,19 @@ impl Cluster {
             chown_to_postgres(&pwfile)?;
         }
         run(
-            pg_command(&bin.join("initdb"), as_postgres, &dir)
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-A", "trust"]),
+            pg_command(&bin.join("initdb"), as_postgres, &dir).arg("-D").arg(&data).args([
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "-A",
+                "trust",
+            ]),
             "initdb",
         )?;
-        let hba = format!(
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
-        );
+        let hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n";
         std::fs::write(data.join("pg_hba.conf"), hba)
             .map_err(|e| Error::database(format!("pg_hba.conf: {e}")))?;
         let mut last_err = None;
@@ -151,7 +166,11 @@ fn encode_path(p: &Path) -> String {
 fn spawn_watchdog(bin: &Path, dir: &Path, as_postgres: bool) -> Result<(Child, ChildStdin)> {
     let pg_ctl = bin.join("pg_ctl");
     let stop = if as_postgres {
-        format!("runuser -u postgres -- '{}' -D '{}/data' -m immediate stop", pg_ctl.display(), dir.display())
+        format!(
+            "runuser -u postgres -- '{}' -D '{}/data' -m immediate stop",
+            pg_ctl.display(),
+            dir.display()
+        )
     } else {
         format!("'{}' -D '{}/data' -m immediate stop", pg_ctl.display(), dir.display())
     };
@@ -187,7 +206,8 @@ fn pg_command(bin: &Path, as_postgres: bool, cwd: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| Error::database(format!("{what}: {e}")))?;
+    let out =
+        cmd.stdin(Stdio::null()).output().map_err(|e| Error::database(format!("{what}: {e}")))?;
     if !out.status.success() {
         let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if msg.is_empty() {
@@ -260,4 +280,3 @@ pub fn find_bindir() -> Option<PathBuf> {
     found.sort();
     found.pop().map(|(_, b)| b)
 }
-

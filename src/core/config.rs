@@ -175,9 +175,8 @@ impl Project {
         };
         let file = root.join(PROJECT_FILE);
         let text = match std::fs::read(&file) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-                Error::input(format!("{}: not valid UTF-8", file.display()))
-            })?,
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| Error::input(format!("{}: not valid UTF-8", file.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::input(format!(
                     "{} not found: run sluice in a project folder or pass --project DIR",
@@ -613,8 +612,10 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let err = parse("[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timout = \"1s\"\n")
-            .unwrap_err();
+        let err = parse(
+            "[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timout = \"1s\"\n",
+        )
+        .unwrap_err();
         assert!(err.message.starts_with("line 4"), "{err}");
         assert!(err.message.contains("lock_timout"), "{err}");
     }

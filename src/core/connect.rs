@@ -51,9 +51,10 @@ impl Target {
         })?;
         fill_from_env(&mut config);
         let tls = Tls {
-            sslmode: file_tls.sslmode.or(url_tls.sslmode).or_else(|| {
-                std::env::var("PGSSLMODE").ok().and_then(|s| SslMode::parse(&s))
-            }),
+            sslmode: file_tls
+                .sslmode
+                .or(url_tls.sslmode)
+                .or_else(|| std::env::var("PGSSLMODE").ok().and_then(|s| SslMode::parse(&s))),
             sslrootcert: file_tls
                 .sslrootcert
                 .clone()
@@ -162,9 +163,8 @@ impl Target {
             })?;
             b.identity(id);
         }
-        let connector = b
-            .build()
-            .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
+        let connector =
+            b.build().map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
         Ok(postgres_native_tls::MakeTlsConnector::new(connector))
     }
 }
@@ -201,8 +201,11 @@ fn strip_ssl_params(url: &str) -> (String, Tls) {
                     !take(k, v, &mut tls)
                 })
                 .collect();
-            let rest =
-                if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+            let rest = if kept.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            };
             return (rest, tls);
         }
         return (url.to_string(), tls);
@@ -250,9 +253,8 @@ fn fill_from_env(config: &mut Config) {
         config.user(&user);
     }
     if config.get_dbname().is_none() {
-        let db = var("PGDATABASE")
-            .or_else(|| config.get_user().map(str::to_string))
-            .unwrap_or_default();
+        let db =
+            var("PGDATABASE").or_else(|| config.get_user().map(str::to_string)).unwrap_or_default();
         config.dbname(&db);
     }
     if config.get_connect_timeout().is_none() {

@@ -77,6 +77,16 @@ pub struct NewRow<'a> {
     pub error: Option<&'a str>,
 }
 
+/// A run to record in the runs table.
+pub struct NewRun<'a> {
+    pub run_id: &'a str,
+    pub environment: &'a str,
+    pub action: &'a str,
+    pub operator: &'a str,
+    pub client_host: &'a str,
+    pub details: &'a serde_json::Value,
+}
+
 /// Who holds the ledger lock.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LockHolder {
@@ -170,9 +180,8 @@ impl Ledger {
     }
 
     pub async fn exists(&self, client: &impl GenericClient) -> Result<bool> {
-        let row = client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.t("history")])
-            .await?;
+        let row =
+            client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.t("history")]).await?;
         Ok(row.get(0))
     }
 
@@ -195,7 +204,11 @@ impl Ledger {
                 version: r.get(1),
                 name: r.get(2),
                 checksum: r.get(3),
-                direction: if r.get::<_, &str>(4) == "down" { Direction::Down } else { Direction::Up },
+                direction: if r.get::<_, &str>(4) == "down" {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
                 success: r.get(5),
                 failed_at_statement: r.get(6),
                 applied_at: r.get(7),
@@ -307,24 +320,25 @@ impl Ledger {
         Ok(())
     }
 
-    pub async fn start_run(
-        &self,
-        client: &impl GenericClient,
-        run_id: &str,
-        environment: &str,
-        action: &str,
-        operator: &str,
-        client_host: &str,
-        details: &serde_json::Value,
-    ) -> Result<()> {
+    pub async fn start_run(&self, client: &impl GenericClient, run: &NewRun<'_>) -> Result<()> {
         let sql = format!(
             "INSERT INTO {} (run_id, environment, action, operator, client_host, details) \
              VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
             self.t("runs")
         );
-        let details = details.to_string();
+        let details = run.details.to_string();
         client
-            .execute(&sql, &[&run_id, &environment, &action, &operator, &client_host, &details])
+            .execute(
+                &sql,
+                &[
+                    &run.run_id,
+                    &run.environment,
+                    &run.action,
+                    &run.operator,
+                    &run.client_host,
+                    &details,
+                ],
+            )
             .await?;
         Ok(())
     }
@@ -377,7 +391,10 @@ impl Ledger {
     /// Takes the session-level ledger lock, or names who holds it.
     pub async fn try_lock(&self, client: &Client) -> Result<()> {
         let got: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&LOCK_CLASS, &self.schema])
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&LOCK_CLASS, &self.schema],
+            )
             .await?
             .get(0);
         if got {
@@ -385,7 +402,9 @@ impl Ledger {
         }
         let holder = self.holder(client).await?;
         Err(Error::guard(match holder {
-            Some(h) => format!("the ledger is locked by another sluice run: {h}; wait for it to finish"),
+            Some(h) => {
+                format!("the ledger is locked by another sluice run: {h}; wait for it to finish")
+            }
             None => "the ledger is locked by another session that just finished; try again".into(),
         }))
     }

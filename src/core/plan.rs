@@ -158,7 +158,11 @@ mod tests {
         Migration {
             version: Version::parse(v).unwrap(),
             name: format!("m{v}"),
-            up: SqlFile { path: format!("{v}.up.sql").into(), text: text.into(), no_transaction: false },
+            up: SqlFile {
+                path: format!("{v}.up.sql").into(),
+                text: text.into(),
+                no_transaction: false,
+            },
             down: None,
         }
     }
@@ -182,7 +186,13 @@ mod tests {
         let a = mig("1", "SELECT 1;");
         let sum = a.up.checksum();
         let s = Status::build(
-            vec![a, mig("2", "SELECT 2;"), mig("3", "SELECT 3;"), mig("4", "SELECT 4;"), mig("6", "SELECT 6;")],
+            vec![
+                a,
+                mig("2", "SELECT 2;"),
+                mig("3", "SELECT 3;"),
+                mig("4", "SELECT 4;"),
+                mig("6", "SELECT 6;"),
+            ],
             vec![
                 entry(1, "0001", &sum, Direction::Up, true),
                 entry(2, "2", "other", Direction::Up, true),

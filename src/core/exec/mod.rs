@@ -60,7 +60,10 @@ pub async fn status(project: &Project, env: &Environment) -> Result<Status> {
     Status::build(migrations, latest)
 }
 
-pub async fn history(project: &Project, env: &Environment) -> Result<(Vec<HistoryRow>, Vec<RunRow>)> {
+pub async fn history(
+    project: &Project,
+    env: &Environment,
+) -> Result<(Vec<HistoryRow>, Vec<RunRow>)> {
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/history").await?;
     let ledger = Ledger::new(&project.ledger_schema);
@@ -105,18 +108,15 @@ impl Run {
         let session = Session::open(&target, env, ledger, &run_id, events).await?;
         session.ledger.try_lock(&session.client).await?;
         session.ledger.ensure(&session.client).await?;
-        session
-            .ledger
-            .start_run(
-                &session.client,
-                &run_id,
-                &env.name,
-                action,
-                &session.operator,
-                &session.host,
-                &details,
-            )
-            .await?;
+        let run = crate::core::ledger::NewRun {
+            run_id: &run_id,
+            environment: &env.name,
+            action,
+            operator: &session.operator,
+            client_host: &session.host,
+            details: &details,
+        };
+        session.ledger.start_run(&session.client, &run).await?;
         tracing::info!(run_id, action, env = env.name, "run started");
         Ok(Run {
             started: Instant::now(),
@@ -256,8 +256,7 @@ pub async fn apply(
         }
     }
     let action = if opts.dry_run { "dry-run" } else { "apply" };
-    let run =
-        Run::begin(project, env, action, json!({ "to": opts.to }), events).await?;
+    let run = Run::begin(project, env, action, json!({ "to": opts.to }), events).await?;
     let latest = match run.session.ledger.latest(&run.session.client).await {
         Ok(l) => l,
         Err(e) => return Ok(fail_early(run, e).await),
@@ -272,7 +271,8 @@ pub async fn apply(
     let pending: Vec<_> =
         status.pending().filter(|i| to.as_ref().is_none_or(|t| &i.version <= t)).collect();
     if !opts.allow_out_of_order {
-        let late: Vec<String> = pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+        let late: Vec<String> =
+            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
         if !late.is_empty() {
             let e = Error::guard(format!(
                 "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then pass --allow-out-of-order",
@@ -406,7 +406,9 @@ pub async fn rollback(
     check_confirmation(env, confirm, "roll back")?;
     let to = match target {
         RollbackTarget::To(v) => Some(parse_version(v, "--to")?),
-        RollbackTarget::Steps(0) => return Err(Error::input("--steps 0 rolls nothing back; use 1 or more")),
+        RollbackTarget::Steps(0) => {
+            return Err(Error::input("--steps 0 rolls nothing back; use 1 or more"))
+        }
         RollbackTarget::Steps(_) => None,
     };
     let migrations = load_native(&project.migrations_dir)?;
@@ -515,9 +517,10 @@ pub async fn resolve(
     let prepared = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
-        let item = status.find(v.as_str()).cloned().ok_or_else(|| {
-            Error::input(format!("no migration {v} in the files or the ledger"))
-        })?;
+        let item = status
+            .find(v.as_str())
+            .cloned()
+            .ok_or_else(|| Error::input(format!("no migration {v} in the files or the ledger")))?;
         if item.state != State::Failed {
             return Err(Error::input(format!(
                 "{} is {}, not failed; resolve settles failed migrations only",
@@ -561,7 +564,8 @@ pub async fn resolve(
                     s
                 }
                 Ok(None) => {
-                    let e = Error::input(format!("{}: its file is gone; cannot retry", item.label()));
+                    let e =
+                        Error::input(format!("{}: its file is gone; cannot retry", item.label()));
                     return Ok(fail_early(run, e).await);
                 }
                 Err(e) => return Ok(fail_early(run, e).await),

@@ -38,7 +38,11 @@ impl std::fmt::Display for Blocker {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted { run_id: String, action: String, migrations: usize },
+    RunStarted {
+        run_id: String,
+        action: String,
+        migrations: usize,
+    },
     MigrationStarted {
         version: String,
         name: String,
@@ -47,8 +51,18 @@ pub enum Event {
         statements: usize,
         source: String,
     },
-    StatementFinished { version: String, index: usize, line: usize, rows: u64, duration_ms: u64 },
-    Waiting { version: String, index: usize, blockers: Vec<Blocker> },
+    StatementFinished {
+        version: String,
+        index: usize,
+        line: usize,
+        rows: u64,
+        duration_ms: u64,
+    },
+    Waiting {
+        version: String,
+        index: usize,
+        blockers: Vec<Blocker>,
+    },
     LockTimeout {
         version: String,
         attempt: u32,
@@ -56,10 +70,25 @@ pub enum Event {
         retry_in_ms: u64,
         blockers: Vec<Blocker>,
     },
-    MigrationFinished { version: String, direction: String, duration_ms: u64 },
-    MigrationFailed { version: String, statement: Option<usize>, line: Option<usize>, error: String },
-    NotRehearsed { version: String, reason: String },
-    RunFinished { run_id: String, outcome: String },
+    MigrationFinished {
+        version: String,
+        direction: String,
+        duration_ms: u64,
+    },
+    MigrationFailed {
+        version: String,
+        statement: Option<usize>,
+        line: Option<usize>,
+        error: String,
+    },
+    NotRehearsed {
+        version: String,
+        reason: String,
+    },
+    RunFinished {
+        run_id: String,
+        outcome: String,
+    },
 }
 
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;

@@ -115,7 +115,10 @@ impl Session {
     }
 
     /// Runs one step, retrying on lock timeout as the environment allows.
-    pub async fn run_step(&mut self, step: &Step) -> std::result::Result<MigrationReport, StepFailure> {
+    pub async fn run_step(
+        &mut self,
+        step: &Step,
+    ) -> std::result::Result<MigrationReport, StepFailure> {
         self.emit(Event::MigrationStarted {
             version: step.version.clone(),
             name: step.name.clone(),
@@ -154,7 +157,8 @@ impl Session {
                 }
                 Err(Attempt::LockTimeout(mut f)) => {
                     let who = if f.blockers.is_empty() {
-                        "no blocker was seen (the lock timeout is shorter than the watch delay)".into()
+                        "no blocker was seen (the lock timeout is shorter than the watch delay)"
+                            .into()
                     } else {
                         f.blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
                     };
@@ -228,11 +232,21 @@ impl Session {
         }
     }
 
-    async fn try_transactional(&mut self, step: &Step, attempt: u32) -> std::result::Result<MigrationReport, Attempt> {
+    async fn try_transactional(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+    ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
         let fail = |e: Error, report: MigrationReport| {
-            Attempt::Failed(StepFailure { error: e, statement: None, line: None, blockers: vec![], report })
+            Attempt::Failed(StepFailure {
+                error: e,
+                statement: None,
+                line: None,
+                blockers: vec![],
+                report,
+            })
         };
         let insert = match self.insert_stmt().await {
             Ok(s) => s,
@@ -256,7 +270,12 @@ impl Session {
                         rows,
                         duration_ms,
                     });
-                    report.statements.push(StatementReport { index: i + 1, line: s.line, rows, duration_ms });
+                    report.statements.push(StatementReport {
+                        index: i + 1,
+                        line: s.line,
+                        rows,
+                        duration_ms,
+                    });
                 }
                 Err(e) => {
                     let _ = self.client.batch_execute("ROLLBACK").await;
@@ -296,11 +315,21 @@ impl Session {
 
     /// A migration outside a transaction: statement by statement, the ledger row kept up to
     /// date with the statement reached, so a failure or a kill leaves it marked `failed` there.
-    async fn try_statementwise(&mut self, step: &Step, attempt: u32) -> std::result::Result<MigrationReport, Attempt> {
+    async fn try_statementwise(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+    ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
         let fail = |e: Error, report: MigrationReport| {
-            Attempt::Failed(StepFailure { error: e, statement: None, line: None, blockers: vec![], report })
+            Attempt::Failed(StepFailure {
+                error: e,
+                statement: None,
+                line: None,
+                blockers: vec![],
+                report,
+            })
         };
         let insert = match self.insert_stmt().await {
             Ok(s) => s,
@@ -323,7 +352,9 @@ impl Session {
         };
         let id = match self.ledger.insert(&self.client, &insert, &row).await {
             Ok(id) => id,
-            Err(e) => return Err(fail(e.context("cannot record the migration in the ledger"), report)),
+            Err(e) => {
+                return Err(fail(e.context("cannot record the migration in the ledger"), report))
+            }
         };
         let setup = format!("RESET ALL; {}", self.timeouts_sql(false));
         if let Err(e) = self.client.batch_execute(&setup).await {
@@ -335,7 +366,8 @@ impl Session {
             let concurrent = s.keywords.iter().any(|k| k == "CONCURRENTLY");
             let (res, blockers) = loop {
                 let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
-                let lock_timeout = matches!(&res, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE));
+                let lock_timeout =
+                    matches!(&res, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE));
                 // Retry the statement that timed out, not the migration: the ones before it
                 // are done. A CONCURRENTLY build is not retried (see below).
                 if lock_timeout && !concurrent && report.lock_retries < self.lock_retries {
@@ -364,8 +396,14 @@ impl Session {
                         rows,
                         duration_ms,
                     });
-                    report.statements.push(StatementReport { index: i + 1, line: s.line, rows, duration_ms });
-                    let next = if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
+                    report.statements.push(StatementReport {
+                        index: i + 1,
+                        line: s.line,
+                        rows,
+                        duration_ms,
+                    });
+                    let next =
+                        if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
                     let done = next.is_none();
                     if let Err(e) =
                         self.ledger.set_progress(&self.client, id, next, done, elapsed, None).await
@@ -384,7 +422,14 @@ impl Session {
                     let msg = describe_pg(&e);
                     let _ = self
                         .ledger
-                        .set_progress(&self.client, id, Some(i as i32 + 1), false, elapsed, Some(&msg))
+                        .set_progress(
+                            &self.client,
+                            id,
+                            Some(i as i32 + 1),
+                            false,
+                            elapsed,
+                            Some(&msg),
+                        )
                         .await;
                     let a = Self::statement_error(step, i, &e, blockers, report);
                     let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;

@@ -95,9 +95,8 @@ impl SqlFile {
 
     /// The file's statements, split by PostgreSQL's parser.
     pub fn statements(&self) -> Result<Vec<Statement>> {
-        sql::split(&self.text).map_err(|e| {
-            Error::input(format!("{}:{}: {}", self.path.display(), e.line, e.message))
-        })
+        sql::split(&self.text)
+            .map_err(|e| Error::input(format!("{}:{}: {}", self.path.display(), e.line, e.message)))
     }
 
     pub fn checksum(&self) -> String {
@@ -181,7 +180,9 @@ pub fn header_directives(text: &str) -> std::result::Result<Directives, (usize, 
             other => {
                 return Err((
                     i + 1,
-                    format!("unknown directive sluice:{other} (known: sluice:no-transaction, sluice:allow)"),
+                    format!(
+                    "unknown directive sluice:{other} (known: sluice:no-transaction, sluice:allow)"
+                ),
                 ))
             }
         }
@@ -238,9 +239,17 @@ mod tests {
 
     #[test]
     fn directives() {
-        assert!(header_directives("-- sluice:no-transaction\nCREATE INDEX ...").unwrap().no_transaction);
-        assert!(header_directives("\n-- about\n-- sluice:no-transaction\nSELECT 1;").unwrap().no_transaction);
-        assert!(!header_directives("SELECT 1;\n-- sluice:no-transaction\n").unwrap().no_transaction);
+        assert!(
+            header_directives("-- sluice:no-transaction\nCREATE INDEX ...").unwrap().no_transaction
+        );
+        assert!(
+            header_directives("\n-- about\n-- sluice:no-transaction\nSELECT 1;")
+                .unwrap()
+                .no_transaction
+        );
+        assert!(
+            !header_directives("SELECT 1;\n-- sluice:no-transaction\n").unwrap().no_transaction
+        );
         let (line, msg) = header_directives("-- x\n-- sluice:no-transation\n").err().unwrap();
         assert_eq!(line, 2);
         assert!(msg.contains("no-transation"));

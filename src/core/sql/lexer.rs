@@ -94,12 +94,16 @@ fn walk(text: &str, mut on: impl FnMut(Token) -> bool) {
                     continue;
                 }
                 None => {
-                    on(Token::Problem(Problem { offset: start, message: "unterminated /* comment".into() }));
+                    on(Token::Problem(Problem {
+                        offset: start,
+                        message: "unterminated /* comment".into(),
+                    }));
                     return;
                 }
             },
             b'\'' => {
-                let escapes = i > 0 && matches!(b[i - 1], b'E' | b'e')
+                let escapes = i > 0
+                    && matches!(b[i - 1], b'E' | b'e')
                     && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
                 i += 1;
                 loop {
@@ -146,26 +150,29 @@ fn walk(text: &str, mut on: impl FnMut(Token) -> bool) {
                     i += 1;
                 }
             }
-            b'$' => match dollar_tag(b, i) {
-                Some(len) => {
-                    let tag = &b[i..i + len];
-                    let body = i + len;
-                    match b[body..].windows(len).position(|w| w == tag) {
-                        Some(p) => i = body + p + len,
-                        None => {
-                            let shown = String::from_utf8_lossy(tag);
-                            on(Token::Problem(Problem {
+            b'$' => {
+                match dollar_tag(b, i) {
+                    Some(len) => {
+                        let tag = &b[i..i + len];
+                        let body = i + len;
+                        match b[body..].windows(len).position(|w| w == tag) {
+                            Some(p) => i = body + p + len,
+                            None => {
+                                let shown = String::from_utf8_lossy(tag);
+                                on(Token::Problem(Problem {
                                 offset: start,
                                 message: format!("unterminated dollar-quoted string: {shown} is never closed"),
                             }));
-                            return;
+                                return;
+                            }
                         }
                     }
+                    None => i += 1,
                 }
-                None => i += 1,
-            },
+            }
             b'\\' if at_statement_start || line_start(b, i) => {
-                let end = b[i..].iter().position(|&c| c.is_ascii_whitespace()).map_or(b.len(), |p| i + p);
+                let end =
+                    b[i..].iter().position(|&c| c.is_ascii_whitespace()).map_or(b.len(), |p| i + p);
                 let cmd = String::from_utf8_lossy(&b[i..end]);
                 on(Token::Problem(Problem {
                     offset: start,
@@ -219,7 +226,7 @@ pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
         }
         true
     });
-    if text[start..].trim().len() > 0 && skip_trivia(&text[start..]) < text.len() - start {
+    if !text[start..].trim().is_empty() && skip_trivia(&text[start..]) < text.len() - start {
         chunks.push((start, text.len()));
     }
     chunks

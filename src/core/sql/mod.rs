@@ -65,7 +65,10 @@ pub struct SplitError {
 /// and comment-only tails are dropped.
 pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
     if let Some(pos) = text.find('\0') {
-        return Err(SplitError { line: line_at(text, pos), message: "the file holds a NUL byte".into() });
+        return Err(SplitError {
+            line: line_at(text, pos),
+            message: "the file holds a NUL byte".into(),
+        });
     }
     let parts = match pg_query::split_with_parser(text) {
         Ok(parts) => parts,
@@ -132,8 +135,7 @@ fn locate_error(text: &str, err: pg_query::Error) -> SplitError {
     while i < chunks.len() {
         let (s, _) = chunks[i];
         let mut ok_end = None;
-        for j in i..chunks.len().min(i + 64) {
-            let (_, e) = chunks[j];
+        for (j, &(_, e)) in chunks.iter().enumerate().skip(i).take(64) {
             if pg_query::parse(&text[s..e], 0).is_ok() {
                 ok_end = Some(j);
                 break;

@@ -1,0 +1,8 @@
+//! Integration tests against a real PostgreSQL (see support.rs for how one is found).
+
+mod apply;
+mod bad_input;
+mod concurrency;
+mod rollback;
+mod status;
+mod support;

@@ -1,0 +1,234 @@
+//! Test support: a real PostgreSQL for every test. `SLUICE_TEST_DATABASE_URL` names a server
+//! to use; otherwise one throwaway cluster is started for the whole test run (and removed by
+//! its watchdog when the test process exits, even on failure). Each test gets a fresh database.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use sluice::core::cluster::Cluster;
+use sluice::core::config::Project;
+
+struct Server {
+    /// URL of the maintenance database, without password.
+    admin_url: String,
+    cluster: Option<Cluster>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| match std::env::var("SLUICE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            // Runs while every other test waits on this OnceLock, so setting the
+            // environment here races with no reader.
+            let url = strip_password(&url);
+            Server { admin_url: url, cluster: None }
+        }
+        _ => {
+            let cluster = Cluster::start().expect("start a throwaway PostgreSQL cluster");
+            Server { admin_url: cluster.url("postgres"), cluster: Some(cluster) }
+        }
+    })
+}
+
+fn strip_password(url: &str) -> String {
+    let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return url.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    if let Some((userinfo, host)) = authority.rsplit_once('@') {
+        if let Some((user, pw)) = userinfo.split_once(':') {
+            std::env::set_var("PGPASSWORD", pw);
+            return format!("postgres://{user}@{host}{tail}");
+        }
+    }
+    url.to_string()
+}
+
+/// `url` with its database replaced.
+fn with_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn client(&self) -> tokio_postgres::Client {
+        connect(&self.url).await
+    }
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let mut config: tokio_postgres::Config = url.parse().expect("test URL");
+    if config.get_password().is_none() {
+        if let Ok(pw) = std::env::var("PGPASSWORD") {
+            config.password(pw);
+        }
+    }
+    let (client, conn) = config.connect(tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A fresh, empty database for one test.
+pub async fn fresh_db() -> TestDb {
+    let server = server();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let name = format!("sluice_t{}_{n}", std::process::id());
+    let admin = connect(&server.admin_url).await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+        .await
+        .expect("create db");
+    TestDb { url: with_db(&server.admin_url, &name), name }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // The local cluster goes away whole; an external server is cleaned database by database.
+        let server = server();
+        if server.cluster.is_some() {
+            return;
+        }
+        let admin = server.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let c = connect(&admin).await;
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub fn cluster() -> Option<&'static Cluster> {
+    server().cluster.as_ref()
+}
+
+/// A project folder: sluice.toml with one environment `dev` (or a given tier/extra keys)
+/// pointing at `db`, and a migrations folder.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    pub fn new(db: &TestDb, tier: &str, extra: &str) -> TestProject {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        let toml = format!(
+            "[project]\nname = \"t\"\n\n[environments.dev]\ntier = \"{tier}\"\nurl = \"{}\"\n{extra}\n",
+            db.url
+        );
+        std::fs::write(dir.path().join("sluice.toml"), toml).unwrap();
+        TestProject { dir }
+    }
+
+    /// A project holding a copy of the example migrations.
+    pub fn example(db: &TestDb) -> TestProject {
+        let p = TestProject::new(db, "development", "");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), p.migrations().join(e.file_name())).unwrap();
+        }
+        p
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn migrations(&self) -> PathBuf {
+        self.dir.path().join("migrations")
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.migrations().join(file), text).unwrap();
+    }
+
+    pub fn project(&self) -> Project {
+        Project::load(Some(self.root())).expect("load project")
+    }
+
+    /// Runs the sluice binary in this project.
+    pub fn sluice(&self, args: &[&str]) -> Output {
+        run_sluice(self.root(), args)
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr)
+        })
+    }
+}
+
+pub fn run_sluice(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--project", dir.to_str().unwrap()])
+        .args(args)
+        .env("SLUICE_OPERATOR", "tester")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sluice");
+    let o = Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!o.stderr.contains("panicked"), "sluice panicked: {}", o.stderr);
+    o
+}
+
+/// Every user object outside the ledger schema: relations with their columns, indexes,
+/// constraints, functions, types and triggers. Two equal snapshots mean equal catalogs.
+pub async fn catalog(c: &tokio_postgres::Client) -> Vec<String> {
+    let rows = c
+        .query(
+            "SELECT 'rel ' || n.nspname || '.' || cl.relname || ' ' || cl.relkind::text || ' ' ||
+                    coalesce((SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull, ',' ORDER BY a.attnum)
+                              FROM pg_attribute a WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+             FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'sluice') AND n.nspname NOT LIKE 'pg_toast%'
+             UNION ALL
+             SELECT 'con ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+             UNION ALL
+             SELECT 'fn ' || oid::regprocedure::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+             UNION ALL
+             SELECT 'type ' || typname FROM pg_type WHERE typnamespace = 'public'::regnamespace
+             UNION ALL
+             SELECT 'trg ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+             UNION ALL
+             SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname NOT IN ('information_schema', 'sluice')
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("catalog query");
+    rows.iter().map(|r| r.get::<_, String>(0)).collect()
+}
