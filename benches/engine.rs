@@ -1,1 +1,151 @@
-fn main() {}
+//! Engine benchmarks against a throwaway cluster. Prints figures; asserts nothing about time.
+//!
+//! 1. Apply 500 generated migrations (CREATE TABLE + INSERT each) with sluice, against psql
+//!    running the same files one transaction each over one connection. Reports the ratio.
+//! 2. `sluice status` on 5,000 migrations with 5,000 ledger rows: wall time and peak RSS.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sluice::core::cluster::Cluster;
+use sluice::core::config::Project;
+use sluice::core::exec::{self, ApplyOptions};
+
+fn write_project(dir: &Path, url: &str, count: usize, body: impl Fn(usize) -> String) {
+    let m = dir.join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    for i in 1..=count {
+        std::fs::write(m.join(format!("{i:05}_m{i}.up.sql")), body(i)).unwrap();
+    }
+    std::fs::write(
+        dir.join("sluice.toml"),
+        format!("[environments.bench]\ntier = \"development\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+}
+
+fn small(i: usize) -> String {
+    format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} VALUES (1, 'row {i}');\n")
+}
+
+fn psql_run(cluster: &Cluster, db: &str, dir: &Path, count: usize) -> Duration {
+    // One psql process, one connection, one transaction per file, as a careful script would.
+    let mut script = String::new();
+    for i in 1..=count {
+        let f = dir.join("migrations").join(format!("{i:05}_m{i}.up.sql"));
+        script.push_str(&format!("BEGIN;\n\\i {}\nCOMMIT;\n", f.display()));
+    }
+    let path = dir.join("all.psql");
+    std::fs::write(&path, script).unwrap();
+    let t = Instant::now();
+    let out = Command::new(cluster.bin.join("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(cluster.socket_dir())
+        .args(["-p", &cluster.port.to_string(), "-U", "postgres", "-d", db, "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let d = t.elapsed();
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    d
+}
+
+async fn sluice_run(dir: &Path) -> Duration {
+    let project = Project::load(Some(dir)).unwrap();
+    let env = project.environment(None).unwrap();
+    let t = Instant::now();
+    let report = exec::apply(&project, env, &ApplyOptions::default(), None).await.unwrap();
+    let d = t.elapsed();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    d
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Runs a command to completion and returns (wall time, stdout, peak RSS in KiB) of that
+/// one child, read from wait4's rusage.
+fn run_measured(cmd: &mut Command) -> (Duration, Vec<u8>, i64) {
+    use std::io::Read;
+    let t = Instant::now();
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).unwrap();
+        buf
+    });
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; status and usage are valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0 && status == 0, "child failed: status {status}");
+    let elapsed = t.elapsed();
+    (elapsed, reader.join().unwrap(), usage.ru_maxrss)
+}
+
+fn report_apply(count: usize, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {
+    let (p, s) = (median(ps.clone()), median(sl.clone()));
+    println!("apply {count} migrations ({rounds} rounds, median):");
+    println!("  psql   {:>8.1} ms   {:?}", p.as_secs_f64() * 1e3, ps);
+    println!("  sluice {:>8.1} ms   {:?}", s.as_secs_f64() * 1e3, sl);
+    println!("  ratio sluice/psql = {:.2} (goal <= 1.3)", s.as_secs_f64() / p.as_secs_f64());
+}
+
+#[tokio::main]
+async fn main() {
+    let cluster = Cluster::start().expect("cluster");
+    let work = tempfile::tempdir().unwrap();
+
+    // 1. sluice vs psql, alternating, on fresh databases each round.
+    let count = 500;
+    let only_status = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "status");
+    let rounds = 3;
+    let (mut ps, mut sl) = (Vec::new(), Vec::new());
+    for r in 0..if only_status { 0 } else { rounds } {
+        let (pdb, sdb) = (format!("bench_psql_{r}"), format!("bench_sluice_{r}"));
+        cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
+        cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
+        let pdir = work.path().join(&pdb);
+        let sdir = work.path().join(&sdb);
+        write_project(&pdir, &cluster.url(&pdb), count, small);
+        write_project(&sdir, &cluster.url(&sdb), count, small);
+        ps.push(psql_run(&cluster, &pdb, &pdir, count));
+        sl.push(sluice_run(&sdir).await);
+    }
+    if !only_status {
+        report_apply(count, rounds, ps, sl);
+    }
+
+    // 2. status on 5,000 migrations with 5,000 ledger rows.
+    let n = 5000;
+    cluster.psql("postgres", "CREATE DATABASE bench_status").unwrap();
+    let dir = work.path().join("status");
+    write_project(&dir, &cluster.url("bench_status"), n, |i| format!("SELECT {i};\n"));
+    let t = Instant::now();
+    sluice_run(&dir).await;
+    println!("apply {n} one-statement migrations: {:.1} s", t.elapsed().as_secs_f64());
+    let bin = env!("CARGO_BIN_EXE_sluice");
+    let (mut times, mut peak) = (Vec::new(), 0);
+    for _ in 0..5 {
+        let (t, out, rss) = run_measured(Command::new(bin).args([
+            "--project",
+            dir.to_str().unwrap(),
+            "status",
+            "--format",
+            "json",
+        ]));
+        times.push(t);
+        peak = peak.max(rss);
+        let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(j["migrations"].as_array().unwrap().len(), n);
+    }
+    println!(
+        "sluice status, {n} migrations + {n} ledger rows: median {:.0} ms (goal < 300), peak RSS {:.1} MB (goal < 50)",
+        median(times).as_secs_f64() * 1e3,
+        peak as f64 / 1024.0
+    );
+}

@@ -30,11 +30,15 @@ pub async fn run(no_wait: bool) -> Result<i32> {
         }
     };
     let root = project.root.display().to_string();
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "sluice".into());
     println!();
-    println!("The demo project is at {root}");
-    println!("  sluice --project {root} status --env dev");
-    println!("  sluice --project {root} apply --env dev");
-    println!("  sluice --project {root} rollback --env dev --steps 1");
+    println!("The demo project is at {root}; from another terminal try:");
+    println!("  {exe} --project {root} status --env dev");
+    println!("  {exe} --project {root} apply --env dev");
+    println!("  {exe} --project {root} rollback --env dev --steps 1");
+    println!("  {exe} --project {root} apply --env prod --confirm prod");
     println!("Connect with psql:");
     for (name, _, _) in DEMO_ENVS {
         println!(

@@ -140,6 +140,31 @@ impl Cluster {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// Turns on TLS with the given PEM certificate and key (copied into the data folder,
+    /// owned by the server's user, mode 0600) and reloads the server.
+    pub fn enable_tls(&self, cert: &Path, key: &Path) -> Result<()> {
+        let data = self.dir.join("data");
+        for (src, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let dest = data.join(name);
+            std::fs::copy(src, &dest)
+                .map_err(|e| Error::database(format!("{}: {e}", src.display())))?;
+            set_mode(&dest, 0o600)?;
+            if is_root() {
+                chown_to_postgres(&dest)?;
+            }
+        }
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on")?;
+        self.psql("postgres", "SELECT pg_reload_conf()")?;
+        // The reload is asynchronous: wait until the server reports TLS on.
+        for _ in 0..50 {
+            if self.psql("postgres", "SHOW ssl")? == "on" {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(Error::database("the server did not turn TLS on; see its log"))
+    }
+
     /// Stops the server and removes its directory now.
     pub fn stop(mut self) {
         self.shutdown();

@@ -2,7 +2,9 @@
 
 mod apply;
 mod bad_input;
+mod cli;
 mod concurrency;
 mod rollback;
 mod status;
 mod support;
+mod tls;

@@ -299,11 +299,21 @@ impl Session {
             failed_at_statement: None,
             error: None,
         };
-        if let Err(e) = self.ledger.insert(&self.client, &insert, &row).await {
+        // The ledger row and COMMIT go out pipelined (one round trip). If the insert fails,
+        // PostgreSQL answers the COMMIT of the aborted transaction with a rollback, so the
+        // migration and its row still commit together or not at all.
+        let (inserted, committed) = tokio::join!(
+            self.ledger.insert(&self.client, &insert, &row),
+            self.client.batch_execute("COMMIT")
+        );
+        if let Err(e) = inserted {
             let _ = self.client.batch_execute("ROLLBACK").await;
-            return Err(fail(e.context("cannot record the migration in the ledger"), report));
+            return Err(fail(
+                e.context("cannot record the migration in the ledger; nothing of it was committed"),
+                report,
+            ));
         }
-        if let Err(e) = self.client.batch_execute("COMMIT").await {
+        if let Err(e) = committed {
             return Err(fail(
                 Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
                 report,
