@@ -6,12 +6,12 @@ async fn a_second_runner_is_refused_and_told_who_holds_the_ledger() {
     let db = fresh_db().await;
     let c = db.client().await;
     let p = TestProject::new(&db, "development", "");
-    p.write("1_slow.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(2);\n");
+    p.write("1_slow.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n");
     let root = p.root().to_path_buf();
     let first = std::thread::spawn(move || run_sluice(&root, &["apply"]));
     // Wait until the first run holds the ledger lock.
     let mut holder_pid = None;
-    for _ in 0..100 {
+    for _ in 0..250 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let row = c
             .query_opt(
