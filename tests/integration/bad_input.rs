@@ -144,9 +144,7 @@ async fn unreachable_server_and_wrong_password_exit_3() {
     let Some(cluster) = crate::support::cluster() else { return };
     let db = fresh_db().await;
     let c = db.client().await;
-    c.batch_execute("DO $$ BEGIN CREATE ROLE sluice_pw LOGIN PASSWORD 'right'; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-        .await
-        .unwrap();
+    crate::support::ensure_password_role(&c).await;
     std::fs::write(
         dir.path().join("sluice.toml"),
         "[environments.dev]\ntier = \"development\"\nurl_env = \"SLUICE_BAD_PW_URL\"\n",

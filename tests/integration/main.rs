@@ -4,6 +4,7 @@ mod apply;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod demo;
 mod rollback;
 mod status;
 mod support;

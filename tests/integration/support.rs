@@ -118,6 +118,16 @@ impl Drop for TestDb {
     }
 }
 
+/// The role `sluice_pw` with password `right`, for tests that authenticate over TCP.
+pub async fn ensure_password_role(c: &tokio_postgres::Client) {
+    c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE sluice_pw LOGIN PASSWORD 'right'; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .await
+    .expect("create sluice_pw");
+}
+
 pub fn cluster() -> Option<&'static Cluster> {
     server().cluster.as_ref()
 }

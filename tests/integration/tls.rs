@@ -116,9 +116,7 @@ async fn sslmodes_connect_verify_and_refuse_as_libpq_does() {
     let cluster = crate::support::cluster().unwrap();
     let db = crate::support::fresh_db().await;
     let c = db.client().await;
-    c.batch_execute("DO $$ BEGIN CREATE ROLE sluice_pw LOGIN PASSWORD 'right'; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-        .await
-        .unwrap();
+    crate::support::ensure_password_role(&c).await;
     let root = certs.dir.path().join("ca.crt").display().to_string();
     let other = certs.dir.path().join("other.crt").display().to_string();
     let url = |host: &str, params: &str| {

@@ -346,19 +346,14 @@ async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
             match res {
                 Ok(rows) => {
                     let duration_ms = t.elapsed().as_millis() as u64;
-                    run.session.emit(Event::StatementFinished {
-                        version: step.version.clone(),
-                        index: i + 1,
-                        line: st.line,
+                    run.session.statement_done(
+                        &mut report,
+                        &step.version,
+                        i,
+                        st.line,
                         rows,
                         duration_ms,
-                    });
-                    report.statements.push(report::StatementReport {
-                        index: i + 1,
-                        line: st.line,
-                        rows,
-                        duration_ms,
-                    });
+                    );
                 }
                 Err(e) => {
                     let _ = run.session.client.batch_execute("ROLLBACK").await;

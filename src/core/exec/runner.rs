@@ -101,6 +101,50 @@ impl Session {
         Ok(self.insert.clone().expect("prepared above"))
     }
 
+    fn ledger_row<'a>(
+        &'a self,
+        step: &'a Step,
+        duration_ms: Option<i64>,
+        success: bool,
+        failed_at_statement: Option<i32>,
+    ) -> NewRow<'a> {
+        NewRow {
+            version: &step.version,
+            name: &step.name,
+            checksum: &step.checksum,
+            up_sql: &step.up_sql,
+            down_sql: step.down_sql.as_deref(),
+            direction: step.direction,
+            os_user: &self.operator,
+            client_host: &self.host,
+            duration_ms,
+            run_id: &self.run_id,
+            success,
+            failed_at_statement,
+            error: None,
+        }
+    }
+
+    /// Reports a statement that finished: an event now, a line in the report.
+    pub fn statement_done(
+        &self,
+        report: &mut MigrationReport,
+        version: &str,
+        index: usize,
+        line: usize,
+        rows: u64,
+        duration_ms: u64,
+    ) {
+        self.emit(Event::StatementFinished {
+            version: version.to_string(),
+            index: index + 1,
+            line,
+            rows,
+            duration_ms,
+        });
+        report.statements.push(StatementReport { index: index + 1, line, rows, duration_ms });
+    }
+
     fn timeouts_sql(&self, local: bool) -> String {
         let scope = if local { "SET LOCAL" } else { "SET" };
         format!(
@@ -239,23 +283,14 @@ impl Session {
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
-        let fail = |e: Error, report: MigrationReport| {
-            Attempt::Failed(StepFailure {
-                error: e,
-                statement: None,
-                line: None,
-                blockers: vec![],
-                report,
-            })
-        };
         let insert = match self.insert_stmt().await {
             Ok(s) => s,
-            Err(e) => return Err(fail(e, report)),
+            Err(e) => return Err(Attempt::plain(e, report)),
         };
         // RESET ALL: each migration starts from the session defaults, whatever the last one SET.
         let begin = format!("RESET ALL; BEGIN; {}", self.timeouts_sql(true));
         if let Err(e) = self.client.batch_execute(&begin).await {
-            return Err(fail(e.into(), report));
+            return Err(Attempt::plain(e.into(), report));
         }
         for (i, s) in step.statements.iter().enumerate() {
             let t = Instant::now();
@@ -263,19 +298,7 @@ impl Session {
             match res {
                 Ok(rows) => {
                     let duration_ms = t.elapsed().as_millis() as u64;
-                    self.emit(Event::StatementFinished {
-                        version: step.version.clone(),
-                        index: i + 1,
-                        line: s.line,
-                        rows,
-                        duration_ms,
-                    });
-                    report.statements.push(StatementReport {
-                        index: i + 1,
-                        line: s.line,
-                        rows,
-                        duration_ms,
-                    });
+                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
                 }
                 Err(e) => {
                     let _ = self.client.batch_execute("ROLLBACK").await;
@@ -284,21 +307,7 @@ impl Session {
             }
         }
         let duration_ms = started.elapsed().as_millis() as u64;
-        let row = NewRow {
-            version: &step.version,
-            name: &step.name,
-            checksum: &step.checksum,
-            up_sql: &step.up_sql,
-            down_sql: step.down_sql.as_deref(),
-            direction: step.direction,
-            os_user: &self.operator,
-            client_host: &self.host,
-            duration_ms: Some(duration_ms as i64),
-            run_id: &self.run_id,
-            success: true,
-            failed_at_statement: None,
-            error: None,
-        };
+        let row = self.ledger_row(step, Some(duration_ms as i64), true, None);
         // The ledger row and COMMIT go out pipelined (one round trip). If the insert fails,
         // PostgreSQL answers the COMMIT of the aborted transaction with a rollback, so the
         // migration and its row still commit together or not at all.
@@ -308,13 +317,13 @@ impl Session {
         );
         if let Err(e) = inserted {
             let _ = self.client.batch_execute("ROLLBACK").await;
-            return Err(fail(
+            return Err(Attempt::plain(
                 e.context("cannot record the migration in the ledger; nothing of it was committed"),
                 report,
             ));
         }
         if let Err(e) = committed {
-            return Err(fail(
+            return Err(Attempt::plain(
                 Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
                 report,
             ));
@@ -332,43 +341,23 @@ impl Session {
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
-        let fail = |e: Error, report: MigrationReport| {
-            Attempt::Failed(StepFailure {
-                error: e,
-                statement: None,
-                line: None,
-                blockers: vec![],
-                report,
-            })
-        };
         let insert = match self.insert_stmt().await {
             Ok(s) => s,
-            Err(e) => return Err(fail(e, report)),
+            Err(e) => return Err(Attempt::plain(e, report)),
         };
-        let row = NewRow {
-            version: &step.version,
-            name: &step.name,
-            checksum: &step.checksum,
-            up_sql: &step.up_sql,
-            down_sql: step.down_sql.as_deref(),
-            direction: step.direction,
-            os_user: &self.operator,
-            client_host: &self.host,
-            duration_ms: None,
-            run_id: &self.run_id,
-            success: false,
-            failed_at_statement: Some(step.start_at as i32 + 1),
-            error: None,
-        };
+        let row = self.ledger_row(step, None, false, Some(step.start_at as i32 + 1));
         let id = match self.ledger.insert(&self.client, &insert, &row).await {
             Ok(id) => id,
             Err(e) => {
-                return Err(fail(e.context("cannot record the migration in the ledger"), report))
+                return Err(Attempt::plain(
+                    e.context("cannot record the migration in the ledger"),
+                    report,
+                ))
             }
         };
         let setup = format!("RESET ALL; {}", self.timeouts_sql(false));
         if let Err(e) = self.client.batch_execute(&setup).await {
-            return Err(fail(e.into(), report));
+            return Err(Attempt::plain(e.into(), report));
         }
         for i in step.start_at..step.statements.len() {
             let s = &step.statements[i];
@@ -399,26 +388,14 @@ impl Session {
             match res {
                 Ok(rows) => {
                     let duration_ms = t.elapsed().as_millis() as u64;
-                    self.emit(Event::StatementFinished {
-                        version: step.version.clone(),
-                        index: i + 1,
-                        line: s.line,
-                        rows,
-                        duration_ms,
-                    });
-                    report.statements.push(StatementReport {
-                        index: i + 1,
-                        line: s.line,
-                        rows,
-                        duration_ms,
-                    });
+                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
                     let next =
                         if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
                     let done = next.is_none();
                     if let Err(e) =
                         self.ledger.set_progress(&self.client, id, next, done, elapsed, None).await
                     {
-                        return Err(fail(
+                        return Err(Attempt::plain(
                             e.context(format_args!(
                                 "{}: statement {} ran but the ledger could not record it; the ledger marks the migration failed at that statement",
                                 step.origin,
@@ -506,6 +483,19 @@ impl Session {
 pub enum Attempt {
     LockTimeout(StepFailure),
     Failed(StepFailure),
+}
+
+impl Attempt {
+    /// A failure outside any statement (BEGIN, the ledger, COMMIT).
+    fn plain(error: Error, report: MigrationReport) -> Attempt {
+        Attempt::Failed(StepFailure {
+            error,
+            statement: None,
+            line: None,
+            blockers: vec![],
+            report,
+        })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
