@@ -55,7 +55,9 @@ async fn sluice_run(dir: &Path) -> Duration {
     let project = Project::load(Some(dir)).unwrap();
     let env = project.environment(None).unwrap();
     let t = Instant::now();
-    let report = exec::apply(&project, env, &ApplyOptions::default(), None).await.unwrap();
+    let report = exec::apply(&project, env, &ApplyOptions::default(), exec::Control::default())
+        .await
+        .unwrap();
     let d = t.elapsed();
     assert!(report.error.is_none(), "{:?}", report.error);
     d

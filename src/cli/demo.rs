@@ -87,7 +87,7 @@ async fn set_up(cluster: &Cluster) -> Result<Project> {
             confirm: Some(name.to_string()),
             ..Default::default()
         };
-        let report = exec::apply(&project, env, &opts, None).await?;
+        let report = exec::apply(&project, env, &opts, exec::Control::default()).await?;
         if let Some(e) = report.error {
             return Err(Error::database(e.message));
         }

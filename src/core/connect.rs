@@ -122,6 +122,13 @@ impl Target {
         Ok(client)
     }
 
+    /// Asks the server to cancel what the session behind `token` is running.
+    pub async fn cancel(&self, token: &tokio_postgres::CancelToken) -> Result<()> {
+        token.cancel_query(self.tls_connector()?).await.map_err(|e| {
+            Error::database(format!("cannot send the cancel request: {}", describe_pg(&e)))
+        })
+    }
+
     fn tls_connector(&self) -> Result<postgres_native_tls::MakeTlsConnector> {
         let mut b = native_tls::TlsConnector::builder();
         let root = self.tls.sslrootcert.clone().or_else(default_root_cert);

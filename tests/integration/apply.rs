@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use sluice::core::exec::{self, ApplyOptions, Event};
+use sluice::core::exec::{self, ApplyOptions, Control, Event};
 
 use crate::support::{catalog, fresh_db, TestProject};
 
@@ -220,7 +220,8 @@ async fn lock_timeout_retries_then_names_the_blocker() {
     let project = p.project();
     let env = project.environment(Some("dev")).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let report = exec::apply(&project, env, &ApplyOptions::default(), Some(tx)).await.unwrap();
+    let report =
+        exec::apply(&project, env, &ApplyOptions::default(), Control::events(tx)).await.unwrap();
     let mut timeouts = 0;
     let mut waited_on = Vec::new();
     while let Ok(ev) = rx.try_recv() {
@@ -242,7 +243,8 @@ async fn lock_timeout_retries_then_names_the_blocker() {
 
     // Once the blocker lets go, the same apply goes through.
     blocker.batch_execute("COMMIT").await.unwrap();
-    let report = exec::apply(&project, env, &ApplyOptions::default(), None).await.unwrap();
+    let report =
+        exec::apply(&project, env, &ApplyOptions::default(), Control::default()).await.unwrap();
     assert!(report.error.is_none(), "{:?}", report.error);
 }
 
@@ -265,7 +267,7 @@ async fn killed_connection_leaves_ledger_and_schema_consistent() {
         let n: i64 = c
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name LIKE 'sluice/%' AND query LIKE '%pg_sleep%' AND state = 'active'",
+                 WHERE datname = current_database() AND application_name LIKE 'sluice/%' AND query LIKE '%pg_sleep%' AND state = 'active'",
                 &[],
             )
             .await
@@ -308,4 +310,83 @@ async fn migrations_start_from_session_defaults() {
         .unwrap()
         .get(0);
     assert!(ok, "a SET in one migration does not leak into the next");
+}
+
+#[tokio::test]
+async fn interrupt_cancels_the_running_statement_and_stops_the_run() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(20);\n");
+    p.write("2_b.up.sql", "CREATE TABLE b (id int);\n");
+    let project = p.project();
+    let env = project.environment(None).unwrap();
+    let interrupt = exec::Interrupt::new();
+    let ctl = Control { events: None, interrupt: Some(interrupt.clone()) };
+    let started = std::time::Instant::now();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        interrupt.cancel().await
+    });
+    let report = exec::apply(&project, env, &ApplyOptions::default(), ctl).await.unwrap();
+    canceller.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "cancelled, not waited out");
+    assert_eq!(report.outcome, "cancelled");
+    let err = report.error.unwrap();
+    assert_eq!(err.exit_code, 1);
+    assert!(
+        err.message.contains("cancelled by the operator") && err.message.contains("1_a.up.sql:2"),
+        "{}",
+        err.message
+    );
+    let none: bool = c
+        .query_one(
+            "SELECT to_regclass('public.a') IS NULL AND to_regclass('public.b') IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(none, "the cancelled migration rolled back and the next never started");
+    let outcome: String = c.query_one("SELECT outcome FROM sluice.runs", &[]).await.unwrap().get(0);
+    assert_eq!(outcome, "cancelled");
+}
+
+#[tokio::test]
+async fn ctrl_c_in_the_cli_cancels_cleanly() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_a.up.sql", "SELECT pg_sleep(20);\n");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--project", p.root().to_str().unwrap(), "apply"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = db.client().await;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let running: i64 = c
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(20)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if running > 0 {
+            break;
+        }
+    }
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cancelled by the operator"), "{stderr}");
+    let still: i64 = c
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(20)%' AND state = 'active' AND pid <> pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(still, 0, "nothing left running on the server");
 }

@@ -16,7 +16,8 @@ async fn a_second_runner_is_refused_and_told_who_holds_the_ledger() {
         let row = c
             .query_opt(
                 "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'sluice/%'",
+                 WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'sluice/%'
+                   AND a.datname = current_database()",
                 &[],
             )
             .await

@@ -1,6 +1,7 @@
 //! Apply, rollback, resolve and rehearse: the engine's runs. Each takes the ledger lock,
 //! records itself in the runs table, and reports progress as events.
 
+mod control;
 pub mod report;
 mod runner;
 
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+pub use control::{Control, Interrupt};
 pub use report::{Blocker, Event, EventSender, MigrationReport, ReportError, RunReport};
 use runner::{Session, Step};
 
@@ -92,6 +94,7 @@ struct Run {
     session: Session,
     started: Instant,
     report: RunReport,
+    interrupt: Option<std::sync::Arc<Interrupt>>,
 }
 
 impl Run {
@@ -100,12 +103,16 @@ impl Run {
         env: &Environment,
         action: &str,
         details: serde_json::Value,
-        events: Option<EventSender>,
+        ctl: Control,
     ) -> Result<Run> {
         let target = Target::resolve(env)?;
         let run_id = crate::core::identity::new_run_id();
         let ledger = Ledger::new(&project.ledger_schema);
-        let session = Session::open(&target, env, ledger, &run_id, events).await?;
+        let interrupt = ctl.interrupt.clone();
+        let session = Session::open(&target, env, ledger, &run_id, ctl.events).await?;
+        if let Some(i) = &ctl.interrupt {
+            i.attach(session.client.cancel_token(), target.clone());
+        }
         session.ledger.try_lock(&session.client).await?;
         session.ledger.ensure(&session.client).await?;
         let run = crate::core::ledger::NewRun {
@@ -119,6 +126,7 @@ impl Run {
         session.ledger.start_run(&session.client, &run).await?;
         tracing::info!(run_id, action, env = env.name, "run started");
         Ok(Run {
+            interrupt,
             started: Instant::now(),
             report: RunReport {
                 run_id,
@@ -164,6 +172,10 @@ impl Run {
         self.report
     }
 
+    fn cancelled(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|i| i.requested())
+    }
+
     /// Runs steps in order, stopping at the first failure.
     async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
         self.session.emit(Event::RunStarted {
@@ -175,12 +187,28 @@ impl Run {
             return self.finish("nothing-to-do", None).await;
         }
         for step in &steps {
+            if self.cancelled() {
+                let e = Error::guard(format!(
+                    "cancelled by the operator before {}_{}; {} migration(s) done",
+                    step.version,
+                    step.name,
+                    self.report.migrations.len()
+                ));
+                return self.finish("cancelled", Some(ReportError::from_error(&e, vec![]))).await;
+            }
             match self.session.run_step(step).await {
                 Ok(r) => self.report.migrations.push(r),
-                Err(f) => {
+                Err(mut f) => {
                     self.report.migrations.push(f.report);
+                    let outcome = if self.cancelled() {
+                        f.error =
+                            Error::guard(format!("cancelled by the operator: {}", f.error.message));
+                        "cancelled"
+                    } else {
+                        "failed"
+                    };
                     let err = ReportError::from_error(&f.error, f.blockers);
-                    return self.finish("failed", Some(err)).await;
+                    return self.finish(outcome, Some(err)).await;
                 }
             }
         }
@@ -240,7 +268,7 @@ pub async fn apply(
     project: &Project,
     env: &Environment,
     opts: &ApplyOptions,
-    events: Option<EventSender>,
+    ctl: Control,
 ) -> Result<RunReport> {
     if !opts.dry_run {
         check_confirmation(env, opts.confirm.as_deref(), "apply")?;
@@ -256,7 +284,7 @@ pub async fn apply(
         }
     }
     let action = if opts.dry_run { "dry-run" } else { "apply" };
-    let run = Run::begin(project, env, action, json!({ "to": opts.to }), events).await?;
+    let run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
     let latest = match run.session.ledger.latest(&run.session.client).await {
         Ok(l) => l,
         Err(e) => return Ok(fail_early(run, e).await),
@@ -396,7 +424,7 @@ pub async fn rollback(
     env: &Environment,
     target: &RollbackTarget,
     confirm: Option<&str>,
-    events: Option<EventSender>,
+    ctl: Control,
 ) -> Result<RunReport> {
     check_confirmation(env, confirm, "roll back")?;
     let to = match target {
@@ -411,7 +439,7 @@ pub async fn rollback(
         RollbackTarget::Steps(n) => json!({ "steps": n }),
         RollbackTarget::To(v) => json!({ "to": v }),
     };
-    let run = Run::begin(project, env, "rollback", details, events).await?;
+    let run = Run::begin(project, env, "rollback", details, ctl).await?;
     let plan = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
@@ -496,7 +524,7 @@ pub async fn resolve(
     version: &str,
     how: Resolution,
     confirm: Option<&str>,
-    events: Option<EventSender>,
+    ctl: Control,
 ) -> Result<RunReport> {
     check_confirmation(env, confirm, "resolve")?;
     let v = parse_version(version, "resolve")?;
@@ -506,7 +534,7 @@ pub async fn resolve(
         env,
         "resolve",
         json!({ "version": version, "resolution": how.as_str() }),
-        events,
+        ctl,
     )
     .await?;
     let prepared = async {

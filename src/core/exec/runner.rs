@@ -50,6 +50,7 @@ pub struct Session {
     pub operator: String,
     pub host: String,
     pub pid: i32,
+    reset: &'static str,
     pub lock_timeout_ms: u64,
     pub statement_timeout_ms: u64,
     pub lock_retries: u32,
@@ -69,7 +70,18 @@ impl Session {
         events: Option<EventSender>,
     ) -> Result<Session> {
         let client = target.connect(&format!("sluice/{run_id}")).await?;
-        let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+        let row = client
+            .query_one("SELECT pg_backend_pid(), current_setting('server_version_num')::int", &[])
+            .await?;
+        let (pid, version): (i32, i32) = (row.get(0), row.get(1));
+        // RESET ALL starts each migration from the session defaults; from PostgreSQL 14 the
+        // server also checks that we are still there, so a killed sluice does not leave a
+        // statement running and holding locks.
+        let reset = if version >= 140_000 {
+            "RESET ALL; SET client_connection_check_interval = 2000;"
+        } else {
+            "RESET ALL;"
+        };
         Ok(Session {
             client,
             target: target.clone(),
@@ -78,6 +90,7 @@ impl Session {
             operator: crate::core::identity::os_user(),
             host: crate::core::identity::host_name(),
             pid,
+            reset,
             lock_timeout_ms: env.lock_timeout.as_millis() as u64,
             statement_timeout_ms: env.statement_timeout.as_millis() as u64,
             lock_retries: env.lock_retries,
@@ -287,8 +300,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err(Attempt::plain(e, report)),
         };
-        // RESET ALL: each migration starts from the session defaults, whatever the last one SET.
-        let begin = format!("RESET ALL; BEGIN; {}", self.timeouts_sql(true));
+        let begin = format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true));
         if let Err(e) = self.client.batch_execute(&begin).await {
             return Err(Attempt::plain(e.into(), report));
         }
@@ -355,7 +367,7 @@ impl Session {
                 ))
             }
         };
-        let setup = format!("RESET ALL; {}", self.timeouts_sql(false));
+        let setup = format!("{} {}", self.reset, self.timeouts_sql(false));
         if let Err(e) = self.client.batch_execute(&setup).await {
             return Err(Attempt::plain(e.into(), report));
         }
