@@ -1,6 +1,7 @@
 //! Headless subcommands: text for people, `--format json` for CI, exit codes per DESIGN.md.
 
 mod demo;
+mod lint;
 mod output;
 
 use std::path::PathBuf;
@@ -31,6 +32,10 @@ pub struct Cli {
 pub enum Format {
     Text,
     Json,
+    /// GitHub workflow annotations (lint only).
+    Github,
+    /// SARIF 2.1.0 (lint only).
+    Sarif,
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +98,14 @@ pub enum Command {
         #[arg(long)]
         no_transaction: bool,
     },
+    /// Find what would hurt production: the project's migrations, or the files and folders given.
+    Lint {
+        /// Files (each one migration) or folders (of migrations).
+        paths: Vec<PathBuf>,
+        /// Explain a rule (or `all`) with bad and good SQL.
+        #[arg(long, value_name = "RULE")]
+        explain: Option<String>,
+    },
     /// Where config, logs and backups live, and the environments.
     Info,
     /// Start a throwaway PostgreSQL cluster with the example project.
@@ -152,8 +165,21 @@ pub fn log_dir() -> Option<PathBuf> {
 
 async fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
+    if matches!(format, Format::Github | Format::Sarif)
+        && !matches!(cli.command, Command::Lint { .. })
+    {
+        return Err(Error::input(
+            "--format github and sarif are for `sluice lint`; use text or json",
+        ));
+    }
     match cli.command {
         Command::Demo { no_wait } => return demo::run(no_wait).await,
+        Command::Lint { paths, explain } => {
+            if let Some(id) = explain {
+                return lint::explain(&id);
+            }
+            return lint::run(format, cli.project.as_deref(), cli.env.as_deref(), &paths).await;
+        }
         Command::Info => {
             let project = Project::load(cli.project.as_deref()).ok();
             output::print_info(format, project.as_ref());
@@ -212,7 +238,7 @@ async fn run(cli: Cli) -> Result<i32> {
             })
             .await
         }
-        Command::New { .. } | Command::Info | Command::Demo { .. } => Ok(0),
+        Command::New { .. } | Command::Info | Command::Demo { .. } | Command::Lint { .. } => Ok(0),
     }
 }
 

@@ -14,7 +14,7 @@ fn print_json(v: &serde_json::Value) {
 }
 
 pub fn print_error(format: Format, e: &Error) {
-    if format == Format::Json {
+    if format != Format::Text {
         let kind = match e.kind {
             ErrorKind::Guard => "guard",
             ErrorKind::Input => "input",

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::core::error::{Error, Result};
+use crate::core::lint::rules::{self, Severity};
 
 pub const PROJECT_FILE: &str = "sluice.toml";
 
@@ -163,6 +164,10 @@ pub struct Project {
     pub migrations_dir: PathBuf,
     pub ledger_schema: String,
     pub environments: BTreeMap<String, Environment>,
+    /// `[lint.rules]`: rule id to level (None: off), for every environment.
+    pub lint_rules: BTreeMap<String, Option<Severity>>,
+    /// `[lint.<tier>]`: overrides for one tier, applied after `[lint.rules]`.
+    pub lint_tiers: BTreeMap<Tier, BTreeMap<String, Option<Severity>>>,
 }
 
 impl Project {
@@ -221,7 +226,36 @@ impl Project {
                 .map_err(|e| e.context(format_args!("[environments.{env_name}]")))?;
             environments.insert(env_name, env);
         }
-        Ok(Project { root: root.to_path_buf(), name, migrations_dir, ledger_schema, environments })
+        let raw_lint = raw.lint.unwrap_or_default();
+        let lint_rules = lint_levels(&raw_lint.rules, "[lint.rules]")?;
+        let mut lint_tiers = BTreeMap::new();
+        for (tier, table) in [
+            (Tier::Development, &raw_lint.development),
+            (Tier::Testing, &raw_lint.testing),
+            (Tier::Production, &raw_lint.production),
+        ] {
+            if let Some(t) = table {
+                lint_tiers.insert(tier, lint_levels(t, &format!("[lint.{tier}]"))?);
+            }
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            name,
+            migrations_dir,
+            ledger_schema,
+            environments,
+            lint_rules,
+            lint_tiers,
+        })
+    }
+
+    /// Rule levels in force for a tier (project-wide, then the tier's overrides).
+    pub fn lint_levels(&self, tier: Option<Tier>) -> BTreeMap<String, Option<Severity>> {
+        let mut levels = self.lint_rules.clone();
+        if let Some(t) = tier.and_then(|t| self.lint_tiers.get(&t)) {
+            levels.extend(t.clone());
+        }
+        levels
     }
 
     /// Picks the environment named by `--env`, or the only one when there is just one.
@@ -254,6 +288,30 @@ impl Project {
             names.join(", ")
         }
     }
+}
+
+fn lint_levels(
+    raw: &BTreeMap<String, String>,
+    table: &str,
+) -> Result<BTreeMap<String, Option<Severity>>> {
+    let mut out = BTreeMap::new();
+    for (rule, level) in raw {
+        if rules::find(rule).is_none() {
+            return Err(Error::input(format!(
+                "{table}: unknown rule {rule:?}; `sluice lint --explain` lists the rules"
+            )));
+        }
+        let level = match level.as_str() {
+            "off" => None,
+            other => Some(Severity::parse(other).ok_or_else(|| {
+                Error::input(format!(
+                    "{table}: {rule} = {other:?}: use \"off\", \"info\", \"warning\" or \"error\""
+                ))
+            })?),
+        };
+        out.insert(rule.clone(), level);
+    }
+    Ok(out)
 }
 
 fn build_environment(
@@ -483,6 +541,17 @@ struct RawConfig {
     project: Option<RawProject>,
     #[serde(default)]
     environments: BTreeMap<String, RawEnvironment>,
+    lint: Option<RawLint>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLint {
+    #[serde(default)]
+    rules: BTreeMap<String, String>,
+    development: Option<BTreeMap<String, String>>,
+    testing: Option<BTreeMap<String, String>>,
+    production: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -641,6 +710,27 @@ mod tests {
         assert_eq!(p.environment(Some("b")).unwrap().tier, Tier::Testing);
         let err = p.environment(Some("prod")).unwrap_err();
         assert!(err.message.contains("a, b"), "{err}");
+    }
+
+    #[test]
+    fn lint_levels_per_tier() {
+        let p = parse(
+            "[lint.rules]\nprefer-jsonb = \"off\"\nrename-column = \"info\"\n[lint.production]\nrename-column = \"error\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.lint_levels(None).get("prefer-jsonb"), Some(&None));
+        assert_eq!(
+            p.lint_levels(Some(Tier::Testing)).get("rename-column"),
+            Some(&Some(Severity::Info))
+        );
+        assert_eq!(
+            p.lint_levels(Some(Tier::Production)).get("rename-column"),
+            Some(&Some(Severity::Error))
+        );
+        let err = parse("[lint.rules]\nno-such-rule = \"off\"\n").unwrap_err();
+        assert!(err.message.contains("no-such-rule"), "{err}");
+        let err = parse("[lint.rules]\nprefer-jsonb = \"loud\"\n").unwrap_err();
+        assert!(err.message.contains("loud"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod exec;
 pub mod identity;
 pub mod ledger;
+pub mod lint;
 pub mod plan;
 pub mod source;
 pub mod sql;

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod demo;
+mod lint;
 mod rollback;
 mod status;
 mod support;

@@ -13,6 +13,8 @@ pub struct Statement {
     pub text: String,
     /// 1-based line of the statement's first token in the file.
     pub line: usize,
+    /// 1-based column (in characters) of that token.
+    pub column: usize,
     /// Upper-cased keywords of the statement, in order (identifiers and literals left out).
     pub keywords: Vec<String>,
 }
@@ -82,9 +84,11 @@ pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
         if first >= start + part.len() {
             continue;
         }
+        let line_start = text[..first].rfind('\n').map_or(0, |p| p + 1);
         out.push(Statement {
             text: part.to_string(),
             line: line_at(text, first),
+            column: text[line_start..first].chars().count() + 1,
             keywords: keywords(part),
         });
     }

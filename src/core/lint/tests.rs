@@ -1,0 +1,298 @@
+//! Every rule: SQL that must trigger it, and near misses that must not.
+
+use super::*;
+
+fn rules_for(sql: &str) -> Vec<&'static str> {
+    let input = Input { path: "m.sql".into(), text: sql.to_string(), down: Down::NotJudged };
+    let mut r: Vec<&'static str> = lint_one(&input, &Options::default())
+        .into_iter()
+        .map(|f| f.rule)
+        .filter(|r| *r != "require-lock-timeout")
+        .collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+fn fires(rule: &str, sql: &str) {
+    let got = rules_for(sql);
+    assert!(got.contains(&rule), "{rule} should fire on:\n{sql}\ngot {got:?}");
+}
+
+fn silent(rule: &str, sql: &str) {
+    let got = rules_for(sql);
+    assert!(!got.contains(&rule), "{rule} must not fire on:\n{sql}\ngot {got:?}");
+}
+
+const NOTX: &str = "-- sluice:no-transaction\n";
+
+#[test]
+fn data_loss() {
+    fires("drop-database", "DROP DATABASE shop;");
+    fires("drop-schema", "DROP SCHEMA billing;");
+    fires("drop-table", "DROP TABLE orders;");
+    silent("drop-table", "CREATE TABLE tmp (id int); DROP TABLE tmp;");
+    silent("drop-table", "SELECT 'DROP TABLE orders;';");
+    silent("drop-table", "-- DROP TABLE orders;\nSELECT 1;");
+    silent(
+        "drop-table",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP TABLE orders; $$;",
+    );
+    silent("drop-table", "DO $$ BEGIN EXECUTE 'DROP TABLE orders'; END $$;");
+    fires("drop-column", "ALTER TABLE users DROP COLUMN phone;");
+    silent("drop-column", "CREATE TABLE t (a int, b int); ALTER TABLE t DROP COLUMN b;");
+    fires("drop-cascade", "DROP TABLE customers CASCADE;");
+    fires("drop-cascade", "DROP VIEW v CASCADE;");
+    silent("drop-cascade", "DROP VIEW v;");
+    fires("truncate", "TRUNCATE events;");
+    fires("delete-without-where", "DELETE FROM sessions;");
+    silent("delete-without-where", "DELETE FROM sessions WHERE expires_at < now();");
+    fires("update-without-where", "UPDATE users SET plan = 'free';");
+    silent("update-without-where", "UPDATE users SET plan = 'free' WHERE plan IS NULL;");
+    silent("update-without-where", "CREATE TABLE t (a int); UPDATE t SET a = 1;");
+}
+
+#[test]
+fn blocking_locks() {
+    fires("create-index-non-concurrently", "CREATE INDEX i ON orders (status);");
+    silent("create-index-non-concurrently", "CREATE TABLE o (s text); CREATE INDEX i ON o (s);");
+    silent(
+        "create-index-non-concurrently",
+        &format!("{NOTX}CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON orders (s);"),
+    );
+    fires("drop-index-non-concurrently", "DROP INDEX i;");
+    silent("drop-index-non-concurrently", &format!("{NOTX}DROP INDEX CONCURRENTLY IF EXISTS i;"));
+    fires("reindex-non-concurrently", "REINDEX TABLE orders;");
+    silent("reindex-non-concurrently", &format!("{NOTX}REINDEX TABLE CONCURRENTLY orders;"));
+    fires(
+        "add-foreign-key-without-not-valid",
+        "ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id);",
+    );
+    silent(
+        "add-foreign-key-without-not-valid",
+        "ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) NOT VALID;",
+    );
+    fires("add-check-without-not-valid", "ALTER TABLE o ADD CONSTRAINT c CHECK (x > 0);");
+    silent(
+        "add-check-without-not-valid",
+        "ALTER TABLE o ADD CONSTRAINT c CHECK (x > 0) NOT VALID;",
+    );
+    fires("set-not-null", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;");
+    silent("set-not-null", "CREATE TABLE u (e text); ALTER TABLE u ALTER COLUMN e SET NOT NULL;");
+    fires("add-unique-without-using-index", "ALTER TABLE users ADD CONSTRAINT k UNIQUE (email);");
+    fires("add-unique-without-using-index", "ALTER TABLE users ADD PRIMARY KEY (id);");
+    silent(
+        "add-unique-without-using-index",
+        "ALTER TABLE users ADD CONSTRAINT k UNIQUE USING INDEX k_idx;",
+    );
+    fires("vacuum-full", &format!("{NOTX}VACUUM FULL orders;"));
+    silent("vacuum-full", &format!("{NOTX}VACUUM (ANALYZE) orders;"));
+    fires("cluster", "CLUSTER orders USING orders_pkey;");
+    fires("lock-table", "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;");
+    fires("refresh-matview-non-concurrently", "REFRESH MATERIALIZED VIEW mv;");
+    silent("refresh-matview-non-concurrently", "REFRESH MATERIALIZED VIEW CONCURRENTLY mv;");
+}
+
+#[test]
+fn rewrites() {
+    fires(
+        "add-column-volatile-default",
+        "ALTER TABLE o ADD COLUMN u uuid DEFAULT gen_random_uuid();",
+    );
+    fires(
+        "add-column-volatile-default",
+        "ALTER TABLE o ADD COLUMN r float8 DEFAULT random() * 10;",
+    );
+    silent(
+        "add-column-volatile-default",
+        "ALTER TABLE o ADD COLUMN p text NOT NULL DEFAULT 'free';",
+    );
+    silent("add-column-volatile-default", "ALTER TABLE o ADD COLUMN t timestamptz DEFAULT now();");
+    silent("add-column-volatile-default", "CREATE TABLE o (u uuid DEFAULT gen_random_uuid());");
+    fires("alter-column-type", "ALTER TABLE o ALTER COLUMN total TYPE numeric(12,2);");
+    fires("alter-column-type", "ALTER TABLE o ALTER COLUMN total TYPE bigint USING total::bigint;");
+    silent("alter-column-type", "ALTER TABLE o ALTER COLUMN note TYPE text;");
+    fires("set-logged-unlogged", "ALTER TABLE events SET LOGGED;");
+    fires("set-logged-unlogged", "ALTER TABLE events SET UNLOGGED;");
+    fires(
+        "add-stored-generated-column",
+        "ALTER TABLE o ADD COLUMN c bigint GENERATED ALWAYS AS (total * 100) STORED;",
+    );
+    fires(
+        "add-not-null-column-without-default",
+        "ALTER TABLE users ADD COLUMN plan text NOT NULL;",
+    );
+    silent(
+        "add-not-null-column-without-default",
+        "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'x';",
+    );
+    silent(
+        "add-not-null-column-without-default",
+        "ALTER TABLE users ADD COLUMN id2 bigint GENERATED ALWAYS AS IDENTITY;",
+    );
+}
+
+#[test]
+fn renames() {
+    fires("rename-table", "ALTER TABLE customers RENAME TO clients;");
+    fires("rename-column", "ALTER TABLE users RENAME COLUMN mail TO email;");
+    silent(
+        "rename-column",
+        "CREATE TABLE u (mail text); ALTER TABLE u RENAME COLUMN mail TO email;",
+    );
+}
+
+#[test]
+fn transaction_misuse() {
+    fires("non-transactional-in-transaction", "CREATE INDEX CONCURRENTLY i ON t (a);");
+    fires(
+        "non-transactional-in-transaction",
+        &format!("{NOTX}BEGIN;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;"),
+    );
+    silent(
+        "non-transactional-in-transaction",
+        &format!("{NOTX}CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);"),
+    );
+    fires("transaction-control-in-migration", "BEGIN;\nALTER TABLE t ADD COLUMN a int;\nCOMMIT;");
+    silent("transaction-control-in-migration", "SAVEPOINT s; ROLLBACK TO SAVEPOINT s;");
+    silent(
+        "transaction-control-in-migration",
+        &format!("{NOTX}BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;\nCOMMIT;"),
+    );
+    fires("begin-without-commit", &format!("{NOTX}BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;"));
+    fires("validate-in-same-transaction", "ALTER TABLE o ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\nALTER TABLE o VALIDATE CONSTRAINT c;");
+    silent("validate-in-same-transaction", "ALTER TABLE o VALIDATE CONSTRAINT c;");
+    fires("enum-value-used-in-same-transaction", "ALTER TYPE status ADD VALUE 'archived';\nUPDATE orders SET status = 'archived' WHERE closed;");
+    silent("enum-value-used-in-same-transaction", "ALTER TYPE status ADD VALUE 'archived';\nUPDATE orders SET status = 'closed' WHERE closed;");
+    fires("backfill-with-ddl", "ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free' WHERE plan IS NULL;");
+    silent("backfill-with-ddl", "CREATE TABLE t (a int);\nUPDATE t SET a = 1 WHERE a IS NULL;");
+}
+
+#[test]
+fn no_transaction_idempotency_and_types() {
+    fires("non-idempotent-no-transaction", &format!("{NOTX}CREATE INDEX CONCURRENTLY i ON t (a);"));
+    fires("non-idempotent-no-transaction", &format!("{NOTX}DROP INDEX CONCURRENTLY i;"));
+    silent("non-idempotent-no-transaction", "CREATE TABLE t (a int);");
+    fires("int-primary-key", "CREATE TABLE e (id serial PRIMARY KEY);");
+    fires("int-primary-key", "CREATE TABLE e (id integer, PRIMARY KEY (id));");
+    silent(
+        "int-primary-key",
+        "CREATE TABLE e (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
+    );
+    fires("prefer-jsonb", "CREATE TABLE t (doc json);");
+    silent("prefer-jsonb", "CREATE TABLE t (doc jsonb);");
+    fires("prefer-timestamptz", "CREATE TABLE t (at timestamp);");
+    silent("prefer-timestamptz", "CREATE TABLE t (at timestamptz);");
+    fires("prefer-text-over-char", "CREATE TABLE t (c char(3));");
+    fires("prefer-text-over-varchar", "ALTER TABLE t ADD COLUMN n varchar(50);");
+    silent("prefer-text-over-varchar", "CREATE TABLE t (n text);");
+    fires("disable-triggers", "ALTER TABLE o DISABLE TRIGGER ALL;");
+}
+
+#[test]
+fn syntax_errors_and_meta_commands_are_findings_at_their_line() {
+    let input = Input {
+        path: "m.sql".into(),
+        text: "SELECT 1;\n\nSELEC 2;\n".into(),
+        down: Down::NotJudged,
+    };
+    let f = lint_one(&input, &Options::default());
+    assert_eq!((f[0].rule, f[0].line, f[0].severity), ("syntax-error", 3, Severity::Error));
+    assert!(f[0].message.contains("SELEC"), "{}", f[0].message);
+    let input = Input {
+        path: "m.sql".into(),
+        text: "\\set x 1\nSELECT 1;\n".into(),
+        down: Down::NotJudged,
+    };
+    let f = lint_one(&input, &Options::default());
+    assert!(f[0].message.contains("psql meta-command"), "{}", f[0].message);
+}
+
+#[test]
+fn allow_comments_need_a_known_rule_and_a_reason() {
+    let allowed = "-- sluice:allow drop-column unused since v2.3, CHG-4411\nALTER TABLE users DROP COLUMN phone;\n";
+    assert_eq!(rules_for(allowed), Vec::<&str>::new());
+    let same_line = "ALTER TABLE users DROP COLUMN phone; -- sluice:allow drop-column retired\nALTER TABLE users DROP COLUMN fax;\n";
+    let input = Input { path: "m.sql".into(), text: same_line.into(), down: Down::NotJudged };
+    let lines: Vec<usize> = lint_one(&input, &Options::default())
+        .iter()
+        .filter(|f| f.rule == "drop-column")
+        .map(|f| f.line)
+        .collect();
+    assert_eq!(lines, vec![2], "only the statement on the comment's line is allowed");
+    let no_reason = "-- sluice:allow drop-column\nALTER TABLE users DROP COLUMN phone;\n";
+    assert_eq!(rules_for(no_reason), vec!["allow-without-reason", "drop-column"]);
+    let typo = "-- sluice:allow drop-colum because\nALTER TABLE users DROP COLUMN phone;\n";
+    assert_eq!(rules_for(typo), vec!["drop-column", "unknown-rule"]);
+    let in_string =
+        "SELECT '-- sluice:allow drop-column nope';\nALTER TABLE users DROP COLUMN phone;\n";
+    assert!(rules_for(in_string).contains(&"drop-column"));
+}
+
+#[test]
+fn levels_and_context() {
+    let input = Input {
+        path: "m.sql".into(),
+        text: "ALTER TABLE orders RENAME COLUMN a TO b;".into(),
+        down: Down::NotJudged,
+    };
+    let mut opts = Options::default();
+    opts.levels.insert("rename-column".into(), Some(Severity::Error));
+    opts.table_sizes
+        .insert("orders".into(), TableSize { rows: 2_100_000.0, bytes: 350 * 1024 * 1024 });
+    let f = lint_one(&input, &opts);
+    let r = f.iter().find(|f| f.rule == "rename-column").unwrap();
+    assert_eq!(r.severity, Severity::Error);
+    assert!(r.message.contains("orders: 2.1M rows, 350.0 MB"), "{}", r.message);
+    opts.levels.insert("rename-column".into(), None);
+    assert!(lint_one(&input, &opts).iter().all(|f| f.rule != "rename-column"));
+
+    let add_default = Input {
+        path: "m.sql".into(),
+        text: "ALTER TABLE o ADD COLUMN p text DEFAULT 'x';".into(),
+        down: Down::NotJudged,
+    };
+    let old = Options { server_version: Some(100_012), ..Options::default() };
+    assert!(lint_one(&add_default, &old).iter().any(|f| f.rule == "add-column-volatile-default"));
+    let new = Options { server_version: Some(150_008), ..Options::default() };
+    assert!(lint_one(&add_default, &new).iter().all(|f| f.rule != "add-column-volatile-default"));
+
+    let timeout_off = Options { lock_timeout_ms: Some(0), ..Options::default() };
+    let alter = Input {
+        path: "m.sql".into(),
+        text: "ALTER TABLE o ADD COLUMN n text;".into(),
+        down: Down::NotJudged,
+    };
+    let f = lint_one(&alter, &timeout_off);
+    let lt = f.iter().find(|f| f.rule == "require-lock-timeout").unwrap();
+    assert_eq!(lt.severity, Severity::Warning, "a warning where the environment switched it off");
+    let set = Input {
+        path: "m.sql".into(),
+        text: "SET lock_timeout = '2s';\nALTER TABLE o ADD COLUMN n text;".into(),
+        down: Down::NotJudged,
+    };
+    assert!(lint_one(&set, &timeout_off).iter().all(|f| f.rule != "require-lock-timeout"));
+}
+
+#[test]
+fn reversibility() {
+    let up = "CREATE TABLE a (id int);\nCREATE INDEX a_idx ON a (id);\nALTER TABLE b ADD COLUMN c int;\n";
+    let judge = |down: Down| {
+        let input = Input { path: "1_x.up.sql".into(), text: up.into(), down };
+        lint_one(&input, &Options::default())
+            .into_iter()
+            .map(|f| (f.rule, f.message))
+            .collect::<Vec<_>>()
+    };
+    assert!(judge(Down::Missing).iter().any(|(r, _)| *r == "missing-down"));
+    assert!(judge(Down::Present("-- todo\n".into())).iter().any(|(r, _)| *r == "empty-down"));
+    let partial = judge(Down::Present("DROP TABLE a;\n".into()));
+    let undone: Vec<_> = partial.iter().filter(|(r, _)| *r == "down-does-not-undo").collect();
+    assert_eq!(undone.len(), 1, "{partial:?}");
+    assert!(undone[0].1.contains("column b.c"));
+    let full = judge(Down::Present("ALTER TABLE b DROP COLUMN c;\nDROP TABLE a;\n".into()));
+    assert!(full
+        .iter()
+        .all(|(r, _)| !matches!(*r, "down-does-not-undo" | "missing-down" | "empty-down")));
+    assert!(judge(Down::NotJudged).iter().all(|(r, _)| *r != "missing-down"));
+}
