@@ -59,6 +59,9 @@ pub enum Command {
         /// Apply pending migrations older than the newest applied one.
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Apply despite lint findings at the environment's gate; the reason is recorded.
+        #[arg(long, value_name = "REASON")]
+        override_lint: Option<String>,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
     Rollback {
@@ -206,8 +209,15 @@ async fn run(cli: Cli) -> Result<i32> {
             output::print_history(format, env, &rows, &runs);
             Ok(0)
         }
-        Command::Apply { to, dry_run, confirm, allow_drift, allow_out_of_order } => {
-            let opts = ApplyOptions { to, dry_run, confirm, allow_drift, allow_out_of_order };
+        Command::Apply { to, dry_run, confirm, allow_drift, allow_out_of_order, override_lint } => {
+            let opts = ApplyOptions {
+                to,
+                dry_run,
+                confirm,
+                allow_drift,
+                allow_out_of_order,
+                override_lint,
+            };
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await
         }

@@ -360,6 +360,21 @@ impl Ledger {
         Ok(())
     }
 
+    /// Merges facts into a running run's details (an override and its reason, say).
+    pub async fn add_run_details(
+        &self,
+        client: &impl GenericClient,
+        run_id: &str,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET details = details || $2::text::jsonb WHERE run_id = $1",
+            self.t("runs")
+        );
+        client.execute(&sql, &[&run_id, &details.to_string()]).await?;
+        Ok(())
+    }
+
     pub async fn runs(&self, client: &impl GenericClient) -> Result<Vec<RunRow>> {
         if !self.exists(client).await? {
             return Ok(Vec::new());

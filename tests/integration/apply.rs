@@ -11,7 +11,17 @@ async fn example_applies_and_rolls_back_to_the_starting_catalog() {
     let before = catalog(&c).await;
     let p = TestProject::example(&db);
 
-    let out = p.sluice(&["apply", "--format", "json"]);
+    // The lint gate holds back the deliberately risky 0013 until someone signs for it.
+    let gated = p.sluice(&["apply"]);
+    assert_eq!(gated.code, 1, "{}{}", gated.stdout, gated.stderr);
+    assert!(
+        gated.stderr.contains("0013_add_order_uuid.up.sql:4 add-column-volatile-default (error)"),
+        "{}",
+        gated.stderr
+    );
+    assert_eq!(catalog(&c).await, before, "a refused run changes nothing");
+    let out =
+        p.sluice(&["apply", "--format", "json", "--override-lint", "orders is empty in this test"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let report = out.json();
     assert_eq!(report["outcome"], "done");
@@ -55,13 +65,26 @@ async fn example_applies_and_rolls_back_to_the_starting_catalog() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(runs, vec![("apply".into(), "done".into()), ("rollback".into(), "done".into())]);
+    assert_eq!(
+        runs,
+        vec![
+            ("apply".into(), "refused".into()),
+            ("apply".into(), "done".into()),
+            ("rollback".into(), "done".into())
+        ]
+    );
+    let reason: String = c
+        .query_one("SELECT details->'lint_overridden'->>'reason' FROM sluice.runs WHERE outcome = 'done' AND action = 'apply'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "orders is empty in this test");
     let who: String =
         c.query_one("SELECT operator FROM sluice.runs LIMIT 1", &[]).await.unwrap().get(0);
     assert_eq!(who, "tester");
 
     // And it applies again cleanly after a full rollback.
-    assert_eq!(p.sluice(&["apply"]).code, 0);
+    assert_eq!(p.sluice(&["apply", "--override-lint", "again"]).code, 0);
 }
 
 #[tokio::test]

@@ -2,7 +2,10 @@
 //! records itself in the runs table, and reports progress as events.
 
 mod control;
+mod gate;
+mod rehearse;
 pub mod report;
+mod resolve;
 mod runner;
 
 use std::time::Instant;
@@ -10,7 +13,9 @@ use std::time::Instant;
 use serde_json::json;
 
 pub use control::{Control, Interrupt};
+use rehearse::rehearse;
 pub use report::{Blocker, Event, EventSender, MigrationReport, ReportError, RunReport};
+pub use resolve::resolve;
 use runner::{Session, Step};
 
 use crate::core::config::{Environment, Project, Tier};
@@ -28,6 +33,8 @@ pub struct ApplyOptions {
     pub confirm: Option<String>,
     pub allow_drift: bool,
     pub allow_out_of_order: bool,
+    /// Apply despite findings at or above the lint gate; the reason is recorded in the run.
+    pub override_lint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,15 +97,15 @@ pub fn check_confirmation(env: &Environment, confirm: Option<&str>, action: &str
 }
 
 /// A connected, locked run, with its runs row written.
-struct Run {
-    session: Session,
+pub(super) struct Run {
+    pub(super) session: Session,
     started: Instant,
-    report: RunReport,
+    pub(super) report: RunReport,
     interrupt: Option<std::sync::Arc<Interrupt>>,
 }
 
 impl Run {
-    async fn begin(
+    pub(super) async fn begin(
         project: &Project,
         env: &Environment,
         action: &str,
@@ -141,7 +148,7 @@ impl Run {
         })
     }
 
-    async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
+    pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
         self.report.outcome = outcome.into();
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;
         self.report.error = error;
@@ -177,7 +184,7 @@ impl Run {
     }
 
     /// Runs steps in order, stopping at the first failure.
-    async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
+    pub(super) async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
         self.session.emit(Event::RunStarted {
             run_id: self.report.run_id.clone(),
             action: self.report.action.clone(),
@@ -216,7 +223,7 @@ impl Run {
     }
 }
 
-fn parse_version(v: &str, flag: &str) -> Result<Version> {
+pub(super) fn parse_version(v: &str, flag: &str) -> Result<Version> {
     Version::parse(v)
         .ok_or_else(|| Error::input(format!("{flag} {v:?}: a version is digits, e.g. {flag} 0007")))
 }
@@ -245,7 +252,7 @@ fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
     Ok(())
 }
 
-fn up_step(item: &crate::core::plan::Item) -> Result<Option<Step>> {
+pub(super) fn up_step(item: &crate::core::plan::Item) -> Result<Option<Step>> {
     let Some(m) = &item.migration else { return Ok(None) };
     let statements = m.up_statements()?;
     Ok(Some(Step {
@@ -309,6 +316,7 @@ pub async fn apply(
             return Ok(fail_early(run, e).await);
         }
     }
+    let pending_items = pending.clone();
     let mut steps = Vec::new();
     for item in pending {
         match up_step(item) {
@@ -320,102 +328,35 @@ pub async fn apply(
     if opts.dry_run {
         return Ok(rehearse(run, steps).await);
     }
+    match gate::check(
+        project,
+        env,
+        &run.session.client,
+        &pending_items,
+        opts.override_lint.as_deref(),
+    )
+    .await
+    {
+        Ok(None) => {}
+        Ok(Some(overridden)) => {
+            let details = json!({ "lint_overridden": overridden });
+            if let Err(e) = run
+                .session
+                .ledger
+                .add_run_details(&run.session.client, &run.report.run_id, &details)
+                .await
+            {
+                return Ok(fail_early(run, e).await);
+            }
+        }
+        Err(e) => return Ok(fail_early(run, e).await),
+    }
     Ok(run.run_steps(steps).await)
 }
 
-async fn fail_early(run: Run, e: Error) -> RunReport {
+pub(super) async fn fail_early(run: Run, e: Error) -> RunReport {
     let err = ReportError::from_error(&e, vec![]);
     run.finish("refused", Some(err)).await
-}
-
-/// Runs every transactional pending migration inside one transaction, then rolls it all
-/// back. Migrations outside a transaction cannot be rehearsed and are listed as such.
-async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
-    let s = &run.session;
-    s.emit(Event::RunStarted {
-        run_id: run.report.run_id.clone(),
-        action: "dry-run".into(),
-        migrations: steps.len(),
-    });
-    if steps.is_empty() {
-        return run.finish("nothing-to-do", None).await;
-    }
-    let begin = format!(
-        "BEGIN; SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
-        s.lock_timeout_ms, s.statement_timeout_ms
-    );
-    if let Err(e) = s.client.batch_execute(&begin).await {
-        return fail_early(run, e.into()).await;
-    }
-    for step in &steps {
-        let mut report = MigrationReport {
-            version: step.version.clone(),
-            name: step.name.clone(),
-            direction: "up".into(),
-            source: step.source.into(),
-            transactional: step.transactional,
-            rehearsed: step.transactional,
-            duration_ms: 0,
-            lock_retries: 0,
-            statements: Vec::new(),
-        };
-        if !step.transactional {
-            run.session.emit(Event::NotRehearsed {
-                version: step.version.clone(),
-                reason: "runs outside a transaction (sluice:no-transaction)".into(),
-            });
-            run.report.migrations.push(report);
-            continue;
-        }
-        let started = Instant::now();
-        for (i, st) in step.statements.iter().enumerate() {
-            let t = Instant::now();
-            let (res, blockers) = run.session.exec_watched(&step.version, i, &st.text).await;
-            match res {
-                Ok(rows) => {
-                    let duration_ms = t.elapsed().as_millis() as u64;
-                    run.session.statement_done(
-                        &mut report,
-                        &step.version,
-                        i,
-                        st.line,
-                        rows,
-                        duration_ms,
-                    );
-                }
-                Err(e) => {
-                    let _ = run.session.client.batch_execute("ROLLBACK").await;
-                    let err = Error::database(format!(
-                        "{}:{} (statement {}): {}",
-                        step.origin,
-                        st.line,
-                        i + 1,
-                        crate::core::error::describe_pg(&e)
-                    ));
-                    run.session.emit(Event::MigrationFailed {
-                        version: step.version.clone(),
-                        statement: Some(i + 1),
-                        line: Some(st.line),
-                        error: err.message.clone(),
-                    });
-                    run.report.migrations.push(report);
-                    let re = ReportError::from_error(&err, blockers);
-                    return run.finish("failed", Some(re)).await;
-                }
-            }
-        }
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        run.session.emit(Event::MigrationFinished {
-            version: step.version.clone(),
-            direction: "up".into(),
-            duration_ms: report.duration_ms,
-        });
-        run.report.migrations.push(report);
-    }
-    if let Err(e) = run.session.client.batch_execute("ROLLBACK").await {
-        return fail_early(run, e.into()).await;
-    }
-    run.finish("rehearsed", None).await
 }
 
 /// Rolls back the newest migrations, by count or down to a version.
@@ -514,128 +455,5 @@ pub async fn rollback(
     match plan {
         Ok(steps) => Ok(run.run_steps(steps).await),
         Err(e) => Ok(fail_early(run, e).await),
-    }
-}
-
-/// Settles a migration the ledger marks failed.
-pub async fn resolve(
-    project: &Project,
-    env: &Environment,
-    version: &str,
-    how: Resolution,
-    confirm: Option<&str>,
-    ctl: Control,
-) -> Result<RunReport> {
-    check_confirmation(env, confirm, "resolve")?;
-    let v = parse_version(version, "resolve")?;
-    let migrations = load_native(&project.migrations_dir)?;
-    let run = Run::begin(
-        project,
-        env,
-        "resolve",
-        json!({ "version": version, "resolution": how.as_str() }),
-        ctl,
-    )
-    .await?;
-    let prepared = async {
-        let latest = run.session.ledger.latest(&run.session.client).await?;
-        let status = Status::build(migrations, latest)?;
-        let item = status
-            .find(v.as_str())
-            .cloned()
-            .ok_or_else(|| Error::input(format!("no migration {v} in the files or the ledger")))?;
-        if item.state != State::Failed {
-            return Err(Error::input(format!(
-                "{} is {}, not failed; resolve settles failed migrations only",
-                item.label(),
-                item.state.as_str()
-            )));
-        }
-        Ok(item)
-    }
-    .await;
-    let item = match prepared {
-        Ok(i) => i,
-        Err(e) => return Ok(fail_early(run, e).await),
-    };
-    let entry = item.entry.clone().expect("failed items have a ledger row");
-    let (stored_up, stored_down) =
-        match run.session.ledger.stored_sql(&run.session.client, entry.id).await {
-            Ok(x) => x,
-            Err(e) => return Ok(fail_early(run, e).await),
-        };
-    match how {
-        Resolution::Retry => {
-            if entry.direction == Direction::Down {
-                let e = Error::input(format!(
-                    "{} failed while rolling back; finish it by hand, then --mark-applied or --mark-rolled-back",
-                    item.label()
-                ));
-                return Ok(fail_early(run, e).await);
-            }
-            let step = match up_step(&item) {
-                Ok(Some(mut s)) => {
-                    let at = entry.failed_at_statement.unwrap_or(1).max(1) as usize - 1;
-                    if at >= s.statements.len() {
-                        let e = Error::input(format!(
-                            "{} failed at statement {} but its file now has {} statement(s); fix the file or mark the migration by hand",
-                            item.label(), at + 1, s.statements.len()
-                        ));
-                        return Ok(fail_early(run, e).await);
-                    }
-                    s.start_at = if s.transactional { 0 } else { at };
-                    s
-                }
-                Ok(None) => {
-                    let e =
-                        Error::input(format!("{}: its file is gone; cannot retry", item.label()));
-                    return Ok(fail_early(run, e).await);
-                }
-                Err(e) => return Ok(fail_early(run, e).await),
-            };
-            Ok(run.run_steps(vec![step]).await)
-        }
-        Resolution::MarkApplied | Resolution::MarkRolledBack => {
-            let direction =
-                if how == Resolution::MarkApplied { Direction::Up } else { Direction::Down };
-            let mut run = run;
-            let result = async {
-                let stmt = run.session.ledger.prepare_insert(&run.session.client).await?;
-                let row = crate::core::ledger::NewRow {
-                    version: &entry.version,
-                    name: &entry.name,
-                    checksum: &entry.checksum,
-                    up_sql: &stored_up,
-                    down_sql: stored_down.as_deref(),
-                    direction,
-                    os_user: &run.session.operator,
-                    client_host: &run.session.host,
-                    duration_ms: Some(0),
-                    run_id: &run.session.run_id,
-                    success: true,
-                    failed_at_statement: None,
-                    error: None,
-                };
-                run.session.ledger.insert(&run.session.client, &stmt, &row).await
-            }
-            .await;
-            match result {
-                Ok(_) => {
-                    run.report.migrations.push(MigrationReport {
-                        version: entry.version.clone(),
-                        name: entry.name.clone(),
-                        direction: direction.as_str().into(),
-                        source: "resolve".into(),
-                        transactional: true,
-                        rehearsed: false,
-                        duration_ms: 0,
-                        lock_retries: 0,
-                        statements: vec![],
-                    });
-                    Ok(run.finish("done", None).await)
-                }
-                Err(e) => Ok(fail_early(run, e).await),
-            }
-        }
     }
 }

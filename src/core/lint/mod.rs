@@ -1,5 +1,6 @@
 //! Lint: what would hurt production, found with PostgreSQL's own parser before anything runs.
 
+mod alter;
 mod analyze;
 mod reversibility;
 pub mod rules;
