@@ -12,6 +12,10 @@ use sluice::core::cluster::Cluster;
 use sluice::core::config::Project;
 use sluice::core::exec::{self, ApplyOptions};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{median, run_measured};
+
 fn write_project(dir: &Path, url: &str, count: usize, body: impl Fn(usize) -> String) {
     let m = dir.join("migrations");
     std::fs::create_dir_all(&m).unwrap();
@@ -61,34 +65,6 @@ async fn sluice_run(dir: &Path) -> Duration {
     let d = t.elapsed();
     assert!(report.error.is_none(), "{:?}", report.error);
     d
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Runs a command to completion and returns (wall time, stdout, peak RSS in KiB) of that
-/// one child, read from wait4's rusage.
-// wait4 reaps the child itself (std's wait() cannot report its rusage).
-#[allow(clippy::zombie_processes)]
-fn run_measured(cmd: &mut Command) -> (Duration, Vec<u8>, i64) {
-    use std::io::Read;
-    let t = Instant::now();
-    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stdout.read_to_end(&mut buf).unwrap();
-        buf
-    });
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; status and usage are valid out-pointers.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert!(pid > 0 && status == 0, "child failed: status {status}");
-    let elapsed = t.elapsed();
-    (elapsed, reader.join().unwrap(), usage.ru_maxrss)
 }
 
 fn report_apply(count: usize, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {

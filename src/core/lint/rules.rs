@@ -259,6 +259,32 @@ pub static RULES: &[Rule] = &[
         "-- sluice:allow drop-colum reason", "-- sluice:allow drop-column reason"),
 ];
 
+/// The rules reference (docs/lint-rules.md), generated from this registry.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Lint rules\n\nGenerated from `src/core/lint/rules.rs` (`sluice lint --explain all` prints the same).\n\
+         Silence one finding with `-- sluice:allow <rule-id> <reason>` on or above the statement;\n\
+         re-level rules in sluice.toml under `[lint.rules]` or `[lint.<tier>]`.\n\n\
+         | rule | severity | lock | rewrites |\n| --- | --- | --- | --- |\n",
+    );
+    for r in RULES {
+        out.push_str(&format!(
+            "| [{id}](#{id}) | {} | {} | {} |\n",
+            r.severity.as_str(),
+            r.lock.unwrap_or("-"),
+            if r.rewrites { "yes" } else { "no" },
+            id = r.id
+        ));
+    }
+    for r in RULES {
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n\n**Fix:** {}\n\nBad:\n\n```sql\n{}\n```\n\nGood:\n\n```sql\n{}\n```\n",
+            r.id, r.why, r.help, r.bad, r.good
+        ));
+    }
+    out
+}
+
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
 }
@@ -266,6 +292,20 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rules_reference_in_docs_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint-rules.md");
+        let want = reference_markdown();
+        if std::env::var("SLUICE_BLESS").is_ok() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/lint-rules.md is stale: run SLUICE_BLESS=1 cargo test --lib rules"
+        );
+    }
 
     #[test]
     fn ids_are_unique_kebab_case_and_documented() {
