@@ -92,6 +92,13 @@ pub(super) fn alter_cmd(
         let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
             return;
         };
+        if !m.transactional && !c.missing_ok {
+            hit(
+                "non-idempotent-no-transaction",
+                format!("ADD COLUMN {} without IF NOT EXISTS", col.colname),
+                None,
+            );
+        }
         let mut default = col.raw_default.as_deref().cloned();
         let mut not_null = col.is_not_null;
         let mut generated_stored = false;

@@ -188,14 +188,15 @@ pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
             } else {
                 r.severity
             };
+            let size = table.and_then(|t| lookup_size(opts, t));
             let severity = match opts.levels.get(rule) {
                 Some(None) => return,
                 Some(Some(s)) => *s,
-                None => default,
+                None => rank_by_size(rule, default, size),
             };
             let mut message =
                 if detail.is_empty() { r.why.to_string() } else { format!("{detail}: {}", r.why) };
-            if let Some(size) = table.and_then(|t| lookup_size(opts, t)) {
+            if let Some(size) = size {
                 message.push_str(&format!(" ({}: {})", table.unwrap_or(""), human_size(&size)));
             }
             out.push(Finding {
@@ -253,6 +254,39 @@ pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Rules whose danger is how long the lock is held (a scan, a rewrite, an index build):
+/// that scales with the table, unlike lock queueing or data loss.
+const DURATION_RULES: &[&str] = &[
+    "add-column-volatile-default",
+    "alter-column-type",
+    "set-not-null",
+    "add-check-without-not-valid",
+    "add-foreign-key-without-not-valid",
+    "create-index-non-concurrently",
+    "add-unique-without-using-index",
+    "set-logged-unlogged",
+    "add-stored-generated-column",
+    "cluster",
+    "backfill-with-ddl",
+];
+
+/// With the table's size known: a small table makes a duration risk one level milder, a
+/// huge one makes a warning an error. The size is always said in the message.
+fn rank_by_size(rule: &str, default: Severity, size: Option<TableSize>) -> Severity {
+    let Some(s) = size else { return default };
+    if !DURATION_RULES.contains(&rule) {
+        return default;
+    }
+    let small = s.rows < 10_000.0 && s.bytes < 10 * 1024 * 1024;
+    let huge = s.rows > 10_000_000.0 || s.bytes > 10 * 1024 * 1024 * 1024;
+    match (default, small, huge) {
+        (Severity::Error, true, _) => Severity::Warning,
+        (Severity::Warning, true, _) => Severity::Info,
+        (Severity::Warning, _, true) => Severity::Error,
+        (d, _, _) => d,
+    }
 }
 
 fn lookup_size(opts: &Options, table: &str) -> Option<TableSize> {

@@ -187,6 +187,11 @@ fn no_transaction_idempotency_and_types() {
     fires("prefer-text-over-varchar", "ALTER TABLE t ADD COLUMN n varchar(50);");
     silent("prefer-text-over-varchar", "CREATE TABLE t (n text);");
     fires("disable-triggers", "ALTER TABLE o DISABLE TRIGGER ALL;");
+    fires("non-idempotent-no-transaction", &format!("{NOTX}ALTER TABLE t ADD COLUMN a int;"));
+    silent(
+        "non-idempotent-no-transaction",
+        &format!("{NOTX}ALTER TABLE t ADD COLUMN IF NOT EXISTS a int;"),
+    );
 }
 
 #[test]
@@ -244,6 +249,33 @@ fn levels_and_context() {
     let r = f.iter().find(|f| f.rule == "rename-column").unwrap();
     assert_eq!(r.severity, Severity::Error);
     assert!(r.message.contains("orders: 2.1M rows, 350.0 MB"), "{}", r.message);
+    // A duration risk is ranked by the table's size; an explicit level is left alone.
+    let idx = Input {
+        path: "m.sql".into(),
+        text: "CREATE INDEX i ON orders (a);".into(),
+        down: Down::NotJudged,
+    };
+    let sev = |o: &Options| {
+        lint_one(&idx, o)
+            .iter()
+            .find(|f| f.rule == "create-index-non-concurrently")
+            .unwrap()
+            .severity
+    };
+    assert_eq!(sev(&opts), Severity::Warning, "2.1M rows: as is");
+    let mut tiny = Options::default();
+    tiny.table_sizes.insert("orders".into(), TableSize { rows: 10.0, bytes: 8192 });
+    assert_eq!(sev(&tiny), Severity::Info);
+    let mut huge = Options::default();
+    huge.table_sizes.insert("orders".into(), TableSize { rows: 5e7, bytes: 50 << 30 });
+    assert_eq!(sev(&huge), Severity::Error);
+    let drop =
+        Input { path: "m.sql".into(), text: "DROP TABLE orders;".into(), down: Down::NotJudged };
+    assert_eq!(
+        lint_one(&drop, &tiny)[0].severity,
+        Severity::Error,
+        "data loss is data loss, whatever the size"
+    );
     opts.levels.insert("rename-column".into(), None);
     assert!(lint_one(&input, &opts).iter().all(|f| f.rule != "rename-column"));
 
@@ -295,4 +327,19 @@ fn reversibility() {
         .iter()
         .all(|(r, _)| !matches!(*r, "down-does-not-undo" | "missing-down" | "empty-down")));
     assert!(judge(Down::NotJudged).iter().all(|(r, _)| *r != "missing-down"));
+}
+
+#[test]
+fn enum_add_value_on_old_servers() {
+    let input = Input {
+        path: "m.sql".into(),
+        text: "ALTER TYPE status ADD VALUE 'archived';".into(),
+        down: Down::NotJudged,
+    };
+    let on = |v| {
+        let o = Options { server_version: Some(v), ..Options::default() };
+        lint_one(&input, &o).iter().any(|f| f.rule == "enum-add-value-in-transaction")
+    };
+    assert!(on(110_020));
+    assert!(!on(150_008));
 }
