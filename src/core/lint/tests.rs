@@ -343,3 +343,33 @@ fn enum_add_value_on_old_servers() {
     assert!(on(110_020));
     assert!(!on(150_008));
 }
+
+#[test]
+fn near_misses_in_strings_comments_bodies_and_new_tables() {
+    let body = |sql: &str| {
+        format!("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $fn$ BEGIN {sql} END $fn$;")
+    };
+    silent("drop-database", "SELECT 'DROP DATABASE shop';");
+    silent("drop-schema", "-- DROP SCHEMA billing;\nSELECT 1;");
+    silent("truncate", &body("TRUNCATE events;"));
+    silent("cluster", "/* CLUSTER orders; */ SELECT 1;");
+    silent("lock-table", "DO $$ BEGIN LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; END $$;");
+    silent("rename-table", "CREATE TABLE c (id int);\nALTER TABLE c RENAME TO d;");
+    silent("set-logged-unlogged", "CREATE UNLOGGED TABLE e (id int);\nALTER TABLE e SET LOGGED;");
+    silent(
+        "add-stored-generated-column",
+        "CREATE TABLE o (t int, c int GENERATED ALWAYS AS (t * 2) STORED);",
+    );
+    silent("disable-triggers", &body("ALTER TABLE o DISABLE TRIGGER ALL;"));
+    silent("prefer-text-over-char", "CREATE TABLE t (c text);");
+    silent(
+        "begin-without-commit",
+        &format!("{NOTX}BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;\nCOMMIT;"),
+    );
+    silent(
+        "add-column-volatile-default",
+        "SELECT 'ALTER TABLE o ADD COLUMN u uuid DEFAULT gen_random_uuid()';",
+    );
+    silent("create-index-non-concurrently", &body("CREATE INDEX i ON orders (status);"));
+    silent("delete-without-where", "WITH gone AS (DELETE FROM sessions WHERE expires_at < now() RETURNING 1) SELECT count(*) FROM gone;");
+}
