@@ -76,6 +76,9 @@ pub enum Command {
     },
     /// Every migration applied or rolled back, and every run.
     History,
+    /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
+    /// with VERSION, that migration's file against the SQL the ledger says ran.
+    Diff { version: Option<String> },
     /// Settle a migration the ledger marks failed.
     Resolve {
         version: String,
@@ -204,6 +207,21 @@ async fn run(cli: Cli) -> Result<i32> {
             output::print_status(format, project, env, &status);
             Ok(0)
         }
+        Command::Diff { version: Some(v) } => {
+            let diff = exec::diff::file_drift(project, env, &v).await?;
+            output::print_diff(format, &diff, None);
+            Ok(0)
+        }
+        Command::Diff { version: None } => match exec::diff::schema_drift(project, env).await? {
+            None => Err(Error::input(format!(
+                "no schema snapshot in {} yet: sluice takes one after each apply or rollback",
+                env.name
+            ))),
+            Some(d) => {
+                output::print_diff(format, &d.diff, Some(&d));
+                Ok(if d.diff.is_empty() { 0 } else { 1 })
+            }
+        },
         Command::History => {
             let (rows, runs) = exec::history(project, env).await?;
             output::print_history(format, env, &rows, &runs);

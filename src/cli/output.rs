@@ -172,14 +172,35 @@ pub fn print_report(format: Format, report: &RunReport) {
                         "  – {}_{}: not rehearsed (runs outside a transaction)",
                         m.version, m.name
                     );
+                    for l in &m.lock_summary {
+                        println!("      {l}");
+                    }
                     continue;
                 }
                 println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
                 for s in &m.statements {
+                    let locks: Vec<String> =
+                        s.locks.iter().map(|l| format!("{} on {}", l.mode, l.relation)).collect();
+                    let locks = if locks.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; took {}", locks.join(", "))
+                    };
                     println!(
-                        "      statement {} (line {}): {} ms, {} row(s)",
+                        "      statement {} (line {}): {} ms, {} row(s){locks}",
                         s.index, s.line, s.duration_ms, s.rows
                     );
+                }
+                for l in &m.lock_summary {
+                    println!("      lock: {l}");
+                }
+            }
+            if let Some(diff) = &report.schema_diff {
+                if diff.is_empty() {
+                    println!("schema: no change");
+                } else {
+                    println!("schema diff:");
+                    print!("{diff}");
                 }
             }
         }
@@ -285,5 +306,21 @@ pub fn print_new(format: Format, paths: &[std::path::PathBuf]) {
     }
     for p in paths {
         println!("created {}", p.display());
+    }
+}
+
+pub fn print_diff(
+    format: Format,
+    diff: &str,
+    drift: Option<&crate::core::exec::diff::SchemaDrift>,
+) {
+    if format == Format::Json {
+        print_json(&json!({ "diff": diff, "changed": !diff.is_empty(), "snapshot": drift }));
+        return;
+    }
+    if diff.is_empty() {
+        println!("no difference");
+    } else {
+        print!("{diff}");
     }
 }

@@ -8,7 +8,7 @@ use crate::core::error::{Error, Result};
 /// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).
 const LOCK_CLASS: i32 = 0x534C_5543;
 /// Bumped when the ledger's own tables change shape.
-const LEDGER_VERSION: i32 = 1;
+const LEDGER_VERSION: i32 = 2;
 
 const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 
@@ -130,7 +130,7 @@ impl Ledger {
     /// not race on CREATE.
     pub async fn ensure(&self, client: &Client) -> Result<()> {
         if self.exists(client).await? {
-            return Ok(());
+            return self.upgrade(client).await;
         }
         let s = &self.schema;
         let sql = format!(
@@ -172,11 +172,75 @@ impl Ledger {
                 outcome text NOT NULL DEFAULT 'running',
                 details jsonb NOT NULL DEFAULT '{{}}'
             );
-            "#
+            {snapshots}
+            "#,
+            snapshots = Self::snapshots_ddl(s)
         );
         client.batch_execute(&sql).await.map_err(|e| {
             Error::from(e).context(format_args!("cannot create the ledger in schema {s}"))
         })
+    }
+
+    fn snapshots_ddl(s: &str) -> String {
+        format!(
+            r#"CREATE TABLE IF NOT EXISTS "{s}".snapshots (
+                id bigserial PRIMARY KEY,
+                run_id text,
+                taken_at timestamptz NOT NULL DEFAULT now(),
+                schema_text text NOT NULL
+            );"#
+        )
+    }
+
+    /// Brings a ledger written by an older sluice up to this version's tables.
+    async fn upgrade(&self, client: &Client) -> Result<()> {
+        let s = &self.schema;
+        let v: i32 = client
+            .query_one(&format!("SELECT max(ledger_version) FROM \"{s}\".meta"), &[])
+            .await?
+            .get::<_, Option<i32>>(0)
+            .unwrap_or(1);
+        if v >= LEDGER_VERSION {
+            return Ok(());
+        }
+        let sql = format!(
+            "{} UPDATE \"{s}\".meta SET ledger_version = {LEDGER_VERSION};",
+            Self::snapshots_ddl(s)
+        );
+        client.batch_execute(&sql).await.map_err(|e| {
+            Error::from(e).context(format_args!("cannot upgrade the ledger in schema {s}"))
+        })
+    }
+
+    pub async fn save_snapshot(
+        &self,
+        client: &impl GenericClient,
+        run_id: &str,
+        text: &str,
+    ) -> Result<()> {
+        let sql =
+            format!("INSERT INTO {} (run_id, schema_text) VALUES ($1, $2)", self.t("snapshots"));
+        client.execute(&sql, &[&run_id, &text]).await?;
+        Ok(())
+    }
+
+    /// The newest snapshot: (run id, when, text).
+    pub async fn last_snapshot(
+        &self,
+        client: &impl GenericClient,
+    ) -> Result<Option<(Option<String>, String, String)>> {
+        let present: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.t("snapshots")])
+            .await?
+            .get(0);
+        if !present {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT run_id, to_char(taken_at AT TIME ZONE 'UTC', {TS}), schema_text FROM {} ORDER BY id DESC LIMIT 1",
+            self.t("snapshots")
+        );
+        Ok(client.query_opt(&sql, &[]).await?.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
     pub async fn exists(&self, client: &impl GenericClient) -> Result<bool> {

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod ledger;
 pub mod lint;
 pub mod plan;
+pub mod schema;
 pub mod source;
 pub mod sql;
 

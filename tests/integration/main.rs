@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod demo;
+mod guarded;
 mod lint;
 mod rollback;
 mod status;

@@ -2,6 +2,7 @@
 //! records itself in the runs table, and reports progress as events.
 
 mod control;
+pub mod diff;
 mod gate;
 mod rehearse;
 pub mod report;
@@ -142,6 +143,7 @@ impl Run {
                 outcome: "running".into(),
                 migrations: Vec::new(),
                 duration_ms: 0,
+                schema_diff: None,
                 error: None,
             },
             session,
@@ -160,6 +162,27 @@ impl Run {
             "error": self.report.error,
             "duration_ms": self.report.duration_ms,
         });
+        // After a run that changed the schema, remember it: drift made outside sluice shows
+        // up later as a diff against this snapshot.
+        let changed = self.report.action != "dry-run"
+            && self
+                .report
+                .migrations
+                .iter()
+                .any(|m| !m.statements.is_empty() || m.source == "resolve");
+        if changed {
+            let s = &self.session;
+            match crate::core::schema::snapshot(&s.client, s.ledger.schema()).await {
+                Ok(text) => {
+                    if let Err(e) =
+                        s.ledger.save_snapshot(&s.client, &self.report.run_id, &text).await
+                    {
+                        tracing::warn!("cannot save the schema snapshot: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("cannot take the schema snapshot: {e}"),
+            }
+        }
         // The connection may be gone (that can be why the run failed): then the runs row
         // stays 'running' and the lock went with the session.
         if let Err(e) = self

@@ -2,10 +2,13 @@
 
 use std::time::Instant;
 
-use super::report::{Event, MigrationReport, ReportError, RunReport};
+use tokio_postgres::Client;
+
+use super::report::{Event, LockTaken, MigrationReport, ReportError, RunReport};
 use super::runner::Step;
 use super::{fail_early, Run};
-use crate::core::error::Error;
+use crate::core::error::{Error, Result};
+use crate::core::schema;
 
 /// Runs every transactional pending migration inside one transaction, then rolls it all
 /// back. Migrations outside a transaction cannot be rehearsed and are listed as such.
@@ -26,6 +29,14 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
     if let Err(e) = s.client.batch_execute(&begin).await {
         return fail_early(run, e.into()).await;
     }
+    let before = match schema::snapshot(&s.client, s.ledger.schema()).await {
+        Ok(t) => t,
+        Err(e) => return fail_early(run, e).await,
+    };
+    let mut held: Vec<LockTaken> = match held_locks(&run.session.client).await {
+        Ok(l) => l,
+        Err(e) => return fail_early(run, e).await,
+    };
     for step in &steps {
         let mut report = MigrationReport {
             version: step.version.clone(),
@@ -37,8 +48,22 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
             duration_ms: 0,
             lock_retries: 0,
             statements: Vec::new(),
+            lock_summary: Vec::new(),
         };
         if !step.transactional {
+            report.lock_summary = step
+                .statements
+                .iter()
+                .filter_map(|st| {
+                    crate::core::lint::locks::expected_lock(st).map(|(mode, rel)| {
+                        format!(
+                            "would take {mode}{} (statement at line {})",
+                            if rel.is_empty() { String::new() } else { format!(" on {rel}") },
+                            st.line
+                        )
+                    })
+                })
+                .collect();
             run.session.emit(Event::NotRehearsed {
                 version: step.version.clone(),
                 reason: "runs outside a transaction (sluice:no-transaction)".into(),
@@ -61,6 +86,15 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
                         rows,
                         duration_ms,
                     );
+                    // Locks are read before the next statement: what is new was taken here.
+                    let now = match held_locks(&run.session.client).await {
+                        Ok(l) => l,
+                        Err(e) => return fail_early(run, e).await,
+                    };
+                    if let Some(last) = report.statements.last_mut() {
+                        last.locks = now.iter().filter(|l| !held.contains(l)).cloned().collect();
+                    }
+                    held = now;
                 }
                 Err(e) => {
                     let _ = run.session.client.batch_execute("ROLLBACK").await;
@@ -84,6 +118,7 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
             }
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
+        report.lock_summary = lock_summary(&report);
         run.session.emit(Event::MigrationFinished {
             version: step.version.clone(),
             direction: "up".into(),
@@ -91,8 +126,95 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
         });
         run.report.migrations.push(report);
     }
+    let after = match schema::snapshot(&run.session.client, run.session.ledger.schema()).await {
+        Ok(t) => t,
+        Err(e) => return fail_early(run, e).await,
+    };
+    run.report.schema_diff =
+        Some(schema::unified_diff(&before, &after, "schema before", "schema after the dry run"));
     if let Err(e) = run.session.client.batch_execute("ROLLBACK").await {
         return fail_early(run, e.into()).await;
     }
     run.finish("rehearsed", None).await
+}
+
+/// Relation locks this session holds now (tables, views, sequences; not catalogs).
+async fn held_locks(client: &Client) -> Result<Vec<LockTaken>> {
+    let rows = client
+        .query(
+            "SELECT coalesce(n.nspname || '.' || c.relname, 'oid ' || l.relation::text), l.mode
+             FROM pg_locks l
+             LEFT JOIN pg_class c ON c.oid = l.relation
+             LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+               AND (c.oid IS NULL OR (c.relkind IN ('r', 'p', 'm', 'v', 'f', 'S')
+                    AND n.nspname NOT IN ('pg_catalog', 'information_schema')))
+             ORDER BY 1, 2",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| LockTaken { relation: r.get(0), mode: mode_name(r.get::<_, &str>(1)) })
+        .collect())
+}
+
+/// "AccessExclusiveLock" as the docs write it: "ACCESS EXCLUSIVE".
+pub fn mode_name(mode: &str) -> String {
+    let base = mode.strip_suffix("Lock").unwrap_or(mode);
+    let mut out = String::new();
+    for (i, c) in base.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+const STRENGTH: [&str; 8] = [
+    "ACCESS SHARE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+];
+
+/// The strongest lock per relation and how long the migration would hold it: from the
+/// statement that took it to the migration's commit.
+fn lock_summary(report: &MigrationReport) -> Vec<String> {
+    let rank = |m: &str| STRENGTH.iter().position(|s| *s == m).unwrap_or(0);
+    let mut strongest: Vec<(String, String, usize)> = Vec::new();
+    for (i, st) in report.statements.iter().enumerate() {
+        for l in &st.locks {
+            match strongest.iter_mut().find(|(rel, _, _)| *rel == l.relation) {
+                Some(entry) if rank(&l.mode) > rank(&entry.1) => {
+                    *entry = (l.relation.clone(), l.mode.clone(), i)
+                }
+                Some(_) => {}
+                None => strongest.push((l.relation.clone(), l.mode.clone(), i)),
+            }
+        }
+    }
+    strongest.sort_by(|a, b| rank(&b.1).cmp(&rank(&a.1)).then(a.0.cmp(&b.0)));
+    strongest
+        .into_iter()
+        .map(|(rel, mode, from)| {
+            let ms: u64 = report.statements[from..].iter().map(|s| s.duration_ms).sum();
+            format!("{mode} on {rel} for {:.1} s", ms as f64 / 1000.0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lock_mode_names() {
+        assert_eq!(super::mode_name("AccessExclusiveLock"), "ACCESS EXCLUSIVE");
+        assert_eq!(super::mode_name("ShareUpdateExclusiveLock"), "SHARE UPDATE EXCLUSIVE");
+        assert_eq!(super::mode_name("ShareLock"), "SHARE");
+    }
 }

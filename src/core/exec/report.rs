@@ -93,12 +93,22 @@ pub enum Event {
 
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
 
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LockTaken {
+    pub relation: String,
+    /// As PostgreSQL's docs write it: ACCESS EXCLUSIVE, SHARE, ROW EXCLUSIVE...
+    pub mode: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementReport {
     pub index: usize,
     pub line: usize,
     pub rows: u64,
     pub duration_ms: u64,
+    /// Locks this statement took that the run did not hold before (dry run only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<LockTaken>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +123,10 @@ pub struct MigrationReport {
     pub duration_ms: u64,
     pub lock_retries: u32,
     pub statements: Vec<StatementReport>,
+    /// Dry run: "ACCESS EXCLUSIVE on public.orders for 1.8 s" (held until the migration's
+    /// transaction would commit); for a migration not rehearsed, the locks it would take.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_summary: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +163,9 @@ pub struct RunReport {
     pub outcome: String,
     pub migrations: Vec<MigrationReport>,
     pub duration_ms: u64,
+    /// Dry run: the schema before and after, as a unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
 }

@@ -125,6 +125,7 @@ pub async fn resolve(
                         duration_ms: 0,
                         lock_retries: 0,
                         statements: vec![],
+                        lock_summary: vec![],
                     });
                     Ok(run.finish("done", None).await)
                 }

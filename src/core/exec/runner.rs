@@ -155,7 +155,13 @@ impl Session {
             rows,
             duration_ms,
         });
-        report.statements.push(StatementReport { index: index + 1, line, rows, duration_ms });
+        report.statements.push(StatementReport {
+            index: index + 1,
+            line,
+            rows,
+            duration_ms,
+            locks: Vec::new(),
+        });
     }
 
     fn timeouts_sql(&self, local: bool) -> String {
@@ -253,6 +259,7 @@ impl Session {
             duration_ms: 0,
             lock_retries: attempt,
             statements: Vec::new(),
+            lock_summary: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod alter;
 mod analyze;
+pub mod locks;
 mod reversibility;
 pub mod rules;
 
