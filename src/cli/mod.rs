@@ -62,6 +62,12 @@ pub enum Command {
         /// Apply despite lint findings at the environment's gate; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_lint: Option<String>,
+        /// Back up first even where the policy makes it optional.
+        #[arg(long, conflicts_with = "no_backup")]
+        backup: bool,
+        /// Skip an optional backup (refused where the policy requires one).
+        #[arg(long)]
+        no_backup: bool,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
     Rollback {
@@ -76,6 +82,17 @@ pub enum Command {
     },
     /// Every migration applied or rolled back, and every run.
     History,
+    /// Back up the environment's database now (pg_dump, verified, retention applied).
+    Backup,
+    /// The environment's backups, newest first.
+    Backups,
+    /// Restore a backup into the environment (after a fresh safety backup).
+    Restore {
+        file: PathBuf,
+        /// Repeat the environment's name: required on every tier, a restore replaces data.
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
     /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
     /// with VERSION, that migration's file against the SQL the ledger says ran.
     Diff { version: Option<String> },
@@ -222,12 +239,51 @@ async fn run(cli: Cli) -> Result<i32> {
                 Ok(if d.diff.is_empty() { 0 } else { 1 })
             }
         },
+        Command::Backup => {
+            let info = crate::core::backup::take(env, "manual").await?;
+            output::print_backup(format, &info);
+            Ok(0)
+        }
+        Command::Backups => {
+            let files = crate::core::backup::list(env)?;
+            output::print_backups(format, env, &files);
+            Ok(0)
+        }
+        Command::Restore { file, confirm } => {
+            if confirm.as_deref() != Some(env.name.as_str()) {
+                return Err(Error::guard(format!(
+                    "a restore replaces the data of {}: repeat its name with --confirm {}",
+                    env.name, env.name
+                )));
+            }
+            let safety = crate::core::backup::take(env, "pre-restore").await?;
+            output::print_backup(format, &safety);
+            crate::core::backup::restore(env, &file).await?;
+            if format == Format::Text {
+                println!("restored {} into {}", file.display(), env.name);
+            }
+            Ok(0)
+        }
         Command::History => {
             let (rows, runs) = exec::history(project, env).await?;
             output::print_history(format, env, &rows, &runs);
             Ok(0)
         }
-        Command::Apply { to, dry_run, confirm, allow_drift, allow_out_of_order, override_lint } => {
+        Command::Apply {
+            to,
+            dry_run,
+            confirm,
+            allow_drift,
+            allow_out_of_order,
+            override_lint,
+            backup,
+            no_backup,
+        } => {
+            let backup = match (backup, no_backup) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
             let opts = ApplyOptions {
                 to,
                 dry_run,
@@ -235,6 +291,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 allow_drift,
                 allow_out_of_order,
                 override_lint,
+                backup,
             };
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await
@@ -325,7 +382,7 @@ fn new_migration(
     std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
     let existing = crate::core::source::load_native(dir)?;
     let version = if timestamp {
-        utc_stamp()
+        crate::core::identity::utc_timestamp()
     } else {
         let width = existing.last().map_or(4, |m| m.version.as_str().len());
         let next: u128 =
@@ -351,31 +408,11 @@ fn new_migration(
     Ok(made)
 }
 
-/// YYYYMMDDHHMMSS in UTC from the system clock (civil-from-days, no time crate needed).
-fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn stamp_shape() {
-        let s = super::utc_stamp();
+        let s = crate::core::identity::utc_timestamp();
         assert_eq!(s.len(), 14);
         assert!(s.starts_with("20"), "{s}");
     }

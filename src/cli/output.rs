@@ -137,6 +137,19 @@ pub fn print_event(ev: &Event) {
         Event::NotRehearsed { version, reason } => {
             println!("    – {version} not rehearsed: {reason}");
         }
+        Event::BackupStarted { directory } => println!("  backing up to {directory}…"),
+        Event::BackupFinished { path, bytes, duration_ms, pruned } => {
+            println!(
+                "    ✓ backup {path} ({:.1} MB in {:.1} s, verified){}",
+                *bytes as f64 / 1048576.0,
+                *duration_ms as f64 / 1000.0,
+                if *pruned > 0 {
+                    format!("; {pruned} older backup(s) pruned")
+                } else {
+                    String::new()
+                }
+            );
+        }
         Event::RunFinished { .. } => {}
     }
 }
@@ -322,5 +335,44 @@ pub fn print_diff(
         println!("no difference");
     } else {
         print!("{diff}");
+    }
+}
+
+pub fn print_backup(format: Format, info: &crate::core::backup::BackupInfo) {
+    if format == Format::Json {
+        print_json(&serde_json::to_value(info).unwrap_or_default());
+        return;
+    }
+    println!(
+        "backup {} ({:.1} MB, {} entries, {:.1} s, verified with pg_restore --list)",
+        info.path.display(),
+        info.bytes as f64 / 1048576.0,
+        info.entries,
+        info.duration_ms as f64 / 1000.0
+    );
+    for p in &info.pruned {
+        println!("  pruned {}", p.display());
+    }
+}
+
+pub fn print_backups(format: Format, env: &Environment, files: &[crate::core::backup::BackupFile]) {
+    if format == Format::Json {
+        print_json(&json!({ "environment": env.name, "backups": files }));
+        return;
+    }
+    if files.is_empty() {
+        println!("no backups for {}", env.name);
+    }
+    for f in files {
+        println!("{}  {:>9.1} MB  {}", f.path.display(), f.bytes as f64 / 1048576.0, age(f.age_s));
+    }
+}
+
+fn age(s: u64) -> String {
+    match s {
+        0..=119 => format!("{s} s ago"),
+        120..=7199 => format!("{} min ago", s / 60),
+        7200..=172_799 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86_400),
     }
 }

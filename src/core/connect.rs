@@ -97,6 +97,10 @@ impl Target {
         )
     }
 
+    pub fn sslrootcert(&self) -> Option<&Path> {
+        self.tls.sslrootcert.as_deref()
+    }
+
     pub fn dbname(&self) -> &str {
         self.config.get_dbname().unwrap_or("")
     }

@@ -36,6 +36,9 @@ pub struct ApplyOptions {
     pub allow_out_of_order: bool,
     /// Apply despite findings at or above the lint gate; the reason is recorded in the run.
     pub override_lint: Option<String>,
+    /// Some(true): back up first even where the policy makes it optional; Some(false): skip
+    /// an optional backup (refused where the policy requires one).
+    pub backup: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +147,7 @@ impl Run {
                 migrations: Vec::new(),
                 duration_ms: 0,
                 schema_diff: None,
+                backup: None,
                 error: None,
             },
             session,
@@ -314,7 +318,7 @@ pub async fn apply(
         }
     }
     let action = if opts.dry_run { "dry-run" } else { "apply" };
-    let run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
+    let mut run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
     let latest = match run.session.ledger.latest(&run.session.client).await {
         Ok(l) => l,
         Err(e) => return Ok(fail_early(run, e).await),
@@ -374,7 +378,50 @@ pub async fn apply(
         }
         Err(e) => return Ok(fail_early(run, e).await),
     }
+    if let Some(last) = steps.last() {
+        let label = format!("pre-{}", last.version);
+        if let Err(e) = backup_before(&mut run, env, opts.backup, &label).await {
+            return Ok(fail_early(run, e).await);
+        }
+    }
     Ok(run.run_steps(steps).await)
+}
+
+/// The backup the environment's policy asks for before a change, recorded in the run.
+async fn backup_before(
+    run: &mut Run,
+    env: &Environment,
+    wanted: Option<bool>,
+    label: &str,
+) -> Result<()> {
+    use crate::core::config::BackupMode;
+    let take = match (env.backup.mode, wanted) {
+        (BackupMode::Required, Some(false)) => {
+            return Err(Error::guard(format!(
+                "{}'s policy requires a backup before a change; --no-backup is refused",
+                env.name
+            )))
+        }
+        (BackupMode::Required, _) => true,
+        (_, Some(w)) => w,
+        (BackupMode::Optional, None) | (BackupMode::Off, None) => false,
+    };
+    if !take {
+        return Ok(());
+    }
+    let dir = crate::core::backup::backup_dir(env)?;
+    run.session.emit(Event::BackupStarted { directory: dir.display().to_string() });
+    let info = crate::core::backup::take(env, label).await?;
+    run.session.emit(Event::BackupFinished {
+        path: info.path.display().to_string(),
+        bytes: info.bytes,
+        duration_ms: info.duration_ms,
+        pruned: info.pruned.len(),
+    });
+    let details = json!({ "backup": info });
+    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
+    run.report.backup = Some(info);
+    Ok(())
 }
 
 pub(super) async fn fail_early(run: Run, e: Error) -> RunReport {

@@ -85,6 +85,15 @@ pub enum Event {
         version: String,
         reason: String,
     },
+    BackupStarted {
+        directory: String,
+    },
+    BackupFinished {
+        path: String,
+        bytes: u64,
+        duration_ms: u64,
+        pruned: usize,
+    },
     RunFinished {
         run_id: String,
         outcome: String,
@@ -163,6 +172,8 @@ pub struct RunReport {
     pub outcome: String,
     pub migrations: Vec<MigrationReport>,
     pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::core::backup::BackupInfo>,
     /// Dry run: the schema before and after, as a unified diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_diff: Option<String>,

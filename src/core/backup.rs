@@ -1,0 +1,309 @@
+//! Backups with pg_dump (custom format), verified with pg_restore --list, kept at mode 0600
+//! and pruned per the environment's retention; restore with pg_restore.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use tokio::process::Command;
+use tokio_postgres::config::Host;
+
+use crate::core::config::{BackupKind, Environment};
+use crate::core::connect::Target;
+use crate::core::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupInfo {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    /// Entries pg_restore --list read back from the file.
+    pub entries: usize,
+    pub pruned: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub age_s: u64,
+}
+
+/// Where an environment's backups go: its `backup.dir`, or `<data dir>/backups/<env>`.
+pub fn backup_dir(env: &Environment) -> Result<PathBuf> {
+    if let Some(d) = &env.backup.dir {
+        return Ok(d.clone());
+    }
+    let dirs = directories::ProjectDirs::from("", "", "sluice")
+        .ok_or_else(|| Error::input("no home directory: set backup.dir for the environment"))?;
+    Ok(dirs.data_dir().join("backups").join(&env.name))
+}
+
+/// A client tool (pg_dump, pg_restore) no older than the server: the server's own major
+/// version's binaries first, then PATH.
+async fn tool(name: &str, server_major: u32) -> Result<PathBuf> {
+    let mut candidates =
+        vec![PathBuf::from(format!("/usr/lib/postgresql/{server_major}/bin/{name}"))];
+    if let Some(dir) = crate::core::cluster::find_bindir() {
+        candidates.push(dir.join(name));
+    }
+    candidates.push(PathBuf::from(name));
+    let mut seen = None;
+    for c in candidates {
+        let Ok(out) = Command::new(&c).arg("--version").output().await else { continue };
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "pg_dump (PostgreSQL) 15.18 (Debian ...)"
+        let major = text
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.split('.').next())
+            .and_then(|v| v.parse::<u32>().ok());
+        match major {
+            Some(m) if m >= server_major => return Ok(c),
+            Some(m) => seen = Some(m),
+            None => {}
+        }
+    }
+    Err(Error::database(match seen {
+        Some(m) => format!(
+            "{name} {m} is older than the server ({server_major}); install postgresql-client-{server_major}"
+        ),
+        None => format!("{name} not found: install the PostgreSQL client tools (postgresql-client)"),
+    }))
+}
+
+/// libpq environment for a child tool: the connection without a password on its command line.
+fn tool_env(target: &Target, cmd: &mut Command) {
+    let c = &target.config;
+    match c.get_hosts().first() {
+        Some(Host::Tcp(h)) => {
+            cmd.env("PGHOST", h);
+        }
+        Some(Host::Unix(p)) => {
+            cmd.env("PGHOST", p);
+        }
+        None => {}
+    }
+    if let Some(p) = c.get_ports().first() {
+        cmd.env("PGPORT", p.to_string());
+    }
+    if let Some(u) = c.get_user() {
+        cmd.env("PGUSER", u);
+    }
+    if let Some(pw) = c.get_password() {
+        cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
+    }
+    if let Some(d) = c.get_dbname() {
+        cmd.env("PGDATABASE", d);
+    }
+    let mode = match target.sslmode {
+        crate::core::config::SslMode::Disable => "disable",
+        crate::core::config::SslMode::Prefer => "prefer",
+        crate::core::config::SslMode::Require => "require",
+        crate::core::config::SslMode::VerifyCa => "verify-ca",
+        crate::core::config::SslMode::VerifyFull => "verify-full",
+    };
+    cmd.env("PGSSLMODE", mode);
+    if let Some(root) = target.sslrootcert() {
+        cmd.env("PGSSLROOTCERT", root);
+    }
+    cmd.env("PGAPPNAME", "sluice/backup");
+}
+
+async fn server_major(target: &Target) -> Result<u32> {
+    let client = target.connect("sluice/backup").await?;
+    let v: i32 =
+        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
+    Ok((v / 10_000) as u32)
+}
+
+fn utc_stamp() -> String {
+    let s = crate::core::identity::utc_timestamp();
+    format!("{}T{}Z", &s[..8], &s[8..])
+}
+
+/// Dumps the environment's database to `<env>_<db>_<UTC time>_<label>.dump` (label
+/// `pre-<target version>` before an apply), verifies it, then prunes older backups per the
+/// retention policy.
+pub async fn take(env: &Environment, label: &str) -> Result<BackupInfo> {
+    let target = Target::resolve(env)?;
+    let major = server_major(&target).await?;
+    let pg_dump = tool("pg_dump", major).await?;
+    let dir = backup_dir(env)?;
+    create_private_dir(&dir)?;
+    let stem = format!("{}_{}_{}_{label}", env.name, target.dbname(), utc_stamp());
+    // Two backups in the same second get distinct names; a backup is never overwritten.
+    let name = (1..)
+        .map(|n| if n == 1 { format!("{stem}.dump") } else { format!("{stem}-{n}.dump") })
+        .find(|n| !dir.join(n).exists() && !dir.join(format!("{n}.partial")).exists())
+        .unwrap_or_else(|| format!("{stem}.dump"));
+    let path = dir.join(&name);
+    let partial = dir.join(format!("{name}.partial"));
+    create_private_file(&partial)?;
+    let started = Instant::now();
+    let mut cmd = Command::new(&pg_dump);
+    cmd.args(["--format=custom", "--no-password", "--file"]).arg(&partial);
+    match env.backup.kind {
+        BackupKind::Full => {}
+        BackupKind::SchemaOnly => {
+            cmd.arg("--schema-only");
+        }
+        BackupKind::DataOnly => {
+            cmd.arg("--data-only");
+        }
+    }
+    tool_env(&target, &mut cmd);
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::database(format!("pg_dump: {e}")))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::database(format!(
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let entries = verify(&partial, major).await.inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
+    std::fs::rename(&partial, &path)
+        .map_err(|e| Error::database(format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let pruned = prune(env, &dir, &path)?;
+    Ok(BackupInfo { path, bytes, duration_ms, entries, pruned })
+}
+
+/// `pg_restore --list` must read the file back and find entries in it.
+async fn verify(path: &Path, major: u32) -> Result<usize> {
+    let pg_restore = tool("pg_restore", major).await?;
+    let out = Command::new(pg_restore)
+        .arg("--list")
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::database(format!("pg_restore: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::database(format!(
+            "the backup did not verify (pg_restore --list): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let toc = String::from_utf8_lossy(&out.stdout);
+    // An empty database has no entries, but every readable archive has its header.
+    if !toc.contains("; Archive created at") {
+        return Err(Error::database(
+            "the backup did not verify: pg_restore --list read no archive header",
+        ));
+    }
+    Ok(toc.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()).count())
+}
+
+/// Backups of this environment in its folder, newest first.
+pub fn list(env: &Environment) -> Result<Vec<BackupFile>> {
+    let dir = backup_dir(env)?;
+    list_in(&dir, &env.name)
+}
+
+fn list_in(dir: &Path, env_name: &str) -> Result<Vec<BackupFile>> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let prefix = format!("{env_name}_");
+    let now = SystemTime::now();
+    let mut files: Vec<(SystemTime, BackupFile)> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".dump")
+        })
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let modified = meta.modified().ok()?;
+            let age_s = now.duration_since(modified).unwrap_or(Duration::ZERO).as_secs();
+            Some((modified, BackupFile { path: e.path(), bytes: meta.len(), age_s }))
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.path.cmp(&a.1.path)));
+    Ok(files.into_iter().map(|(_, f)| f).collect())
+}
+
+/// Deletes backups beyond keep_count (newest kept) or older than keep_days; never `keep`.
+fn prune(env: &Environment, dir: &Path, keep: &Path) -> Result<Vec<PathBuf>> {
+    let files = list_in(dir, &env.name)?;
+    let mut pruned = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if f.path == keep {
+            continue;
+        }
+        let over_count = env.backup.keep_count.is_some_and(|n| i >= n as usize);
+        let too_old = env.backup.keep_days.is_some_and(|d| f.age_s > d as u64 * 86_400);
+        if over_count || too_old {
+            std::fs::remove_file(&f.path)
+                .map_err(|e| Error::database(format!("{}: {e}", f.path.display())))?;
+            pruned.push(f.path.clone());
+        }
+    }
+    Ok(pruned)
+}
+
+/// pg_restore --clean --if-exists of `file` into the environment's database.
+pub async fn restore(env: &Environment, file: &Path) -> Result<()> {
+    if !file.is_file() {
+        return Err(Error::input(format!("{}: no such backup file", file.display())));
+    }
+    let target = Target::resolve(env)?;
+    let major = server_major(&target).await?;
+    verify(file, major).await?;
+    let pg_restore = tool("pg_restore", major).await?;
+    let mut cmd = Command::new(pg_restore);
+    cmd.args([
+        "--clean",
+        "--if-exists",
+        "--no-password",
+        "--single-transaction",
+        "--exit-on-error",
+        "--dbname",
+    ])
+    .arg(target.dbname())
+    .arg(file);
+    tool_env(&target, &mut cmd);
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::database(format!("pg_restore: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::database(format!(
+            "pg_restore failed (the restore ran in one transaction and was rolled back): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::database(format!("backup folder {}: {e}", dir.display())))
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map(|_| ())
+        .map_err(|e| Error::database(format!("{}: {e}", path.display())))
+}
