@@ -73,8 +73,9 @@ async fn set_up(cluster: &Cluster) -> Result<Project> {
         cluster.psql("postgres", &format!("CREATE DATABASE shop_{name}"))?;
         let _ = write!(
             toml,
-            "\n[environments.{name}]\ntier = \"{tier}\"\nurl = \"{}\"\n",
-            cluster.url(&format!("shop_{name}"))
+            "\n[environments.{name}]\ntier = \"{tier}\"\nurl = \"{}\"\nbackup = {{ dir = \"{}\", keep_count = 5 }}\n",
+            cluster.url(&format!("shop_{name}")),
+            cluster.dir.join("backups").join(name).display()
         );
     }
     std::fs::write(root.join("sluice.toml"), toml)

@@ -68,6 +68,9 @@ pub enum Command {
         /// Skip an optional backup (refused where the policy requires one).
         #[arg(long)]
         no_backup: bool,
+        /// Run outside the maintenance window; the reason is recorded.
+        #[arg(long, value_name = "REASON")]
+        override_window: Option<String>,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
     Rollback {
@@ -278,6 +281,7 @@ async fn run(cli: Cli) -> Result<i32> {
             override_lint,
             backup,
             no_backup,
+            override_window,
         } => {
             let backup = match (backup, no_backup) {
                 (true, _) => Some(true),
@@ -292,6 +296,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 allow_out_of_order,
                 override_lint,
                 backup,
+                override_window,
             };
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await

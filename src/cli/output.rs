@@ -137,6 +137,10 @@ pub fn print_event(ev: &Event) {
         Event::NotRehearsed { version, reason } => {
             println!("    – {version} not rehearsed: {reason}");
         }
+        Event::PreChecks { checks } => {
+            println!("  pre-checks:");
+            print_checks(checks);
+        }
         Event::BackupStarted { directory } => println!("  backing up to {directory}…"),
         Event::BackupFinished { path, bytes, duration_ms, pruned } => {
             println!(
@@ -374,5 +378,18 @@ fn age(s: u64) -> String {
         120..=7199 => format!("{} min ago", s / 60),
         7200..=172_799 => format!("{} h ago", s / 3600),
         _ => format!("{} days ago", s / 86_400),
+    }
+}
+
+pub fn print_checks(checks: &[crate::core::precheck::Check]) {
+    use crate::core::precheck::Outcome;
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in checks {
+        let sym = match c.outcome {
+            Outcome::Pass => "✓",
+            Outcome::Warn => "▲",
+            Outcome::Fail => "✗",
+        };
+        println!("    {sym} {:<width$}  {}", c.name, c.figure);
     }
 }

@@ -129,6 +129,33 @@ pub struct MaintenanceWindow {
     pub end_minute: u16,
 }
 
+impl MaintenanceWindow {
+    /// Whether `minute` of `day` (0 = Monday, UTC) falls inside; a window whose end is
+    /// before its start runs past midnight into the next day.
+    pub fn contains(&self, day: u8, minute: u16) -> bool {
+        if self.start_minute <= self.end_minute {
+            self.days.contains(&day) && minute >= self.start_minute && minute < self.end_minute
+        } else {
+            let yesterday = (day + 6) % 7;
+            (self.days.contains(&day) && minute >= self.start_minute)
+                || (self.days.contains(&yesterday) && minute < self.end_minute)
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let days: Vec<&str> = self.days.iter().map(|d| DAYS[*d as usize % 7]).collect();
+        format!(
+            "{} {:02}:{:02}-{:02}:{:02} UTC",
+            days.join(","),
+            self.start_minute / 60,
+            self.start_minute % 60,
+            self.end_minute / 60,
+            self.end_minute % 60
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
     pub before_apply: Vec<String>,
@@ -731,6 +758,16 @@ mod tests {
         assert!(err.message.contains("no-such-rule"), "{err}");
         let err = parse("[lint.rules]\nprefer-jsonb = \"loud\"\n").unwrap_err();
         assert!(err.message.contains("loud"), "{err}");
+    }
+
+    #[test]
+    fn maintenance_window_contains() {
+        let w = MaintenanceWindow { days: vec![5], start_minute: 120, end_minute: 240 };
+        assert!(w.contains(5, 120) && w.contains(5, 239));
+        assert!(!w.contains(5, 240) && !w.contains(4, 150));
+        let night = MaintenanceWindow { days: vec![0], start_minute: 23 * 60, end_minute: 60 };
+        assert!(night.contains(0, 23 * 60 + 30) && night.contains(1, 30));
+        assert!(!night.contains(1, 23 * 60 + 30));
     }
 
     #[test]

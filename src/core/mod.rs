@@ -10,6 +10,7 @@ pub mod identity;
 pub mod ledger;
 pub mod lint;
 pub mod plan;
+pub mod precheck;
 pub mod schema;
 pub mod source;
 pub mod sql;

@@ -233,12 +233,18 @@ async fn lock_timeout_retries_then_names_the_blocker() {
     p.write("2_b.up.sql", "ALTER TABLE a ADD COLUMN note text;\n");
     assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
 
-    let blocker = db.client().await;
+    // The blocker is busy (active, young transaction), so the pre-checks let the run start
+    // and the lock timeout is what stops it.
+    let blocker = std::sync::Arc::new(db.client().await);
     blocker
         .batch_execute("SET application_name = 'etl-job'; BEGIN; LOCK TABLE a IN ACCESS SHARE MODE")
         .await
         .unwrap();
     let blocker_pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let busy = {
+        let b = blocker.clone();
+        tokio::spawn(async move { b.batch_execute("SELECT pg_sleep(4)").await })
+    };
 
     let project = p.project();
     let env = project.environment(Some("dev")).unwrap();
@@ -265,6 +271,7 @@ async fn lock_timeout_retries_then_names_the_blocker() {
     assert_eq!(err.blockers[0].pid, blocker_pid);
 
     // Once the blocker lets go, the same apply goes through.
+    busy.await.unwrap().unwrap();
     blocker.batch_execute("COMMIT").await.unwrap();
     let report =
         exec::apply(&project, env, &ApplyOptions::default(), Control::default()).await.unwrap();
@@ -412,4 +419,69 @@ async fn ctrl_c_in_the_cli_cancels_cleanly() {
         .unwrap()
         .get(0);
     assert_eq!(still, 0, "nothing left running on the server");
+}
+
+#[tokio::test]
+async fn precheck_names_an_idle_in_transaction_session_on_a_touched_table() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    p.write("2_b.up.sql", "ALTER TABLE a ADD COLUMN note text;\n");
+    assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
+    let blocker = db.client().await;
+    blocker
+        .batch_execute("SET application_name = 'report-job'; BEGIN; SELECT count(*) FROM a")
+        .await
+        .unwrap();
+    let pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(&format!("pid {pid}"))
+            && out.stderr.contains("report-job")
+            && out.stderr.contains("on a"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("✗ blocking sessions"), "{}", out.stdout);
+    blocker.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+}
+
+#[tokio::test]
+async fn outside_the_maintenance_window_needs_a_recorded_reason() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    // A window that is never now: one minute, on the day after today, at the current minute.
+    let (day, minute) = sluice::core::precheck::now_utc_day_minute();
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let end = (minute + 1) % (24 * 60);
+    let window = format!(
+        "maintenance_window = {{ days = [\"{}\"], start = \"{:02}:{:02}\", end = \"{:02}:{:02}\" }}",
+        DAYS[(day as usize + 1) % 7],
+        minute / 60,
+        minute % 60,
+        end / 60,
+        end % 60
+    );
+    let p = TestProject::new(&db, "development", &window);
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("outside the window") && out.stderr.contains("--override-window"),
+        "{}",
+        out.stderr
+    );
+    let out = p.sluice(&["apply", "--override-window", "CHG-7 emergency fix"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let reason: String = c
+        .query_one(
+            "SELECT details->>'window_override' FROM sluice.runs WHERE outcome = 'done'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "CHG-7 emergency fix");
 }

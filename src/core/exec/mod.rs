@@ -39,6 +39,8 @@ pub struct ApplyOptions {
     /// Some(true): back up first even where the policy makes it optional; Some(false): skip
     /// an optional backup (refused where the policy requires one).
     pub backup: Option<bool>,
+    /// Run outside the environment's maintenance window; the reason is recorded.
+    pub override_window: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -355,6 +357,9 @@ pub async fn apply(
     if opts.dry_run {
         return Ok(rehearse(run, steps).await);
     }
+    if let Err(e) = prechecks(&mut run, env, &status, &steps, opts).await {
+        return Ok(fail_early(run, e).await);
+    }
     match gate::check(
         project,
         env,
@@ -385,6 +390,71 @@ pub async fn apply(
         }
     }
     Ok(run.run_steps(steps).await)
+}
+
+/// Tables the steps' statements name (lower case, unqualified), for the blocker check.
+fn touched_tables(steps: &[Step]) -> Vec<String> {
+    let mut out: Vec<String> = steps
+        .iter()
+        .flat_map(|s| s.statements.iter())
+        .filter_map(|st| pg_query::parse(&st.text, 0).ok())
+        .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
+        .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn backup_planned(env: &Environment, wanted: Option<bool>) -> bool {
+    use crate::core::config::BackupMode;
+    match (env.backup.mode, wanted) {
+        (BackupMode::Required, _) => true,
+        (_, Some(w)) => w,
+        _ => false,
+    }
+}
+
+/// Runs the pre-checks, records them in the run, and refuses on any failure.
+async fn prechecks(
+    run: &mut Run,
+    env: &Environment,
+    status: &Status,
+    steps: &[Step],
+    opts: &ApplyOptions,
+) -> Result<()> {
+    let cx = crate::core::precheck::Context {
+        env,
+        ledger: &run.session.ledger,
+        status,
+        touched: touched_tables(steps),
+        backup_planned: backup_planned(env, opts.backup),
+        backup_dir: crate::core::backup::backup_dir(env).ok(),
+        window_override: opts.override_window.as_deref().filter(|r| !r.trim().is_empty()),
+        allow_drift: opts.allow_drift,
+        local_socket: matches!(
+            run.session.target.config.get_hosts().first(),
+            Some(tokio_postgres::config::Host::Unix(_))
+        ),
+    };
+    let checks = crate::core::precheck::run(&run.session.client, &cx).await?;
+    run.session.emit(Event::PreChecks { checks: checks.clone() });
+    let details = json!({ "prechecks": checks, "window_override": cx.window_override });
+    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.outcome == crate::core::precheck::Outcome::Fail)
+        .map(|c| format!("{}: {}", c.name, c.figure))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let hint = if failed.iter().any(|f| f.starts_with("maintenance window")) {
+        "; to run outside the window pass --override-window \"reason\" (recorded)"
+    } else {
+        ""
+    };
+    Err(Error::guard(format!("pre-checks failed: {}{hint}", failed.join("; "))))
 }
 
 /// The backup the environment's policy asks for before a change, recorded in the run.

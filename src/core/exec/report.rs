@@ -85,6 +85,9 @@ pub enum Event {
         version: String,
         reason: String,
     },
+    PreChecks {
+        checks: Vec<crate::core::precheck::Check>,
+    },
     BackupStarted {
         directory: String,
     },
