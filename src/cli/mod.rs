@@ -85,6 +85,15 @@ pub enum Command {
     },
     /// Every migration applied or rolled back, and every run.
     History,
+    /// The pre-checks an apply would run, without applying (exit 1 on a failed check).
+    Check,
+    /// Check what migrations left behind: invalid indexes, NOT VALID constraints, ledger vs
+    /// files; standard adds snapshot, verify files and sequences; comprehensive adds foreign
+    /// key indexes and security (exit 1 on a failed check).
+    Verify {
+        #[arg(long, default_value = "standard", value_parser = ["basic", "standard", "comprehensive"])]
+        level: String,
+    },
     /// Back up the environment's database now (pg_dump, verified, retention applied).
     Backup,
     /// The environment's backups, newest first.
@@ -242,6 +251,25 @@ async fn run(cli: Cli) -> Result<i32> {
                 Ok(if d.diff.is_empty() { 0 } else { 1 })
             }
         },
+        Command::Check => {
+            let checks = exec::precheck(project, env, &ApplyOptions::default()).await?;
+            output::print_check_result(format, &checks);
+            Ok(if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) {
+                1
+            } else {
+                0
+            })
+        }
+        Command::Verify { level } => {
+            let level = crate::core::verify::Level::parse(&level)?;
+            let checks = exec::verify(project, env, level).await?;
+            output::print_check_result(format, &checks);
+            Ok(if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) {
+                1
+            } else {
+                0
+            })
+        }
         Command::Backup => {
             let info = crate::core::backup::take(env, "manual").await?;
             output::print_backup(format, &info);

@@ -223,6 +223,10 @@ pub fn print_report(format: Format, report: &RunReport) {
         }
         _ => {}
     }
+    if !report.verify.is_empty() {
+        println!("verify:");
+        print_checks(&report.verify);
+    }
     if let Some(e) = &report.error {
         eprintln!("sluice: {}", e.message);
     }
@@ -392,4 +396,12 @@ pub fn print_checks(checks: &[crate::core::precheck::Check]) {
         };
         println!("    {sym} {:<width$}  {}", c.name, c.figure);
     }
+}
+
+pub fn print_check_result(format: Format, checks: &[crate::core::precheck::Check]) {
+    if format == Format::Json {
+        print_json(&json!({ "checks": checks }));
+        return;
+    }
+    print_checks(checks);
 }

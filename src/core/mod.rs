@@ -14,5 +14,6 @@ pub mod precheck;
 pub mod schema;
 pub mod source;
 pub mod sql;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

@@ -164,6 +164,7 @@ mod tests {
                 no_transaction: false,
             },
             down: None,
+            verify: None,
         }
     }
 

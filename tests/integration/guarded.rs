@@ -107,3 +107,77 @@ async fn a_version_1_ledger_is_upgraded_in_place() {
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert_eq!(j["migrations"][0]["state"], "applied", "history survived the upgrade");
 }
+
+#[tokio::test]
+async fn verify_finds_a_failed_concurrent_index_and_runs_verify_files() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_t.up.sql", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1), (1), (2);\n");
+    p.write("1_t.verify.sql", "SELECT count(*) = 3 FROM t;\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let ok = p.sluice(&["verify", "--format", "json"]);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+    let checks = ok.json()["checks"].as_array().unwrap().clone();
+    assert!(
+        checks.iter().any(|c| c["name"] == "migration verify" && c["outcome"] == "pass"),
+        "{checks:?}"
+    );
+
+    p.write(
+        "2_u.up.sql",
+        "-- sluice:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a);\n",
+    );
+    let failed = p.sluice(&["apply"]);
+    assert_eq!(failed.code, 3, "duplicates make the unique build fail: {}", failed.stderr);
+    assert!(failed.stderr.contains("INVALID index"), "{}", failed.stderr);
+    let v = p.sluice(&["verify", "--level", "basic"]);
+    assert_eq!(v.code, 1, "{}", v.stdout);
+    assert!(
+        v.stdout.contains("✗ invalid indexes")
+            && v.stdout.contains("DROP INDEX CONCURRENTLY IF EXISTS public.t_a_key;"),
+        "{}",
+        v.stdout
+    );
+
+    let c = db.client().await;
+    c.batch_execute("DROP INDEX t_a_key; DELETE FROM t WHERE a = 2;").await.unwrap();
+    let v = p.sluice(&["verify", "--format", "json"]).json();
+    let vf = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "migration verify")
+        .unwrap()
+        .clone();
+    assert_eq!(vf["outcome"], "fail", "the verify file no longer holds: {vf}");
+}
+
+#[tokio::test]
+async fn comprehensive_verify_flags_unindexed_foreign_keys_and_superuser() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write(
+        "1_t.up.sql",
+        "CREATE TABLE parent (id bigint PRIMARY KEY);\nCREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint REFERENCES parent (id));\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let j = p.sluice(&["verify", "--level", "comprehensive", "--format", "json"]).json();
+    let find = |name: &str| {
+        j["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap()
+    };
+    let fk = find("foreign key indexes");
+    assert_eq!(fk["outcome"], "warn");
+    assert!(fk["figure"].as_str().unwrap().contains("child"), "{fk}");
+    assert_eq!(find("role")["outcome"], "warn", "tests run as a superuser");
+    let c = db.client().await;
+    c.batch_execute("CREATE INDEX ON child (parent_id)").await.unwrap();
+    let j = p.sluice(&["verify", "--level", "comprehensive", "--format", "json"]).json();
+    let fk = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "foreign key indexes")
+        .cloned()
+        .unwrap();
+    assert_eq!(fk["outcome"], "pass");
+}

@@ -108,6 +108,8 @@ pub(super) struct Run {
     started: Instant,
     pub(super) report: RunReport,
     interrupt: Option<std::sync::Arc<Interrupt>>,
+    migrations_dir: std::path::PathBuf,
+    env: Environment,
 }
 
 impl Run {
@@ -140,6 +142,8 @@ impl Run {
         tracing::info!(run_id, action, env = env.name, "run started");
         Ok(Run {
             interrupt,
+            migrations_dir: project.migrations_dir.clone(),
+            env: env.clone(),
             started: Instant::now(),
             report: RunReport {
                 run_id,
@@ -150,6 +154,7 @@ impl Run {
                 duration_ms: 0,
                 schema_diff: None,
                 backup: None,
+                verify: Vec::new(),
                 error: None,
             },
             session,
@@ -208,6 +213,22 @@ impl Run {
         self.report
     }
 
+    async fn verify_basic(&self) -> Result<Vec<crate::core::precheck::Check>> {
+        let migrations = load_native(&self.migrations_dir)?;
+        let s = &self.session;
+        let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
+        let cx = crate::core::verify::Context {
+            env: &self.env,
+            ledger: &s.ledger,
+            status: &status,
+            local_socket: matches!(
+                s.target.config.get_hosts().first(),
+                Some(tokio_postgres::config::Host::Unix(_))
+            ),
+        };
+        crate::core::verify::run(&s.client, &cx, crate::core::verify::Level::Basic).await
+    }
+
     fn cancelled(&self) -> bool {
         self.interrupt.as_ref().is_some_and(|i| i.requested())
     }
@@ -248,7 +269,29 @@ impl Run {
                 }
             }
         }
-        self.finish("done", None).await
+        // A change that went through is verified at once: what it left behind decides
+        // whether the run is done or degraded.
+        match self.verify_basic().await {
+            Ok(checks) => {
+                let failed: Vec<String> = checks
+                    .iter()
+                    .filter(|c| c.outcome == crate::core::precheck::Outcome::Fail)
+                    .map(|c| format!("{}: {}", c.name, c.figure))
+                    .collect();
+                self.report.verify = checks;
+                if failed.is_empty() {
+                    self.finish("done", None).await
+                } else {
+                    let e =
+                        Error::guard(format!("applied, but verify failed: {}", failed.join("; ")));
+                    self.finish("degraded", Some(ReportError::from_error(&e, vec![]))).await
+                }
+            }
+            Err(e) => {
+                tracing::warn!("verify after the run failed: {e}");
+                self.finish("done", None).await
+            }
+        }
     }
 }
 
@@ -596,4 +639,61 @@ pub async fn rollback(
         Ok(steps) => Ok(run.run_steps(steps).await),
         Err(e) => Ok(fail_early(run, e).await),
     }
+}
+
+/// `sluice verify`: the checks at a level, without taking the ledger lock.
+pub async fn verify(
+    project: &Project,
+    env: &Environment,
+    level: crate::core::verify::Level,
+) -> Result<Vec<crate::core::precheck::Check>> {
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/verify").await?;
+    let ledger = Ledger::new(&project.ledger_schema);
+    let status =
+        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
+    let cx = crate::core::verify::Context {
+        env,
+        ledger: &ledger,
+        status: &status,
+        local_socket: matches!(
+            target.config.get_hosts().first(),
+            Some(tokio_postgres::config::Host::Unix(_))
+        ),
+    };
+    crate::core::verify::run(&client, &cx, level).await
+}
+
+/// `sluice check`: the pre-checks of an apply, without taking the ledger lock.
+pub async fn precheck(
+    project: &Project,
+    env: &Environment,
+    opts: &ApplyOptions,
+) -> Result<Vec<crate::core::precheck::Check>> {
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/check").await?;
+    let ledger = Ledger::new(&project.ledger_schema);
+    let status =
+        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
+    let mut steps = Vec::new();
+    for item in status.pending() {
+        if let Some(s) = up_step(item)? {
+            steps.push(s);
+        }
+    }
+    let cx = crate::core::precheck::Context {
+        env,
+        ledger: &ledger,
+        status: &status,
+        touched: touched_tables(&steps),
+        backup_planned: backup_planned(env, opts.backup),
+        backup_dir: crate::core::backup::backup_dir(env).ok(),
+        window_override: opts.override_window.as_deref(),
+        allow_drift: opts.allow_drift,
+        local_socket: matches!(
+            target.config.get_hosts().first(),
+            Some(tokio_postgres::config::Host::Unix(_))
+        ),
+    };
+    crate::core::precheck::run(&client, &cx).await
 }

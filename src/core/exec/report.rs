@@ -177,6 +177,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::core::backup::BackupInfo>,
+    /// Basic verify after a change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<crate::core::precheck::Check>,
     /// Dry run: the schema before and after, as a unified diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_diff: Option<String>,

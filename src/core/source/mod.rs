@@ -110,6 +110,8 @@ pub struct Migration {
     pub name: String,
     pub up: SqlFile,
     pub down: Option<SqlFile>,
+    /// `<version>_<name>.verify.sql`: after apply it must return no rows, or true.
+    pub verify: Option<SqlFile>,
 }
 
 impl Migration {

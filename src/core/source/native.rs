@@ -9,6 +9,7 @@ use crate::core::error::{Error, Result};
 enum Direction {
     Up,
     Down,
+    Verify,
 }
 
 fn parse_name(file: &str) -> Option<(Version, String, Direction)> {
@@ -16,6 +17,8 @@ fn parse_name(file: &str) -> Option<(Version, String, Direction)> {
         (s, Direction::Up)
     } else if let Some(s) = file.strip_suffix(".down.sql") {
         (s, Direction::Down)
+    } else if let Some(s) = file.strip_suffix(".verify.sql") {
+        (s, Direction::Verify)
     } else {
         return None;
     };
@@ -41,6 +44,7 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
         name: String,
         up: Option<PathBuf>,
         down: Option<PathBuf>,
+        verify: Option<PathBuf>,
     }
     let mut by_version: BTreeMap<Version, Pending> = BTreeMap::new();
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -66,9 +70,15 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
             name: name.clone(),
             up: None,
             down: None,
+            verify: None,
         });
         if slot.name != name {
-            let other = slot.up.as_ref().or(slot.down.as_ref()).map(|p| p.display().to_string());
+            let other = slot
+                .up
+                .as_ref()
+                .or(slot.down.as_ref())
+                .or(slot.verify.as_ref())
+                .map(|p| p.display().to_string());
             return Err(Error::input(format!(
                 "duplicate version {version}: {} and {}; give one of them a new version",
                 other.unwrap_or_default(),
@@ -78,6 +88,7 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
         let existing = match direction {
             Direction::Up => &mut slot.up,
             Direction::Down => &mut slot.down,
+            Direction::Verify => &mut slot.verify,
         };
         if let Some(other) = existing.as_ref() {
             return Err(Error::input(format!(
@@ -91,9 +102,9 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
     let mut out = Vec::with_capacity(by_version.len());
     for (version, p) in by_version {
         let Some(up_path) = p.up else {
-            let down = p.down.map(|d| d.display().to_string()).unwrap_or_default();
+            let orphan = p.down.or(p.verify).map(|d| d.display().to_string()).unwrap_or_default();
             return Err(Error::input(format!(
-                "{down}: down file without its up file ({version}_{}.up.sql)",
+                "{orphan}: no up file beside it ({version}_{}.up.sql)",
                 p.name
             )));
         };
@@ -105,7 +116,8 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
             )));
         }
         let down = p.down.as_deref().map(SqlFile::read).transpose()?;
-        out.push(Migration { version, name: p.name, up, down });
+        let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
+        out.push(Migration { version, name: p.name, up, down, verify });
     }
     Ok(out)
 }
