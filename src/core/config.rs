@@ -158,10 +158,18 @@ impl MaintenanceWindow {
 
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
-    pub before_apply: Vec<String>,
-    pub after_apply: Vec<String>,
-    pub before_rollback: Vec<String>,
-    pub after_rollback: Vec<String>,
+    /// Before the pre-checks; a failure stops the run.
+    pub pre_check: Vec<String>,
+    /// After the backup, before the first migration; a failure stops the run.
+    pub pre_apply: Vec<String>,
+    /// After the last migration; a failure marks the run degraded.
+    pub post_apply: Vec<String>,
+    /// After verify; a failure marks the run degraded.
+    pub post_verify: Vec<String>,
+    /// When the run fails.
+    pub on_failure: Vec<String>,
+    /// Each command's time limit.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -429,10 +437,16 @@ fn build_environment(
     let maintenance_window = raw.maintenance_window.map(build_window).transpose()?;
     let rh = raw.hooks.unwrap_or_default();
     let hooks = Hooks {
-        before_apply: rh.before_apply,
-        after_apply: rh.after_apply,
-        before_rollback: rh.before_rollback,
-        after_rollback: rh.after_rollback,
+        pre_check: rh.pre_check,
+        pre_apply: rh.pre_apply,
+        post_apply: rh.post_apply,
+        post_verify: rh.post_verify,
+        on_failure: rh.on_failure,
+        timeout: parse_duration_field(
+            rh.timeout.as_deref(),
+            "hooks.timeout",
+            Duration::from_secs(60),
+        )?,
     };
     Ok(Environment {
         name: name.to_string(),
@@ -644,13 +658,16 @@ struct RawWindow {
 #[serde(deny_unknown_fields)]
 struct RawHooks {
     #[serde(default)]
-    before_apply: Vec<String>,
+    pre_check: Vec<String>,
     #[serde(default)]
-    after_apply: Vec<String>,
+    pre_apply: Vec<String>,
     #[serde(default)]
-    before_rollback: Vec<String>,
+    post_apply: Vec<String>,
     #[serde(default)]
-    after_rollback: Vec<String>,
+    post_verify: Vec<String>,
+    #[serde(default)]
+    on_failure: Vec<String>,
+    timeout: Option<String>,
 }
 
 #[cfg(test)]
@@ -678,7 +695,7 @@ mod tests {
             approvals = { required = 2, ticket = "required" }
             backup = { dir = "backups", keep_days = 14, keep_count = 10 }
             maintenance_window = { days = ["sat", "sun"], start = "02:00", end = "04:30" }
-            hooks = { before_apply = ["./notify.sh"] }
+            hooks = { pre_apply = ["./notify.sh"], timeout = "30s" }
             "#,
         )
         .unwrap();

@@ -181,3 +181,55 @@ async fn comprehensive_verify_flags_unindexed_foreign_keys_and_superuser() {
         .unwrap();
     assert_eq!(fk["outcome"], "pass");
 }
+
+#[tokio::test]
+async fn hooks_get_the_run_facts_and_a_failing_pre_hook_stops_the_run() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hook.log");
+    let hooks = format!(
+        "hooks = {{ pre_check = [\"test ! -e {stop}\"], post_apply = [\"echo $SLUICE_STAGE $SLUICE_ENV $SLUICE_TIER $SLUICE_MIGRATIONS $SLUICE_OUTCOME >> {log}\"], post_verify = [\"test ! -e {degrade}\"], timeout = \"5s\" }}",
+        stop = dir.path().join("stop").display(),
+        degrade = dir.path().join("degrade").display(),
+        log = log.display()
+    );
+    let p = TestProject::new(&db, "development", &hooks);
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    p.write("2_b.up.sql", "CREATE TABLE b (id int);\n");
+
+    std::fs::write(dir.path().join("stop"), "").unwrap();
+    let out = p.sluice(&["apply", "--to", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("pre_check hook") && out.stderr.contains("exit 1"),
+        "{}",
+        out.stderr
+    );
+    let none: bool =
+        c.query_one("SELECT to_regclass('public.a') IS NULL", &[]).await.unwrap().get(0);
+    assert!(none, "a failing pre hook stops the run before any change");
+
+    std::fs::remove_file(dir.path().join("stop")).unwrap();
+    assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().trim(),
+        "post_apply dev development 1 applied"
+    );
+
+    std::fs::write(dir.path().join("degrade"), "").unwrap();
+    let out = p.sluice(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let r = out.json();
+    assert_eq!(r["outcome"], "degraded");
+    assert!(r["error"]["message"].as_str().unwrap().contains("post_verify hook"), "{r}");
+    let b: bool =
+        c.query_one("SELECT to_regclass('public.b') IS NOT NULL", &[]).await.unwrap().get(0);
+    assert!(b, "the migration itself was applied");
+    let recorded: i64 = c
+        .query_one("SELECT count(*) FROM sluice.runs WHERE details ? 'hooks_post_verify'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 2);
+}

@@ -4,6 +4,7 @@
 mod control;
 pub mod diff;
 mod gate;
+pub mod hooks;
 mod rehearse;
 pub mod report;
 mod resolve;
@@ -229,6 +230,33 @@ impl Run {
         crate::core::verify::run(&s.client, &cx, crate::core::verify::Level::Basic).await
     }
 
+    /// Runs a stage's hooks and records what they did in the run.
+    async fn hooks(
+        &mut self,
+        stage: hooks::Stage,
+        versions: &[String],
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let database = self.session.target.dbname().to_string();
+        let facts = hooks::Facts {
+            run_id: &self.report.run_id,
+            action: &self.report.action,
+            database: &database,
+            migrations: versions,
+            outcome,
+        };
+        let (results, res) = hooks::run(stage, &self.env, &facts).await;
+        if !results.is_empty() {
+            let details = json!({ format!("hooks_{}", stage.as_str()): results });
+            let s = &self.session;
+            if let Err(e) = s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await
+            {
+                tracing::warn!("cannot record hooks: {e}");
+            }
+        }
+        res
+    }
+
     fn cancelled(&self) -> bool {
         self.interrupt.as_ref().is_some_and(|i| i.requested())
     }
@@ -265,13 +293,36 @@ impl Run {
                         "failed"
                     };
                     let err = ReportError::from_error(&f.error, f.blockers);
+                    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+                    if let Err(e) =
+                        self.hooks(hooks::Stage::OnFailure, &versions, Some(outcome)).await
+                    {
+                        tracing::warn!("{e}");
+                    }
                     return self.finish(outcome, Some(err)).await;
                 }
             }
         }
+        let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+        let mut degraded: Vec<String> = Vec::new();
+        if let Err(e) = self.hooks(hooks::Stage::PostApply, &versions, Some("applied")).await {
+            degraded.push(e.message);
+        }
         // A change that went through is verified at once: what it left behind decides
         // whether the run is done or degraded.
-        match self.verify_basic().await {
+        let verified = self.verify_basic().await;
+        let verdict = match &verified {
+            Ok(checks)
+                if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) =>
+            {
+                "failed"
+            }
+            _ => "passed",
+        };
+        if let Err(e) = self.hooks(hooks::Stage::PostVerify, &versions, Some(verdict)).await {
+            degraded.push(e.message);
+        }
+        match verified {
             Ok(checks) => {
                 let failed: Vec<String> = checks
                     .iter()
@@ -279,18 +330,17 @@ impl Run {
                     .map(|c| format!("{}: {}", c.name, c.figure))
                     .collect();
                 self.report.verify = checks;
-                if failed.is_empty() {
-                    self.finish("done", None).await
-                } else {
-                    let e =
-                        Error::guard(format!("applied, but verify failed: {}", failed.join("; ")));
-                    self.finish("degraded", Some(ReportError::from_error(&e, vec![]))).await
+                if !failed.is_empty() {
+                    degraded.insert(0, format!("verify failed: {}", failed.join("; ")));
                 }
             }
-            Err(e) => {
-                tracing::warn!("verify after the run failed: {e}");
-                self.finish("done", None).await
-            }
+            Err(e) => tracing::warn!("verify after the run failed: {e}"),
+        }
+        if degraded.is_empty() {
+            self.finish("done", None).await
+        } else {
+            let e = Error::guard(format!("applied, but {}", degraded.join("; ")));
+            self.finish("degraded", Some(ReportError::from_error(&e, vec![]))).await
         }
     }
 }
@@ -400,6 +450,12 @@ pub async fn apply(
     if opts.dry_run {
         return Ok(rehearse(run, steps).await);
     }
+    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+    if !steps.is_empty() {
+        if let Err(e) = run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+            return Ok(fail_early(run, e).await);
+        }
+    }
     if let Err(e) = prechecks(&mut run, env, &status, &steps, opts).await {
         return Ok(fail_early(run, e).await);
     }
@@ -429,6 +485,9 @@ pub async fn apply(
     if let Some(last) = steps.last() {
         let label = format!("pre-{}", last.version);
         if let Err(e) = backup_before(&mut run, env, opts.backup, &label).await {
+            return Ok(fail_early(run, e).await);
+        }
+        if let Err(e) = run.hooks(hooks::Stage::PreApply, &versions, None).await {
             return Ok(fail_early(run, e).await);
         }
     }
