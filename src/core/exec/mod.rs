@@ -4,27 +4,30 @@
 mod control;
 pub mod diff;
 mod gate;
+mod guards;
 pub mod hooks;
 mod rehearse;
 pub mod report;
 mod resolve;
+mod run;
 mod runner;
-
-use std::time::Instant;
 
 use serde_json::json;
 
 pub use control::{Control, Interrupt};
+use guards::{backup_before, check_guards, prechecks};
+pub use guards::{precheck, verify};
 use rehearse::rehearse;
 pub use report::{Blocker, Event, EventSender, MigrationReport, ReportError, RunReport};
 pub use resolve::resolve;
-use runner::{Session, Step};
+pub(crate) use run::{fail_early, Run};
+use runner::Step;
 
 use crate::core::config::{Environment, Project, Tier};
 use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
 use crate::core::ledger::{Direction, HistoryRow, Ledger, RunRow};
-use crate::core::plan::{State, Status};
+use crate::core::plan::Status;
 use crate::core::source::{self, checked_statements, load_native, SqlFile, Version};
 
 #[derive(Debug, Clone, Default)]
@@ -103,275 +106,9 @@ pub fn check_confirmation(env: &Environment, confirm: Option<&str>, action: &str
     Ok(())
 }
 
-/// A connected, locked run, with its runs row written.
-pub(super) struct Run {
-    pub(super) session: Session,
-    started: Instant,
-    pub(super) report: RunReport,
-    interrupt: Option<std::sync::Arc<Interrupt>>,
-    migrations_dir: std::path::PathBuf,
-    env: Environment,
-}
-
-impl Run {
-    pub(super) async fn begin(
-        project: &Project,
-        env: &Environment,
-        action: &str,
-        details: serde_json::Value,
-        ctl: Control,
-    ) -> Result<Run> {
-        let target = Target::resolve(env)?;
-        let run_id = crate::core::identity::new_run_id();
-        let ledger = Ledger::new(&project.ledger_schema);
-        let interrupt = ctl.interrupt.clone();
-        let session = Session::open(&target, env, ledger, &run_id, ctl.events).await?;
-        if let Some(i) = &ctl.interrupt {
-            i.attach(session.client.cancel_token(), target.clone());
-        }
-        session.ledger.try_lock(&session.client).await?;
-        session.ledger.ensure(&session.client).await?;
-        let run = crate::core::ledger::NewRun {
-            run_id: &run_id,
-            environment: &env.name,
-            action,
-            operator: &session.operator,
-            client_host: &session.host,
-            details: &details,
-        };
-        session.ledger.start_run(&session.client, &run).await?;
-        tracing::info!(run_id, action, env = env.name, "run started");
-        Ok(Run {
-            interrupt,
-            migrations_dir: project.migrations_dir.clone(),
-            env: env.clone(),
-            started: Instant::now(),
-            report: RunReport {
-                run_id,
-                environment: env.name.clone(),
-                action: action.into(),
-                outcome: "running".into(),
-                migrations: Vec::new(),
-                duration_ms: 0,
-                schema_diff: None,
-                backup: None,
-                verify: Vec::new(),
-                error: None,
-            },
-            session,
-        })
-    }
-
-    pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
-        self.report.outcome = outcome.into();
-        self.report.duration_ms = self.started.elapsed().as_millis() as u64;
-        self.report.error = error;
-        let details = json!({
-            "migrations": self.report.migrations.iter().map(|m| json!({
-                "version": m.version, "name": m.name, "direction": m.direction,
-                "source": m.source, "duration_ms": m.duration_ms, "lock_retries": m.lock_retries,
-            })).collect::<Vec<_>>(),
-            "error": self.report.error,
-            "duration_ms": self.report.duration_ms,
-        });
-        // After a run that changed the schema, remember it: drift made outside sluice shows
-        // up later as a diff against this snapshot.
-        let changed = self.report.action != "dry-run"
-            && self
-                .report
-                .migrations
-                .iter()
-                .any(|m| !m.statements.is_empty() || m.source == "resolve");
-        if changed {
-            let s = &self.session;
-            match crate::core::schema::snapshot(&s.client, s.ledger.schema()).await {
-                Ok(text) => {
-                    if let Err(e) =
-                        s.ledger.save_snapshot(&s.client, &self.report.run_id, &text).await
-                    {
-                        tracing::warn!("cannot save the schema snapshot: {e}");
-                    }
-                }
-                Err(e) => tracing::warn!("cannot take the schema snapshot: {e}"),
-            }
-        }
-        // The connection may be gone (that can be why the run failed): then the runs row
-        // stays 'running' and the lock went with the session.
-        if let Err(e) = self
-            .session
-            .ledger
-            .finish_run(&self.session.client, &self.report.run_id, outcome, &details)
-            .await
-        {
-            tracing::warn!("cannot record the end of run {}: {e}", self.report.run_id);
-        }
-        let _ = self.session.ledger.unlock(&self.session.client).await;
-        self.session.emit(Event::RunFinished {
-            run_id: self.report.run_id.clone(),
-            outcome: outcome.into(),
-        });
-        tracing::info!(run_id = self.report.run_id, outcome, "run finished");
-        self.report
-    }
-
-    async fn verify_basic(&self) -> Result<Vec<crate::core::precheck::Check>> {
-        let migrations = load_native(&self.migrations_dir)?;
-        let s = &self.session;
-        let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
-        let cx = crate::core::verify::Context {
-            env: &self.env,
-            ledger: &s.ledger,
-            status: &status,
-            local_socket: matches!(
-                s.target.config.get_hosts().first(),
-                Some(tokio_postgres::config::Host::Unix(_))
-            ),
-        };
-        crate::core::verify::run(&s.client, &cx, crate::core::verify::Level::Basic).await
-    }
-
-    /// Runs a stage's hooks and records what they did in the run.
-    async fn hooks(
-        &mut self,
-        stage: hooks::Stage,
-        versions: &[String],
-        outcome: Option<&str>,
-    ) -> Result<()> {
-        let database = self.session.target.dbname().to_string();
-        let facts = hooks::Facts {
-            run_id: &self.report.run_id,
-            action: &self.report.action,
-            database: &database,
-            migrations: versions,
-            outcome,
-        };
-        let (results, res) = hooks::run(stage, &self.env, &facts).await;
-        if !results.is_empty() {
-            let details = json!({ format!("hooks_{}", stage.as_str()): results });
-            let s = &self.session;
-            if let Err(e) = s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await
-            {
-                tracing::warn!("cannot record hooks: {e}");
-            }
-        }
-        res
-    }
-
-    fn cancelled(&self) -> bool {
-        self.interrupt.as_ref().is_some_and(|i| i.requested())
-    }
-
-    /// Runs steps in order, stopping at the first failure.
-    pub(super) async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
-        self.session.emit(Event::RunStarted {
-            run_id: self.report.run_id.clone(),
-            action: self.report.action.clone(),
-            migrations: steps.len(),
-        });
-        if steps.is_empty() {
-            return self.finish("nothing-to-do", None).await;
-        }
-        for step in &steps {
-            if self.cancelled() {
-                let e = Error::guard(format!(
-                    "cancelled by the operator before {}_{}; {} migration(s) done",
-                    step.version,
-                    step.name,
-                    self.report.migrations.len()
-                ));
-                return self.finish("cancelled", Some(ReportError::from_error(&e, vec![]))).await;
-            }
-            match self.session.run_step(step).await {
-                Ok(r) => self.report.migrations.push(r),
-                Err(mut f) => {
-                    self.report.migrations.push(f.report);
-                    let outcome = if self.cancelled() {
-                        f.error =
-                            Error::guard(format!("cancelled by the operator: {}", f.error.message));
-                        "cancelled"
-                    } else {
-                        "failed"
-                    };
-                    let err = ReportError::from_error(&f.error, f.blockers);
-                    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
-                    if let Err(e) =
-                        self.hooks(hooks::Stage::OnFailure, &versions, Some(outcome)).await
-                    {
-                        tracing::warn!("{e}");
-                    }
-                    return self.finish(outcome, Some(err)).await;
-                }
-            }
-        }
-        let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
-        let mut degraded: Vec<String> = Vec::new();
-        if let Err(e) = self.hooks(hooks::Stage::PostApply, &versions, Some("applied")).await {
-            degraded.push(e.message);
-        }
-        // A change that went through is verified at once: what it left behind decides
-        // whether the run is done or degraded.
-        let verified = self.verify_basic().await;
-        let verdict = match &verified {
-            Ok(checks)
-                if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) =>
-            {
-                "failed"
-            }
-            _ => "passed",
-        };
-        if let Err(e) = self.hooks(hooks::Stage::PostVerify, &versions, Some(verdict)).await {
-            degraded.push(e.message);
-        }
-        match verified {
-            Ok(checks) => {
-                let failed: Vec<String> = checks
-                    .iter()
-                    .filter(|c| c.outcome == crate::core::precheck::Outcome::Fail)
-                    .map(|c| format!("{}: {}", c.name, c.figure))
-                    .collect();
-                self.report.verify = checks;
-                if !failed.is_empty() {
-                    degraded.insert(0, format!("verify failed: {}", failed.join("; ")));
-                }
-            }
-            Err(e) => tracing::warn!("verify after the run failed: {e}"),
-        }
-        if degraded.is_empty() {
-            self.finish("done", None).await
-        } else {
-            let e = Error::guard(format!("applied, but {}", degraded.join("; ")));
-            self.finish("degraded", Some(ReportError::from_error(&e, vec![]))).await
-        }
-    }
-}
-
 pub(super) fn parse_version(v: &str, flag: &str) -> Result<Version> {
     Version::parse(v)
         .ok_or_else(|| Error::input(format!("{flag} {v:?}: a version is digits, e.g. {flag} 0007")))
-}
-
-/// Guards every write run checks: no failed migration waiting for resolution, no drift
-/// unless allowed.
-fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
-    if let Some(f) = status.items.iter().find(|i| i.state == State::Failed) {
-        let at = f.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0);
-        return Err(Error::guard(format!(
-            "migration {} failed at statement {at} and is partly applied; resolve it first: sluice resolve {} --retry | --mark-applied | --mark-rolled-back",
-            f.label(),
-            f.version
-        )));
-    }
-    if !opts.allow_drift {
-        let drifted: Vec<String> =
-            status.items.iter().filter(|i| i.state == State::Drifted).map(|i| i.label()).collect();
-        if !drifted.is_empty() {
-            return Err(Error::guard(format!(
-                "applied migrations changed on disk (drift): {}; restore the files as applied (see the ledger's SQL with sluice history), or pass --allow-drift",
-                drifted.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn up_step(item: &crate::core::plan::Item) -> Result<Option<Step>> {
@@ -494,113 +231,6 @@ pub async fn apply(
     Ok(run.run_steps(steps).await)
 }
 
-/// Tables the steps' statements name (lower case, unqualified), for the blocker check.
-fn touched_tables(steps: &[Step]) -> Vec<String> {
-    let mut out: Vec<String> = steps
-        .iter()
-        .flat_map(|s| s.statements.iter())
-        .filter_map(|st| pg_query::parse(&st.text, 0).ok())
-        .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
-        .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn backup_planned(env: &Environment, wanted: Option<bool>) -> bool {
-    use crate::core::config::BackupMode;
-    match (env.backup.mode, wanted) {
-        (BackupMode::Required, _) => true,
-        (_, Some(w)) => w,
-        _ => false,
-    }
-}
-
-/// Runs the pre-checks, records them in the run, and refuses on any failure.
-async fn prechecks(
-    run: &mut Run,
-    env: &Environment,
-    status: &Status,
-    steps: &[Step],
-    opts: &ApplyOptions,
-) -> Result<()> {
-    let cx = crate::core::precheck::Context {
-        env,
-        ledger: &run.session.ledger,
-        status,
-        touched: touched_tables(steps),
-        backup_planned: backup_planned(env, opts.backup),
-        backup_dir: crate::core::backup::backup_dir(env).ok(),
-        window_override: opts.override_window.as_deref().filter(|r| !r.trim().is_empty()),
-        allow_drift: opts.allow_drift,
-        local_socket: matches!(
-            run.session.target.config.get_hosts().first(),
-            Some(tokio_postgres::config::Host::Unix(_))
-        ),
-    };
-    let checks = crate::core::precheck::run(&run.session.client, &cx).await?;
-    run.session.emit(Event::PreChecks { checks: checks.clone() });
-    let details = json!({ "prechecks": checks, "window_override": cx.window_override });
-    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.outcome == crate::core::precheck::Outcome::Fail)
-        .map(|c| format!("{}: {}", c.name, c.figure))
-        .collect();
-    if failed.is_empty() {
-        return Ok(());
-    }
-    let hint = if failed.iter().any(|f| f.starts_with("maintenance window")) {
-        "; to run outside the window pass --override-window \"reason\" (recorded)"
-    } else {
-        ""
-    };
-    Err(Error::guard(format!("pre-checks failed: {}{hint}", failed.join("; "))))
-}
-
-/// The backup the environment's policy asks for before a change, recorded in the run.
-async fn backup_before(
-    run: &mut Run,
-    env: &Environment,
-    wanted: Option<bool>,
-    label: &str,
-) -> Result<()> {
-    use crate::core::config::BackupMode;
-    let take = match (env.backup.mode, wanted) {
-        (BackupMode::Required, Some(false)) => {
-            return Err(Error::guard(format!(
-                "{}'s policy requires a backup before a change; --no-backup is refused",
-                env.name
-            )))
-        }
-        (BackupMode::Required, _) => true,
-        (_, Some(w)) => w,
-        (BackupMode::Optional, None) | (BackupMode::Off, None) => false,
-    };
-    if !take {
-        return Ok(());
-    }
-    let dir = crate::core::backup::backup_dir(env)?;
-    run.session.emit(Event::BackupStarted { directory: dir.display().to_string() });
-    let info = crate::core::backup::take(env, label).await?;
-    run.session.emit(Event::BackupFinished {
-        path: info.path.display().to_string(),
-        bytes: info.bytes,
-        duration_ms: info.duration_ms,
-        pruned: info.pruned.len(),
-    });
-    let details = json!({ "backup": info });
-    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
-    run.report.backup = Some(info);
-    Ok(())
-}
-
-pub(super) async fn fail_early(run: Run, e: Error) -> RunReport {
-    let err = ReportError::from_error(&e, vec![]);
-    run.finish("refused", Some(err)).await
-}
-
 /// Rolls back the newest migrations, by count or down to a version.
 pub async fn rollback(
     project: &Project,
@@ -698,61 +328,4 @@ pub async fn rollback(
         Ok(steps) => Ok(run.run_steps(steps).await),
         Err(e) => Ok(fail_early(run, e).await),
     }
-}
-
-/// `sluice verify`: the checks at a level, without taking the ledger lock.
-pub async fn verify(
-    project: &Project,
-    env: &Environment,
-    level: crate::core::verify::Level,
-) -> Result<Vec<crate::core::precheck::Check>> {
-    let target = Target::resolve(env)?;
-    let client = target.connect("sluice/verify").await?;
-    let ledger = Ledger::new(&project.ledger_schema);
-    let status =
-        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
-    let cx = crate::core::verify::Context {
-        env,
-        ledger: &ledger,
-        status: &status,
-        local_socket: matches!(
-            target.config.get_hosts().first(),
-            Some(tokio_postgres::config::Host::Unix(_))
-        ),
-    };
-    crate::core::verify::run(&client, &cx, level).await
-}
-
-/// `sluice check`: the pre-checks of an apply, without taking the ledger lock.
-pub async fn precheck(
-    project: &Project,
-    env: &Environment,
-    opts: &ApplyOptions,
-) -> Result<Vec<crate::core::precheck::Check>> {
-    let target = Target::resolve(env)?;
-    let client = target.connect("sluice/check").await?;
-    let ledger = Ledger::new(&project.ledger_schema);
-    let status =
-        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
-    let mut steps = Vec::new();
-    for item in status.pending() {
-        if let Some(s) = up_step(item)? {
-            steps.push(s);
-        }
-    }
-    let cx = crate::core::precheck::Context {
-        env,
-        ledger: &ledger,
-        status: &status,
-        touched: touched_tables(&steps),
-        backup_planned: backup_planned(env, opts.backup),
-        backup_dir: crate::core::backup::backup_dir(env).ok(),
-        window_override: opts.override_window.as_deref(),
-        allow_drift: opts.allow_drift,
-        local_socket: matches!(
-            target.config.get_hosts().first(),
-            Some(tokio_postgres::config::Host::Unix(_))
-        ),
-    };
-    crate::core::precheck::run(&client, &cx).await
 }

@@ -1,0 +1,264 @@
+//! A run: connected, holding the ledger lock, recorded in the runs table; it runs steps,
+//! hooks and the verify that follows a change.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::control::{Control, Interrupt};
+use super::hooks;
+use super::report::{Event, ReportError, RunReport};
+use super::runner::{Session, Step};
+use crate::core::config::{Environment, Project};
+use crate::core::connect::Target;
+use crate::core::error::{Error, Result};
+use crate::core::ledger::Ledger;
+use crate::core::plan::Status;
+use crate::core::source::load_native;
+
+/// A connected, locked run, with its runs row written.
+pub(crate) struct Run {
+    pub(super) session: Session,
+    started: Instant,
+    pub(super) report: RunReport,
+    interrupt: Option<std::sync::Arc<Interrupt>>,
+    migrations_dir: std::path::PathBuf,
+    env: Environment,
+}
+
+impl Run {
+    pub(super) async fn begin(
+        project: &Project,
+        env: &Environment,
+        action: &str,
+        details: serde_json::Value,
+        ctl: Control,
+    ) -> Result<Run> {
+        let target = Target::resolve(env)?;
+        let run_id = crate::core::identity::new_run_id();
+        let ledger = Ledger::new(&project.ledger_schema);
+        let interrupt = ctl.interrupt.clone();
+        let session = Session::open(&target, env, ledger, &run_id, ctl.events).await?;
+        if let Some(i) = &ctl.interrupt {
+            i.attach(session.client.cancel_token(), target.clone());
+        }
+        session.ledger.try_lock(&session.client).await?;
+        session.ledger.ensure(&session.client).await?;
+        let run = crate::core::ledger::NewRun {
+            run_id: &run_id,
+            environment: &env.name,
+            action,
+            operator: &session.operator,
+            client_host: &session.host,
+            details: &details,
+        };
+        session.ledger.start_run(&session.client, &run).await?;
+        tracing::info!(run_id, action, env = env.name, "run started");
+        Ok(Run {
+            interrupt,
+            migrations_dir: project.migrations_dir.clone(),
+            env: env.clone(),
+            started: Instant::now(),
+            report: RunReport {
+                run_id,
+                environment: env.name.clone(),
+                action: action.into(),
+                outcome: "running".into(),
+                migrations: Vec::new(),
+                duration_ms: 0,
+                schema_diff: None,
+                backup: None,
+                verify: Vec::new(),
+                error: None,
+            },
+            session,
+        })
+    }
+
+    pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
+        self.report.outcome = outcome.into();
+        self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.report.error = error;
+        let details = json!({
+            "migrations": self.report.migrations.iter().map(|m| json!({
+                "version": m.version, "name": m.name, "direction": m.direction,
+                "source": m.source, "duration_ms": m.duration_ms, "lock_retries": m.lock_retries,
+            })).collect::<Vec<_>>(),
+            "error": self.report.error,
+            "duration_ms": self.report.duration_ms,
+        });
+        // After a run that changed the schema, remember it: drift made outside sluice shows
+        // up later as a diff against this snapshot.
+        let changed = self.report.action != "dry-run"
+            && self
+                .report
+                .migrations
+                .iter()
+                .any(|m| !m.statements.is_empty() || m.source == "resolve");
+        if changed {
+            let s = &self.session;
+            match crate::core::schema::snapshot(&s.client, s.ledger.schema()).await {
+                Ok(text) => {
+                    if let Err(e) =
+                        s.ledger.save_snapshot(&s.client, &self.report.run_id, &text).await
+                    {
+                        tracing::warn!("cannot save the schema snapshot: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("cannot take the schema snapshot: {e}"),
+            }
+        }
+        // The connection may be gone (that can be why the run failed): then the runs row
+        // stays 'running' and the lock went with the session.
+        if let Err(e) = self
+            .session
+            .ledger
+            .finish_run(&self.session.client, &self.report.run_id, outcome, &details)
+            .await
+        {
+            tracing::warn!("cannot record the end of run {}: {e}", self.report.run_id);
+        }
+        let _ = self.session.ledger.unlock(&self.session.client).await;
+        self.session.emit(Event::RunFinished {
+            run_id: self.report.run_id.clone(),
+            outcome: outcome.into(),
+        });
+        tracing::info!(run_id = self.report.run_id, outcome, "run finished");
+        self.report
+    }
+
+    async fn verify_basic(&self) -> Result<Vec<crate::core::precheck::Check>> {
+        let migrations = load_native(&self.migrations_dir)?;
+        let s = &self.session;
+        let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
+        let cx = crate::core::verify::Context {
+            env: &self.env,
+            ledger: &s.ledger,
+            status: &status,
+            local_socket: matches!(
+                s.target.config.get_hosts().first(),
+                Some(tokio_postgres::config::Host::Unix(_))
+            ),
+        };
+        crate::core::verify::run(&s.client, &cx, crate::core::verify::Level::Basic).await
+    }
+
+    /// Runs a stage's hooks and records what they did in the run.
+    pub(super) async fn hooks(
+        &mut self,
+        stage: hooks::Stage,
+        versions: &[String],
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let database = self.session.target.dbname().to_string();
+        let facts = hooks::Facts {
+            run_id: &self.report.run_id,
+            action: &self.report.action,
+            database: &database,
+            migrations: versions,
+            outcome,
+        };
+        let (results, res) = hooks::run(stage, &self.env, &facts).await;
+        if !results.is_empty() {
+            let details = json!({ format!("hooks_{}", stage.as_str()): results });
+            let s = &self.session;
+            if let Err(e) = s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await
+            {
+                tracing::warn!("cannot record hooks: {e}");
+            }
+        }
+        res
+    }
+
+    fn cancelled(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|i| i.requested())
+    }
+
+    /// Runs steps in order, stopping at the first failure.
+    pub(super) async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
+        self.session.emit(Event::RunStarted {
+            run_id: self.report.run_id.clone(),
+            action: self.report.action.clone(),
+            migrations: steps.len(),
+        });
+        if steps.is_empty() {
+            return self.finish("nothing-to-do", None).await;
+        }
+        for step in &steps {
+            if self.cancelled() {
+                let e = Error::guard(format!(
+                    "cancelled by the operator before {}_{}; {} migration(s) done",
+                    step.version,
+                    step.name,
+                    self.report.migrations.len()
+                ));
+                return self.finish("cancelled", Some(ReportError::from_error(&e, vec![]))).await;
+            }
+            match self.session.run_step(step).await {
+                Ok(r) => self.report.migrations.push(r),
+                Err(mut f) => {
+                    self.report.migrations.push(f.report);
+                    let outcome = if self.cancelled() {
+                        f.error =
+                            Error::guard(format!("cancelled by the operator: {}", f.error.message));
+                        "cancelled"
+                    } else {
+                        "failed"
+                    };
+                    let err = ReportError::from_error(&f.error, f.blockers);
+                    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+                    if let Err(e) =
+                        self.hooks(hooks::Stage::OnFailure, &versions, Some(outcome)).await
+                    {
+                        tracing::warn!("{e}");
+                    }
+                    return self.finish(outcome, Some(err)).await;
+                }
+            }
+        }
+        let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+        let mut degraded: Vec<String> = Vec::new();
+        if let Err(e) = self.hooks(hooks::Stage::PostApply, &versions, Some("applied")).await {
+            degraded.push(e.message);
+        }
+        // A change that went through is verified at once: what it left behind decides
+        // whether the run is done or degraded.
+        let verified = self.verify_basic().await;
+        let verdict = match &verified {
+            Ok(checks)
+                if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) =>
+            {
+                "failed"
+            }
+            _ => "passed",
+        };
+        if let Err(e) = self.hooks(hooks::Stage::PostVerify, &versions, Some(verdict)).await {
+            degraded.push(e.message);
+        }
+        match verified {
+            Ok(checks) => {
+                let failed: Vec<String> = checks
+                    .iter()
+                    .filter(|c| c.outcome == crate::core::precheck::Outcome::Fail)
+                    .map(|c| format!("{}: {}", c.name, c.figure))
+                    .collect();
+                self.report.verify = checks;
+                if !failed.is_empty() {
+                    degraded.insert(0, format!("verify failed: {}", failed.join("; ")));
+                }
+            }
+            Err(e) => tracing::warn!("verify after the run failed: {e}"),
+        }
+        if degraded.is_empty() {
+            self.finish("done", None).await
+        } else {
+            let e = Error::guard(format!("applied, but {}", degraded.join("; ")));
+            self.finish("degraded", Some(ReportError::from_error(&e, vec![]))).await
+        }
+    }
+}
+
+pub(crate) async fn fail_early(run: Run, e: Error) -> RunReport {
+    let err = ReportError::from_error(&e, vec![]);
+    run.finish("refused", Some(err)).await
+}
