@@ -1,0 +1,101 @@
+//! The file's shape as serde reads it; mod.rs turns it into validated types.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{BackupKind, BackupMode, LintGate, TicketPolicy, Tier};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) project: Option<RawProject>,
+    #[serde(default)]
+    pub(super) environments: BTreeMap<String, RawEnvironment>,
+    pub(super) lint: Option<RawLint>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLint {
+    #[serde(default)]
+    pub(super) rules: BTreeMap<String, String>,
+    pub(super) development: Option<BTreeMap<String, String>>,
+    pub(super) testing: Option<BTreeMap<String, String>>,
+    pub(super) production: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProject {
+    pub(super) name: Option<String>,
+    pub(super) migrations: Option<String>,
+    pub(super) ledger_schema: Option<String>,
+    pub(super) lock_timeout: Option<String>,
+    pub(super) statement_timeout: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEnvironment {
+    pub(super) tier: Option<Tier>,
+    pub(super) url: Option<String>,
+    pub(super) url_env: Option<String>,
+    pub(super) sslmode: Option<String>,
+    pub(super) sslrootcert: Option<String>,
+    pub(super) sslcert: Option<String>,
+    pub(super) sslkey: Option<String>,
+    pub(super) lock_timeout: Option<String>,
+    pub(super) statement_timeout: Option<String>,
+    pub(super) lock_retries: Option<u32>,
+    pub(super) lock_retry_backoff: Option<String>,
+    pub(super) lint_gate: Option<LintGate>,
+    pub(super) backup: Option<RawBackup>,
+    pub(super) approvals: Option<RawApprovals>,
+    pub(super) maintenance_window: Option<RawWindow>,
+    #[serde(default)]
+    pub(super) seeds: Vec<String>,
+    pub(super) hooks: Option<RawHooks>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBackup {
+    pub(super) mode: Option<BackupMode>,
+    pub(super) kind: Option<BackupKind>,
+    pub(super) dir: Option<String>,
+    pub(super) keep_days: Option<u32>,
+    pub(super) keep_count: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApprovals {
+    pub(super) required: Option<u8>,
+    pub(super) ticket: Option<TicketPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub(super) days: Option<Vec<String>>,
+    pub(super) start: String,
+    pub(super) end: String,
+    pub(super) timezone: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHooks {
+    #[serde(default)]
+    pub(super) pre_check: Vec<String>,
+    #[serde(default)]
+    pub(super) pre_apply: Vec<String>,
+    #[serde(default)]
+    pub(super) post_apply: Vec<String>,
+    #[serde(default)]
+    pub(super) post_verify: Vec<String>,
+    #[serde(default)]
+    pub(super) on_failure: Vec<String>,
+    pub(super) timeout: Option<String>,
+}

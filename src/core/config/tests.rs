@@ -1,0 +1,123 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Project> {
+    Project::parse(text, Path::new("/p"))
+}
+
+#[test]
+fn full_environment_parses() {
+    let p = parse(
+        r#"
+        [project]
+        name = "shop"
+        ledger_schema = "ops_ledger"
+        lock_timeout = "3s"
+        [environments.prod]
+        tier = "production"
+        url_env = "PROD_URL"
+        sslmode = "verify-full"
+        sslrootcert = "certs/root.crt"
+        lock_retries = 5
+        approvals = { required = 2, ticket = "required" }
+        backup = { dir = "backups", keep_days = 14, keep_count = 10 }
+        maintenance_window = { days = ["sat", "sun"], start = "02:00", end = "04:30" }
+        hooks = { pre_apply = ["./notify.sh"], timeout = "30s" }
+        "#,
+    )
+    .unwrap();
+    let e = p.environment(None).unwrap();
+    assert_eq!(e.tier, Tier::Production);
+    assert_eq!(e.lock_timeout, Duration::from_secs(3));
+    assert_eq!(e.backup.mode, BackupMode::Required);
+    assert_eq!(e.backup.dir, Some(PathBuf::from("/p/backups")));
+    assert_eq!(e.tls.sslmode, Some(SslMode::VerifyFull));
+    assert_eq!(e.approvals.required, 2);
+    let w = e.maintenance_window.as_ref().unwrap();
+    assert_eq!((w.days.clone(), w.start_minute, w.end_minute), (vec![5, 6], 120, 270));
+    assert_eq!(p.ledger_schema, "ops_ledger");
+}
+
+#[test]
+fn password_in_url_is_refused() {
+    let err = parse(
+        "[environments.dev]\ntier = \"development\"\nurl = \"postgres://app:secret@db/shop\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.message.contains("password"), "{err}");
+    assert!(!url_has_password("postgres://app@db:5432/shop?sslmode=require"));
+    assert!(url_has_password("postgresql://db/shop?user=a&password=b"));
+}
+
+#[test]
+fn unknown_key_names_line() {
+    let err = parse(
+        "[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timout = \"1s\"\n",
+    )
+    .unwrap_err();
+    assert!(err.message.starts_with("line 4"), "{err}");
+    assert!(err.message.contains("lock_timout"), "{err}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    let err = parse("[environments.dev]\ntier = \"dev\"\nurl_env = \"X\"\n").unwrap_err();
+    assert!(err.message.contains("line 2"), "{err}");
+    let err = parse("[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\nlock_timeout = \"5 parsecs\"\n")
+        .unwrap_err();
+    assert!(err.message.contains("[environments.dev]: lock_timeout"), "{err}");
+    let err = parse("[environments.dev]\ntier = \"development\"\n").unwrap_err();
+    assert!(err.message.contains("url_env"), "{err}");
+}
+
+#[test]
+fn environment_selection() {
+    let p = parse(
+        "[environments.a]\ntier = \"development\"\nurl_env = \"A\"\n[environments.b]\ntier = \"testing\"\nurl_env = \"B\"\n",
+    )
+    .unwrap();
+    assert!(p.environment(None).unwrap_err().message.contains("--env"));
+    assert_eq!(p.environment(Some("b")).unwrap().tier, Tier::Testing);
+    let err = p.environment(Some("prod")).unwrap_err();
+    assert!(err.message.contains("a, b"), "{err}");
+}
+
+#[test]
+fn lint_levels_per_tier() {
+    let p = parse(
+        "[lint.rules]\nprefer-jsonb = \"off\"\nrename-column = \"info\"\n[lint.production]\nrename-column = \"error\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.lint_levels(None).get("prefer-jsonb"), Some(&None));
+    assert_eq!(
+        p.lint_levels(Some(Tier::Testing)).get("rename-column"),
+        Some(&Some(Severity::Info))
+    );
+    assert_eq!(
+        p.lint_levels(Some(Tier::Production)).get("rename-column"),
+        Some(&Some(Severity::Error))
+    );
+    let err = parse("[lint.rules]\nno-such-rule = \"off\"\n").unwrap_err();
+    assert!(err.message.contains("no-such-rule"), "{err}");
+    let err = parse("[lint.rules]\nprefer-jsonb = \"loud\"\n").unwrap_err();
+    assert!(err.message.contains("loud"), "{err}");
+}
+
+#[test]
+fn maintenance_window_contains() {
+    let w = MaintenanceWindow { days: vec![5], start_minute: 120, end_minute: 240 };
+    assert!(w.contains(5, 120) && w.contains(5, 239));
+    assert!(!w.contains(5, 240) && !w.contains(4, 150));
+    let night = MaintenanceWindow { days: vec![0], start_minute: 23 * 60, end_minute: 60 };
+    assert!(night.contains(0, 23 * 60 + 30) && night.contains(1, 30));
+    assert!(!night.contains(1, 23 * 60 + 30));
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+    assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+    assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+    assert_eq!(parse_duration("1.5s"), None);
+    assert_eq!(parse_duration(""), None);
+}
