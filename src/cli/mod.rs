@@ -28,6 +28,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// One run: its record and its report.
+    Show { id: String },
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -85,6 +91,11 @@ pub enum Command {
     },
     /// Every migration applied or rolled back, and every run.
     History,
+    /// The runs recorded in the ledger; `runs show ID` prints one with its report.
+    Runs {
+        #[command(subcommand)]
+        show: Option<RunsCommand>,
+    },
     /// The pre-checks an apply would run, without applying (exit 1 on a failed check).
     Check,
     /// Check what migrations left behind: invalid indexes, NOT VALID constraints, ledger vs
@@ -292,6 +303,25 @@ async fn run(cli: Cli) -> Result<i32> {
             crate::core::backup::restore(env, &file).await?;
             if format == Format::Text {
                 println!("restored {} into {}", file.display(), env.name);
+            }
+            Ok(0)
+        }
+        Command::Runs { show } => {
+            let (_, runs) = exec::history(project, env).await?;
+            match show {
+                None => output::print_runs(format, env, &runs),
+                Some(RunsCommand::Show { id }) => {
+                    let run = runs.iter().find(|r| r.run_id == id).ok_or_else(|| {
+                        Error::input(format!(
+                            "no run {id:?} in {}: `sluice runs` lists them",
+                            env.name
+                        ))
+                    })?;
+                    let md = crate::core::audit::report_dir(env)
+                        .ok()
+                        .and_then(|d| std::fs::read_to_string(d.join(format!("{id}.md"))).ok());
+                    output::print_run(format, run, md.as_deref());
+                }
             }
             Ok(0)
         }

@@ -281,7 +281,7 @@ pub fn print_info(format: Format, project: Option<&Project>) {
     let dirs = directories::ProjectDirs::from("", "", "sluice");
     let config = dirs.as_ref().map(|d| d.config_dir().display().to_string());
     let logs = super::log_dir().map(|d| d.display().to_string());
-    let data = dirs.as_ref().map(|d| d.data_dir().display().to_string());
+    let data = crate::core::audit::data_dir().ok().map(|d| d.display().to_string());
     let envs: Vec<_> = project
         .map(|p| {
             p.environments
@@ -297,7 +297,9 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         "ledger_schema": project.map(|p| p.ledger_schema.clone()),
         "config_dir": config,
         "log_dir": logs,
-        "backup_dir": data.map(|d| format!("{d}/backups")),
+        "backup_dir": data.as_ref().map(|d| format!("{d}/backups")),
+        "report_dir": data.as_ref().map(|d| format!("{d}/reports")),
+        "audit_log": data.as_ref().map(|d| format!("{d}/audit.jsonl")),
         "environments": envs,
     });
     if format == Format::Json {
@@ -305,7 +307,16 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         return;
     }
     println!("sluice {}", env!("CARGO_PKG_VERSION"));
-    for key in ["project", "migrations", "ledger_schema", "config_dir", "log_dir", "backup_dir"] {
+    for key in [
+        "project",
+        "migrations",
+        "ledger_schema",
+        "config_dir",
+        "log_dir",
+        "backup_dir",
+        "report_dir",
+        "audit_log",
+    ] {
         let v = info[key].as_str().unwrap_or("(none)");
         println!("  {key:<14} {v}");
     }
@@ -404,4 +415,39 @@ pub fn print_check_result(format: Format, checks: &[crate::core::precheck::Check
         return;
     }
     print_checks(checks);
+}
+
+pub fn print_runs(format: Format, env: &Environment, runs: &[RunRow]) {
+    if format == Format::Json {
+        print_json(&json!({ "environment": env.name, "runs": runs }));
+        return;
+    }
+    if runs.is_empty() {
+        println!("no runs yet in {}", env.name);
+    }
+    for r in runs {
+        println!(
+            "{} {:<21} {:<9} {:<14} by {} ({})",
+            r.run_id,
+            r.started_at,
+            r.action,
+            r.outcome,
+            r.operator,
+            r.client_host.as_deref().unwrap_or("")
+        );
+    }
+}
+
+pub fn print_run(format: Format, run: &RunRow, markdown: Option<&str>) {
+    if format == Format::Json {
+        print_json(&json!({ "run": run, "report_markdown": markdown }));
+        return;
+    }
+    match markdown {
+        Some(md) => print!("{md}"),
+        None => {
+            println!("run {} · {} · {} · {}", run.run_id, run.action, run.environment, run.outcome);
+            println!("{}", serde_json::to_string_pretty(&run.details).unwrap_or_default());
+        }
+    }
 }

@@ -35,9 +35,7 @@ pub fn backup_dir(env: &Environment) -> Result<PathBuf> {
     if let Some(d) = &env.backup.dir {
         return Ok(d.clone());
     }
-    let dirs = directories::ProjectDirs::from("", "", "sluice")
-        .ok_or_else(|| Error::input("no home directory: set backup.dir for the environment"))?;
-    Ok(dirs.data_dir().join("backups").join(&env.name))
+    Ok(crate::core::audit::data_dir()?.join("backups").join(&env.name))
 }
 
 /// A client tool (pg_dump, pg_restore) no older than the server: the server's own major

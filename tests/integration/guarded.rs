@@ -233,3 +233,37 @@ async fn hooks_get_the_run_facts_and_a_failing_pre_hook_stops_the_run() {
         .get(0);
     assert_eq!(recorded, 2);
 }
+
+#[tokio::test]
+async fn every_run_writes_reports_and_an_audit_line() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    let out = p.sluice(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.json()["run_id"].as_str().unwrap().to_string();
+    let data = p.root().join(".sluice-data");
+    let md =
+        std::fs::read_to_string(data.join("reports/dev").join(format!("{run_id}.md"))).unwrap();
+    assert!(md.starts_with(&format!("# sluice run {run_id} · apply · dev")), "{md}");
+    assert!(md.contains("| 1 | a | up | file |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("reports/dev").join(format!("{run_id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["operator"], "tester");
+    assert_eq!(json["report"]["outcome"], "done");
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (line["run_id"].as_str(), line["outcome"].as_str()),
+        (Some(run_id.as_str()), Some("done"))
+    );
+
+    let listed = p.sluice(&["runs", "--format", "json"]).json();
+    assert_eq!(listed["runs"][0]["run_id"], run_id.as_str());
+    let shown = p.sluice(&["runs", "show", &run_id]);
+    assert_eq!(shown.code, 0);
+    assert!(shown.stdout.contains("| outcome | **done** |"), "{}", shown.stdout);
+    assert_eq!(p.sluice(&["runs", "show", "nope"]).code, 2);
+}

@@ -202,6 +202,7 @@ pub fn run_sluice(dir: &Path, args: &[&str]) -> Output {
         .args(["--project", dir.to_str().unwrap()])
         .args(args)
         .env("SLUICE_OPERATOR", "tester")
+        .env("SLUICE_DATA_DIR", dir.join(".sluice-data"))
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run sluice");

@@ -192,6 +192,8 @@ pub struct Environment {
     pub maintenance_window: Option<MaintenanceWindow>,
     pub seeds: Vec<PathBuf>,
     pub hooks: Hooks,
+    /// Where run reports go (default: `<data dir>/reports/<env>`).
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -467,6 +469,7 @@ fn build_environment(
         maintenance_window,
         seeds: raw.seeds.into_iter().map(|s| root.join(s)).collect(),
         hooks,
+        report_dir: raw.report_dir.map(|d| root.join(d)),
     })
 }
 

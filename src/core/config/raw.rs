@@ -56,6 +56,7 @@ pub(super) struct RawEnvironment {
     #[serde(default)]
     pub(super) seeds: Vec<String>,
     pub(super) hooks: Option<RawHooks>,
+    pub(super) report_dir: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -124,6 +124,10 @@ impl Run {
             outcome: outcome.into(),
         });
         tracing::info!(run_id = self.report.run_id, outcome, "run finished");
+        if let Err(e) = crate::core::audit::record(&self.env, &self.report, &self.session.operator)
+        {
+            tracing::warn!("cannot write the run report: {e}");
+        }
         self.report
     }
 

@@ -1,0 +1,105 @@
+//! What every run leaves on disk: a Markdown and a JSON report in the environment's report
+//! folder, and a line in the append-only JSONL audit log.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::core::config::Environment;
+use crate::core::error::{Error, Result};
+use crate::core::exec::RunReport;
+
+/// sluice's data folder: `SLUICE_DATA_DIR`, else the platform's (e.g. ~/.local/share/sluice).
+pub fn data_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("SLUICE_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    directories::ProjectDirs::from("", "", "sluice")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| Error::input("no home directory: set SLUICE_DATA_DIR"))
+}
+
+pub fn report_dir(env: &Environment) -> Result<PathBuf> {
+    match &env.report_dir {
+        Some(d) => Ok(d.clone()),
+        None => Ok(data_dir()?.join("reports").join(&env.name)),
+    }
+}
+
+/// Writes `<run_id>.md` and `<run_id>.json`, and appends the run to audit.jsonl.
+pub fn record(env: &Environment, report: &RunReport, operator: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = report_dir(env)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::database(format!("{}: {e}", dir.display())))?;
+    let json_path = dir.join(format!("{}.json", report.run_id));
+    let md_path = dir.join(format!("{}.md", report.run_id));
+    let body = json!({ "operator": operator, "tier": env.tier.to_string(), "report": report });
+    std::fs::write(&json_path, serde_json::to_string_pretty(&body).unwrap_or_default())
+        .map_err(|e| Error::database(format!("{}: {e}", json_path.display())))?;
+    std::fs::write(&md_path, markdown(env, report, operator))
+        .map_err(|e| Error::database(format!("{}: {e}", md_path.display())))?;
+    let log = data_dir()?.join("audit.jsonl");
+    if let Some(parent) = log.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let line = json!({
+        "run_id": report.run_id, "environment": report.environment, "action": report.action,
+        "outcome": report.outcome, "operator": operator, "duration_ms": report.duration_ms,
+        "at": crate::core::identity::utc_timestamp(),
+        "migrations": report.migrations.iter().map(|m| format!("{} {}", m.direction, m.version)).collect::<Vec<_>>(),
+        "report": json_path,
+    });
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| Error::database(format!("{}: {e}", log.display())))?;
+    writeln!(f, "{line}").map_err(|e| Error::database(format!("{}: {e}", log.display())))?;
+    Ok((md_path, json_path))
+}
+
+fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
+    let mut md = format!(
+        "# sluice run {} · {} · {}\n\n| | |\n| --- | --- |\n| environment | {} ({}) |\n| operator | {operator} |\n| outcome | **{}** |\n| duration | {} ms |\n",
+        r.run_id, r.action, r.environment, r.environment, env.tier, r.outcome, r.duration_ms
+    );
+    if let Some(b) = &r.backup {
+        md.push_str(&format!(
+            "| backup | `{}` ({} bytes, verified) |\n",
+            b.path.display(),
+            b.bytes
+        ));
+    }
+    if let Some(e) = &r.error {
+        md.push_str(&format!("\n## Error\n\n{}\n", e.message));
+        for b in &e.blockers {
+            md.push_str(&format!("- blocked by {b}\n"));
+        }
+    }
+    if !r.migrations.is_empty() {
+        md.push_str("\n## Migrations\n\n| version | name | direction | source | ms | statements | locks |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        for m in &r.migrations {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                m.version,
+                m.name,
+                m.direction,
+                m.source,
+                m.duration_ms,
+                m.statements.len(),
+                m.lock_summary.join("; ")
+            ));
+        }
+    }
+    if !r.verify.is_empty() {
+        md.push_str("\n## Verify\n\n");
+        for c in &r.verify {
+            md.push_str(&format!("- {:?} **{}**: {}\n", c.outcome, c.name, c.figure));
+        }
+    }
+    if let Some(d) = r.schema_diff.as_ref().filter(|d| !d.is_empty()) {
+        md.push_str(&format!("\n## Schema diff\n\n```diff\n{d}```\n"));
+    }
+    md
+}
