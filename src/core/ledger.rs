@@ -8,7 +8,7 @@ use crate::core::error::{Error, Result};
 /// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).
 const LOCK_CLASS: i32 = 0x534C_5543;
 /// Bumped when the ledger's own tables change shape.
-const LEDGER_VERSION: i32 = 2;
+const LEDGER_VERSION: i32 = 3;
 
 const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 
@@ -188,6 +188,13 @@ impl Ledger {
                 run_id text,
                 taken_at timestamptz NOT NULL DEFAULT now(),
                 schema_text text NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS "{s}".seeds (
+                id bigserial PRIMARY KEY,
+                file text NOT NULL,
+                checksum text NOT NULL,
+                run_id text,
+                applied_at timestamptz NOT NULL DEFAULT now()
             );"#
         )
     }
@@ -221,6 +228,19 @@ impl Ledger {
         let sql =
             format!("INSERT INTO {} (run_id, schema_text) VALUES ($1, $2)", self.t("snapshots"));
         client.execute(&sql, &[&run_id, &text]).await?;
+        Ok(())
+    }
+
+    pub async fn record_seed(
+        &self,
+        client: &impl GenericClient,
+        file: &str,
+        checksum: &str,
+        run_id: &str,
+    ) -> Result<()> {
+        let sql =
+            format!("INSERT INTO {} (file, checksum, run_id) VALUES ($1, $2, $3)", self.t("seeds"));
+        client.execute(&sql, &[&file, &checksum, &run_id]).await?;
         Ok(())
     }
 

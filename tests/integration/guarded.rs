@@ -103,7 +103,7 @@ async fn a_version_1_ledger_is_upgraded_in_place() {
             .unwrap();
         (r.get(0), r.get(1))
     };
-    assert_eq!((v, n), (2, 1));
+    assert_eq!((v, n), (3, 1));
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert_eq!(j["migrations"][0]["state"], "applied", "history survived the upgrade");
 }
@@ -266,4 +266,48 @@ async fn every_run_writes_reports_and_an_audit_line() {
     assert_eq!(shown.code, 0);
     assert!(shown.stdout.contains("| outcome | **done** |"), "{}", shown.stdout);
     assert_eq!(p.sluice(&["runs", "show", "nope"]).code, 2);
+}
+
+#[tokio::test]
+async fn seeds_run_after_apply_idempotently_with_checksums_kept() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "seeds = [\"seeds/development\"]");
+    std::fs::create_dir_all(p.root().join("seeds/development")).unwrap();
+    std::fs::write(
+        p.root().join("seeds/development/01_plans.sql"),
+        "INSERT INTO plans (name) VALUES ('free'), ('pro') ON CONFLICT (name) DO NOTHING;\n",
+    )
+    .unwrap();
+    p.write("1_plans.up.sql", "CREATE TABLE plans (name text PRIMARY KEY);\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    p.write("2_more.up.sql", "ALTER TABLE plans ADD COLUMN price int;\n");
+    let second = p.sluice(&["apply"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let n: i64 = c.query_one("SELECT count(*) FROM plans", &[]).await.unwrap().get(0);
+    assert_eq!(n, 2, "seeds ran twice and stayed idempotent");
+    let sums: Vec<String> = c
+        .query("SELECT checksum FROM sluice.seeds ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(sums.len(), 2);
+    assert_eq!(sums[0], sums[1]);
+    assert_eq!(sums[0].len(), 64);
+
+    std::fs::write(
+        p.root().join("seeds/development/02_bad.sql"),
+        "INSERT INTO nowhere VALUES (1);\n",
+    )
+    .unwrap();
+    p.write("3_x.up.sql", "SELECT 1;\n");
+    let bad = p.sluice(&["apply"]);
+    assert_eq!(bad.code, 3);
+    assert!(
+        bad.stderr.contains("02_bad.sql:1") && bad.stderr.contains("nowhere"),
+        "{}",
+        bad.stderr
+    );
 }

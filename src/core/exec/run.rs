@@ -174,6 +174,54 @@ impl Run {
         res
     }
 
+    /// Runs the environment's seed files (each in its own transaction, with its checksum
+    /// recorded). Seeds run after every apply, so they must be idempotent.
+    async fn seed(&mut self) -> Result<()> {
+        let mut files = Vec::new();
+        for p in &self.env.seeds {
+            if p.is_dir() {
+                let mut inner: Vec<_> = std::fs::read_dir(p)
+                    .map_err(|e| Error::input(format!("seeds {}: {e}", p.display())))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.extension().is_some_and(|x| x == "sql"))
+                    .collect();
+                inner.sort();
+                files.extend(inner);
+            } else if p.is_file() {
+                files.push(p.clone());
+            } else {
+                return Err(Error::input(format!("seeds {}: no such file or folder", p.display())));
+            }
+        }
+        for f in files {
+            let file = crate::core::source::SqlFile::read(&f)?;
+            let statements = crate::core::source::checked_statements(&file)?;
+            let s = &self.session;
+            s.client.batch_execute("BEGIN").await?;
+            for st in &statements {
+                if let Err(e) = s.client.batch_execute(&st.text).await {
+                    let _ = s.client.batch_execute("ROLLBACK").await;
+                    return Err(Error::database(format!(
+                        "seed {}:{}: {}",
+                        f.display(),
+                        st.line,
+                        crate::core::error::describe_pg(&e)
+                    )));
+                }
+            }
+            s.ledger
+                .record_seed(
+                    &s.client,
+                    &f.display().to_string(),
+                    &file.checksum(),
+                    &self.report.run_id,
+                )
+                .await?;
+            s.client.batch_execute("COMMIT").await?;
+        }
+        Ok(())
+    }
+
     fn cancelled(&self) -> bool {
         self.interrupt.as_ref().is_some_and(|i| i.requested())
     }
@@ -222,6 +270,12 @@ impl Run {
         }
         let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
         let mut degraded: Vec<String> = Vec::new();
+        if self.report.action == "apply" {
+            if let Err(e) = self.seed().await {
+                let err = ReportError::from_error(&e, vec![]);
+                return self.finish("failed", Some(err)).await;
+            }
+        }
         if let Err(e) = self.hooks(hooks::Stage::PostApply, &versions, Some("applied")).await {
             degraded.push(e.message);
         }
