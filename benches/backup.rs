@@ -18,7 +18,8 @@ async fn main() {
     let cluster = Cluster::start().expect("cluster");
     let work = tempfile::tempdir().unwrap();
     std::env::set_var("SLUICE_DATA_DIR", work.path().join("data"));
-    let target_mb: i64 = std::env::var("BENCH_DB_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let target_mb: i64 =
+        std::env::var("BENCH_DB_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     cluster.psql("postgres", "CREATE DATABASE bench_backup").unwrap();
     let t = Instant::now();
     // ~250 bytes a row: rows = MB * 4200.
@@ -34,7 +35,11 @@ async fn main() {
             ),
         )
         .unwrap();
-    let size: i64 = cluster.psql("bench_backup", "SELECT pg_database_size(current_database())").unwrap().parse().unwrap();
+    let size: i64 = cluster
+        .psql("bench_backup", "SELECT pg_database_size(current_database())")
+        .unwrap()
+        .parse()
+        .unwrap();
     println!("generated {:.0} MB in {:.0} s", size as f64 / 1048576.0, t.elapsed().as_secs_f64());
 
     let dir = work.path().join("project");
@@ -65,7 +70,7 @@ async fn main() {
     let plain_bytes = std::fs::metadata(&plain).unwrap().len();
 
     let t = Instant::now();
-    let info = sluice::core::backup::take(env, "bench").await.unwrap();
+    let info = sluice::core::backup::take(env, "bench", None).await.unwrap();
     let sluice_t = t.elapsed();
     println!(
         "pg_dump -Fc:   {:.1} s, {:.0} MB file, {:.0} MB/s of database",
@@ -79,7 +84,10 @@ async fn main() {
         info.bytes as f64 / 1048576.0,
         mb_per_s(size as u64, sluice_t)
     );
-    println!("ratio sluice/pg_dump = {:.3} (goal <= 1.05)", sluice_t.as_secs_f64() / plain_t.as_secs_f64());
+    println!(
+        "ratio sluice/pg_dump = {:.3} (goal <= 1.05)",
+        sluice_t.as_secs_f64() / plain_t.as_secs_f64()
+    );
 
     // Dry run against apply of the example project.
     cluster.psql("postgres", "CREATE DATABASE bench_example").unwrap();
@@ -91,17 +99,28 @@ async fn main() {
     }
     std::fs::write(
         ex.join("sluice.toml"),
-        format!("[environments.ex]\ntier = \"development\"\nlint_gate = \"off\"\nurl = \"{}\"\n", cluster.url("bench_example")),
+        format!(
+            "[environments.ex]\ntier = \"development\"\nlint_gate = \"off\"\nurl = \"{}\"\n",
+            cluster.url("bench_example")
+        ),
     )
     .unwrap();
     let project = Project::load(Some(&ex)).unwrap();
     let env = project.environment(None).unwrap();
     let t = Instant::now();
-    let dry = exec::apply(&project, env, &ApplyOptions { dry_run: true, ..Default::default() }, Control::default()).await.unwrap();
+    let dry = exec::apply(
+        &project,
+        env,
+        &ApplyOptions { dry_run: true, ..Default::default() },
+        Control::default(),
+    )
+    .await
+    .unwrap();
     let dry_t = t.elapsed();
     assert!(dry.error.is_none(), "{:?}", dry.error);
     let t = Instant::now();
-    let applied = exec::apply(&project, env, &ApplyOptions::default(), Control::default()).await.unwrap();
+    let applied =
+        exec::apply(&project, env, &ApplyOptions::default(), Control::default()).await.unwrap();
     let apply_t = t.elapsed();
     assert!(applied.error.is_none(), "{:?}", applied.error);
     println!(

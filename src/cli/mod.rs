@@ -282,7 +282,7 @@ async fn run(cli: Cli) -> Result<i32> {
             })
         }
         Command::Backup => {
-            let info = crate::core::backup::take(env, "manual").await?;
+            let info = crate::core::backup::take(env, "manual", None).await?;
             output::print_backup(format, &info);
             Ok(0)
         }
@@ -298,7 +298,7 @@ async fn run(cli: Cli) -> Result<i32> {
                     env.name, env.name
                 )));
             }
-            let safety = crate::core::backup::take(env, "pre-restore").await?;
+            let safety = crate::core::backup::take(env, "pre-restore", None).await?;
             output::print_backup(format, &safety);
             crate::core::backup::restore(env, &file).await?;
             if format == Format::Text {

@@ -141,6 +141,7 @@ pub fn print_event(ev: &Event) {
             println!("  pre-checks:");
             print_checks(checks);
         }
+        Event::BackupProgress { .. } => {}
         Event::BackupStarted { directory } => println!("  backing up to {directory}…"),
         Event::BackupFinished { path, bytes, duration_ms, pruned } => {
             println!(

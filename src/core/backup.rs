@@ -23,6 +23,9 @@ pub struct BackupInfo {
     pub pruned: Vec<PathBuf>,
 }
 
+/// Called about twice a second with the bytes written so far and the time taken.
+pub type Progress = Box<dyn Fn(u64, Duration) + Send + Sync>;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupFile {
     pub path: PathBuf,
@@ -124,7 +127,11 @@ fn utc_stamp() -> String {
 /// Dumps the environment's database to `<env>_<db>_<UTC time>_<label>.dump` (label
 /// `pre-<target version>` before an apply), verifies it, then prunes older backups per the
 /// retention policy.
-pub async fn take(env: &Environment, label: &str) -> Result<BackupInfo> {
+pub async fn take(
+    env: &Environment,
+    label: &str,
+    progress: Option<Progress>,
+) -> Result<BackupInfo> {
     let target = Target::resolve(env)?;
     let major = server_major(&target).await?;
     let pg_dump = tool("pg_dump", major).await?;
@@ -152,11 +159,23 @@ pub async fn take(env: &Environment, label: &str) -> Result<BackupInfo> {
         }
     }
     tool_env(&target, &mut cmd);
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| Error::database(format!("pg_dump: {e}")))?;
+    // The dump's growing file is watched for progress (bytes and rate) while pg_dump runs.
+    let watcher = progress.map(|on| {
+        let watched = partial.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let bytes = std::fs::metadata(&watched).map(|m| m.len()).unwrap_or(0);
+                on(bytes, started.elapsed());
+            }
+        })
+    });
+    let out = cmd.stdin(Stdio::null()).output().await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    let out = out.map_err(|e| Error::database(format!("pg_dump: {e}")))?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&partial);
         return Err(Error::database(format!(

@@ -123,6 +123,7 @@ async fn a_required_backup_runs_before_apply_and_is_recorded() {
         &format!("backup = {{ mode = \"required\", dir = \"{}\" }}", backups.path().display()),
     );
     p.write("7_a.up.sql", "CREATE TABLE a (id int);\n");
+    p.write("7_a.down.sql", "DROP TABLE a;\n");
     let refused = p.sluice(&["apply", "--no-backup"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     let out = p.sluice(&["apply", "--format", "json"]);
@@ -135,4 +136,12 @@ async fn a_required_backup_runs_before_apply_and_is_recorded() {
         .unwrap()
         .get(0);
     assert_eq!(recorded, path);
+    // An emergency rollback goes through the same backup policy.
+    let back = p.sluice(&["rollback", "--steps", "1"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    let names: Vec<String> = std::fs::read_dir(backups.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("_pre-rollback-7.dump")), "{names:?}");
 }

@@ -126,7 +126,15 @@ pub(super) async fn backup_before(
     }
     let dir = crate::core::backup::backup_dir(env)?;
     run.session.emit(Event::BackupStarted { directory: dir.display().to_string() });
-    let info = crate::core::backup::take(env, label).await?;
+    let progress: Option<crate::core::backup::Progress> = run.session.events.clone().map(|tx| {
+        Box::new(move |bytes: u64, elapsed: std::time::Duration| {
+            let _ = tx.send(Event::BackupProgress {
+                bytes,
+                bytes_per_s: (bytes as f64 / elapsed.as_secs_f64().max(0.001)) as u64,
+            });
+        }) as crate::core::backup::Progress
+    });
+    let info = crate::core::backup::take(env, label, progress).await?;
     run.session.emit(Event::BackupFinished {
         path: info.path.display().to_string(),
         bytes: info.bytes,

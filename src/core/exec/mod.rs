@@ -252,7 +252,7 @@ pub async fn rollback(
         RollbackTarget::Steps(n) => json!({ "steps": n }),
         RollbackTarget::To(v) => json!({ "to": v }),
     };
-    let run = Run::begin(project, env, "rollback", details, ctl).await?;
+    let mut run = Run::begin(project, env, "rollback", details, ctl).await?;
     let plan = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
@@ -325,7 +325,24 @@ pub async fn rollback(
     }
     .await;
     match plan {
-        Ok(steps) => Ok(run.run_steps(steps).await),
+        Ok(steps) => {
+            // An emergency rollback still goes through the environment's pre hooks and
+            // backup policy: undoing a change can lose data too.
+            let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+            if let Some(first) = steps.first() {
+                if let Err(e) = run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+                    return Ok(fail_early(run, e).await);
+                }
+                let label = format!("pre-rollback-{}", first.version);
+                if let Err(e) = backup_before(&mut run, env, None, &label).await {
+                    return Ok(fail_early(run, e).await);
+                }
+                if let Err(e) = run.hooks(hooks::Stage::PreApply, &versions, None).await {
+                    return Ok(fail_early(run, e).await);
+                }
+            }
+            Ok(run.run_steps(steps).await)
+        }
         Err(e) => Ok(fail_early(run, e).await),
     }
 }

@@ -91,6 +91,10 @@ pub enum Event {
     BackupStarted {
         directory: String,
     },
+    BackupProgress {
+        bytes: u64,
+        bytes_per_s: u64,
+    },
     BackupFinished {
         path: String,
         bytes: u64,
