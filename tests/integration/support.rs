@@ -25,10 +25,13 @@ fn server() -> &'static Server {
             // Runs while every other test waits on this OnceLock, so setting the
             // environment here races with no reader.
             let url = strip_password(&url);
+            std::env::set_var("SLUICE_DATA_DIR", std::env::temp_dir().join(format!("sluice-test-data-{}", std::process::id())));
             Server { admin_url: url, cluster: None }
         }
         _ => {
             let cluster = Cluster::start().expect("start a throwaway PostgreSQL cluster");
+            // In-process runs write reports and the audit log here; it goes with the cluster.
+            std::env::set_var("SLUICE_DATA_DIR", cluster.dir.join("sluice-data"));
             Server { admin_url: cluster.url("postgres"), cluster: Some(cluster) }
         }
     })
