@@ -25,7 +25,10 @@ fn server() -> &'static Server {
             // Runs while every other test waits on this OnceLock, so setting the
             // environment here races with no reader.
             let url = strip_password(&url);
-            std::env::set_var("SLUICE_DATA_DIR", std::env::temp_dir().join(format!("sluice-test-data-{}", std::process::id())));
+            std::env::set_var(
+                "SLUICE_DATA_DIR",
+                std::env::temp_dir().join(format!("sluice-test-data-{}", std::process::id())),
+            );
             Server { admin_url: url, cluster: None }
         }
         _ => {
