@@ -51,6 +51,16 @@ pub async fn run(no_wait: bool) -> Result<i32> {
         cluster.stop();
         return Ok(0);
     }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        // The console on the demo; the cluster goes when it closes.
+        let logs = super::log_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let result = crate::ui::run(project, None, &logs).await;
+        eprintln!("stopping the cluster…");
+        tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
+        return result;
+    }
     println!();
     println!("Press Ctrl-C to stop the cluster and remove it.");
     let _ = tokio::signal::ctrl_c().await;

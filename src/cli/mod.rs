@@ -24,8 +24,9 @@ pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Without a subcommand, the console opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,14 +212,18 @@ pub fn log_dir() -> Option<PathBuf> {
 
 async fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
-    if matches!(format, Format::Github | Format::Sarif)
-        && !matches!(cli.command, Command::Lint { .. })
+    let Some(command) = cli.command else {
+        let project = Project::load(cli.project.as_deref())?;
+        let logs = log_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        return crate::ui::run(project, cli.env.as_deref(), &logs).await;
+    };
+    if matches!(format, Format::Github | Format::Sarif) && !matches!(command, Command::Lint { .. })
     {
         return Err(Error::input(
             "--format github and sarif are for `sluice lint`; use text or json",
         ));
     }
-    match cli.command {
+    let command = match command {
         Command::Demo { no_wait } => return demo::run(no_wait).await,
         Command::Lint { paths, explain } => {
             if let Some(id) = explain {
@@ -231,17 +236,17 @@ async fn run(cli: Cli) -> Result<i32> {
             output::print_info(format, project.as_ref());
             return Ok(0);
         }
-        _ => {}
-    }
+        other => other,
+    };
     let project = Project::load(cli.project.as_deref())?;
-    if let Command::New { name, timestamp, no_transaction } = &cli.command {
+    if let Command::New { name, timestamp, no_transaction } = &command {
         let paths = new_migration(&project, name, *timestamp, *no_transaction)?;
         output::print_new(format, &paths);
         return Ok(0);
     }
     let env = project.environment(cli.env.as_deref())?;
     let project = &project;
-    match cli.command {
+    match command {
         Command::Status => {
             let status = exec::status(project, env).await?;
             output::print_status(format, project, env, &status);

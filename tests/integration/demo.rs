@@ -1,4 +1,4 @@
-//! `sluice demo` in a real pseudo-terminal (tmux): it comes up, and Ctrl-C removes its cluster.
+//! `sluice demo` and the console in a real pseudo-terminal (tmux).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -20,31 +20,87 @@ fn wait_for(what: impl Fn() -> bool, secs: u64) -> bool {
 }
 
 #[test]
-fn demo_starts_and_ctrl_c_removes_the_cluster() {
+fn demo_opens_the_console_and_closing_it_removes_the_cluster() {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("tmux not installed; skipped");
         return;
     }
     let session = format!("sluice-demo-{}", std::process::id());
-    let cmd = format!("{} demo", env!("CARGO_BIN_EXE_sluice"));
+    let cmd = format!("{} demo; echo EXITED; sleep 30", env!("CARGO_BIN_EXE_sluice"));
     tmux(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "60", &cmd]);
     let screen = || tmux(&["capture-pane", "-p", "-J", "-t", &session]);
-    let up = wait_for(|| screen().contains("Press Ctrl-C"), 60);
+    // In a terminal the demo opens the console; q closes it and the cluster goes with it.
+    let up = wait_for(|| screen().contains("Migrations (14)"), 90);
     let text = screen();
     if !up {
         tmux(&["kill-session", "-t", &session]);
-        panic!("demo did not come up:\n{text}");
+        panic!("the demo console did not come up:\n{text}");
     }
-    assert!(text.contains("10 applied, 4 pending"), "{text}");
+    assert!(text.contains("0010 order_summary_view") && text.contains("pending"), "{text}");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let back = wait_for(|| screen().contains("The demo project is at"), 30);
+    let text = screen();
+    assert!(back, "the terminal came back to the shell screen:\n{text}");
     let dir = text
         .lines()
         .find_map(|l| l.split_whitespace().find(|w| w.contains("/sluice-pg-")).map(str::to_string))
         .expect("the demo names its folder");
     let cluster_dir =
         std::path::PathBuf::from(dir.trim_end_matches(';').trim_end_matches("/project"));
-    assert!(cluster_dir.join("data").exists(), "{cluster_dir:?}");
-    tmux(&["send-keys", "-t", &session, "C-c"]);
     let removed = wait_for(|| !cluster_dir.exists(), 30);
     tmux(&["kill-session", "-t", &session]);
-    assert!(removed, "Ctrl-C removed {cluster_dir:?}");
+    assert!(removed, "closing the console removed {cluster_dir:?}");
+}
+
+#[tokio::test]
+async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = crate::support::fresh_db().await;
+    let p = crate::support::TestProject::example(&db);
+    assert_eq!(p.sluice(&["apply", "--to", "0010"]).code, 0);
+    let session = format!("sluice-console-{}", std::process::id());
+    let cmd = format!(
+        "SLUICE_DATA_DIR={}/.data {} --project {}; echo EXITED; sleep 30",
+        p.root().display(),
+        env!("CARGO_BIN_EXE_sluice"),
+        p.root().display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "48", &cmd]);
+    let screen = || tmux(&["capture-pane", "-p", "-J", "-t", &session]);
+    let fail = |why: &str| {
+        let text = screen();
+        tmux(&["kill-session", "-t", &session]);
+        panic!("{why}:\n{text}");
+    };
+    if !wait_for(|| screen().contains("Migrations (14)"), 30) {
+        fail("the console did not load the environment");
+    }
+    tmux(&["send-keys", "-t", &session, "j"]);
+    if !wait_for(|| screen().contains("0002_create_products ─"), 10) {
+        fail("j did not move to 0002");
+    }
+    tmux(&["send-keys", "-t", &session, "/", "u", "u", "i", "d", "Enter"]);
+    if !wait_for(
+        || screen().contains("Migrations (1 of 14)") && screen().contains("0013_add_order_uuid ─"),
+        10,
+    ) {
+        fail("the filter did not narrow the list to 0013");
+    }
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    if !wait_for(|| screen().contains("DROP COLUMN order_uuid"), 10) {
+        fail("Enter did not show the down SQL");
+    }
+    tmux(&["send-keys", "-t", &session, "q"]);
+    if !wait_for(|| screen().contains("EXITED"), 10) {
+        fail("q did not quit");
+    }
+    let after = screen();
+    tmux(&["kill-session", "-t", &session]);
+    assert!(
+        !after.contains("Migrations ("),
+        "the alternate screen was left and the shell screen restored:\n{after}"
+    );
 }

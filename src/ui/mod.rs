@@ -1,0 +1,149 @@
+//! The console: a ratatui app over the engine. Keys are read on their own thread, database
+//! work runs in tokio tasks that send owned results back as messages, and a frame is drawn
+//! only when a message changed something. The terminal is restored on every exit path
+//! (ratatui's init installs a panic hook that restores it too).
+
+pub mod model;
+mod view;
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use tokio::sync::mpsc;
+
+use crate::core::config::Project;
+use crate::core::error::{Error, Result};
+use crate::core::exec;
+use model::{update, Command, EnvTab, Key, Load, Model, Msg, Row};
+
+/// Opens the console on `project` (the environment named first, else the first one).
+pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i32> {
+    if project.environments.is_empty() {
+        return Err(Error::input(
+            "sluice.toml defines no environment: add an [environments.NAME] table",
+        ));
+    }
+    let envs: Vec<EnvTab> = project
+        .environments
+        .values()
+        .map(|e| EnvTab { name: e.name.clone(), tier: e.tier.to_string() })
+        .collect();
+    let start = match env {
+        Some(n) => envs
+            .iter()
+            .position(|e| e.name == n)
+            .ok_or_else(|| Error::input(format!("unknown environment {n:?}")))?,
+        None => 0,
+    };
+    let mut model = Model::new(&project.name, envs, start, log_dir);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut terminal =
+        ratatui::try_init().map_err(|e| Error::input(format!("cannot open the terminal: {e}")))?;
+    spawn_input(tx.clone());
+    let result = async {
+        let mut pending = model.init();
+        loop {
+            for cmd in pending.drain(..) {
+                match cmd {
+                    Command::Quit => return Ok(0),
+                    Command::LoadStatus(name) => spawn_load(&project, &name, tx.clone()),
+                }
+            }
+            terminal
+                .draw(|f| view::view(&model, f))
+                .map_err(|e| Error::input(format!("cannot draw: {e}")))?;
+            let Some(first) = rx.recv().await else { return Ok(0) };
+            // Drain whatever else is queued, then draw once.
+            pending.extend(update(&mut model, first));
+            while let Ok(more) = rx.try_recv() {
+                pending.extend(update(&mut model, more));
+            }
+        }
+    }
+    .await;
+    ratatui::restore();
+    result
+}
+
+fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::spawn(move || loop {
+        // A short poll lets the thread notice the console has gone and end.
+        match event::poll(Duration::from_millis(250)) {
+            Ok(false) => {
+                if tx.is_closed() {
+                    return;
+                }
+                continue;
+            }
+            Ok(true) => {}
+            Err(_) => return,
+        }
+        let msg = match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+                let key = match k.code {
+                    KeyCode::Char('c') if ctrl => Key::CtrlC,
+                    KeyCode::Char(c) => Key::Char(c),
+                    KeyCode::Up => Key::Up,
+                    KeyCode::Down => Key::Down,
+                    KeyCode::PageUp => Key::PageUp,
+                    KeyCode::PageDown => Key::PageDown,
+                    KeyCode::Home => Key::Home,
+                    KeyCode::End => Key::End,
+                    KeyCode::Tab => Key::Tab,
+                    KeyCode::BackTab => Key::BackTab,
+                    KeyCode::Enter => Key::Enter,
+                    KeyCode::Esc => Key::Esc,
+                    KeyCode::Backspace => Key::Backspace,
+                    _ => continue,
+                };
+                Msg::Key(key)
+            }
+            Ok(Event::Resize(..)) => Msg::Resize,
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    });
+}
+
+/// Loads one environment's status in the background and sends it back as a message.
+fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedSender<Msg>) {
+    let project = project.clone();
+    let name = env_name.to_string();
+    tokio::spawn(async move {
+        let load = match project.environment(Some(&name)) {
+            Err(e) => Load::Failed(e.message),
+            Ok(env) => match load_rows(&project, env).await {
+                Ok((rows, server)) => Load::Loaded { rows, server },
+                Err(e) => Load::Failed(e.message),
+            },
+        };
+        let _ = tx.send(Msg::Loaded { env: name, load });
+    });
+}
+
+async fn load_rows(
+    project: &Project,
+    env: &crate::core::config::Environment,
+) -> Result<(Vec<Row>, String)> {
+    let target = crate::core::connect::Target::resolve(env)?;
+    let status = exec::status(project, env).await?;
+    let rows = status
+        .items
+        .iter()
+        .map(|i| Row {
+            version: i.version.to_string(),
+            name: i.name.clone(),
+            state: i.state.as_str().to_string(),
+            out_of_order: i.out_of_order,
+            applied_at: i.applied_at().map(str::to_string),
+            failed_at: i.entry.as_ref().and_then(|e| e.failed_at_statement),
+            up_sql: i.migration.as_ref().map(|m| m.up.text.clone()),
+            down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
+        })
+        .collect();
+    Ok((rows, target.describe()))
+}

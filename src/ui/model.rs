@@ -1,0 +1,367 @@
+//! The console's state and `update`: messages in, commands out. No I/O here.
+
+use std::collections::HashMap;
+
+/// One migration as the console shows it (owned, loaded by a background task).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub version: String,
+    pub name: String,
+    /// applied, pending, drifted, missing, failed.
+    pub state: String,
+    pub out_of_order: bool,
+    pub applied_at: Option<String>,
+    pub failed_at: Option<i32>,
+    pub up_sql: Option<String>,
+    pub down_sql: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    Loading,
+    Loaded { rows: Vec<Row>, server: String },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailTab {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvTab {
+    pub name: String,
+    pub tier: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Tab,
+    BackTab,
+    Enter,
+    Esc,
+    Backspace,
+    Char(char),
+    CtrlC,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(Key),
+    Resize,
+    Loaded { env: String, load: Load },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    LoadStatus(String),
+    Quit,
+}
+
+pub struct Model {
+    pub project: String,
+    pub envs: Vec<EnvTab>,
+    pub env: usize,
+    pub loads: HashMap<String, Load>,
+    pub selected: usize,
+    pub filter: String,
+    pub filtering: bool,
+    pub tab: DetailTab,
+    pub scroll: u16,
+    pub help: bool,
+    pub log_dir: String,
+}
+
+impl Model {
+    pub fn new(project: &str, envs: Vec<EnvTab>, env: usize, log_dir: &str) -> Model {
+        Model {
+            project: project.to_string(),
+            envs,
+            env,
+            loads: HashMap::new(),
+            selected: 0,
+            filter: String::new(),
+            filtering: false,
+            tab: DetailTab::Up,
+            scroll: 0,
+            help: false,
+            log_dir: log_dir.to_string(),
+        }
+    }
+
+    pub fn env_name(&self) -> &str {
+        self.envs.get(self.env).map(|e| e.name.as_str()).unwrap_or("")
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.envs.get(self.env).is_some_and(|e| e.tier == "production")
+    }
+
+    pub fn load(&self) -> Option<&Load> {
+        self.loads.get(self.env_name())
+    }
+
+    /// Rows of the current environment that match the filter.
+    pub fn visible(&self) -> Vec<&Row> {
+        let f = self.filter.to_lowercase();
+        match self.load() {
+            Some(Load::Loaded { rows, .. }) => rows
+                .iter()
+                .filter(|r| {
+                    f.is_empty()
+                        || r.version.contains(&f)
+                        || r.name.to_lowercase().contains(&f)
+                        || r.state.contains(&f)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn current(&self) -> Option<&Row> {
+        self.visible().get(self.selected).copied()
+    }
+
+    /// Commands to run at start: load the first environment.
+    pub fn init(&mut self) -> Vec<Command> {
+        self.switch_env(self.env)
+    }
+
+    fn switch_env(&mut self, i: usize) -> Vec<Command> {
+        self.env = i;
+        self.selected = 0;
+        self.scroll = 0;
+        let name = self.env_name().to_string();
+        if name.is_empty() {
+            return Vec::new();
+        }
+        if matches!(self.loads.get(&name), Some(Load::Loaded { .. })) {
+            return Vec::new();
+        }
+        self.loads.insert(name.clone(), Load::Loading);
+        vec![Command::LoadStatus(name)]
+    }
+
+    fn clamp(&mut self) {
+        let n = self.visible().len();
+        if n == 0 {
+            self.selected = 0;
+        } else if self.selected >= n {
+            self.selected = n - 1;
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let n = self.visible().len() as isize;
+        if n == 0 {
+            return;
+        }
+        let next = (self.selected as isize + delta).clamp(0, n - 1);
+        if next as usize != self.selected {
+            self.selected = next as usize;
+            self.scroll = 0;
+        }
+    }
+}
+
+/// The one place state changes. Returns what the runtime must do (load data, quit).
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Resize => Vec::new(),
+        Msg::Loaded { env, load } => {
+            m.loads.insert(env, load);
+            m.clamp();
+            Vec::new()
+        }
+        Msg::Key(Key::CtrlC) => vec![Command::Quit],
+        Msg::Key(k) if m.help => {
+            if matches!(k, Key::Esc | Key::Char('?') | Key::Char('q') | Key::Enter) {
+                m.help = false;
+            }
+            Vec::new()
+        }
+        Msg::Key(k) if m.filtering => {
+            match k {
+                Key::Esc => {
+                    m.filtering = false;
+                    m.filter.clear();
+                }
+                Key::Enter => m.filtering = false,
+                Key::Backspace => {
+                    m.filter.pop();
+                }
+                Key::Char(c) => m.filter.push(c),
+                Key::Up => m.move_by(-1),
+                Key::Down => m.move_by(1),
+                _ => {}
+            }
+            m.selected = m.selected.min(m.visible().len().saturating_sub(1));
+            Vec::new()
+        }
+        Msg::Key(k) => match k {
+            Key::Char('q') => vec![Command::Quit],
+            Key::Esc if !m.filter.is_empty() => {
+                m.filter.clear();
+                Vec::new()
+            }
+            Key::Esc => vec![Command::Quit],
+            Key::Up | Key::Char('k') => {
+                m.move_by(-1);
+                Vec::new()
+            }
+            Key::Down | Key::Char('j') => {
+                m.move_by(1);
+                Vec::new()
+            }
+            Key::PageUp => {
+                m.move_by(-10);
+                Vec::new()
+            }
+            Key::PageDown => {
+                m.move_by(10);
+                Vec::new()
+            }
+            Key::Home | Key::Char('g') => {
+                m.selected = 0;
+                Vec::new()
+            }
+            Key::End | Key::Char('G') => {
+                m.selected = m.visible().len().saturating_sub(1);
+                Vec::new()
+            }
+            Key::Tab => {
+                let n = m.envs.len().max(1);
+                m.switch_env((m.env + 1) % n)
+            }
+            Key::BackTab => {
+                let n = m.envs.len().max(1);
+                m.switch_env((m.env + n - 1) % n)
+            }
+            Key::Char(c @ '1'..='9') => {
+                let i = c as usize - '1' as usize;
+                if i < m.envs.len() {
+                    m.switch_env(i)
+                } else {
+                    Vec::new()
+                }
+            }
+            Key::Char('/') => {
+                m.filtering = true;
+                Vec::new()
+            }
+            Key::Char('?') => {
+                m.help = true;
+                Vec::new()
+            }
+            Key::Enter | Key::Char('d') => {
+                m.tab = if m.tab == DetailTab::Up { DetailTab::Down } else { DetailTab::Up };
+                m.scroll = 0;
+                Vec::new()
+            }
+            Key::Char('J') => {
+                m.scroll = m.scroll.saturating_add(1);
+                Vec::new()
+            }
+            Key::Char('K') => {
+                m.scroll = m.scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Key::Char('r') => {
+                let name = m.env_name().to_string();
+                m.loads.insert(name.clone(), Load::Loading);
+                vec![Command::LoadStatus(name)]
+            }
+            _ => Vec::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    pub fn row(v: &str, name: &str, state: &str) -> Row {
+        Row {
+            version: v.into(),
+            name: name.into(),
+            state: state.into(),
+            out_of_order: false,
+            applied_at: (state == "applied").then(|| "2026-11-21T02:14:00Z".into()),
+            failed_at: (state == "failed").then_some(2),
+            up_sql: Some(format!("-- {name}\nCREATE TABLE {name} (id bigint PRIMARY KEY);\n")),
+            down_sql: Some(format!("DROP TABLE {name};\n")),
+        }
+    }
+
+    pub fn sample() -> Model {
+        let envs = vec![
+            EnvTab { name: "dev".into(), tier: "development".into() },
+            EnvTab { name: "staging".into(), tier: "testing".into() },
+            EnvTab { name: "prod".into(), tier: "production".into() },
+        ];
+        let mut m = Model::new("shop-api", envs, 0, "~/.local/state/sluice");
+        let rows = vec![
+            row("0001", "create_users", "applied"),
+            row("0002", "create_orders", "applied"),
+            row("0003", "orders_total_check", "drifted"),
+            row("0004", "old_table", "missing"),
+            row("0005", "split_names", "failed"),
+            row("0006", "add_plan_column", "pending"),
+            row("0007", "orders_status_index", "pending"),
+        ];
+        m.loads.insert("dev".into(), Load::Loaded { rows, server: "PostgreSQL 15.8".into() });
+        m
+    }
+
+    fn key(m: &mut Model, k: Key) -> Vec<Command> {
+        update(m, Msg::Key(k))
+    }
+
+    #[test]
+    fn moving_filtering_and_switching() {
+        let mut m = sample();
+        key(&mut m, Key::Down);
+        key(&mut m, Key::Char('j'));
+        assert_eq!(m.current().unwrap().version, "0003");
+        key(&mut m, Key::End);
+        assert_eq!(m.current().unwrap().version, "0007");
+        key(&mut m, Key::Char('/'));
+        for c in "order".chars() {
+            key(&mut m, Key::Char(c));
+        }
+        key(&mut m, Key::Enter);
+        let names: Vec<&str> = m.visible().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["create_orders", "orders_total_check", "orders_status_index"]);
+        assert!(m.selected < 3, "selection stays inside the filtered list");
+        assert_eq!(key(&mut m, Key::Esc), vec![], "Esc clears the filter first");
+        assert!(m.filter.is_empty());
+        let cmds = key(&mut m, Key::Tab);
+        assert_eq!(cmds, vec![Command::LoadStatus("staging".into())]);
+        assert_eq!(m.load(), Some(&Load::Loading));
+        assert!(key(&mut m, Key::Char('1')).is_empty(), "dev is loaded already");
+        assert_eq!(key(&mut m, Key::Char('q')), vec![Command::Quit]);
+    }
+
+    #[test]
+    fn help_and_detail_tabs() {
+        let mut m = sample();
+        key(&mut m, Key::Char('?'));
+        assert!(m.help);
+        assert!(key(&mut m, Key::Char('q')).is_empty(), "q closes help, it does not quit");
+        assert!(!m.help);
+        key(&mut m, Key::Enter);
+        assert_eq!(m.tab, DetailTab::Down);
+        let out =
+            update(&mut m, Msg::Loaded { env: "dev".into(), load: Load::Failed("gone".into()) });
+        assert!(out.is_empty());
+        assert!(m.current().is_none());
+        assert_eq!(key(&mut m, Key::CtrlC), vec![Command::Quit]);
+    }
+}

@@ -1,0 +1,381 @@
+//! `view(model, frame)`: pure drawing. Status is never told by colour alone: every state has
+//! its symbol.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::model::{DetailTab, Load, Model, Row};
+
+const PROD: Color = Color::Red;
+
+fn symbol(r: &Row) -> (&'static str, Color) {
+    match r.state.as_str() {
+        "applied" => ("✓", Color::Green),
+        "pending" if r.out_of_order => ("↯", Color::Magenta),
+        "pending" => ("•", Color::Cyan),
+        "drifted" => ("!", Color::Yellow),
+        "missing" => ("?", Color::Yellow),
+        "failed" => ("✗", Color::Red),
+        _ => (" ", Color::Reset),
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "CREATE",
+    "TABLE",
+    "INDEX",
+    "CONCURRENTLY",
+    "IF",
+    "NOT",
+    "EXISTS",
+    "ALTER",
+    "ADD",
+    "DROP",
+    "COLUMN",
+    "CONSTRAINT",
+    "PRIMARY",
+    "KEY",
+    "REFERENCES",
+    "FOREIGN",
+    "UNIQUE",
+    "CHECK",
+    "VALID",
+    "VALIDATE",
+    "DEFAULT",
+    "NULL",
+    "INSERT",
+    "INTO",
+    "VALUES",
+    "UPDATE",
+    "SET",
+    "DELETE",
+    "FROM",
+    "WHERE",
+    "SELECT",
+    "AND",
+    "OR",
+    "ON",
+    "AS",
+    "VIEW",
+    "FUNCTION",
+    "RETURNS",
+    "LANGUAGE",
+    "BEGIN",
+    "END",
+    "COMMIT",
+    "TRIGGER",
+    "GRANT",
+    "REVOKE",
+    "TYPE",
+    "USING",
+    "JOIN",
+    "BIGINT",
+    "TEXT",
+];
+
+/// SQL with keywords and comments picked out.
+fn highlight(sql: &str) -> Vec<Line<'static>> {
+    sql.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut spans =
+                vec![Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(Color::DarkGray))];
+            if line.trim_start().starts_with("--") {
+                spans.push(Span::styled(line.to_string(), Style::new().fg(Color::DarkGray)));
+                return Line::from(spans);
+            }
+            let mut word = String::new();
+            let flush = |word: &mut String, spans: &mut Vec<Span<'static>>| {
+                if word.is_empty() {
+                    return;
+                }
+                let w = std::mem::take(word);
+                if KEYWORDS.contains(&w.to_ascii_uppercase().as_str()) {
+                    spans.push(Span::styled(
+                        w,
+                        Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+                    ));
+                } else {
+                    spans.push(Span::raw(w));
+                }
+            };
+            for c in line.chars() {
+                if c.is_alphanumeric() || c == '_' {
+                    word.push(c);
+                } else {
+                    flush(&mut word, &mut spans);
+                    spans.push(Span::raw(c.to_string()));
+                }
+            }
+            flush(&mut word, &mut spans);
+            Line::from(spans)
+        })
+        .collect()
+}
+
+pub fn view(m: &Model, f: &mut Frame) {
+    let area = f.area();
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)])
+        .split(area);
+    header(m, f, rows[0]);
+    body(m, f, rows[1]);
+    footer(m, f, rows[2]);
+    if m.help {
+        help(f, area);
+    }
+}
+
+fn header(m: &Model, f: &mut Frame, area: Rect) {
+    let mut spans = vec![Span::styled(
+        format!(" sluice · {}  ", m.project),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    for (i, e) in m.envs.iter().enumerate() {
+        let selected = i == m.env;
+        let prod = e.tier == "production";
+        let label = if prod {
+            format!(" ▌{}▐ {} ", e.name.to_uppercase(), e.tier)
+        } else {
+            format!(" {} ", e.name)
+        };
+        let mut style = Style::new();
+        if prod {
+            style = style.fg(PROD).add_modifier(Modifier::BOLD);
+        }
+        if selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        spans.push(Span::styled(format!("[{label}]"), style));
+        spans.push(Span::raw(" "));
+    }
+    let state = match m.load() {
+        Some(Load::Loaded { server, .. }) => format!("  {server}"),
+        Some(Load::Loading) => "  connecting…".to_string(),
+        Some(Load::Failed(_)) => "  ✗ not connected".to_string(),
+        None => String::new(),
+    };
+    spans.push(Span::styled(state, Style::new().fg(Color::DarkGray)));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn border(m: &Model) -> Style {
+    if m.is_production() {
+        Style::new().fg(PROD)
+    } else {
+        Style::new()
+    }
+}
+
+fn body(m: &Model, f: &mut Frame, area: Rect) {
+    let wide = area.width >= 120;
+    let parts = Layout::default()
+        .direction(if wide { Direction::Horizontal } else { Direction::Vertical })
+        .constraints(if wide {
+            [Constraint::Percentage(40), Constraint::Percentage(60)]
+        } else {
+            [Constraint::Percentage(50), Constraint::Percentage(50)]
+        })
+        .split(area);
+    list(m, f, parts[0]);
+    detail(m, f, parts[1]);
+}
+
+fn list(m: &Model, f: &mut Frame, area: Rect) {
+    let visible = m.visible();
+    let total = match m.load() {
+        Some(Load::Loaded { rows, .. }) => rows.len(),
+        _ => 0,
+    };
+    let filter = if m.filtering || !m.filter.is_empty() {
+        format!(" /{}{} ", m.filter, if m.filtering { "█" } else { "" })
+    } else {
+        " / filter ".to_string()
+    };
+    let title = if visible.len() == total {
+        format!(" Migrations ({total}) ")
+    } else {
+        format!(" Migrations ({} of {total}) ", visible.len())
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border(m))
+        .title(title)
+        .title_bottom(filter);
+    match m.load() {
+        Some(Load::Loaded { .. }) if total == 0 => {
+            f.render_widget(Paragraph::new(" no migrations in this project").block(block), area);
+        }
+        Some(Load::Loaded { .. }) => {
+            let items: Vec<ListItem> = visible
+                .iter()
+                .map(|r| {
+                    let (sym, color) = symbol(r);
+                    let detail = match r.state.as_str() {
+                        "applied" => r
+                            .applied_at
+                            .clone()
+                            .unwrap_or_default()
+                            .replace('T', " ")
+                            .trim_end_matches('Z')
+                            .to_string(),
+                        "failed" => format!("failed @ stmt {}", r.failed_at.unwrap_or(0)),
+                        "pending" if r.out_of_order => "pending, out of order".into(),
+                        other => other.to_string(),
+                    };
+                    ListItem::new(Line::from(vec![
+                        Span::styled(
+                            format!(" {sym} "),
+                            Style::new().fg(color).add_modifier(Modifier::BOLD),
+                        ),
+                        Span::raw(format!("{} {}", r.version, r.name)),
+                        Span::styled(format!("  {detail}"), Style::new().fg(Color::DarkGray)),
+                    ]))
+                })
+                .collect();
+            let mut state = ListState::default().with_selected(Some(m.selected));
+            let list = List::new(items)
+                .block(block)
+                .highlight_symbol("▶")
+                .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+            f.render_stateful_widget(list, area, &mut state);
+        }
+        Some(Load::Loading) | None => {
+            f.render_widget(Paragraph::new(" loading status…").block(block), area);
+        }
+        Some(Load::Failed(e)) => {
+            let text = vec![
+                Line::styled(" ✗ cannot read this environment", Style::new().fg(Color::Red)),
+                Line::raw(format!(" {e}")),
+                Line::raw(" r to retry"),
+            ];
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
+        }
+    }
+}
+
+fn detail(m: &Model, f: &mut Frame, area: Rect) {
+    let Some(r) = m.current() else {
+        f.render_widget(Block::default().borders(Borders::ALL).border_style(border(m)), area);
+        return;
+    };
+    let tab = |t: DetailTab, label: &str| {
+        if m.tab == t {
+            Span::styled(format!("[{label}]"), Style::new().add_modifier(Modifier::REVERSED))
+        } else {
+            Span::raw(format!("[{label}]"))
+        }
+    };
+    let title = Line::from(vec![
+        Span::raw(format!(" {}_{} ─ ", r.version, r.name)),
+        tab(DetailTab::Up, "SQL"),
+        Span::raw(" "),
+        tab(DetailTab::Down, "Down"),
+        Span::raw(" "),
+    ]);
+    let sql = match m.tab {
+        DetailTab::Up => r.up_sql.as_deref(),
+        DetailTab::Down => r.down_sql.as_deref(),
+    };
+    let lines = match sql {
+        Some(s) => highlight(s),
+        None if m.tab == DetailTab::Down => {
+            vec![Line::raw("  no down SQL: rollback would be refused; restore a backup instead")]
+        }
+        None => vec![Line::raw("  the file is gone; the ledger keeps the SQL that ran")],
+    };
+    let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
+    f.render_widget(Paragraph::new(lines).block(block).scroll((m.scroll, 0)), area);
+}
+
+fn footer(m: &Model, f: &mut Frame, area: Rect) {
+    let keys = if m.filtering {
+        " type to filter · Enter keep · Esc clear".to_string()
+    } else {
+        format!(
+            " ↑↓ move · Tab env · Enter SQL/Down · / filter · r reload · ? help · q quit      logs: {}",
+            m.log_dir
+        )
+    };
+    f.render_widget(Paragraph::new(keys).style(Style::new().fg(Color::DarkGray)), area);
+}
+
+fn help(f: &mut Frame, area: Rect) {
+    let w = area.width.min(64);
+    let h = area.height.min(16);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let lines = vec![
+        Line::raw(" ↑ ↓  j k      move in the list"),
+        Line::raw(" PgUp PgDn     move by ten · g G first / last"),
+        Line::raw(" Tab  1-9      switch environment"),
+        Line::raw(" Enter  d      switch between up SQL and down SQL"),
+        Line::raw(" J  K          scroll the SQL"),
+        Line::raw(" /             filter by version, name or state"),
+        Line::raw(" r             reload the environment"),
+        Line::raw(" ?             this help · q or Esc quit"),
+        Line::raw(""),
+        Line::raw(" ✓ applied  • pending  ↯ out of order  ! drifted"),
+        Line::raw(" ? missing (file gone)  ✗ failed (partly applied)"),
+    ];
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Help ")),
+        r,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::super::model::tests::sample;
+    use super::super::model::{update, Key, Msg};
+    use super::*;
+
+    fn render(m: &Model, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view(m, f)).unwrap();
+        t.backend().to_string()
+    }
+
+    #[test]
+    fn main_screen_small_and_large() {
+        let m = sample();
+        insta::assert_snapshot!("main_80x24", render(&m, 80, 24));
+        insta::assert_snapshot!("main_160x48", render(&m, 160, 48));
+    }
+
+    #[test]
+    fn filter_down_tab_help_production_and_failure() {
+        let mut m = sample();
+        for k in [Key::Char('/'), Key::Char('o'), Key::Char('r'), Key::Char('d')] {
+            update(&mut m, Msg::Key(k));
+        }
+        insta::assert_snapshot!("filtering_80x24", render(&m, 80, 24));
+        update(&mut m, Msg::Key(Key::Enter));
+        update(&mut m, Msg::Key(Key::Enter));
+        insta::assert_snapshot!("down_tab_160x48", render(&m, 160, 48));
+        update(&mut m, Msg::Key(Key::Char('?')));
+        insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
+        let mut p = sample();
+        update(&mut p, Msg::Key(Key::Char('3')));
+        update(
+            &mut p,
+            Msg::Loaded {
+                env: "prod".into(),
+                load: Load::Failed("cannot connect to app@db:5432/shop".into()),
+            },
+        );
+        insta::assert_snapshot!("prod_unreachable_80x24", render(&p, 80, 24));
+    }
+}
