@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::core::config::Project;
 use crate::core::error::{Error, Result};
 use crate::core::exec;
-use model::{update, Command, EnvTab, Key, Load, Model, Msg, Row};
+use model::{update, Command, EnvTab, FindingRow, Key, Load, Model, Msg, Row};
 
 /// Opens the console on `project` (the environment named first, else the first one).
 pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i32> {
@@ -131,10 +131,45 @@ async fn load_rows(
 ) -> Result<(Vec<Row>, String)> {
     let target = crate::core::connect::Target::resolve(env)?;
     let status = exec::status(project, env).await?;
-    let rows = status
-        .items
-        .iter()
-        .map(|i| Row {
+    // The SQL that ran, for drifted and missing migrations (diff, and SQL when the file is gone).
+    let client = target.connect("sluice/console").await?;
+    let ledger = crate::core::ledger::Ledger::new(&project.ledger_schema);
+    let levels = project.lint_levels(Some(env.tier));
+    let opts = crate::core::lint::Options {
+        levels,
+        lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
+        ..Default::default()
+    };
+    let mut rows = Vec::with_capacity(status.items.len());
+    for i in &status.items {
+        let ledger_sql = match (&i.entry, i.state.as_str()) {
+            (Some(e), "drifted" | "missing") => Some(ledger.stored_sql(&client, e.id).await?.0),
+            _ => None,
+        };
+        let findings = match &i.migration {
+            Some(m) => {
+                let input = crate::core::lint::Input {
+                    path: m.up.path.clone(),
+                    text: m.up.text.clone(),
+                    down: match &m.down {
+                        Some(d) => crate::core::lint::Down::Present(d.text.clone()),
+                        None => crate::core::lint::Down::Missing,
+                    },
+                };
+                crate::core::lint::lint_one(&input, &opts)
+                    .into_iter()
+                    .map(|f| FindingRow {
+                        line: f.line,
+                        rule: f.rule.to_string(),
+                        severity: f.severity.as_str().to_string(),
+                        message: f.message,
+                        help: f.help,
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        rows.push(Row {
             version: i.version.to_string(),
             name: i.name.clone(),
             state: i.state.as_str().to_string(),
@@ -143,7 +178,9 @@ async fn load_rows(
             failed_at: i.entry.as_ref().and_then(|e| e.failed_at_statement),
             up_sql: i.migration.as_ref().map(|m| m.up.text.clone()),
             down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
-        })
-        .collect();
+            ledger_sql,
+            findings,
+        });
+    }
     Ok((rows, target.describe()))
 }

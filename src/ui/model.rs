@@ -14,6 +14,19 @@ pub struct Row {
     pub failed_at: Option<i32>,
     pub up_sql: Option<String>,
     pub down_sql: Option<String>,
+    /// The up SQL the ledger says ran (for drift diffs, and when the file is gone).
+    pub ledger_sql: Option<String>,
+    pub findings: Vec<FindingRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    pub line: usize,
+    pub rule: String,
+    /// error, warning, info.
+    pub severity: String,
+    pub message: String,
+    pub help: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +40,19 @@ pub enum Load {
 pub enum DetailTab {
     Up,
     Down,
+    Diff,
+    Findings,
+}
+
+impl DetailTab {
+    fn next(self) -> DetailTab {
+        match self {
+            DetailTab::Up => DetailTab::Down,
+            DetailTab::Down => DetailTab::Diff,
+            DetailTab::Diff => DetailTab::Findings,
+            DetailTab::Findings => DetailTab::Up,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -260,8 +286,18 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.help = true;
                 Vec::new()
             }
-            Key::Enter | Key::Char('d') => {
-                m.tab = if m.tab == DetailTab::Up { DetailTab::Down } else { DetailTab::Up };
+            Key::Enter => {
+                m.tab = m.tab.next();
+                m.scroll = 0;
+                Vec::new()
+            }
+            Key::Char('s') | Key::Char('d') | Key::Char('D') | Key::Char('f') => {
+                m.tab = match k {
+                    Key::Char('s') => DetailTab::Up,
+                    Key::Char('d') => DetailTab::Down,
+                    Key::Char('D') => DetailTab::Diff,
+                    _ => DetailTab::Findings,
+                };
                 m.scroll = 0;
                 Vec::new()
             }
@@ -297,6 +333,19 @@ pub mod tests {
             failed_at: (state == "failed").then_some(2),
             up_sql: Some(format!("-- {name}\nCREATE TABLE {name} (id bigint PRIMARY KEY);\n")),
             down_sql: Some(format!("DROP TABLE {name};\n")),
+            ledger_sql: (state == "drifted")
+                .then(|| format!("-- {name}\nCREATE TABLE {name} (id int PRIMARY KEY);\n")),
+            findings: if name == "orders_status_index" {
+                vec![FindingRow {
+                    line: 2,
+                    rule: "create-index-non-concurrently".into(),
+                    severity: "warning".into(),
+                    message: "orders: CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built. (orders: 2.1M rows, 350.0 MB)".into(),
+                    help: "Build it CONCURRENTLY in a migration marked `-- sluice:no-transaction`.".into(),
+                }]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -358,6 +407,13 @@ pub mod tests {
         assert!(!m.help);
         key(&mut m, Key::Enter);
         assert_eq!(m.tab, DetailTab::Down);
+        key(&mut m, Key::Enter);
+        key(&mut m, Key::Enter);
+        assert_eq!(m.tab, DetailTab::Findings);
+        key(&mut m, Key::Enter);
+        assert_eq!(m.tab, DetailTab::Up, "Enter cycles the detail tabs");
+        key(&mut m, Key::Char('D'));
+        assert_eq!(m.tab, DetailTab::Diff);
         let out =
             update(&mut m, Msg::Loaded { env: "dev".into(), load: Load::Failed("gone".into()) });
         assert!(out.is_empty());

@@ -215,6 +215,20 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                 .iter()
                 .map(|r| {
                     let (sym, color) = symbol(r);
+                    let worst = r
+                        .findings
+                        .iter()
+                        .map(|f| match f.severity.as_str() {
+                            "error" => 2,
+                            "warning" => 1,
+                            _ => 0,
+                        })
+                        .max();
+                    let mark = match worst {
+                        Some(2) => "  ✖",
+                        Some(1) => "  ▲",
+                        _ => "",
+                    };
                     let detail = match r.state.as_str() {
                         "applied" => r
                             .applied_at
@@ -234,6 +248,14 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                         ),
                         Span::raw(format!("{} {}", r.version, r.name)),
                         Span::styled(format!("  {detail}"), Style::new().fg(Color::DarkGray)),
+                        Span::styled(
+                            mark,
+                            Style::new().fg(if worst == Some(2) {
+                                Color::Red
+                            } else {
+                                Color::Yellow
+                            }),
+                        ),
                     ]))
                 })
                 .collect();
@@ -270,26 +292,102 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
             Span::raw(format!("[{label}]"))
         }
     };
+    let findings = format!("Findings {}", r.findings.len());
     let title = Line::from(vec![
         Span::raw(format!(" {}_{} ─ ", r.version, r.name)),
         tab(DetailTab::Up, "SQL"),
         Span::raw(" "),
         tab(DetailTab::Down, "Down"),
         Span::raw(" "),
+        tab(DetailTab::Diff, "Diff"),
+        Span::raw(" "),
+        tab(DetailTab::Findings, &findings),
+        Span::raw(" "),
     ]);
-    let sql = match m.tab {
-        DetailTab::Up => r.up_sql.as_deref(),
-        DetailTab::Down => r.down_sql.as_deref(),
-    };
-    let lines = match sql {
-        Some(s) => highlight(s),
-        None if m.tab == DetailTab::Down => {
-            vec![Line::raw("  no down SQL: rollback would be refused; restore a backup instead")]
-        }
-        None => vec![Line::raw("  the file is gone; the ledger keeps the SQL that ran")],
+    let lines = match m.tab {
+        DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
+            (Some(s), _) => highlight(s),
+            (None, Some(ran)) => {
+                let mut l = vec![Line::styled(
+                    "  file gone: the SQL the ledger says ran",
+                    Style::new().fg(Color::Yellow),
+                )];
+                l.extend(highlight(ran));
+                l
+            }
+            (None, None) => vec![Line::raw("  the file is gone")],
+        },
+        DetailTab::Down => match &r.down_sql {
+            Some(s) => highlight(s),
+            None => vec![Line::raw(
+                "  no down file: rollback uses the ledger's copy if it has one, else is refused",
+            )],
+        },
+        DetailTab::Diff => diff_lines(r),
+        DetailTab::Findings => finding_lines(r),
     };
     let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
-    f.render_widget(Paragraph::new(lines).block(block).scroll((m.scroll, 0)), area);
+    let mut para = Paragraph::new(lines).block(block).scroll((m.scroll, 0));
+    if m.tab == DetailTab::Findings {
+        para = para.wrap(Wrap { trim: false });
+    }
+    f.render_widget(para, area);
+}
+
+fn diff_lines(r: &Row) -> Vec<Line<'static>> {
+    let (Some(ran), Some(file)) = (&r.ledger_sql, &r.up_sql) else {
+        let why = match r.state.as_str() {
+            "pending" => "  not applied here yet: nothing to compare",
+            "missing" => "  the file is gone: see the SQL tab for what ran",
+            _ => "  the file matches the SQL that ran",
+        };
+        return vec![Line::raw(why)];
+    };
+    let diff = crate::core::schema::unified_diff(ran, file, "ledger (as applied)", "file (now)");
+    if diff.is_empty() {
+        return vec![Line::raw(
+            "  the file matches the SQL that ran (whitespace and line endings aside)",
+        )];
+    }
+    diff.lines()
+        .map(|l| {
+            let style = if l.starts_with("+++") || l.starts_with("---") {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else if l.starts_with('+') {
+                Style::new().fg(Color::Green)
+            } else if l.starts_with('-') {
+                Style::new().fg(Color::Red)
+            } else if l.starts_with("@@") {
+                Style::new().fg(Color::Cyan)
+            } else {
+                Style::new()
+            };
+            Line::styled(l.to_string(), style)
+        })
+        .collect()
+}
+
+fn finding_lines(r: &Row) -> Vec<Line<'static>> {
+    if r.findings.is_empty() {
+        return vec![Line::raw("  no findings")];
+    }
+    let mut out = Vec::new();
+    for f in &r.findings {
+        let (sym, color) = match f.severity.as_str() {
+            "error" => ("✖ error  ", Color::Red),
+            "warning" => ("▲ warning", Color::Yellow),
+            _ => ("• info   ", Color::Cyan),
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!(" {sym} "), Style::new().fg(color).add_modifier(Modifier::BOLD)),
+            Span::styled(f.rule.clone(), Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw(format!("  line {}", f.line)),
+        ]));
+        out.push(Line::raw(format!("   {}", f.message)));
+        out.push(Line::styled(format!("   fix: {}", f.help), Style::new().fg(Color::DarkGray)));
+        out.push(Line::raw(""));
+    }
+    out
 }
 
 fn footer(m: &Model, f: &mut Frame, area: Rect) {
@@ -297,7 +395,7 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {
         format!(
-            " ↑↓ move · Tab env · Enter SQL/Down · / filter · r reload · ? help · q quit      logs: {}",
+            " ↑↓ move · Tab env · Enter SQL/Down/Diff/Findings · / filter · r reload · ? help · q quit      logs: {}",
             m.log_dir
         )
     };
@@ -306,7 +404,7 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
 
 fn help(f: &mut Frame, area: Rect) {
     let w = area.width.min(64);
-    let h = area.height.min(16);
+    let h = area.height.min(17);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -317,7 +415,8 @@ fn help(f: &mut Frame, area: Rect) {
         Line::raw(" ↑ ↓  j k      move in the list"),
         Line::raw(" PgUp PgDn     move by ten · g G first / last"),
         Line::raw(" Tab  1-9      switch environment"),
-        Line::raw(" Enter  d      switch between up SQL and down SQL"),
+        Line::raw(" Enter         next detail tab: SQL, Down, Diff, Findings"),
+        Line::raw(" s d D f       SQL · Down · Diff (drift) · Findings"),
         Line::raw(" J  K          scroll the SQL"),
         Line::raw(" /             filter by version, name or state"),
         Line::raw(" r             reload the environment"),
@@ -365,6 +464,15 @@ mod tests {
         update(&mut m, Msg::Key(Key::Enter));
         update(&mut m, Msg::Key(Key::Enter));
         insta::assert_snapshot!("down_tab_160x48", render(&m, 160, 48));
+        // The drifted migration's diff and the findings of the index migration.
+        let mut d = sample();
+        update(&mut d, Msg::Key(Key::Down));
+        update(&mut d, Msg::Key(Key::Down));
+        update(&mut d, Msg::Key(Key::Char('D')));
+        insta::assert_snapshot!("drift_diff_160x48", render(&d, 160, 48));
+        update(&mut d, Msg::Key(Key::End));
+        update(&mut d, Msg::Key(Key::Char('f')));
+        insta::assert_snapshot!("findings_160x48", render(&d, 160, 48));
         update(&mut m, Msg::Key(Key::Char('?')));
         insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
         let mut p = sample();
