@@ -148,14 +148,7 @@ async fn load_rows(
         };
         let findings = match &i.migration {
             Some(m) => {
-                let input = crate::core::lint::Input {
-                    path: m.up.path.clone(),
-                    text: m.up.text.clone(),
-                    down: match &m.down {
-                        Some(d) => crate::core::lint::Down::Present(d.text.clone()),
-                        None => crate::core::lint::Down::Missing,
-                    },
-                };
+                let input = crate::core::lint::Input::from_migration(m);
                 crate::core::lint::lint_one(&input, &opts)
                     .into_iter()
                     .map(|f| FindingRow {

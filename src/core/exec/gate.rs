@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use crate::core::config::{Environment, LintGate, Project};
 use crate::core::error::{Error, Result};
-use crate::core::lint::{self, Down, Finding, Input, Options, Severity, TableSize};
+use crate::core::lint::{self, Finding, Input, Options, Severity, TableSize};
 use crate::core::plan::Item;
 
 /// Lints the pending migrations as they will run, with the live server's context.
@@ -41,18 +41,8 @@ pub async fn check(
     {
         opts.table_sizes.insert(r.get(0), TableSize { rows: r.get(1), bytes: r.get(2) });
     }
-    let inputs: Vec<Input> = pending
-        .iter()
-        .filter_map(|i| i.migration.as_ref())
-        .map(|m| Input {
-            path: m.up.path.clone(),
-            text: m.up.text.clone(),
-            down: match &m.down {
-                Some(d) => Down::Present(d.text.clone()),
-                None => Down::Missing,
-            },
-        })
-        .collect();
+    let inputs: Vec<Input> =
+        pending.iter().filter_map(|i| i.migration.as_ref()).map(Input::from_migration).collect();
     let report = lint::lint(&inputs, &opts);
     let blocking: Vec<&Finding> = report.findings.iter().filter(|f| f.severity >= gate).collect();
     if blocking.is_empty() {

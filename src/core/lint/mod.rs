@@ -49,6 +49,20 @@ pub struct Input {
     pub down: Down,
 }
 
+impl Input {
+    /// A migration of a project: its up file, judged with its down file.
+    pub fn from_migration(m: &crate::core::source::Migration) -> Input {
+        Input {
+            path: m.up.path.clone(),
+            text: m.up.text.clone(),
+            down: match &m.down {
+                Some(d) => Down::Present(d.text.clone()),
+                None => Down::Missing,
+            },
+        }
+    }
+}
+
 /// A table's size as pg_class estimates it.
 #[derive(Debug, Clone, Copy)]
 pub struct TableSize {
@@ -100,17 +114,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
 
 pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
     match load_native(dir) {
-        Ok(migrations) => Ok(migrations
-            .into_iter()
-            .map(|m| Input {
-                path: m.up.path.clone(),
-                text: m.up.text.clone(),
-                down: match &m.down {
-                    Some(d) => Down::Present(d.text.clone()),
-                    None => Down::Missing,
-                },
-            })
-            .collect()),
+        Ok(migrations) => Ok(migrations.iter().map(Input::from_migration).collect()),
         Err(native_err) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map_err(|e| Error::input(format!("{}: {e}", dir.display())))?
