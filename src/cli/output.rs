@@ -266,16 +266,20 @@ pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], run
     println!();
     println!("runs:");
     for r in runs {
-        println!(
-            "  {} {:<21} {:<9} {:<14} by {} ({})",
-            r.run_id,
-            r.started_at,
-            r.action,
-            r.outcome,
-            r.operator,
-            r.client_host.as_deref().unwrap_or("")
-        );
+        println!("  {}", run_line(r));
     }
+}
+
+fn run_line(r: &RunRow) -> String {
+    format!(
+        "{} {:<21} {:<9} {:<14} by {} ({})",
+        r.run_id,
+        r.started_at,
+        r.action,
+        r.outcome,
+        r.operator,
+        r.client_host.as_deref().unwrap_or("")
+    )
 }
 
 pub fn print_info(format: Format, project: Option<&Project>) {
@@ -427,15 +431,7 @@ pub fn print_runs(format: Format, env: &Environment, runs: &[RunRow]) {
         println!("no runs yet in {}", env.name);
     }
     for r in runs {
-        println!(
-            "{} {:<21} {:<9} {:<14} by {} ({})",
-            r.run_id,
-            r.started_at,
-            r.action,
-            r.outcome,
-            r.operator,
-            r.client_host.as_deref().unwrap_or("")
-        );
+        println!("{}", run_line(r));
     }
 }
 
