@@ -10,6 +10,7 @@ pub mod exec;
 pub mod identity;
 pub mod ledger;
 pub mod lint;
+pub mod monitor;
 pub mod plan;
 pub mod precheck;
 pub mod schema;

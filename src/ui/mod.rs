@@ -40,6 +40,8 @@ pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::input(format!("cannot open the terminal: {e}")))?;
     spawn_input(tx.clone());
+    let (monitor_tx, monitor_rx) = tokio::sync::watch::channel(None::<MonitorCfg>);
+    let monitor = tokio::spawn(run_monitor(project.clone(), monitor_rx, tx.clone()));
     let result = async {
         let mut pending = model.init();
         loop {
@@ -47,6 +49,9 @@ pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i
                 match cmd {
                     Command::Quit => return Ok(0),
                     Command::LoadStatus(name) => spawn_load(&project, &name, tx.clone()),
+                    Command::Monitor { env, interval_ms, paused } => {
+                        let _ = monitor_tx.send(Some(MonitorCfg { env, interval_ms, paused }));
+                    }
                 }
             }
             terminal
@@ -61,8 +66,71 @@ pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i
         }
     }
     .await;
+    monitor.abort();
     ratatui::restore();
     result
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct MonitorCfg {
+    env: String,
+    interval_ms: u64,
+    paused: bool,
+}
+
+/// Samples the selected environment on its own connection, as often as the console asks;
+/// follows environment switches, pauses, and reconnects after an error.
+async fn run_monitor(
+    project: Project,
+    mut cfg: tokio::sync::watch::Receiver<Option<MonitorCfg>>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let mut current: Option<(String, crate::core::monitor::Monitor)> = None;
+    loop {
+        let Some(c) = cfg.borrow_and_update().clone() else {
+            if cfg.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        if c.paused {
+            if cfg.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        if current.as_ref().is_none_or(|(env, _)| *env != c.env) {
+            current = None;
+            let target =
+                project.environment(Some(&c.env)).and_then(crate::core::connect::Target::resolve);
+            match target {
+                Ok(t) => match crate::core::monitor::Monitor::connect(&t).await {
+                    Ok(m) => current = Some((c.env.clone(), m)),
+                    Err(e) => {
+                        let _ =
+                            tx.send(Msg::Metrics { env: c.env.clone(), snapshot: Err(e.message) });
+                    }
+                },
+                Err(e) => {
+                    let _ = tx.send(Msg::Metrics { env: c.env.clone(), snapshot: Err(e.message) });
+                }
+            }
+        }
+        if let Some((env, m)) = current.as_mut() {
+            let snapshot = m.sample().await.map_err(|e| e.message);
+            if snapshot.is_err() {
+                // Reconnect on the next round: the server may have gone away.
+                let _ = tx.send(Msg::Metrics { env: env.clone(), snapshot });
+                current = None;
+            } else if tx.send(Msg::Metrics { env: env.clone(), snapshot }).is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            changed = cfg.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(Duration::from_millis(c.interval_ms)) => {}
+        }
+    }
 }
 
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {

@@ -83,13 +83,23 @@ pub enum Msg {
     Key(Key),
     Resize,
     Loaded { env: String, load: Load },
+    Metrics { env: String, snapshot: Result<crate::core::monitor::Snapshot, String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     LoadStatus(String),
+    /// Point the monitor at an environment, at an interval, or pause it.
+    Monitor {
+        env: String,
+        interval_ms: u64,
+        paused: bool,
+    },
     Quit,
 }
+
+/// How many samples the sparklines keep.
+pub const HISTORY: usize = 30;
 
 pub struct Model {
     pub project: String,
@@ -103,6 +113,11 @@ pub struct Model {
     pub scroll: u16,
     pub help: bool,
     pub log_dir: String,
+    pub metrics: Option<Result<crate::core::monitor::Snapshot, String>>,
+    pub conn_history: Vec<u64>,
+    pub tps_history: Vec<u64>,
+    pub interval_ms: u64,
+    pub paused: bool,
 }
 
 impl Model {
@@ -119,6 +134,11 @@ impl Model {
             scroll: 0,
             help: false,
             log_dir: log_dir.to_string(),
+            metrics: None,
+            conn_history: Vec::new(),
+            tps_history: Vec::new(),
+            interval_ms: 1000,
+            paused: false,
         }
     }
 
@@ -155,12 +175,31 @@ impl Model {
         self.visible().get(self.selected).copied()
     }
 
-    /// Commands to run at start: load the first environment.
+    /// Commands to run at start: load the first environment and watch it.
     pub fn init(&mut self) -> Vec<Command> {
         self.switch_env(self.env)
     }
 
+    fn push_sample(&mut self, snap: &crate::core::monitor::Snapshot) {
+        self.conn_history.push(snap.connections.max(0) as u64);
+        self.tps_history.push(snap.tps.unwrap_or(0.0).max(0.0) as u64);
+        for h in [&mut self.conn_history, &mut self.tps_history] {
+            if h.len() > HISTORY {
+                h.remove(0);
+            }
+        }
+    }
+
+    fn monitor(&self) -> Command {
+        Command::Monitor {
+            env: self.env_name().to_string(),
+            interval_ms: self.interval_ms,
+            paused: self.paused,
+        }
+    }
+
     fn switch_env(&mut self, i: usize) -> Vec<Command> {
+        let changed = i != self.env;
         self.env = i;
         self.selected = 0;
         self.scroll = 0;
@@ -168,11 +207,18 @@ impl Model {
         if name.is_empty() {
             return Vec::new();
         }
-        if matches!(self.loads.get(&name), Some(Load::Loaded { .. })) {
-            return Vec::new();
+        let mut cmds = Vec::new();
+        if changed || self.metrics.is_none() {
+            self.metrics = None;
+            self.conn_history.clear();
+            self.tps_history.clear();
+            cmds.push(self.monitor());
         }
-        self.loads.insert(name.clone(), Load::Loading);
-        vec![Command::LoadStatus(name)]
+        if !matches!(self.loads.get(&name), Some(Load::Loaded { .. })) {
+            self.loads.insert(name.clone(), Load::Loading);
+            cmds.push(Command::LoadStatus(name));
+        }
+        cmds
     }
 
     fn clamp(&mut self) {
@@ -204,6 +250,16 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Loaded { env, load } => {
             m.loads.insert(env, load);
             m.clamp();
+            Vec::new()
+        }
+        Msg::Metrics { env, snapshot } => {
+            // A late sample from the environment we just left is dropped.
+            if env == m.env_name() {
+                if let Ok(s) = &snapshot {
+                    m.push_sample(s);
+                }
+                m.metrics = Some(snapshot);
+            }
             Vec::new()
         }
         Msg::Key(Key::CtrlC) => vec![Command::Quit],
@@ -309,6 +365,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.scroll = m.scroll.saturating_sub(1);
                 Vec::new()
             }
+            Key::Char('+') | Key::Char('-') => {
+                let faster = k == Key::Char('-');
+                m.interval_ms = if faster {
+                    (m.interval_ms / 2).max(250)
+                } else {
+                    (m.interval_ms * 2).min(10_000)
+                };
+                vec![m.monitor()]
+            }
+            Key::Char(' ') => {
+                m.paused = !m.paused;
+                vec![m.monitor()]
+            }
             Key::Char('r') => {
                 let name = m.env_name().to_string();
                 m.loads.insert(name.clone(), Load::Loading);
@@ -392,9 +461,19 @@ pub mod tests {
         assert_eq!(key(&mut m, Key::Esc), vec![], "Esc clears the filter first");
         assert!(m.filter.is_empty());
         let cmds = key(&mut m, Key::Tab);
-        assert_eq!(cmds, vec![Command::LoadStatus("staging".into())]);
+        assert_eq!(
+            cmds,
+            vec![
+                Command::Monitor { env: "staging".into(), interval_ms: 1000, paused: false },
+                Command::LoadStatus("staging".into())
+            ]
+        );
         assert_eq!(m.load(), Some(&Load::Loading));
-        assert!(key(&mut m, Key::Char('1')).is_empty(), "dev is loaded already");
+        assert_eq!(
+            key(&mut m, Key::Char('1')),
+            vec![Command::Monitor { env: "dev".into(), interval_ms: 1000, paused: false }],
+            "dev is loaded already: only the monitor moves"
+        );
         assert_eq!(key(&mut m, Key::Char('q')), vec![Command::Quit]);
     }
 
@@ -419,5 +498,55 @@ pub mod tests {
         assert!(out.is_empty());
         assert!(m.current().is_none());
         assert_eq!(key(&mut m, Key::CtrlC), vec![Command::Quit]);
+    }
+}
+
+#[cfg(test)]
+pub fn monitor_tests_snap(conns: i64, tps: f64) -> crate::core::monitor::Snapshot {
+    monitor_tests::snap(conns, tps)
+}
+
+#[cfg(test)]
+mod monitor_tests {
+    use super::tests::sample;
+    use super::*;
+    use crate::core::monitor::Snapshot;
+
+    pub fn snap(conns: i64, tps: f64) -> Snapshot {
+        Snapshot {
+            connections: conns,
+            max_connections: 100,
+            active: 3,
+            idle_in_transaction: 1,
+            waiting: 0,
+            tps: Some(tps),
+            longest: Some((8812, "etl".into(), 41.0)),
+            blocked: vec![],
+        }
+    }
+
+    #[test]
+    fn metrics_interval_pause_and_stale_samples() {
+        let mut m = sample();
+        update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(snap(12, 30.0)) });
+        update(&mut m, Msg::Metrics { env: "staging".into(), snapshot: Ok(snap(99, 1.0)) });
+        assert_eq!(m.conn_history, vec![12], "a sample from another environment is dropped");
+        assert_eq!(
+            update(&mut m, Msg::Key(Key::Char('+'))),
+            vec![Command::Monitor { env: "dev".into(), interval_ms: 2000, paused: false }]
+        );
+        update(&mut m, Msg::Key(Key::Char('-')));
+        update(&mut m, Msg::Key(Key::Char('-')));
+        update(&mut m, Msg::Key(Key::Char('-')));
+        assert_eq!(m.interval_ms, 250, "never faster than 250 ms");
+        let cmds = update(&mut m, Msg::Key(Key::Char(' ')));
+        assert_eq!(
+            cmds,
+            vec![Command::Monitor { env: "dev".into(), interval_ms: 250, paused: true }]
+        );
+        for i in 0..40 {
+            update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(snap(i, 1.0)) });
+        }
+        assert_eq!(m.conn_history.len(), HISTORY);
     }
 }

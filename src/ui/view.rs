@@ -120,11 +120,17 @@ pub fn view(m: &Model, f: &mut Frame) {
     let area = f.area();
     let rows = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)])
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(4),
+            Constraint::Length(1),
+        ])
         .split(area);
     header(m, f, rows[0]);
     body(m, f, rows[1]);
-    footer(m, f, rows[2]);
+    live(m, f, rows[2]);
+    footer(m, f, rows[3]);
     if m.help {
         help(f, area);
     }
@@ -390,6 +396,89 @@ fn finding_lines(r: &Row) -> Vec<Line<'static>> {
     out
 }
 
+fn spark(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values.iter().rev().take(8).rev().map(|v| BARS[((*v * 7) / max) as usize]).collect()
+}
+
+fn clock(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The live strip: is now a good time? The blocker line names who blocks whom.
+fn live(m: &Model, f: &mut Frame, area: Rect) {
+    let every = if m.paused {
+        "paused".to_string()
+    } else if m.interval_ms.is_multiple_of(1000) {
+        format!("every {}s", m.interval_ms / 1000)
+    } else {
+        format!("every {} ms", m.interval_ms)
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border(m))
+        .title(format!(" Live · {} · {every} ", m.env_name()));
+    let lines = match &m.metrics {
+        None => vec![Line::raw(" connecting the monitor…")],
+        Some(Err(e)) => vec![
+            Line::styled(" ✗ monitor not connected; retrying", Style::new().fg(Color::Red)),
+            Line::raw(format!(" {e}")),
+        ],
+        Some(Ok(s)) => {
+            let warn = |n: i64| if n > 0 { " ⚠" } else { "" };
+            let mut first = vec![
+                Span::raw(format!(" conns {}/{} ", s.connections, s.max_connections)),
+                Span::styled(spark(&m.conn_history), Style::new().fg(Color::Cyan)),
+                Span::raw(format!(
+                    "  active {}  idle-in-tx {}{}  waiting {}{}",
+                    s.active,
+                    s.idle_in_transaction,
+                    warn(s.idle_in_transaction),
+                    s.waiting,
+                    warn(s.waiting)
+                )),
+            ];
+            if let Some(tps) = s.tps {
+                first.push(Span::raw(format!("  tps {tps:.0} ")));
+                first.push(Span::styled(spark(&m.tps_history), Style::new().fg(Color::Cyan)));
+            }
+            if let Some((pid, who, secs)) = &s.longest {
+                first.push(Span::raw(format!("  longest tx {} pid {pid} ({who})", clock(*secs))));
+            }
+            let second = match s.blocked.first() {
+                None => Line::styled(
+                    " no session is waiting on a lock",
+                    Style::new().fg(Color::DarkGray),
+                ),
+                Some(b) => {
+                    let blockers: Vec<String> =
+                        b.blockers.iter().map(|p| format!("pid {p}")).collect();
+                    let more = if s.blocked.len() > 1 {
+                        format!(" (+{} more)", s.blocked.len() - 1)
+                    } else {
+                        String::new()
+                    };
+                    Line::styled(
+                        format!(
+                            " blocking: {} ─▶ pid {} ({}, waiting {:.0} s): {}{more}",
+                            blockers.join(", "),
+                            b.pid,
+                            if b.application.is_empty() { &b.user } else { &b.application },
+                            b.seconds,
+                            b.query
+                        ),
+                        Style::new().fg(Color::Yellow),
+                    )
+                }
+            };
+            vec![Line::from(first), second]
+        }
+    };
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 fn footer(m: &Model, f: &mut Frame, area: Rect) {
     let keys = if m.filtering {
         " type to filter · Enter keep · Esc clear".to_string()
@@ -404,7 +493,7 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
 
 fn help(f: &mut Frame, area: Rect) {
     let w = area.width.min(64);
-    let h = area.height.min(17);
+    let h = area.height.min(18);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -420,6 +509,7 @@ fn help(f: &mut Frame, area: Rect) {
         Line::raw(" J  K          scroll the SQL"),
         Line::raw(" /             filter by version, name or state"),
         Line::raw(" r             reload the environment"),
+        Line::raw(" + -  space    live strip slower / faster · pause"),
         Line::raw(" ?             this help · q or Esc quit"),
         Line::raw(""),
         Line::raw(" ✓ applied  • pending  ↯ out of order  ! drifted"),
@@ -449,7 +539,22 @@ mod tests {
 
     #[test]
     fn main_screen_small_and_large() {
-        let m = sample();
+        let mut m = sample();
+        for (c, t) in [(10, 20.0), (12, 35.0), (15, 30.0), (14, 40.0)] {
+            let mut s = crate::ui::model::monitor_tests_snap(c, t);
+            if c == 14 {
+                s.waiting = 1;
+                s.blocked = vec![crate::core::monitor::Blocked {
+                    pid: 4242,
+                    user: "app".into(),
+                    application: "api".into(),
+                    blockers: vec![8812],
+                    seconds: 12.0,
+                    query: "UPDATE orders SET status = $1 WHERE id = $2".into(),
+                }];
+            }
+            update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(s) });
+        }
         insta::assert_snapshot!("main_80x24", render(&m, 80, 24));
         insta::assert_snapshot!("main_160x48", render(&m, 160, 48));
     }

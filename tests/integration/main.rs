@@ -8,6 +8,7 @@ mod concurrency;
 mod demo;
 mod guarded;
 mod lint;
+mod monitor;
 mod rollback;
 mod status;
 mod support;
