@@ -208,6 +208,27 @@ async fn load_rows(
         lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
         ..Default::default()
     };
+    let mut history: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for h in ledger.history(&client).await? {
+        let outcome = if h.success {
+            "ok".to_string()
+        } else {
+            format!("failed@{}", h.failed_at_statement.unwrap_or(0))
+        };
+        let key = crate::core::source::Version::parse(&h.version)
+            .map(|v| v.key().to_string())
+            .unwrap_or(h.version.clone());
+        history.entry(key).or_default().push(format!(
+            "{}  {:<4}  {:<9} {:>6} ms  {}  run {}",
+            h.applied_at,
+            h.direction,
+            outcome,
+            h.duration_ms.unwrap_or(0),
+            h.os_user.as_deref().unwrap_or(&h.applied_by),
+            h.run_id.as_deref().unwrap_or("-")
+        ));
+    }
     let mut rows = Vec::with_capacity(status.items.len());
     for i in &status.items {
         let ledger_sql = match (&i.entry, i.state.as_str()) {
@@ -241,6 +262,7 @@ async fn load_rows(
             down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
             ledger_sql,
             findings,
+            history: history.remove(i.version.key()).unwrap_or_default(),
         });
     }
     Ok((rows, target.describe()))

@@ -17,6 +17,8 @@ pub struct Row {
     /// The up SQL the ledger says ran (for drift diffs, and when the file is gone).
     pub ledger_sql: Option<String>,
     pub findings: Vec<FindingRow>,
+    /// This version's ledger rows, oldest first: when, direction, outcome, who, run.
+    pub history: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +44,7 @@ pub enum DetailTab {
     Down,
     Diff,
     Findings,
+    History,
 }
 
 impl DetailTab {
@@ -50,7 +53,8 @@ impl DetailTab {
             DetailTab::Up => DetailTab::Down,
             DetailTab::Down => DetailTab::Diff,
             DetailTab::Diff => DetailTab::Findings,
-            DetailTab::Findings => DetailTab::Up,
+            DetailTab::Findings => DetailTab::History,
+            DetailTab::History => DetailTab::Up,
         }
     }
 }
@@ -347,12 +351,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.scroll = 0;
                 Vec::new()
             }
-            Key::Char('s') | Key::Char('d') | Key::Char('D') | Key::Char('f') => {
+            Key::Char('s') | Key::Char('d') | Key::Char('D') | Key::Char('f') | Key::Char('h') => {
                 m.tab = match k {
                     Key::Char('s') => DetailTab::Up,
                     Key::Char('d') => DetailTab::Down,
                     Key::Char('D') => DetailTab::Diff,
-                    _ => DetailTab::Findings,
+                    Key::Char('f') => DetailTab::Findings,
+                    _ => DetailTab::History,
                 };
                 m.scroll = 0;
                 Vec::new()
@@ -412,6 +417,11 @@ pub mod tests {
                     message: "orders: CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built. (orders: 2.1M rows, 350.0 MB)".into(),
                     help: "Build it CONCURRENTLY in a migration marked `-- sluice:no-transaction`.".into(),
                 }]
+            } else {
+                Vec::new()
+            },
+            history: if state == "applied" || state == "drifted" {
+                vec![format!("2026-11-21T02:14:00Z  up    ok      12 ms  dba.kim  run 7f3a2b1c")]
             } else {
                 Vec::new()
             },
@@ -489,6 +499,8 @@ pub mod tests {
         key(&mut m, Key::Enter);
         key(&mut m, Key::Enter);
         assert_eq!(m.tab, DetailTab::Findings);
+        key(&mut m, Key::Enter);
+        assert_eq!(m.tab, DetailTab::History);
         key(&mut m, Key::Enter);
         assert_eq!(m.tab, DetailTab::Up, "Enter cycles the detail tabs");
         key(&mut m, Key::Char('D'));

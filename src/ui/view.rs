@@ -309,6 +309,8 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
         Span::raw(" "),
         tab(DetailTab::Findings, &findings),
         Span::raw(" "),
+        tab(DetailTab::History, "History"),
+        Span::raw(" "),
     ]);
     let lines = match m.tab {
         DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
@@ -331,6 +333,8 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
         },
         DetailTab::Diff => diff_lines(r),
         DetailTab::Findings => finding_lines(r),
+        DetailTab::History if r.history.is_empty() => vec![Line::raw("  never run here")],
+        DetailTab::History => r.history.iter().map(|h| Line::raw(format!("  {h}"))).collect(),
     };
     let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
     let mut para = Paragraph::new(lines).block(block).scroll((m.scroll, 0));
@@ -484,7 +488,7 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {
         format!(
-            " ↑↓ move · Tab env · Enter SQL/Down/Diff/Findings · / filter · r reload · ? help · q quit      logs: {}",
+            " ↑↓ move · Tab env · Enter next tab · / filter · r reload · ? help · q quit      logs: {}",
             m.log_dir
         )
     };
@@ -504,8 +508,8 @@ fn help(f: &mut Frame, area: Rect) {
         Line::raw(" ↑ ↓  j k      move in the list"),
         Line::raw(" PgUp PgDn     move by ten · g G first / last"),
         Line::raw(" Tab  1-9      switch environment"),
-        Line::raw(" Enter         next detail tab: SQL, Down, Diff, Findings"),
-        Line::raw(" s d D f       SQL · Down · Diff (drift) · Findings"),
+        Line::raw(" Enter         next tab: SQL, Down, Diff, Findings, History"),
+        Line::raw(" s d D f h     SQL · Down · Diff (drift) · Findings · History"),
         Line::raw(" J  K          scroll the SQL"),
         Line::raw(" /             filter by version, name or state"),
         Line::raw(" r             reload the environment"),
@@ -578,6 +582,9 @@ mod tests {
         update(&mut d, Msg::Key(Key::End));
         update(&mut d, Msg::Key(Key::Char('f')));
         insta::assert_snapshot!("findings_160x48", render(&d, 160, 48));
+        update(&mut d, Msg::Key(Key::Home));
+        update(&mut d, Msg::Key(Key::Char('h')));
+        insta::assert_snapshot!("history_160x48", render(&d, 160, 48));
         update(&mut m, Msg::Key(Key::Char('?')));
         insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
         let mut p = sample();

@@ -93,6 +93,20 @@ async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
     if !wait_for(|| screen().contains("DROP COLUMN order_uuid"), 10) {
         fail("Enter did not show the down SQL");
     }
+    // 0013 is pending here: its history says so; 0001's shows the apply and who ran it.
+    tmux(&["send-keys", "-t", &session, "h"]);
+    if !wait_for(|| screen().contains("never run here"), 10) {
+        fail("h did not show the history of a pending migration");
+    }
+    // Esc and the next key sent together would read as Alt+key: one at a time.
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    if !wait_for(|| screen().contains("Migrations (14)"), 10) {
+        fail("Esc did not clear the filter");
+    }
+    tmux(&["send-keys", "-t", &session, "g"]);
+    if !wait_for(|| screen().contains("0001_create_users ─") && screen().contains("tester"), 10) {
+        fail("the history of 0001 does not name who applied it");
+    }
     tmux(&["send-keys", "-t", &session, "q"]);
     if !wait_for(|| screen().contains("EXITED"), 10) {
         fail("q did not quit");
