@@ -3,6 +3,7 @@
 //! only when a message changed something. The terminal is restored on every exit path
 //! (ratatui's init installs a panic hook that restores it too).
 
+mod live;
 pub mod model;
 mod view;
 
