@@ -41,37 +41,52 @@ pub fn backup_dir(env: &Environment) -> Result<PathBuf> {
     Ok(crate::core::audit::data_dir()?.join("backups").join(&env.name))
 }
 
-/// A client tool (pg_dump, pg_restore) no older than the server: the server's own major
-/// version's binaries first, then PATH.
+/// A client tool (pg_dump, pg_restore) no older than the server: from `SLUICE_PG_BINDIR`
+/// when set (and only there), else the server's own major version's binaries, then PATH.
 async fn tool(name: &str, server_major: u32) -> Result<PathBuf> {
-    let mut candidates =
-        vec![PathBuf::from(format!("/usr/lib/postgresql/{server_major}/bin/{name}"))];
-    if let Some(dir) = crate::core::cluster::find_bindir() {
-        candidates.push(dir.join(name));
-    }
-    candidates.push(PathBuf::from(name));
+    let pinned = std::env::var_os("SLUICE_PG_BINDIR").filter(|d| !d.is_empty()).map(PathBuf::from);
+    let candidates = match &pinned {
+        Some(dir) => vec![dir.join(name)],
+        None => {
+            let mut c =
+                vec![PathBuf::from(format!("/usr/lib/postgresql/{server_major}/bin/{name}"))];
+            if let Some(dir) = crate::core::cluster::find_bindir() {
+                c.push(dir.join(name));
+            }
+            c.push(PathBuf::from(name));
+            c
+        }
+    };
     let mut seen = None;
     for c in candidates {
         let Ok(out) = Command::new(&c).arg("--version").output().await else { continue };
-        let text = String::from_utf8_lossy(&out.stdout);
-        // "pg_dump (PostgreSQL) 15.18 (Debian ...)"
-        let major = text
-            .split_whitespace()
-            .nth(2)
-            .and_then(|v| v.split('.').next())
-            .and_then(|v| v.parse::<u32>().ok());
-        match major {
+        match tool_major(&String::from_utf8_lossy(&out.stdout)) {
             Some(m) if m >= server_major => return Ok(c),
-            Some(m) => seen = Some(m),
+            Some(m) => seen = Some((m, c)),
             None => {}
         }
     }
+    let where_ = match &pinned {
+        Some(dir) => format!(" in {} (SLUICE_PG_BINDIR)", dir.display()),
+        None => String::new(),
+    };
     Err(Error::database(match seen {
-        Some(m) => format!(
-            "{name} {m} is older than the server ({server_major}); install postgresql-client-{server_major}"
+        Some((m, path)) => format!(
+            "{} is version {m}, older than the server ({server_major}): it cannot dump a newer server; install postgresql-client-{server_major}",
+            path.display()
         ),
-        None => format!("{name} not found: install the PostgreSQL client tools (postgresql-client)"),
+        None => format!(
+            "{name} not found{where_}: install the PostgreSQL client tools (postgresql-client), or point SLUICE_PG_BINDIR at them"
+        ),
     }))
+}
+
+/// The major version in "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)".
+fn tool_major(version_line: &str) -> Option<u32> {
+    let v = version_line.split_whitespace().nth(2)?;
+    // "17devel", "16beta2": the leading digits are the major version.
+    let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// libpq environment for a child tool: the connection without a password on its command line.
@@ -323,4 +338,18 @@ fn create_private_file(path: &Path) -> Result<()> {
         .open(path)
         .map(|_| ())
         .map_err(|e| Error::database(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tool_versions() {
+        assert_eq!(
+            super::tool_major("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
+            Some(15)
+        );
+        assert_eq!(super::tool_major("pg_dump (PostgreSQL) 9.6.24"), Some(9));
+        assert_eq!(super::tool_major("pg_dump (PostgreSQL) 17devel"), Some(17));
+        assert_eq!(super::tool_major(""), None);
+    }
 }

@@ -114,6 +114,8 @@ pub struct BackupPolicy {
     pub dir: Option<PathBuf>,
     pub keep_days: Option<u32>,
     pub keep_count: Option<u32>,
+    /// A run that takes no backup of its own needs one on disk no older than this.
+    pub max_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -432,6 +434,17 @@ fn build_environment(
         dir: path(rb.dir),
         keep_days: rb.keep_days,
         keep_count: rb.keep_count,
+        max_age: rb
+            .max_age
+            .as_deref()
+            .map(|v| {
+                parse_duration(v).filter(|d| !d.is_zero()).ok_or_else(|| {
+                    Error::input(format!(
+                        "backup.max_age = {v:?}: write a duration such as \"6h\" or \"2d\""
+                    ))
+                })
+            })
+            .transpose()?,
     };
     let ra = raw.approvals.unwrap_or_default();
     let required = ra.required.unwrap_or(1);
@@ -522,6 +535,19 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_millis(ms))
+}
+
+/// "3 h 20 min", "45 s": a duration as an operator reads it.
+pub fn describe_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 if s % 3600 >= 60 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        3600..=86_399 => format!("{} h", s / 3600),
+        _ if s % 86_400 >= 3600 => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
 }
 
 fn parse_duration_field(value: Option<&str>, field: &str, default: Duration) -> Result<Duration> {

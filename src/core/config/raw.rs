@@ -67,6 +67,7 @@ pub(super) struct RawBackup {
     pub(super) dir: Option<String>,
     pub(super) keep_days: Option<u32>,
     pub(super) keep_count: Option<u32>,
+    pub(super) max_age: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

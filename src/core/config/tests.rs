@@ -121,3 +121,26 @@ fn durations() {
     assert_eq!(parse_duration("1.5s"), None);
     assert_eq!(parse_duration(""), None);
 }
+
+#[test]
+fn backup_max_age() {
+    let base = "[environments.dev]\ntier = \"development\"\nurl_env = \"X\"\n";
+    let p = parse(&format!("{base}backup = {{ max_age = \"12h\" }}\n")).unwrap();
+    let env = p.environment(Some("dev")).unwrap();
+    assert_eq!(env.backup.max_age, Some(Duration::from_secs(12 * 3600)));
+    for bad in ["0", "soon"] {
+        let err = parse(&format!("{base}backup = {{ max_age = \"{bad}\" }}\n")).unwrap_err();
+        assert!(err.message.contains("backup.max_age"), "{err}");
+    }
+}
+
+#[test]
+fn durations_read_as_an_operator_would() {
+    use super::describe_duration as d;
+    assert_eq!(d(Duration::from_secs(45)), "45 s");
+    assert_eq!(d(Duration::from_secs(600)), "10 min");
+    assert_eq!(d(Duration::from_secs(7200)), "2 h");
+    assert_eq!(d(Duration::from_secs(3 * 3600 + 20 * 60)), "3 h 20 min");
+    assert_eq!(d(Duration::from_secs(2 * 86_400)), "2 d");
+    assert_eq!(d(Duration::from_secs(86_400 + 5 * 3600)), "1 d 5 h");
+}
