@@ -155,7 +155,17 @@ pub fn print_event(ev: &Event) {
                 }
             );
         }
-        Event::RunFinished { .. } => {}
+        Event::StageStarted { .. } | Event::RunFinished { .. } => {}
+        Event::StageFinished { result } => {
+            use crate::core::exec::StageOutcome;
+            let mark = match result.outcome {
+                StageOutcome::Passed => "✓",
+                StageOutcome::Warned => "!",
+                StageOutcome::Skipped => "–",
+                StageOutcome::Failed => "✗",
+            };
+            println!("  {mark} {}: {}", result.stage.as_str(), result.summary);
+        }
     }
 }
 

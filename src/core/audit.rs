@@ -71,6 +71,28 @@ fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
             b.bytes
         ));
     }
+    if !r.stages.is_empty() {
+        md.push_str("\n## Stages\n\n| stage | outcome | ms | |\n| --- | --- | --- | --- |\n");
+        for s in &r.stages {
+            md.push_str(&format!(
+                "| {} | {:?} | {} | {} |\n",
+                s.stage.as_str(),
+                s.outcome,
+                s.duration_ms,
+                s.summary.replace('|', "\\|")
+            ));
+        }
+    }
+    if !r.overrides.is_empty() {
+        md.push_str("\n## Overrides\n\n");
+        for o in &r.overrides {
+            md.push_str(&format!("- **{}**: {}", o.guard, o.reason));
+            if !o.what.is_empty() {
+                md.push_str(&format!(" ({})", o.what.join(", ")));
+            }
+            md.push('\n');
+        }
+    }
     if let Some(e) = &r.error {
         md.push_str(&format!("\n## Error\n\n{}\n", e.message));
         for b in &e.blockers {
@@ -90,6 +112,24 @@ fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
                 m.statements.len(),
                 m.lock_summary.join("; ")
             ));
+        }
+    }
+    if !r.rehearsal.is_empty() {
+        md.push_str("\n## Dry run before the apply\n\n| version | name | ms | locks |\n| --- | --- | --- | --- |\n");
+        for m in &r.rehearsal {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                m.version,
+                m.name,
+                if m.rehearsed { m.duration_ms.to_string() } else { "not rehearsable".into() },
+                m.lock_summary.join("; ")
+            ));
+        }
+    }
+    if !r.prechecks.is_empty() {
+        md.push_str("\n## Pre-checks\n\n");
+        for c in &r.prechecks {
+            md.push_str(&format!("- {:?} **{}**: {}\n", c.outcome, c.name, c.figure));
         }
     }
     if !r.verify.is_empty() {

@@ -34,8 +34,9 @@ pub struct Context<'a> {
     pub status: &'a Status,
     /// Tables the pending migrations touch (lower case, unqualified).
     pub touched: Vec<String>,
-    /// Whether a backup will be taken before the change.
-    pub backup_planned: bool,
+    /// Whether a backup will be taken before the change; None for a dry run, which
+    /// changes nothing and needs none.
+    pub backup_planned: Option<bool>,
     pub backup_dir: Option<std::path::PathBuf>,
     /// Reason given to run outside the maintenance window.
     pub window_override: Option<&'a str>,
@@ -212,7 +213,9 @@ pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
         }
     });
 
-    if cx.backup_planned {
+    if cx.backup_planned.is_none() {
+        out.push(check("backup", Outcome::Pass, "not needed: a dry run rolls back"));
+    } else if cx.backup_planned == Some(true) {
         let size: i64 =
             client.query_one("SELECT pg_database_size(current_database())", &[]).await?.get(0);
         out.push(match cx.backup_dir.as_deref().and_then(free_bytes) {
@@ -237,6 +240,8 @@ pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
             Outcome::Pass,
             "a verified backup will be taken before the change",
         ));
+    } else if let Some(max_age) = cx.env.backup.max_age {
+        out.push(recent_backup(cx.env, max_age));
     } else if cx.env.backup.mode == crate::core::config::BackupMode::Off {
         out.push(check("backup", Outcome::Pass, "off by policy"));
     } else {
@@ -283,6 +288,39 @@ pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
         (false, _) => check("tls", Outcome::Warn, "not in use"),
     });
     Ok(out)
+}
+
+/// With no backup in this run, the policy's max_age asks for a recent one on disk.
+fn recent_backup(env: &Environment, max_age: std::time::Duration) -> Check {
+    let limit = crate::core::config::describe_duration(max_age);
+    match crate::core::backup::list(env) {
+        Ok(files) => match files.first() {
+            Some(f) if f.age_s <= max_age.as_secs() => check(
+                "backup",
+                Outcome::Pass,
+                format!(
+                    "no backup in this run; newest is {} ({} old, policy: {limit})",
+                    f.path.display(),
+                    crate::core::config::describe_duration(std::time::Duration::from_secs(f.age_s))
+                ),
+            ),
+            Some(f) => check(
+                "backup",
+                Outcome::Fail,
+                format!(
+                    "newest backup {} is {} old, older than the policy's {limit}: take one (sluice backup) or let this run take it (--backup)",
+                    f.path.display(),
+                    crate::core::config::describe_duration(std::time::Duration::from_secs(f.age_s))
+                ),
+            ),
+            None => check(
+                "backup",
+                Outcome::Fail,
+                format!("no backup on disk and the policy wants one within {limit}: take one (sluice backup) or pass --backup"),
+            ),
+        },
+        Err(e) => check("backup", Outcome::Fail, format!("cannot list backups: {e}")),
+    }
 }
 
 fn mb(bytes: i64) -> String {

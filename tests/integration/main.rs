@@ -9,6 +9,7 @@ mod demo;
 mod guarded;
 mod lint;
 mod monitor;
+mod pipeline;
 mod rollback;
 mod status;
 mod support;

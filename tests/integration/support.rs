@@ -204,9 +204,15 @@ impl Output {
 }
 
 pub fn run_sluice(dir: &Path, args: &[&str]) -> Output {
+    run_sluice_env(dir, args, &[])
+}
+
+/// Runs sluice with extra environment variables.
+pub fn run_sluice_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["--project", dir.to_str().unwrap()])
         .args(args)
+        .envs(envs.iter().copied())
         .env("SLUICE_OPERATOR", "tester")
         .env("SLUICE_DATA_DIR", dir.join(".sluice-data"))
         .stdin(std::process::Stdio::null())

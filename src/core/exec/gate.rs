@@ -9,18 +9,25 @@ use crate::core::error::{Error, Result};
 use crate::core::lint::{self, Finding, Input, Options, Severity, TableSize};
 use crate::core::plan::Item;
 
+/// The severity at which the environment's gate refuses, if it has one.
+pub fn threshold(env: &Environment) -> Option<Severity> {
+    match env.lint_gate {
+        LintGate::Off => None,
+        LintGate::Warning => Some(Severity::Warning),
+        LintGate::Error => Some(Severity::Error),
+    }
+}
+
 /// Lints the pending migrations as they will run, with the live server's context.
-pub async fn check(
+pub async fn findings(
     project: &Project,
     env: &Environment,
     client: &Client,
-    pending: &[&Item],
-    override_reason: Option<&str>,
-) -> Result<Option<serde_json::Value>> {
-    if env.lint_gate == LintGate::Off || pending.is_empty() {
-        return Ok(None);
+    pending: &[Item],
+) -> Result<Vec<Finding>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
     }
-    let gate = if env.lint_gate == LintGate::Warning { Severity::Warning } else { Severity::Error };
     let mut opts = Options {
         levels: project.lint_levels(Some(env.tier)),
         lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
@@ -43,8 +50,18 @@ pub async fn check(
     }
     let inputs: Vec<Input> =
         pending.iter().filter_map(|i| i.migration.as_ref()).map(Input::from_migration).collect();
-    let report = lint::lint(&inputs, &opts);
-    let blocking: Vec<&Finding> = report.findings.iter().filter(|f| f.severity >= gate).collect();
+    Ok(lint::lint(&inputs, &opts).findings)
+}
+
+/// The gate's verdict on the findings: pass, pass by the operator's recorded override, or
+/// refuse with the findings named.
+pub fn decide(
+    env: &Environment,
+    findings: &[Finding],
+    override_reason: Option<&str>,
+) -> Result<Option<serde_json::Value>> {
+    let Some(gate) = threshold(env) else { return Ok(None) };
+    let blocking: Vec<&Finding> = findings.iter().filter(|f| f.severity >= gate).collect();
     if blocking.is_empty() {
         return Ok(None);
     }

@@ -51,13 +51,16 @@ fn touched_tables(steps: &[Step]) -> Vec<String> {
     out
 }
 
-fn backup_planned(env: &Environment, wanted: Option<bool>) -> bool {
+fn backup_planned(env: &Environment, opts: &ApplyOptions) -> Option<bool> {
     use crate::core::config::BackupMode;
-    match (env.backup.mode, wanted) {
+    if opts.dry_run {
+        return None;
+    }
+    Some(match (env.backup.mode, opts.backup) {
         (BackupMode::Required, _) => true,
         (_, Some(w)) => w,
         _ => false,
-    }
+    })
 }
 
 /// Runs the pre-checks, records them in the run, and refuses on any failure.
@@ -73,7 +76,7 @@ pub(super) async fn prechecks(
         ledger: &run.session.ledger,
         status,
         touched: touched_tables(steps),
-        backup_planned: backup_planned(env, opts.backup),
+        backup_planned: backup_planned(env, opts),
         backup_dir: crate::core::backup::backup_dir(env).ok(),
         window_override: opts.override_window.as_deref().filter(|r| !r.trim().is_empty()),
         allow_drift: opts.allow_drift,
@@ -84,6 +87,7 @@ pub(super) async fn prechecks(
     };
     let checks = crate::core::precheck::run(&run.session.client, &cx).await?;
     run.session.emit(Event::PreChecks { checks: checks.clone() });
+    run.report.prechecks = checks.clone();
     let details = json!({ "prechecks": checks, "window_override": cx.window_override });
     run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
     let failed: Vec<String> = checks
@@ -192,7 +196,7 @@ pub async fn precheck(
         ledger: &ledger,
         status: &status,
         touched: touched_tables(&steps),
-        backup_planned: backup_planned(env, opts.backup),
+        backup_planned: backup_planned(env, opts),
         backup_dir: crate::core::backup::backup_dir(env).ok(),
         window_override: opts.override_window.as_deref(),
         allow_drift: opts.allow_drift,

@@ -6,6 +6,7 @@ pub mod diff;
 mod gate;
 mod guards;
 pub mod hooks;
+mod pipeline;
 mod rehearse;
 pub mod report;
 mod resolve;
@@ -15,10 +16,10 @@ mod runner;
 use serde_json::json;
 
 pub use control::{Control, Interrupt};
-use guards::{backup_before, check_guards, prechecks};
+use guards::{backup_before, check_guards};
 pub use guards::{precheck, verify};
-use rehearse::rehearse;
-pub use report::{Blocker, Event, EventSender, MigrationReport, ReportError, RunReport};
+pub use pipeline::{GuardedRun, Opened, Planned, Stage, StageOutcome, StageResult};
+pub use report::{Blocker, Event, EventSender, MigrationReport, Override, ReportError, RunReport};
 pub use resolve::resolve;
 pub(crate) use run::{fail_early, Run};
 use runner::Step;
@@ -129,7 +130,8 @@ pub(super) fn up_step(item: &crate::core::plan::Item) -> Result<Option<Step>> {
     }))
 }
 
-/// Applies pending migrations (up to `--to`), or rehearses them with `dry_run`.
+/// Applies pending migrations (up to `--to`), or rehearses them with `dry_run`: the guarded
+/// pipeline run through in one go.
 pub async fn apply(
     project: &Project,
     env: &Environment,
@@ -139,96 +141,10 @@ pub async fn apply(
     if !opts.dry_run {
         check_confirmation(env, opts.confirm.as_deref(), "apply")?;
     }
-    let migrations = load_native(&project.migrations_dir)?;
-    let to = opts.to.as_deref().map(|v| parse_version(v, "--to")).transpose()?;
-    if let Some(to) = &to {
-        if !migrations.iter().any(|m| &m.version == to) {
-            return Err(Error::input(format!(
-                "--to {to}: no migration file has that version in {}",
-                project.migrations_dir.display()
-            )));
-        }
-    }
-    let action = if opts.dry_run { "dry-run" } else { "apply" };
-    let mut run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
-    let latest = match run.session.ledger.latest(&run.session.client).await {
-        Ok(l) => l,
-        Err(e) => return Ok(fail_early(run, e).await),
-    };
-    let status = match Status::build(migrations, latest) {
-        Ok(s) => s,
-        Err(e) => return Ok(fail_early(run, e).await),
-    };
-    if let Err(e) = check_guards(&status, opts) {
-        return Ok(fail_early(run, e).await);
-    }
-    let pending: Vec<_> =
-        status.pending().filter(|i| to.as_ref().is_none_or(|t| &i.version <= t)).collect();
-    if !opts.allow_out_of_order {
-        let late: Vec<String> =
-            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
-        if !late.is_empty() {
-            let e = Error::guard(format!(
-                "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then pass --allow-out-of-order",
-                late.join(", ")
-            ));
-            return Ok(fail_early(run, e).await);
-        }
-    }
-    let pending_items = pending.clone();
-    let mut steps = Vec::new();
-    for item in pending {
-        match up_step(item) {
-            Ok(Some(s)) => steps.push(s),
-            Ok(None) => {}
-            Err(e) => return Ok(fail_early(run, e).await),
-        }
-    }
-    if opts.dry_run {
-        return Ok(rehearse(run, steps).await);
-    }
-    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
-    if !steps.is_empty() {
-        if let Err(e) = run.hooks(hooks::Stage::PreCheck, &versions, None).await {
-            return Ok(fail_early(run, e).await);
-        }
-    }
-    if let Err(e) = prechecks(&mut run, env, &status, &steps, opts).await {
-        return Ok(fail_early(run, e).await);
-    }
-    match gate::check(
-        project,
-        env,
-        &run.session.client,
-        &pending_items,
-        opts.override_lint.as_deref(),
-    )
-    .await
-    {
-        Ok(None) => {}
-        Ok(Some(overridden)) => {
-            let details = json!({ "lint_overridden": overridden });
-            if let Err(e) = run
-                .session
-                .ledger
-                .add_run_details(&run.session.client, &run.report.run_id, &details)
-                .await
-            {
-                return Ok(fail_early(run, e).await);
-            }
-        }
-        Err(e) => return Ok(fail_early(run, e).await),
-    }
-    if let Some(last) = steps.last() {
-        let label = format!("pre-{}", last.version);
-        if let Err(e) = backup_before(&mut run, env, opts.backup, &label).await {
-            return Ok(fail_early(run, e).await);
-        }
-        if let Err(e) = run.hooks(hooks::Stage::PreApply, &versions, None).await {
-            return Ok(fail_early(run, e).await);
-        }
-    }
-    Ok(run.run_steps(steps).await)
+    Ok(match GuardedRun::open(project, env, opts, false, ctl).await? {
+        Opened::Ready(run) => run.complete().await,
+        Opened::Finished(report) => *report,
+    })
 }
 
 /// Rolls back the newest migrations, by count or down to a version.

@@ -4,40 +4,68 @@ use std::time::Instant;
 
 use tokio_postgres::Client;
 
-use super::report::{Event, LockTaken, MigrationReport, ReportError, RunReport};
+use super::report::{Event, LockTaken, MigrationReport};
 use super::runner::Step;
-use super::{fail_early, Run};
+use super::Run;
 use crate::core::error::{Error, Result};
 use crate::core::schema;
 
+/// What a dry run found: per migration and statement, and the schema diff it would make.
+pub(super) struct Rehearsal {
+    pub migrations: Vec<MigrationReport>,
+    pub schema_diff: String,
+}
+
+/// A dry run that stopped: the error, who blocked it, and what ran before.
+pub(super) struct RehearsalFailure {
+    pub error: Error,
+    pub blockers: Vec<super::report::Blocker>,
+    pub migrations: Vec<MigrationReport>,
+}
+
+impl From<Error> for RehearsalFailure {
+    fn from(error: Error) -> Self {
+        RehearsalFailure { error, blockers: Vec::new(), migrations: Vec::new() }
+    }
+}
+
 /// Runs every transactional pending migration inside one transaction, then rolls it all
 /// back. Migrations outside a transaction cannot be rehearsed and are listed as such.
-pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
+pub(super) async fn rehearse(
+    run: &mut Run,
+    steps: &[Step],
+) -> std::result::Result<Rehearsal, RehearsalFailure> {
     let s = &run.session;
-    s.emit(Event::RunStarted {
-        run_id: run.report.run_id.clone(),
-        action: "dry-run".into(),
-        migrations: steps.len(),
-    });
-    if steps.is_empty() {
-        return run.finish("nothing-to-do", None).await;
-    }
     let begin = format!(
         "BEGIN; SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
         s.lock_timeout_ms, s.statement_timeout_ms
     );
-    if let Err(e) = s.client.batch_execute(&begin).await {
-        return fail_early(run, e.into()).await;
+    s.client.batch_execute(&begin).await.map_err(Error::from)?;
+    let mut done = Vec::new();
+    let res = rehearse_in_transaction(run, steps, &mut done).await;
+    // Whatever happened, nothing of the rehearsal may stay.
+    let rolled_back = run.session.client.batch_execute("ROLLBACK").await;
+    match (res, rolled_back) {
+        (Ok(schema_diff), Ok(())) => Ok(Rehearsal { migrations: done, schema_diff }),
+        (Ok(_), Err(e)) => {
+            Err(RehearsalFailure { error: e.into(), blockers: Vec::new(), migrations: done })
+        }
+        (Err((error, blockers)), _) => Err(RehearsalFailure { error, blockers, migrations: done }),
     }
-    let before = match schema::snapshot(&s.client, s.ledger.schema()).await {
-        Ok(t) => t,
-        Err(e) => return fail_early(run, e).await,
-    };
-    let mut held: Vec<LockTaken> = match held_locks(&run.session.client).await {
-        Ok(l) => l,
-        Err(e) => return fail_early(run, e).await,
-    };
-    for step in &steps {
+}
+
+type Failure = (Error, Vec<super::report::Blocker>);
+
+async fn rehearse_in_transaction(
+    run: &mut Run,
+    steps: &[Step],
+    done: &mut Vec<MigrationReport>,
+) -> std::result::Result<String, Failure> {
+    let s = &run.session;
+    let before = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
+    let mut held: Vec<LockTaken> =
+        held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
+    for step in steps {
         let mut report = MigrationReport {
             version: step.version.clone(),
             name: step.name.clone(),
@@ -68,7 +96,7 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
                 version: step.version.clone(),
                 reason: "runs outside a transaction (sluice:no-transaction)".into(),
             });
-            run.report.migrations.push(report);
+            done.push(report);
             continue;
         }
         let started = Instant::now();
@@ -87,17 +115,13 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
                         duration_ms,
                     );
                     // Locks are read before the next statement: what is new was taken here.
-                    let now = match held_locks(&run.session.client).await {
-                        Ok(l) => l,
-                        Err(e) => return fail_early(run, e).await,
-                    };
+                    let now = held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
                     if let Some(last) = report.statements.last_mut() {
                         last.locks = now.iter().filter(|l| !held.contains(l)).cloned().collect();
                     }
                     held = now;
                 }
                 Err(e) => {
-                    let _ = run.session.client.batch_execute("ROLLBACK").await;
                     let err = Error::database(format!(
                         "{}:{} (statement {}): {}",
                         step.origin,
@@ -111,9 +135,8 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
                         line: Some(st.line),
                         error: err.message.clone(),
                     });
-                    run.report.migrations.push(report);
-                    let re = ReportError::from_error(&err, blockers);
-                    return run.finish("failed", Some(re)).await;
+                    done.push(report);
+                    return Err((err, blockers));
                 }
             }
         }
@@ -124,18 +147,11 @@ pub(super) async fn rehearse(mut run: Run, steps: Vec<Step>) -> RunReport {
             direction: "up".into(),
             duration_ms: report.duration_ms,
         });
-        run.report.migrations.push(report);
+        done.push(report);
     }
-    let after = match schema::snapshot(&run.session.client, run.session.ledger.schema()).await {
-        Ok(t) => t,
-        Err(e) => return fail_early(run, e).await,
-    };
-    run.report.schema_diff =
-        Some(schema::unified_diff(&before, &after, "schema before", "schema after the dry run"));
-    if let Err(e) = run.session.client.batch_execute("ROLLBACK").await {
-        return fail_early(run, e.into()).await;
-    }
-    run.finish("rehearsed", None).await
+    let s = &run.session;
+    let after = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
+    Ok(schema::unified_diff(&before, &after, "schema before", "schema after the dry run"))
 }
 
 /// Relation locks this session holds now (tables, views, sequences; not catalogs).

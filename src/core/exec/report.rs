@@ -101,6 +101,12 @@ pub enum Event {
         duration_ms: u64,
         pruned: usize,
     },
+    StageStarted {
+        stage: super::pipeline::Stage,
+    },
+    StageFinished {
+        result: super::pipeline::StageResult,
+    },
     RunFinished {
         run_id: String,
         outcome: String,
@@ -189,6 +195,27 @@ pub struct RunReport {
     pub schema_diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
+    /// The guarded run's stages as they went.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<super::pipeline::StageResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prechecks: Vec<crate::core::precheck::Check>,
+    /// Guards the operator overrode, each with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+    /// A dry run inside an apply (the console's wizard rehearses before it applies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rehearsal: Vec<MigrationReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Override {
+    /// "lint", "maintenance-window", "drift", "out-of-order".
+    pub guard: String,
+    pub reason: String,
+    /// What was overridden: the findings, the window...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub what: Vec<String>,
 }
 
 impl RunReport {

@@ -24,6 +24,9 @@ pub(crate) struct Run {
     interrupt: Option<std::sync::Arc<Interrupt>>,
     migrations_dir: std::path::PathBuf,
     env: Environment,
+    announced: bool,
+    /// Set by a guarded run when its apply stage starts; the stage is recorded at finish.
+    pub(super) apply_started: Option<Instant>,
 }
 
 impl Run {
@@ -70,16 +73,40 @@ impl Run {
                 backup: None,
                 verify: Vec::new(),
                 error: None,
+                stages: Vec::new(),
+                prechecks: Vec::new(),
+                overrides: Vec::new(),
+                rehearsal: Vec::new(),
             },
+            announced: false,
+            apply_started: None,
             session,
         })
+    }
+
+    pub(crate) fn env(&self) -> &Environment {
+        &self.env
     }
 
     pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
         self.report.outcome = outcome.into();
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;
         self.report.error = error;
+        if let Some(t) = self.apply_started {
+            use super::pipeline::{Stage, StageOutcome, StageResult};
+            self.report.stages.push(StageResult {
+                stage: Stage::Apply,
+                outcome: match outcome {
+                    "done" => StageOutcome::Passed,
+                    "degraded" => StageOutcome::Warned,
+                    _ => StageOutcome::Failed,
+                },
+                summary: format!("{} migration(s): {outcome}", self.report.migrations.len()),
+                duration_ms: t.elapsed().as_millis() as u64,
+            });
+        }
         let details = json!({
+            "stages": self.report.stages,
             "migrations": self.report.migrations.iter().map(|m| json!({
                 "version": m.version, "name": m.name, "direction": m.direction,
                 "source": m.source, "duration_ms": m.duration_ms, "lock_retries": m.lock_retries,
@@ -226,13 +253,21 @@ impl Run {
         self.interrupt.as_ref().is_some_and(|i| i.requested())
     }
 
+    /// Says once that the run started and how many migrations it holds.
+    pub(super) fn announce(&mut self, migrations: usize) {
+        if !self.announced {
+            self.announced = true;
+            self.session.emit(Event::RunStarted {
+                run_id: self.report.run_id.clone(),
+                action: self.report.action.clone(),
+                migrations,
+            });
+        }
+    }
+
     /// Runs steps in order, stopping at the first failure.
     pub(super) async fn run_steps(mut self, steps: Vec<Step>) -> RunReport {
-        self.session.emit(Event::RunStarted {
-            run_id: self.report.run_id.clone(),
-            action: self.report.action.clone(),
-            migrations: steps.len(),
-        });
+        self.announce(steps.len());
         if steps.is_empty() {
             return self.finish("nothing-to-do", None).await;
         }
