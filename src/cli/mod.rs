@@ -297,19 +297,10 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Restore { file, confirm } => {
-            if confirm.as_deref() != Some(env.name.as_str()) {
-                return Err(Error::guard(format!(
-                    "a restore replaces the data of {}: repeat its name with --confirm {}",
-                    env.name, env.name
-                )));
-            }
-            let safety = crate::core::backup::take(env, "pre-restore", None).await?;
-            output::print_backup(format, &safety);
-            crate::core::backup::restore(env, &file).await?;
-            if format == Format::Text {
-                println!("restored {} into {}", file.display(), env.name);
-            }
-            Ok(0)
+            with_events(format, |tx| async move {
+                exec::restore(project, env, &file, confirm.as_deref(), tx).await
+            })
+            .await
         }
         Command::Runs { show } => {
             let (_, runs) = exec::history(project, env).await?;

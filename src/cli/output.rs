@@ -181,6 +181,10 @@ pub fn print_report(format: Format, report: &RunReport) {
         .count();
     match report.outcome.as_str() {
         "nothing-to-do" => println!("nothing to do: no pending migrations"),
+        "done" if report.action == "restore" => println!(
+            "done: restored into {} in {} ms (run {}); the state before is in the safety backup",
+            report.environment, report.duration_ms, report.run_id
+        ),
         "done" => println!(
             "done: {} migration(s) {} in {} ms (run {})",
             n,

@@ -427,6 +427,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// Writes the runs row again if it is gone: a restore replaces the ledger with the one
+    /// in the dump, which does not know the run that restored it.
+    pub async fn restart_run(&self, client: &Client, run: &NewRun<'_>) -> Result<()> {
+        self.ensure(client).await?;
+        let sql = format!("SELECT count(*) FROM {} WHERE run_id = $1", self.t("runs"));
+        let n: i64 = client.query_one(&sql, &[&run.run_id]).await?.get(0);
+        if n == 0 {
+            self.start_run(client, run).await?;
+        }
+        Ok(())
+    }
+
     pub async fn finish_run(
         &self,
         client: &impl GenericClient,

@@ -67,6 +67,22 @@ async fn backup_then_restore_round_trip() {
     assert!(names[0].ends_with("_pre-restore.dump"), "newest first: {names:?}");
     let status = p.sluice(&["status", "--format", "json"]).json();
     assert_eq!(status["migrations"][9]["state"], "applied", "the ledger came back with the schema");
+
+    // The restore is a run of its own, in the restored ledger and the audit log.
+    let row = c
+        .query_one(
+            "SELECT outcome, details->>'restored', details->>'safety_backup' FROM sluice.runs WHERE action = 'restore'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("done"));
+    assert_eq!(row.get::<_, String>(1), file);
+    assert!(row.get::<_, String>(2).ends_with("_pre-restore.dump"));
+    let audit = std::fs::read_to_string(p.root().join(".sluice-data").join("audit.jsonl")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"action\":\"restore\"")), "{audit}");
+    let drift = p.sluice(&["diff"]);
+    assert_eq!(drift.code, 0, "the restored schema is the new snapshot: {}", drift.stdout);
 }
 
 #[tokio::test]

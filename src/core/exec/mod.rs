@@ -10,6 +10,7 @@ mod pipeline;
 mod rehearse;
 pub mod report;
 mod resolve;
+mod restore;
 mod run;
 mod runner;
 
@@ -21,6 +22,7 @@ pub use guards::{precheck, verify};
 pub use pipeline::{GuardedRun, Opened, Planned, Stage, StageOutcome, StageResult};
 pub use report::{Blocker, Event, EventSender, MigrationReport, Override, ReportError, RunReport};
 pub use resolve::resolve;
+pub use restore::restore;
 pub(crate) use run::{fail_early, Run};
 use runner::Step;
 

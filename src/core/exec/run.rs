@@ -116,12 +116,14 @@ impl Run {
         });
         // After a run that changed the schema, remember it: drift made outside sluice shows
         // up later as a diff against this snapshot.
-        let changed = self.report.action != "dry-run"
-            && self
-                .report
-                .migrations
-                .iter()
-                .any(|m| !m.statements.is_empty() || m.source == "resolve");
+        let restored = self.report.action == "restore" && outcome == "done";
+        let changed = restored
+            || self.report.action != "dry-run"
+                && self
+                    .report
+                    .migrations
+                    .iter()
+                    .any(|m| !m.statements.is_empty() || m.source == "resolve");
         if changed {
             let s = &self.session;
             match crate::core::schema::snapshot(&s.client, s.ledger.schema()).await {

@@ -1,0 +1,61 @@
+//! Restore from a backup as a run: the ledger lock held, a fresh safety backup first, and
+//! the whole thing recorded like any change.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::report::{ReportError, RunReport};
+use super::{fail_early, Control, Run};
+use crate::core::config::{Environment, Project};
+use crate::core::error::{Error, Result};
+
+/// pg_restore --clean of `file` into the environment, after a safety backup. Every tier
+/// needs the typed name: a restore replaces data.
+pub async fn restore(
+    project: &Project,
+    env: &Environment,
+    file: &Path,
+    confirm: Option<&str>,
+    ctl: Control,
+) -> Result<RunReport> {
+    if confirm != Some(env.name.as_str()) {
+        return Err(Error::guard(format!(
+            "a restore replaces the data of {}: repeat its name with --confirm {}",
+            env.name, env.name
+        )));
+    }
+    if !file.is_file() {
+        return Err(Error::input(format!("{}: no such backup file", file.display())));
+    }
+    let details = json!({ "file": file });
+    let mut run = Run::begin(project, env, "restore", details.clone(), ctl).await?;
+    run.announce(0);
+    if let Err(e) = super::backup_before(&mut run, env, Some(true), "pre-restore").await {
+        return Ok(fail_early(run, e).await);
+    }
+    if let Err(e) = crate::core::backup::restore(env, file).await {
+        // pg_restore ran in one transaction: nothing changed, the run's row is still there.
+        let err = ReportError::from_error(&e, vec![]);
+        return Ok(run.finish("failed", Some(err)).await);
+    }
+    let s = &run.session;
+    let row = crate::core::ledger::NewRun {
+        run_id: &run.report.run_id,
+        environment: &env.name,
+        action: "restore",
+        operator: &s.operator,
+        client_host: &s.host,
+        details: &details,
+    };
+    if let Err(e) = s.ledger.restart_run(&s.client, &row).await {
+        tracing::warn!("cannot record the restore in the restored ledger: {e}");
+    }
+    let safety = run.report.backup.as_ref().map(|b| b.path.clone());
+    let s = &run.session;
+    let details = json!({ "restored": file, "safety_backup": safety });
+    if let Err(e) = s.ledger.add_run_details(&s.client, &run.report.run_id, &details).await {
+        tracing::warn!("cannot record the restore: {e}");
+    }
+    Ok(run.finish("done", None).await)
+}
