@@ -16,7 +16,7 @@ const DEMO_ENVS: &[(&str, &str, &str)] = &[
     ("prod", "production", "0006"),
 ];
 
-pub async fn run(no_wait: bool) -> Result<i32> {
+pub async fn run(no_wait: bool, ui: &crate::ui::Options) -> Result<i32> {
     eprintln!("starting a throwaway PostgreSQL cluster…");
     let cluster = tokio::task::spawn_blocking(Cluster::start)
         .await
@@ -55,8 +55,7 @@ pub async fn run(no_wait: bool) -> Result<i32> {
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
     {
         // The console on the demo; the cluster goes when it closes.
-        let logs = super::log_dir().map(|d| d.display().to_string()).unwrap_or_default();
-        let result = crate::ui::run(project, None, &logs).await;
+        let result = crate::ui::run(project, None, ui).await;
         eprintln!("stopping the cluster…");
         tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
         return result;

@@ -24,6 +24,10 @@ pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Console theme: dark, light, high-contrast, colorblind, or a file
+    /// <config dir>/themes/NAME.toml (NO_COLOR turns colour off).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
     /// Without a subcommand, the console opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -210,12 +214,18 @@ pub fn log_dir() -> Option<PathBuf> {
     Some(d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
 }
 
+fn ui_options(theme: &Option<String>) -> crate::ui::Options {
+    crate::ui::Options {
+        log_dir: log_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+        theme: theme.clone(),
+    }
+}
+
 async fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
     let Some(command) = cli.command else {
         let project = Project::load(cli.project.as_deref())?;
-        let logs = log_dir().map(|d| d.display().to_string()).unwrap_or_default();
-        return crate::ui::run(project, cli.env.as_deref(), &logs).await;
+        return crate::ui::run(project, cli.env.as_deref(), &ui_options(&cli.theme)).await;
     };
     if matches!(format, Format::Github | Format::Sarif) && !matches!(command, Command::Lint { .. })
     {
@@ -224,7 +234,7 @@ async fn run(cli: Cli) -> Result<i32> {
         ));
     }
     let command = match command {
-        Command::Demo { no_wait } => return demo::run(no_wait).await,
+        Command::Demo { no_wait } => return demo::run(no_wait, &ui_options(&cli.theme)).await,
         Command::Lint { paths, explain } => {
             if let Some(id) = explain {
                 return lint::explain(&id);

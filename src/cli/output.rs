@@ -297,8 +297,7 @@ fn run_line(r: &RunRow) -> String {
 }
 
 pub fn print_info(format: Format, project: Option<&Project>) {
-    let dirs = directories::ProjectDirs::from("", "", "sluice");
-    let config = dirs.as_ref().map(|d| d.config_dir().display().to_string());
+    let config = crate::core::config::config_dir().map(|d| d.display().to_string());
     let logs = super::log_dir().map(|d| d.display().to_string());
     let data = crate::core::audit::data_dir().ok().map(|d| d.display().to_string());
     let envs: Vec<_> = project
@@ -314,6 +313,7 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         "project": project.map(|p| p.root.join(crate::core::config::PROJECT_FILE).display().to_string()),
         "migrations": project.map(|p| p.migrations_dir.display().to_string()),
         "ledger_schema": project.map(|p| p.ledger_schema.clone()),
+        "themes": config.as_ref().map(|d| format!("{d}/themes/NAME.toml (built in: dark, light, high-contrast, colorblind)")),
         "config_dir": config,
         "log_dir": logs,
         "backup_dir": data.as_ref().map(|d| format!("{d}/backups")),
@@ -331,6 +331,7 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         "migrations",
         "ledger_schema",
         "config_dir",
+        "themes",
         "log_dir",
         "backup_dir",
         "report_dir",

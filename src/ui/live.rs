@@ -1,7 +1,7 @@
 //! The live strip under the list: is now a good time? Who blocks whom?
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -36,14 +36,14 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
     let lines = match &m.metrics {
         None => vec![Line::raw(" connecting the monitor…")],
         Some(Err(e)) => vec![
-            Line::styled(" ✗ monitor not connected; retrying", Style::new().fg(Color::Red)),
+            Line::styled(" ✗ monitor not connected; retrying", Style::new().fg(m.theme.error)),
             Line::raw(format!(" {e}")),
         ],
         Some(Ok(s)) => {
             let warn = |n: i64| if n > 0 { " ⚠" } else { "" };
             let mut first = vec![
                 Span::raw(format!(" conns {}/{} ", s.connections, s.max_connections)),
-                Span::styled(spark(&m.conn_history), Style::new().fg(Color::Cyan)),
+                Span::styled(spark(&m.conn_history), Style::new().fg(m.theme.accent)),
                 Span::raw(format!(
                     "  active {}  idle-in-tx {}{}  waiting {}{}",
                     s.active,
@@ -55,16 +55,15 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
             ];
             if let Some(tps) = s.tps {
                 first.push(Span::raw(format!("  tps {tps:.0} ")));
-                first.push(Span::styled(spark(&m.tps_history), Style::new().fg(Color::Cyan)));
+                first.push(Span::styled(spark(&m.tps_history), Style::new().fg(m.theme.accent)));
             }
             if let Some((pid, who, secs)) = &s.longest {
                 first.push(Span::raw(format!("  longest tx {} pid {pid} ({who})", clock(*secs))));
             }
             let second = match s.blocked.first() {
-                None => Line::styled(
-                    " no session is waiting on a lock",
-                    Style::new().fg(Color::DarkGray),
-                ),
+                None => {
+                    Line::styled(" no session is waiting on a lock", Style::new().fg(m.theme.dim))
+                }
                 Some(b) => {
                     let blockers: Vec<String> =
                         b.blockers.iter().map(|p| format!("pid {p}")).collect();
@@ -82,7 +81,7 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
                             b.seconds,
                             b.query
                         ),
-                        Style::new().fg(Color::Yellow),
+                        Style::new().fg(m.theme.warning),
                     )
                 }
             };

@@ -5,6 +5,7 @@
 
 mod live;
 pub mod model;
+pub mod theme;
 mod view;
 
 use std::time::Duration;
@@ -17,8 +18,16 @@ use crate::core::error::{Error, Result};
 use crate::core::exec;
 use model::{update, Command, EnvTab, FindingRow, Key, Load, Model, Msg, Row};
 
+/// How the console looks and where it says its logs are.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub log_dir: String,
+    /// A built-in theme or one in `<config dir>/themes/`; default dark.
+    pub theme: Option<String>,
+}
+
 /// Opens the console on `project` (the environment named first, else the first one).
-pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i32> {
+pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<i32> {
     if project.environments.is_empty() {
         return Err(Error::input(
             "sluice.toml defines no environment: add an [environments.NAME] table",
@@ -36,7 +45,15 @@ pub async fn run(project: Project, env: Option<&str>, log_dir: &str) -> Result<i
             .ok_or_else(|| Error::input(format!("unknown environment {n:?}")))?,
         None => 0,
     };
-    let mut model = Model::new(&project.name, envs, start, log_dir);
+    let mut model = Model::new(&project.name, envs, start, &opts.log_dir);
+    let config_dir = crate::core::config::config_dir();
+    let loaded =
+        theme::load(opts.theme.as_deref(), config_dir.as_deref(), theme::no_color_requested());
+    for n in &loaded.notices {
+        tracing::warn!("{n}");
+    }
+    model.theme = loaded.theme;
+    model.notices = loaded.notices;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::input(format!("cannot open the terminal: {e}")))?;

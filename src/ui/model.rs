@@ -122,6 +122,9 @@ pub struct Model {
     pub tps_history: Vec<u64>,
     pub interval_ms: u64,
     pub paused: bool,
+    pub theme: super::theme::Theme,
+    /// Problems worth one look (a bad theme or keymap file); any key dismisses them.
+    pub notices: Vec<String>,
 }
 
 impl Model {
@@ -143,6 +146,8 @@ impl Model {
             tps_history: Vec::new(),
             interval_ms: 1000,
             paused: false,
+            theme: super::theme::Theme::default(),
+            notices: Vec::new(),
         }
     }
 
@@ -267,6 +272,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Key(Key::CtrlC) => vec![Command::Quit],
+        // The key that hides a notice does nothing else: it was pressed to read on.
+        Msg::Key(_) if !m.notices.is_empty() => {
+            m.notices.clear();
+            Vec::new()
+        }
         Msg::Key(k) if m.help => {
             if matches!(k, Key::Esc | Key::Char('?') | Key::Char('q') | Key::Enter) {
                 m.help = false;

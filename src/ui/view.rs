@@ -9,17 +9,16 @@ use ratatui::Frame;
 
 use super::live::live;
 use super::model::{DetailTab, Load, Model, Row};
+use super::theme::Theme;
 
-const PROD: Color = Color::Red;
-
-fn symbol(r: &Row) -> (&'static str, Color) {
+fn symbol(r: &Row, t: &Theme) -> (&'static str, Color) {
     match r.state.as_str() {
-        "applied" => ("✓", Color::Green),
-        "pending" if r.out_of_order => ("↯", Color::Magenta),
-        "pending" => ("•", Color::Cyan),
-        "drifted" => ("!", Color::Yellow),
-        "missing" => ("?", Color::Yellow),
-        "failed" => ("✗", Color::Red),
+        "applied" => ("✓", t.applied),
+        "pending" if r.out_of_order => ("↯", t.out_of_order),
+        "pending" => ("•", t.pending),
+        "drifted" => ("!", t.drifted),
+        "missing" => ("?", t.missing),
+        "failed" => ("✗", t.failed),
         _ => (" ", Color::Reset),
     }
 }
@@ -78,14 +77,13 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// SQL with keywords and comments picked out.
-fn highlight(sql: &str) -> Vec<Line<'static>> {
+fn highlight(sql: &str, t: &Theme) -> Vec<Line<'static>> {
     sql.lines()
         .enumerate()
         .map(|(i, line)| {
-            let mut spans =
-                vec![Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(Color::DarkGray))];
+            let mut spans = vec![Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(t.dim))];
             if line.trim_start().starts_with("--") {
-                spans.push(Span::styled(line.to_string(), Style::new().fg(Color::DarkGray)));
+                spans.push(Span::styled(line.to_string(), Style::new().fg(t.dim)));
                 return Line::from(spans);
             }
             let mut word = String::new();
@@ -97,7 +95,7 @@ fn highlight(sql: &str) -> Vec<Line<'static>> {
                 if KEYWORDS.contains(&w.to_ascii_uppercase().as_str()) {
                     spans.push(Span::styled(
                         w,
-                        Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+                        Style::new().fg(t.keyword).add_modifier(Modifier::BOLD),
                     ));
                 } else {
                     spans.push(Span::raw(w));
@@ -145,14 +143,19 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
     for (i, e) in m.envs.iter().enumerate() {
         let selected = i == m.env;
         let prod = e.tier == "production";
+        let tier_color = match e.tier.as_str() {
+            "production" => m.theme.production,
+            "testing" => m.theme.testing,
+            _ => m.theme.development,
+        };
         let label = if prod {
             format!(" ▌{}▐ {} ", e.name.to_uppercase(), e.tier)
         } else {
             format!(" {} ", e.name)
         };
-        let mut style = Style::new();
+        let mut style = Style::new().fg(tier_color);
         if prod {
-            style = style.fg(PROD).add_modifier(Modifier::BOLD);
+            style = style.add_modifier(Modifier::BOLD);
         }
         if selected {
             style = style.add_modifier(Modifier::REVERSED);
@@ -166,13 +169,13 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         Some(Load::Failed(_)) => "  ✗ not connected".to_string(),
         None => String::new(),
     };
-    spans.push(Span::styled(state, Style::new().fg(Color::DarkGray)));
+    spans.push(Span::styled(state, Style::new().fg(m.theme.dim)));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 pub(super) fn border(m: &Model) -> Style {
     if m.is_production() {
-        Style::new().fg(PROD)
+        Style::new().fg(m.theme.production)
     } else {
         Style::new()
     }
@@ -221,7 +224,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
             let items: Vec<ListItem> = visible
                 .iter()
                 .map(|r| {
-                    let (sym, color) = symbol(r);
+                    let (sym, color) = symbol(r, &m.theme);
                     let worst = r
                         .findings
                         .iter()
@@ -254,13 +257,13 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                             Style::new().fg(color).add_modifier(Modifier::BOLD),
                         ),
                         Span::raw(format!("{} {}", r.version, r.name)),
-                        Span::styled(format!("  {detail}"), Style::new().fg(Color::DarkGray)),
+                        Span::styled(format!("  {detail}"), Style::new().fg(m.theme.dim)),
                         Span::styled(
                             mark,
                             Style::new().fg(if worst == Some(2) {
-                                Color::Red
+                                m.theme.error
                             } else {
-                                Color::Yellow
+                                m.theme.warning
                             }),
                         ),
                     ]))
@@ -278,7 +281,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
         }
         Some(Load::Failed(e)) => {
             let text = vec![
-                Line::styled(" ✗ cannot read this environment", Style::new().fg(Color::Red)),
+                Line::styled(" ✗ cannot read this environment", Style::new().fg(m.theme.error)),
                 Line::raw(format!(" {e}")),
                 Line::raw(" r to retry"),
             ];
@@ -315,25 +318,25 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     ]);
     let lines = match m.tab {
         DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
-            (Some(s), _) => highlight(s),
+            (Some(s), _) => highlight(s, &m.theme),
             (None, Some(ran)) => {
                 let mut l = vec![Line::styled(
                     "  file gone: the SQL the ledger says ran",
-                    Style::new().fg(Color::Yellow),
+                    Style::new().fg(m.theme.warning),
                 )];
-                l.extend(highlight(ran));
+                l.extend(highlight(ran, &m.theme));
                 l
             }
             (None, None) => vec![Line::raw("  the file is gone")],
         },
         DetailTab::Down => match &r.down_sql {
-            Some(s) => highlight(s),
+            Some(s) => highlight(s, &m.theme),
             None => vec![Line::raw(
                 "  no down file: rollback uses the ledger's copy if it has one, else is refused",
             )],
         },
-        DetailTab::Diff => diff_lines(r),
-        DetailTab::Findings => finding_lines(r),
+        DetailTab::Diff => diff_lines(r, &m.theme),
+        DetailTab::Findings => finding_lines(r, &m.theme),
         DetailTab::History if r.history.is_empty() => vec![Line::raw("  never run here")],
         DetailTab::History => r.history.iter().map(|h| Line::raw(format!("  {h}"))).collect(),
     };
@@ -345,7 +348,7 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(para, area);
 }
 
-fn diff_lines(r: &Row) -> Vec<Line<'static>> {
+fn diff_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
     let (Some(ran), Some(file)) = (&r.ledger_sql, &r.up_sql) else {
         let why = match r.state.as_str() {
             "pending" => "  not applied here yet: nothing to compare",
@@ -365,11 +368,11 @@ fn diff_lines(r: &Row) -> Vec<Line<'static>> {
             let style = if l.starts_with("+++") || l.starts_with("---") {
                 Style::new().add_modifier(Modifier::BOLD)
             } else if l.starts_with('+') {
-                Style::new().fg(Color::Green)
+                Style::new().fg(t.added)
             } else if l.starts_with('-') {
-                Style::new().fg(Color::Red)
+                Style::new().fg(t.removed)
             } else if l.starts_with("@@") {
-                Style::new().fg(Color::Cyan)
+                Style::new().fg(t.hunk)
             } else {
                 Style::new()
             };
@@ -378,16 +381,16 @@ fn diff_lines(r: &Row) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn finding_lines(r: &Row) -> Vec<Line<'static>> {
+fn finding_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
     if r.findings.is_empty() {
         return vec![Line::raw("  no findings")];
     }
     let mut out = Vec::new();
     for f in &r.findings {
         let (sym, color) = match f.severity.as_str() {
-            "error" => ("✖ error  ", Color::Red),
-            "warning" => ("▲ warning", Color::Yellow),
-            _ => ("• info   ", Color::Cyan),
+            "error" => ("✖ error  ", t.error),
+            "warning" => ("▲ warning", t.warning),
+            _ => ("• info   ", t.info),
         };
         out.push(Line::from(vec![
             Span::styled(format!(" {sym} "), Style::new().fg(color).add_modifier(Modifier::BOLD)),
@@ -395,13 +398,23 @@ fn finding_lines(r: &Row) -> Vec<Line<'static>> {
             Span::raw(format!("  line {}", f.line)),
         ]));
         out.push(Line::raw(format!("   {}", f.message)));
-        out.push(Line::styled(format!("   fix: {}", f.help), Style::new().fg(Color::DarkGray)));
+        out.push(Line::styled(format!("   fix: {}", f.help), Style::new().fg(t.dim)));
         out.push(Line::raw(""));
     }
     out
 }
 
 fn footer(m: &Model, f: &mut Frame, area: Rect) {
+    if let Some(n) = m.notices.first() {
+        let more = if m.notices.len() > 1 {
+            format!(" (+{} more in the log)", m.notices.len() - 1)
+        } else {
+            String::new()
+        };
+        let line = format!(" ⚠ {n}{more} · any key hides this");
+        f.render_widget(Paragraph::new(line).style(Style::new().fg(m.theme.warning)), area);
+        return;
+    }
     let keys = if m.filtering {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {
@@ -410,7 +423,7 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
             m.log_dir
         )
     };
-    f.render_widget(Paragraph::new(keys).style(Style::new().fg(Color::DarkGray)), area);
+    f.render_widget(Paragraph::new(keys).style(Style::new().fg(m.theme.dim)), area);
 }
 
 fn help(f: &mut Frame, area: Rect) {
@@ -515,5 +528,37 @@ mod tests {
             },
         );
         insta::assert_snapshot!("prod_unreachable_80x24", render(&p, 80, 24));
+    }
+
+    fn cell_fg(m: &Model, text: &str) -> Color {
+        let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        t.draw(|f| view(m, f)).unwrap();
+        let buf = t.backend().buffer();
+        let row: String = (0..160).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        let at = row.find(text).expect("text on the header line");
+        let x = row[..at].chars().count() as u16;
+        buf[(x, 0)].fg
+    }
+
+    #[test]
+    fn themes_colour_roles_and_no_color_turns_them_off() {
+        let mut m = sample();
+        assert_eq!(cell_fg(&m, "PROD"), Color::Red, "dark: production in red");
+        m.theme = crate::ui::theme::builtin("colorblind").unwrap();
+        assert_eq!(cell_fg(&m, "PROD"), Color::Rgb(0xd5, 0x5e, 0x00));
+        m.theme = crate::ui::theme::Theme::plain();
+        assert_eq!(cell_fg(&m, "PROD"), Color::Reset);
+    }
+
+    #[test]
+    fn a_notice_shows_in_the_footer_until_a_key() {
+        let mut m = sample();
+        m.notices = vec!["theme /x/themes/mine.toml: colors.prod: no such role".into()];
+        let screen = render(&m, 80, 24);
+        assert!(screen.contains("⚠ theme /x/themes/mine.toml"), "{screen}");
+        insta::assert_snapshot!("notice_80x24", screen);
+        update(&mut m, Msg::Key(Key::Char('q')));
+        assert!(m.notices.is_empty());
+        assert!(!render(&m, 80, 24).contains("⚠ theme"));
     }
 }

@@ -537,6 +537,15 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_millis(ms))
 }
 
+/// The user's config folder (themes, keymap): `SLUICE_CONFIG_DIR`, else the platform's
+/// (~/.config/sluice on Linux).
+pub fn config_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("SLUICE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    directories::ProjectDirs::from("", "", "sluice").map(|d| d.config_dir().to_path_buf())
+}
+
 /// "3 h 20 min", "45 s": a duration as an operator reads it.
 pub fn describe_duration(d: Duration) -> String {
     let s = d.as_secs();
