@@ -3,6 +3,7 @@
 //! only when a message changed something. The terminal is restored on every exit path
 //! (ratatui's init installs a panic hook that restores it too).
 
+pub mod keymap;
 mod live;
 pub mod model;
 pub mod theme;
@@ -54,6 +55,12 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     }
     model.theme = loaded.theme;
     model.notices = loaded.notices;
+    let (keymap, notice) = keymap::load(config_dir.as_deref());
+    if let Some(n) = notice {
+        tracing::warn!("{n}");
+        model.notices.push(n);
+    }
+    model.keymap = keymap;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::input(format!("cannot open the terminal: {e}")))?;

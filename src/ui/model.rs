@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::keymap::{Action, Keymap};
+
 /// One migration as the console shows it (owned, loaded by a background task).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -123,6 +125,7 @@ pub struct Model {
     pub interval_ms: u64,
     pub paused: bool,
     pub theme: super::theme::Theme,
+    pub keymap: Keymap,
     /// Problems worth one look (a bad theme or keymap file); any key dismisses them.
     pub notices: Vec<String>,
 }
@@ -147,6 +150,7 @@ impl Model {
             interval_ms: 1000,
             paused: false,
             theme: super::theme::Theme::default(),
+            keymap: Keymap::default(),
             notices: Vec::new(),
         }
     }
@@ -278,7 +282,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Key(k) if m.help => {
-            if matches!(k, Key::Esc | Key::Char('?') | Key::Char('q') | Key::Enter) {
+            if matches!(k, Key::Esc | Key::Enter)
+                || matches!(m.keymap.action(k), Some(Action::Help | Action::Quit))
+            {
                 m.help = false;
             }
             Vec::new()
@@ -301,106 +307,79 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             m.selected = m.selected.min(m.visible().len().saturating_sub(1));
             Vec::new()
         }
-        Msg::Key(k) => match k {
-            Key::Char('q') => vec![Command::Quit],
-            Key::Esc if !m.filter.is_empty() => {
-                m.filter.clear();
+        Msg::Key(Key::Esc) if !m.filter.is_empty() => {
+            m.filter.clear();
+            Vec::new()
+        }
+        Msg::Key(Key::Char(c @ '1'..='9')) => {
+            let i = c as usize - '1' as usize;
+            if i < m.envs.len() {
+                m.switch_env(i)
+            } else {
                 Vec::new()
             }
-            Key::Esc => vec![Command::Quit],
-            Key::Up | Key::Char('k') => {
-                m.move_by(-1);
-                Vec::new()
-            }
-            Key::Down | Key::Char('j') => {
-                m.move_by(1);
-                Vec::new()
-            }
-            Key::PageUp => {
-                m.move_by(-10);
-                Vec::new()
-            }
-            Key::PageDown => {
-                m.move_by(10);
-                Vec::new()
-            }
-            Key::Home | Key::Char('g') => {
-                m.selected = 0;
-                Vec::new()
-            }
-            Key::End | Key::Char('G') => {
-                m.selected = m.visible().len().saturating_sub(1);
-                Vec::new()
-            }
-            Key::Tab => {
-                let n = m.envs.len().max(1);
-                m.switch_env((m.env + 1) % n)
-            }
-            Key::BackTab => {
-                let n = m.envs.len().max(1);
-                m.switch_env((m.env + n - 1) % n)
-            }
-            Key::Char(c @ '1'..='9') => {
-                let i = c as usize - '1' as usize;
-                if i < m.envs.len() {
-                    m.switch_env(i)
-                } else {
-                    Vec::new()
-                }
-            }
-            Key::Char('/') => {
-                m.filtering = true;
-                Vec::new()
-            }
-            Key::Char('?') => {
-                m.help = true;
-                Vec::new()
-            }
-            Key::Enter => {
-                m.tab = m.tab.next();
-                m.scroll = 0;
-                Vec::new()
-            }
-            Key::Char('s') | Key::Char('d') | Key::Char('D') | Key::Char('f') | Key::Char('h') => {
-                m.tab = match k {
-                    Key::Char('s') => DetailTab::Up,
-                    Key::Char('d') => DetailTab::Down,
-                    Key::Char('D') => DetailTab::Diff,
-                    Key::Char('f') => DetailTab::Findings,
-                    _ => DetailTab::History,
-                };
-                m.scroll = 0;
-                Vec::new()
-            }
-            Key::Char('J') => {
-                m.scroll = m.scroll.saturating_add(1);
-                Vec::new()
-            }
-            Key::Char('K') => {
-                m.scroll = m.scroll.saturating_sub(1);
-                Vec::new()
-            }
-            Key::Char('+') | Key::Char('-') => {
-                let faster = k == Key::Char('-');
-                m.interval_ms = if faster {
-                    (m.interval_ms / 2).max(250)
-                } else {
-                    (m.interval_ms * 2).min(10_000)
-                };
-                vec![m.monitor()]
-            }
-            Key::Char(' ') => {
-                m.paused = !m.paused;
-                vec![m.monitor()]
-            }
-            Key::Char('r') => {
-                let name = m.env_name().to_string();
-                m.loads.insert(name.clone(), Load::Loading);
-                vec![Command::LoadStatus(name)]
-            }
-            _ => Vec::new(),
+        }
+        Msg::Key(k) => match m.keymap.action(k) {
+            Some(a) => act(m, a),
+            None => Vec::new(),
         },
     }
+}
+
+fn act(m: &mut Model, a: Action) -> Vec<Command> {
+    let tab = |m: &mut Model, t: DetailTab| {
+        m.tab = t;
+        m.scroll = 0;
+        Vec::new()
+    };
+    match a {
+        Action::Quit => return vec![Command::Quit],
+        Action::Up => m.move_by(-1),
+        Action::Down => m.move_by(1),
+        Action::PageUp => m.move_by(-10),
+        Action::PageDown => m.move_by(10),
+        Action::First => m.selected = 0,
+        Action::Last => m.selected = m.visible().len().saturating_sub(1),
+        Action::NextEnv => {
+            let n = m.envs.len().max(1);
+            return m.switch_env((m.env + 1) % n);
+        }
+        Action::PrevEnv => {
+            let n = m.envs.len().max(1);
+            return m.switch_env((m.env + n - 1) % n);
+        }
+        Action::Filter => m.filtering = true,
+        Action::Help => m.help = true,
+        Action::NextTab => {
+            let next = m.tab.next();
+            return tab(m, next);
+        }
+        Action::ShowSql => return tab(m, DetailTab::Up),
+        Action::ShowDown => return tab(m, DetailTab::Down),
+        Action::ShowDiff => return tab(m, DetailTab::Diff),
+        Action::ShowFindings => return tab(m, DetailTab::Findings),
+        Action::ShowHistory => return tab(m, DetailTab::History),
+        Action::ScrollDown => m.scroll = m.scroll.saturating_add(1),
+        Action::ScrollUp => m.scroll = m.scroll.saturating_sub(1),
+        Action::Slower | Action::Faster => {
+            m.interval_ms = if a == Action::Faster {
+                (m.interval_ms / 2).max(250)
+            } else {
+                (m.interval_ms * 2).min(10_000)
+            };
+            return vec![m.monitor()];
+        }
+        Action::Pause => {
+            m.paused = !m.paused;
+            return vec![m.monitor()];
+        }
+        Action::Reload => {
+            let name = m.env_name().to_string();
+            m.loads.insert(name.clone(), Load::Loading);
+            return vec![Command::LoadStatus(name)];
+        }
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
@@ -520,6 +499,23 @@ pub mod tests {
         assert!(out.is_empty());
         assert!(m.current().is_none());
         assert_eq!(key(&mut m, Key::CtrlC), vec![Command::Quit]);
+    }
+
+    #[test]
+    fn keys_follow_the_keymap() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keymap.toml"), "[keys]\nquit = \"x\"\nhelp = \"q\"\n")
+            .unwrap();
+        let mut m = sample();
+        m.keymap = crate::ui::keymap::load(Some(dir.path())).0;
+        assert!(key(&mut m, Key::Esc).is_empty(), "Esc no longer quits");
+        key(&mut m, Key::Char('q'));
+        assert!(m.help, "q is help now");
+        key(&mut m, Key::Char('q'));
+        assert!(!m.help, "and closes it");
+        assert_eq!(key(&mut m, Key::Char('x')), vec![Command::Quit]);
+        key(&mut m, Key::Char('j'));
+        assert_eq!(m.selected, 1, "unchanged keys keep their defaults");
     }
 }
 

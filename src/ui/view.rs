@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::keymap::{key_label, Action};
 use super::live::live;
 use super::model::{DetailTab, Load, Model, Row};
 use super::theme::Theme;
@@ -131,7 +132,7 @@ pub fn view(m: &Model, f: &mut Frame) {
     live(m, f, rows[2]);
     footer(m, f, rows[3]);
     if m.help {
-        help(f, area);
+        help(m, f, area);
     }
 }
 
@@ -418,41 +419,63 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
     let keys = if m.filtering {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {
-        format!(
-            " ↑↓ move · Tab env · Enter next tab · / filter · r reload · ? help · q quit      logs: {}",
-            m.log_dir
-        )
+        let first = |a: Action| m.keymap.keys(a).first().map(|k| key_label(*k)).unwrap_or_default();
+        let hints: Vec<String> = [
+            (format!("{}{}", first(Action::Up), first(Action::Down)), "move"),
+            (first(Action::NextEnv), "env"),
+            (first(Action::NextTab), "next tab"),
+            (first(Action::Filter), "filter"),
+            (first(Action::Reload), "reload"),
+            (first(Action::Help), "help"),
+            (first(Action::Quit), "quit"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, what)| format!("{k} {what}"))
+        .collect();
+        format!(" {}      logs: {}", hints.join(" · "), m.log_dir)
     };
     f.render_widget(Paragraph::new(keys).style(Style::new().fg(m.theme.dim)), area);
 }
 
-fn help(f: &mut Frame, area: Rect) {
-    let w = area.width.min(64);
-    let h = area.height.min(18);
+/// Every action with its keys, in two columns, from the keymap the keys are read with.
+fn help(m: &Model, f: &mut Frame, area: Rect) {
+    let w = area.width.min(96);
+    let rows = Action::ALL.len().div_ceil(2);
+    let h = area.height.min(rows as u16 + 4);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
     };
-    let lines = vec![
-        Line::raw(" ↑ ↓  j k      move in the list"),
-        Line::raw(" PgUp PgDn     move by ten · g G first / last"),
-        Line::raw(" Tab  1-9      switch environment"),
-        Line::raw(" Enter         next tab: SQL, Down, Diff, Findings, History"),
-        Line::raw(" s d D f h     SQL · Down · Diff (drift) · Findings · History"),
-        Line::raw(" J  K          scroll the SQL"),
-        Line::raw(" /             filter by version, name or state"),
-        Line::raw(" r             reload the environment"),
-        Line::raw(" + -  space    live strip slower / faster · pause"),
-        Line::raw(" ?             this help · q or Esc quit"),
-        Line::raw(""),
-        Line::raw(" ✓ applied  • pending  ↯ out of order  ! drifted"),
-        Line::raw(" ? missing (file gone)  ✗ failed (partly applied)"),
-    ];
+    let col = (w.saturating_sub(2) / 2) as usize;
+    let entry = |a: Option<&Action>| -> String {
+        let Some(a) = a else { return String::new() };
+        let keys = m.keymap.label(*a);
+        let keys = if keys.is_empty() { "(unbound)".to_string() } else { keys };
+        let text = format!(" {keys:<10} {}", a.help());
+        text.chars().take(col).collect()
+    };
+    let mut lines: Vec<Line> = (0..rows)
+        .map(|i| {
+            let left = entry(Action::ALL.get(i));
+            let right = entry(Action::ALL.get(i + rows));
+            Line::raw(format!("{left:<col$}{right}"))
+        })
+        .collect();
+    lines.push(Line::raw(" 1-9        pick an environment · Esc clears a filter"));
+    lines.push(Line::styled(
+        " ✓ applied  • pending  ↯ out of order  ! drifted  ? missing  ✗ failed",
+        Style::new().fg(m.theme.dim),
+    ));
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Help ")),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Help · keys from keymap.toml in the config dir "),
+        ),
         r,
     );
 }
