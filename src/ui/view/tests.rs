@@ -1,0 +1,104 @@
+//! Every view through ratatui's TestBackend, as insta snapshots.
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::super::model::tests::sample;
+use super::super::model::{update, Key, Msg};
+use super::*;
+
+fn render(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(m, f)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn main_screen_small_and_large() {
+    let mut m = sample();
+    for (c, t) in [(10, 20.0), (12, 35.0), (15, 30.0), (14, 40.0)] {
+        let mut s = crate::ui::model::monitor_tests_snap(c, t);
+        if c == 14 {
+            s.waiting = 1;
+            s.blocked = vec![crate::core::monitor::Blocked {
+                pid: 4242,
+                user: "app".into(),
+                application: "api".into(),
+                blockers: vec![8812],
+                seconds: 12.0,
+                query: "UPDATE orders SET status = $1 WHERE id = $2".into(),
+            }];
+        }
+        update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(s) });
+    }
+    insta::assert_snapshot!("main_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("main_160x48", render(&m, 160, 48));
+}
+
+#[test]
+fn filter_down_tab_help_production_and_failure() {
+    let mut m = sample();
+    for k in [Key::Char('/'), Key::Char('o'), Key::Char('r'), Key::Char('d')] {
+        update(&mut m, Msg::Key(k));
+    }
+    insta::assert_snapshot!("filtering_80x24", render(&m, 80, 24));
+    update(&mut m, Msg::Key(Key::Enter));
+    update(&mut m, Msg::Key(Key::Enter));
+    insta::assert_snapshot!("down_tab_160x48", render(&m, 160, 48));
+    // The drifted migration's diff and the findings of the index migration.
+    let mut d = sample();
+    update(&mut d, Msg::Key(Key::Down));
+    update(&mut d, Msg::Key(Key::Down));
+    update(&mut d, Msg::Key(Key::Char('D')));
+    insta::assert_snapshot!("drift_diff_160x48", render(&d, 160, 48));
+    update(&mut d, Msg::Key(Key::End));
+    update(&mut d, Msg::Key(Key::Char('f')));
+    insta::assert_snapshot!("findings_160x48", render(&d, 160, 48));
+    update(&mut d, Msg::Key(Key::Home));
+    update(&mut d, Msg::Key(Key::Char('h')));
+    insta::assert_snapshot!("history_160x48", render(&d, 160, 48));
+    update(&mut m, Msg::Key(Key::Char('?')));
+    insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
+    let mut p = sample();
+    update(&mut p, Msg::Key(Key::Char('3')));
+    update(
+        &mut p,
+        Msg::Loaded {
+            env: "prod".into(),
+            load: Load::Failed("cannot connect to app@db:5432/shop".into()),
+        },
+    );
+    insta::assert_snapshot!("prod_unreachable_80x24", render(&p, 80, 24));
+}
+
+fn cell_fg(m: &Model, text: &str) -> Color {
+    let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    t.draw(|f| view(m, f)).unwrap();
+    let buf = t.backend().buffer();
+    let row: String = (0..160).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    let at = row.find(text).expect("text on the header line");
+    let x = row[..at].chars().count() as u16;
+    buf[(x, 0)].fg
+}
+
+#[test]
+fn themes_colour_roles_and_no_color_turns_them_off() {
+    let mut m = sample();
+    assert_eq!(cell_fg(&m, "PROD"), Color::Red, "dark: production in red");
+    m.theme = crate::ui::theme::builtin("colorblind").unwrap();
+    assert_eq!(cell_fg(&m, "PROD"), Color::Rgb(0xd5, 0x5e, 0x00));
+    m.theme = crate::ui::theme::Theme::plain();
+    assert_eq!(cell_fg(&m, "PROD"), Color::Reset);
+}
+
+#[test]
+fn a_notice_shows_in_the_footer_until_a_key() {
+    let mut m = sample();
+    m.notices = vec!["theme /x/themes/mine.toml: colors.prod: no such role".into()];
+    let screen = render(&m, 80, 24);
+    assert!(screen.contains("⚠ theme /x/themes/mine.toml"), "{screen}");
+    insta::assert_snapshot!("notice_80x24", screen);
+    update(&mut m, Msg::Key(Key::Char('q')));
+    assert!(m.notices.is_empty());
+    assert!(!render(&m, 80, 24).contains("⚠ theme"));
+}
