@@ -32,6 +32,8 @@ pub struct Context<'a> {
     pub env: &'a Environment,
     pub ledger: &'a Ledger,
     pub status: &'a Status,
+    /// The migrations this run will apply ("0007_orders_total_check"), `--to` applied.
+    pub planned: Vec<String>,
     /// Tables the pending migrations touch (lower case, unqualified).
     pub touched: Vec<String>,
     /// Whether a backup will be taken before the change; None for a dry run, which
@@ -67,7 +69,7 @@ pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
         check("failed migrations", Outcome::Fail, format!("{} (resolve first)", failed.join(", ")))
     });
 
-    let pending: Vec<String> = cx.status.pending().map(|i| i.label()).collect();
+    let pending = &cx.planned;
     out.push(check(
         "pending migrations",
         Outcome::Pass,

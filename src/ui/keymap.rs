@@ -55,6 +55,8 @@ actions! {
     ShowHistory = "show_history", "History tab", ["h"];
     ScrollDown = "scroll_down", "scroll the detail down", ["J"];
     ScrollUp = "scroll_up", "scroll the detail up", ["K"];
+    ShowRuns = "show_runs", "runs browser (again: back)", ["R"];
+    ShowLedger = "show_ledger", "ledger rows (again: back)", ["L"];
     Filter = "filter", "filter: version/name/state", ["/"];
     Reload = "reload", "reload the environment", ["r"];
     Slower = "slower", "live: sample less often", ["+"];

@@ -3,6 +3,7 @@
 //! only when a message changed something. The terminal is restored on every exit path
 //! (ratatui's init installs a panic hook that restores it too).
 
+mod browse;
 pub mod keymap;
 mod live;
 pub mod model;
@@ -210,7 +211,7 @@ fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedSender<Msg>)
         let load = match project.environment(Some(&name)) {
             Err(e) => Load::Failed(e.message),
             Ok(env) => match load_rows(&project, env).await {
-                Ok((rows, server)) => Load::Loaded { rows, server },
+                Ok(loaded) => loaded,
                 Err(e) => Load::Failed(e.message),
             },
         };
@@ -218,10 +219,7 @@ fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedSender<Msg>)
     });
 }
 
-async fn load_rows(
-    project: &Project,
-    env: &crate::core::config::Environment,
-) -> Result<(Vec<Row>, String)> {
+async fn load_rows(project: &Project, env: &crate::core::config::Environment) -> Result<Load> {
     let target = crate::core::connect::Target::resolve(env)?;
     let status = exec::status(project, env).await?;
     // The SQL that ran, for drifted and missing migrations (diff, and SQL when the file is gone).
@@ -235,7 +233,12 @@ async fn load_rows(
     };
     let mut history: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
-    for h in ledger.history(&client).await? {
+    let all_history = ledger.history(&client).await?;
+    let mut ledger_entries: Vec<model::Entry> =
+        all_history.iter().map(browse::ledger_entry).collect();
+    ledger_entries.reverse();
+    let runs = ledger.runs(&client).await?.iter().rev().map(browse::run_entry).collect();
+    for h in all_history {
         let outcome = if h.success {
             "ok".to_string()
         } else {
@@ -290,5 +293,5 @@ async fn load_rows(
             history: history.remove(i.version.key()).unwrap_or_default(),
         });
     }
-    Ok((rows, target.describe()))
+    Ok(Load::Loaded { rows, server: target.describe(), runs, ledger: ledger_entries })
 }

@@ -107,6 +107,23 @@ async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
     if !wait_for(|| screen().contains("0001_create_users ─") && screen().contains("tester"), 10) {
         fail("the history of 0001 does not name who applied it");
     }
+    // The runs browser: the apply above, its stages and who ran it; Esc comes back.
+    tmux(&["send-keys", "-t", &session, "R"]);
+    if !wait_for(
+        || {
+            let s = screen();
+            s.contains("Runs (1)")
+                && s.contains("apply    done")
+                && s.contains("apply       10 migration(s): done")
+        },
+        10,
+    ) {
+        fail("R did not show the run with its stages");
+    }
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    if !wait_for(|| screen().contains("Migrations (14)"), 10) {
+        fail("Esc did not come back from the runs browser");
+    }
     tmux(&["send-keys", "-t", &session, "q"]);
     if !wait_for(|| screen().contains("EXITED"), 10) {
         fail("q did not quit");

@@ -169,9 +169,13 @@ async fn a_dry_run_runs_the_prechecks_and_names_a_blocking_session() {
     );
     assert!(out.stdout.contains("not needed: a dry run rolls back"), "{}", out.stdout);
     blocker.batch_execute("COMMIT").await.unwrap();
-    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    p.write("3_c.up.sql", "CREATE TABLE c (id int);\n");
+    let out = p.sluice(&["apply", "--dry-run", "--to", "2", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let j = out.json();
+    let pending =
+        j["prechecks"].as_array().unwrap().iter().find(|c| c["name"] == "pending migrations");
+    assert_eq!(pending.unwrap()["figure"], "1: 2_b", "--to bounds what the run lists");
     assert_eq!(j["outcome"], "rehearsed");
     let stages: Vec<&str> =
         j["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();

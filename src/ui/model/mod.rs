@@ -36,8 +36,35 @@ pub struct FindingRow {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
     Loading,
-    Loaded { rows: Vec<Row>, server: String },
+    Loaded {
+        rows: Vec<Row>,
+        server: String,
+        /// Every run here, newest first.
+        runs: Vec<Entry>,
+        /// Every ledger row here, newest first.
+        ledger: Vec<Entry>,
+    },
     Failed(String),
+}
+
+/// What the body shows: the migrations, or one of the browsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Migrations,
+    Runs,
+    Ledger,
+}
+
+/// A line of the runs or ledger browser and what its detail pane shows (owned, built by
+/// the loading task).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub line: String,
+    pub detail: Vec<String>,
+    /// Lower case; what the filter searches (version, name, operator, date, action...).
+    pub search: String,
+    /// ok, failed, running...: picks the entry's symbol.
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +155,7 @@ pub struct Model {
     pub keymap: Keymap,
     /// Problems worth one look (a bad theme or keymap file); any key dismisses them.
     pub notices: Vec<String>,
+    pub screen: Screen,
 }
 
 impl Model {
@@ -152,7 +180,33 @@ impl Model {
             theme: super::theme::Theme::default(),
             keymap: Keymap::default(),
             notices: Vec::new(),
+            screen: Screen::Migrations,
         }
+    }
+
+    /// Entries of the browser on screen that match the filter.
+    pub fn entries(&self) -> Vec<&Entry> {
+        let f = self.filter.to_lowercase();
+        let all = match (self.load(), self.screen) {
+            (Some(Load::Loaded { runs, .. }), Screen::Runs) => runs,
+            (Some(Load::Loaded { ledger, .. }), Screen::Ledger) => ledger,
+            _ => return Vec::new(),
+        };
+        all.iter().filter(|e| f.is_empty() || e.search.contains(&f)).collect()
+    }
+
+    fn visible_len(&self) -> usize {
+        match self.screen {
+            Screen::Migrations => self.visible().len(),
+            _ => self.entries().len(),
+        }
+    }
+
+    fn show(&mut self, screen: Screen) {
+        self.screen = if self.screen == screen { Screen::Migrations } else { screen };
+        self.selected = 0;
+        self.scroll = 0;
+        self.filter.clear();
     }
 
     pub fn env_name(&self) -> &str {
@@ -235,7 +289,7 @@ impl Model {
     }
 
     fn clamp(&mut self) {
-        let n = self.visible().len();
+        let n = self.visible_len();
         if n == 0 {
             self.selected = 0;
         } else if self.selected >= n {
@@ -244,7 +298,7 @@ impl Model {
     }
 
     fn move_by(&mut self, delta: isize) {
-        let n = self.visible().len() as isize;
+        let n = self.visible_len() as isize;
         if n == 0 {
             return;
         }
@@ -304,11 +358,16 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 Key::Down => m.move_by(1),
                 _ => {}
             }
-            m.selected = m.selected.min(m.visible().len().saturating_sub(1));
+            m.selected = m.selected.min(m.visible_len().saturating_sub(1));
             Vec::new()
         }
         Msg::Key(Key::Esc) if !m.filter.is_empty() => {
             m.filter.clear();
+            Vec::new()
+        }
+        // Esc backs out of a browser to the migrations.
+        Msg::Key(Key::Esc) if m.screen != Screen::Migrations => {
+            m.show(Screen::Migrations);
             Vec::new()
         }
         Msg::Key(Key::Char(c @ '1'..='9')) => {
@@ -339,7 +398,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
         Action::PageUp => m.move_by(-10),
         Action::PageDown => m.move_by(10),
         Action::First => m.selected = 0,
-        Action::Last => m.selected = m.visible().len().saturating_sub(1),
+        Action::Last => m.selected = m.visible_len().saturating_sub(1),
         Action::NextEnv => {
             let n = m.envs.len().max(1);
             return m.switch_env((m.env + 1) % n);
@@ -354,6 +413,8 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
             let next = m.tab.next();
             return tab(m, next);
         }
+        Action::ShowRuns => m.show(Screen::Runs),
+        Action::ShowLedger => m.show(Screen::Ledger),
         Action::ShowSql => return tab(m, DetailTab::Up),
         Action::ShowDown => return tab(m, DetailTab::Down),
         Action::ShowDiff => return tab(m, DetailTab::Diff),

@@ -33,6 +33,79 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
     }
 }
 
+/// Three runs as the ledger records them: a guarded apply with an override, a refused one,
+/// a rollback.
+pub fn runs() -> Vec<Entry> {
+    use crate::core::ledger::RunRow;
+    let run =
+        |id: &str, action: &str, outcome: &str, at: &str, details: serde_json::Value| RunRow {
+            run_id: id.into(),
+            environment: "dev".into(),
+            action: action.into(),
+            operator: "alice".into(),
+            client_host: Some("ops-1".into()),
+            started_at: at.into(),
+            finished_at: Some(at.into()),
+            outcome: outcome.into(),
+            details,
+        };
+    let apply = serde_json::json!({
+        "duration_ms": 1840,
+        "stages": [
+            {"stage": "pre-checks", "outcome": "warned", "summary": "11 passed, 1 warning(s)", "duration_ms": 140},
+            {"stage": "lint", "outcome": "warned", "summary": "2 finding(s): 1 error(s), 1 warning(s); gate overridden: CHG-12", "duration_ms": 30},
+            {"stage": "backup", "outcome": "passed", "summary": "/var/backups/dev_shop_pre-0004.dump", "duration_ms": 900},
+            {"stage": "apply", "outcome": "passed", "summary": "1 migration(s): done", "duration_ms": 700}
+        ],
+        "prechecks": [
+            {"name": "connectivity", "outcome": "pass", "figure": "PostgreSQL 15.8"},
+            {"name": "backup space", "outcome": "warn", "figure": "cannot read the free space"}
+        ],
+        "overrides": [{"guard": "lint", "reason": "CHG-12: the table is empty", "what": ["0004_orders_index.up.sql:1 create-index-non-concurrently"]}],
+        "backup": {"path": "/var/backups/dev_shop_pre-0004.dump", "bytes": 3145728, "entries": 42, "duration_ms": 900},
+        "migrations": [{"version": "0004", "name": "orders_index", "direction": "up", "duration_ms": 700, "lock_retries": 1}]
+    });
+    let refused = serde_json::json!({
+        "duration_ms": 95,
+        "error": {"kind": "guard", "exit_code": 1, "message": "pre-checks failed: blocking sessions: pid 8812 (etl) holds a lock on orders",
+                  "blockers": [{"pid": 8812, "application_name": "etl"}]}
+    });
+    let rollback = serde_json::json!({"duration_ms": 310, "migrations": [{"version": "0004", "name": "orders_index", "direction": "down", "duration_ms": 300}]});
+    [
+        run("c3d4e5f6", "rollback", "done", "2026-11-22T03:12:09Z", rollback),
+        run("b2c3d4e5", "apply", "refused", "2026-11-21T02:10:00Z", refused),
+        run("a1b2c3d4", "apply", "done", "2026-11-21T02:14:00Z", apply),
+    ]
+    .iter()
+    .map(crate::ui::browse::run_entry)
+    .collect()
+}
+
+/// Two ledger rows, newest first.
+pub fn ledger() -> Vec<Entry> {
+    use crate::core::ledger::HistoryRow;
+    let row = |id: i64, direction: &str, at: &str, success: bool| HistoryRow {
+        id,
+        version: "0004".into(),
+        name: "orders_index".into(),
+        direction: direction.into(),
+        success,
+        failed_at_statement: (!success).then_some(2),
+        checksum: "9f86d081884c7d65".into(),
+        applied_at: at.into(),
+        applied_by: "app_owner".into(),
+        os_user: Some("alice".into()),
+        client_host: Some("ops-1".into()),
+        duration_ms: Some(700),
+        run_id: Some("a1b2c3d4".into()),
+        error: (!success).then(|| "canceling statement due to lock timeout".into()),
+    };
+    [row(2, "down", "2026-11-22T03:12:09Z", true), row(1, "up", "2026-11-21T02:14:00Z", false)]
+        .iter()
+        .map(crate::ui::browse::ledger_entry)
+        .collect()
+}
+
 pub fn sample() -> Model {
     let envs = vec![
         EnvTab { name: "dev".into(), tier: "development".into() },
@@ -49,7 +122,10 @@ pub fn sample() -> Model {
         row("0006", "add_plan_column", "pending"),
         row("0007", "orders_status_index", "pending"),
     ];
-    m.loads.insert("dev".into(), Load::Loaded { rows, server: "PostgreSQL 15.8".into() });
+    m.loads.insert(
+        "dev".into(),
+        Load::Loaded { rows, server: "PostgreSQL 15.8".into(), runs: runs(), ledger: ledger() },
+    );
     m
 }
 
@@ -130,4 +206,42 @@ fn keys_follow_the_keymap() {
     assert_eq!(key(&mut m, Key::Char('x')), vec![Command::Quit]);
     key(&mut m, Key::Char('j'));
     assert_eq!(m.selected, 1, "unchanged keys keep their defaults");
+}
+
+#[test]
+fn the_runs_browser_moves_filters_and_backs_out() {
+    let mut m = sample();
+    key(&mut m, Key::Down);
+    key(&mut m, Key::Char('R'));
+    assert_eq!(m.screen, Screen::Runs);
+    assert_eq!(m.selected, 0, "a browser opens at its newest entry");
+    assert_eq!(m.entries().len(), 3);
+    key(&mut m, Key::Char('/'));
+    for c in "refused".chars() {
+        key(&mut m, Key::Char(c));
+    }
+    key(&mut m, Key::Enter);
+    assert_eq!(m.entries().len(), 1);
+    assert!(m.entries()[0].detail.iter().any(|l| l.contains("blocked by pid 8812")));
+    key(&mut m, Key::Esc);
+    assert_eq!(m.entries().len(), 3, "Esc clears the filter first");
+    key(&mut m, Key::End);
+    assert_eq!(m.selected, 2);
+    assert!(key(&mut m, Key::Esc).is_empty(), "then backs out, it does not quit");
+    assert_eq!(m.screen, Screen::Migrations);
+    key(&mut m, Key::Char('L'));
+    assert_eq!(m.screen, Screen::Ledger);
+    assert_eq!(m.entries().len(), 2);
+    key(&mut m, Key::Char('/'));
+    for c in "alice 2026-11-21".chars() {
+        key(&mut m, Key::Char(c));
+    }
+    assert_eq!(m.entries().len(), 0, "the filter is one substring");
+    for _ in 0..11 {
+        key(&mut m, Key::Backspace);
+    }
+    assert_eq!(m.entries().len(), 2, "by operator");
+    key(&mut m, Key::Enter);
+    key(&mut m, Key::Char('L'));
+    assert_eq!(m.screen, Screen::Migrations, "the same key toggles back");
 }

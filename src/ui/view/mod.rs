@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::keymap::{key_label, Action};
 use super::live::live;
-use super::model::{DetailTab, Load, Model, Row};
+use super::model::{DetailTab, Load, Model, Row, Screen};
 use super::theme::Theme;
 
 fn symbol(r: &Row, t: &Theme) -> (&'static str, Color) {
@@ -183,6 +183,9 @@ pub(super) fn border(m: &Model) -> Style {
 }
 
 fn body(m: &Model, f: &mut Frame, area: Rect) {
+    if m.screen != Screen::Migrations {
+        return super::browse::browser(m, f, area);
+    }
     let wide = area.width >= 120;
     let parts = Layout::default()
         .direction(if wide { Direction::Horizontal } else { Direction::Vertical })
@@ -420,12 +423,17 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {
         let first = |a: Action| m.keymap.keys(a).first().map(|k| key_label(*k)).unwrap_or_default();
+        let browsing = m.screen != Screen::Migrations;
         let hints: Vec<String> = [
             (format!("{}{}", first(Action::Up), first(Action::Down)), "move"),
             (first(Action::NextEnv), "env"),
-            (first(Action::NextTab), "next tab"),
+            if browsing {
+                (format!("{}{}", first(Action::ScrollDown), first(Action::ScrollUp)), "scroll")
+            } else {
+                (first(Action::NextTab), "next tab")
+            },
             (first(Action::Filter), "filter"),
-            (first(Action::Reload), "reload"),
+            if browsing { ("Esc".into(), "back") } else { (first(Action::ShowRuns), "runs") },
             (first(Action::Help), "help"),
             (first(Action::Quit), "quit"),
         ]

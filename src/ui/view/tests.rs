@@ -102,3 +102,15 @@ fn a_notice_shows_in_the_footer_until_a_key() {
     assert!(m.notices.is_empty());
     assert!(!render(&m, 80, 24).contains("⚠ theme"));
 }
+
+#[test]
+fn the_runs_and_ledger_browsers() {
+    let mut m = sample();
+    update(&mut m, Msg::Key(Key::Char('R')));
+    update(&mut m, Msg::Key(Key::End));
+    insta::assert_snapshot!("runs_160x48", render(&m, 160, 48));
+    insta::assert_snapshot!("runs_80x24", render(&m, 80, 24));
+    update(&mut m, Msg::Key(Key::Char('L')));
+    update(&mut m, Msg::Key(Key::Down));
+    insta::assert_snapshot!("ledger_160x48", render(&m, 160, 48));
+}
