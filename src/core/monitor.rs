@@ -21,6 +21,30 @@ pub struct Blocked {
     pub query: String,
 }
 
+/// A session as the lock views show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub pid: i32,
+    /// application_name, else the user.
+    pub who: String,
+    pub state: String,
+    /// Age of its open transaction (0 when none).
+    pub xact_seconds: f64,
+    pub query: String,
+}
+
+/// A lock held or awaited on a relation a pending migration touches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelationLock {
+    pub relation: String,
+    pub pid: i32,
+    pub who: String,
+    /// As the docs write it: ROW EXCLUSIVE, ACCESS EXCLUSIVE...
+    pub mode: String,
+    pub granted: bool,
+    pub xact_seconds: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub connections: i64,
@@ -33,6 +57,12 @@ pub struct Snapshot {
     /// (pid, who, seconds) of the oldest open transaction.
     pub longest: Option<(i32, String, f64)>,
     pub blocked: Vec<Blocked>,
+    /// The sessions that block others without waiting themselves: the roots of the tree.
+    pub blockers: Vec<Session>,
+    /// Locks on the relations the pending migrations touch.
+    pub locks: Vec<RelationLock>,
+    /// Sessions idle in a transaction, oldest first (at most 10).
+    pub idle_in_tx: Vec<Session>,
 }
 
 pub struct Monitor {
@@ -47,7 +77,8 @@ impl Monitor {
         Ok(Monitor { client, last: None })
     }
 
-    pub async fn sample(&mut self) -> Result<Snapshot> {
+    /// One sample; `relations` (lower case, unqualified) are the tables whose locks to list.
+    pub async fn sample(&mut self, relations: &[String]) -> Result<Snapshot> {
         let r = self
             .client
             .query_one(
@@ -100,7 +131,51 @@ impl Monitor {
                 seconds: r.get(4),
                 query: r.get::<_, String>(5).replace(char::is_whitespace, " "),
             })
+            .collect::<Vec<Blocked>>();
+        let waiting: Vec<i32> = blocked.iter().map(|b| b.pid).collect();
+        let mut roots: Vec<i32> = blocked
+            .iter()
+            .flat_map(|b| b.blockers.iter().copied())
+            .filter(|p| !waiting.contains(p))
             .collect();
+        roots.sort();
+        roots.dedup();
+        let blockers = self.sessions("pid = ANY($1)", &roots).await?;
+        let idle_in_tx = self
+            .sessions("state LIKE 'idle in transaction%' AND $1::int4[] IS NOT NULL", &[])
+            .await?;
+        let locks = if relations.is_empty() {
+            Vec::new()
+        } else {
+            self.client
+                .query(
+                    "SELECT n.nspname || '.' || c.relname, l.pid,
+                            coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
+                            l.mode, l.granted,
+                            coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8
+                     FROM pg_locks l
+                     JOIN pg_class c ON c.oid = l.relation
+                     JOIN pg_namespace n ON n.oid = c.relnamespace
+                     JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                       AND lower(c.relname) = ANY ($1)
+                     ORDER BY l.granted, 6 DESC, 1, 2
+                     LIMIT 50",
+                    &[&relations],
+                )
+                .await?
+                .iter()
+                .map(|r| RelationLock {
+                    relation: r.get(0),
+                    pid: r.get(1),
+                    who: r.get(2),
+                    mode: crate::core::exec::lock_mode_name(r.get::<_, &str>(3)),
+                    granted: r.get(4),
+                    xact_seconds: r.get(5),
+                })
+                .collect()
+        };
         Ok(Snapshot {
             connections: r.get(0),
             max_connections: r.get(1),
@@ -110,6 +185,32 @@ impl Monitor {
             tps,
             longest,
             blocked,
+            blockers,
+            locks,
+            idle_in_tx,
         })
+    }
+
+    async fn sessions(&self, filter: &str, pids: &[i32]) -> Result<Vec<Session>> {
+        let sql = format!(
+            "SELECT pid, coalesce(nullif(application_name, ''), usename::text, '?'), coalesce(state, ''),
+                    coalesce(extract(epoch FROM now() - xact_start), 0)::float8, left(coalesce(query, ''), 80)
+             FROM pg_stat_activity
+             WHERE {filter} AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+             ORDER BY xact_start NULLS LAST LIMIT 10"
+        );
+        Ok(self
+            .client
+            .query(&sql, &[&pids])
+            .await?
+            .iter()
+            .map(|r| Session {
+                pid: r.get(0),
+                who: r.get(1),
+                state: r.get(2),
+                xact_seconds: r.get(3),
+                query: r.get::<_, String>(4).replace(char::is_whitespace, " "),
+            })
+            .collect())
     }
 }

@@ -57,6 +57,7 @@ actions! {
     ScrollUp = "scroll_up", "scroll the detail up", ["K"];
     ShowRuns = "show_runs", "runs browser (again: back)", ["R"];
     ShowLedger = "show_ledger", "ledger rows (again: back)", ["L"];
+    ShowMonitor = "show_monitor", "locks and blockers (again: back)", ["M"];
     Filter = "filter", "filter: version/name/state", ["/"];
     Reload = "reload", "reload the environment", ["r"];
     Slower = "slower", "live: sample less often", ["+"];

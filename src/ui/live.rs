@@ -90,3 +90,159 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
     };
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
+
+/// Who blocks whom, as a tree: roots are sessions that block without waiting themselves.
+pub(super) fn blocker_tree(s: &crate::core::monitor::Snapshot) -> Vec<String> {
+    fn children(
+        s: &crate::core::monitor::Snapshot,
+        pid: i32,
+        depth: usize,
+        seen: &mut Vec<i32>,
+        out: &mut Vec<String>,
+    ) {
+        let kids: Vec<_> = s.blocked.iter().filter(|b| b.blockers.contains(&pid)).collect();
+        for (i, b) in kids.iter().enumerate() {
+            let last = i + 1 == kids.len();
+            let who = if b.application.is_empty() { &b.user } else { &b.application };
+            out.push(format!(
+                "{}{} pid {} ({who}) waits {:.0} s: {}",
+                "   ".repeat(depth),
+                if last { "└─" } else { "├─" },
+                b.pid,
+                b.seconds,
+                b.query
+            ));
+            // A lock cycle (a deadlock about to be broken) would recurse for ever.
+            if !seen.contains(&b.pid) && depth < 8 {
+                seen.push(b.pid);
+                children(s, b.pid, depth + 1, seen, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for r in &s.blockers {
+        out.push(format!(
+            "pid {} ({}) {}, transaction {}: {}",
+            r.pid,
+            r.who,
+            r.state,
+            clock(r.xact_seconds),
+            r.query
+        ));
+        seen.push(r.pid);
+        children(s, r.pid, 0, &mut seen, &mut out);
+    }
+    // Waiters whose blockers are all waiting too (a cycle) have no root above them.
+    for b in &s.blocked {
+        if !seen.contains(&b.pid) {
+            out.push(format!("pid {} waits on {:?} (in a cycle): {}", b.pid, b.blockers, b.query));
+        }
+    }
+    out
+}
+
+/// The full-screen live view: the blocker tree, the locks on the tables the pending
+/// migrations touch, and the sessions idle in a transaction.
+pub(super) fn monitor_screen(m: &Model, f: &mut Frame, area: Rect) {
+    use ratatui::layout::{Constraint, Direction, Layout};
+    use ratatui::style::Modifier;
+    let t = &m.theme;
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(40), Constraint::Fill(1)])
+        .split(area);
+    let bottom = Layout::default()
+        .direction(if area.width >= 120 { Direction::Horizontal } else { Direction::Vertical })
+        .constraints([Constraint::Percentage(60), Constraint::Fill(1)])
+        .split(rows[1]);
+    let block =
+        |title: String| Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
+    let touched = match m.load() {
+        Some(super::model::Load::Loaded { touched, .. }) => touched.clone(),
+        _ => Vec::new(),
+    };
+    let (tree, locks, idle): (Vec<Line>, Vec<Line>, Vec<Line>) = match &m.metrics {
+        None => (vec![Line::raw(" connecting the monitor…")], vec![], vec![]),
+        Some(Err(e)) => (
+            vec![
+                Line::styled(" ✗ monitor not connected; retrying", Style::new().fg(t.error)),
+                Line::raw(format!(" {e}")),
+            ],
+            vec![],
+            vec![],
+        ),
+        Some(Ok(s)) => {
+            let tree: Vec<Line> = if s.blocked.is_empty() {
+                vec![Line::styled(" no session is waiting on a lock", Style::new().fg(t.dim))]
+            } else {
+                blocker_tree(s)
+                    .into_iter()
+                    .map(|l| {
+                        if l.starts_with("pid") {
+                            Line::styled(format!(" {l}"), Style::new().fg(t.warning))
+                        } else {
+                            Line::raw(format!(" {l}"))
+                        }
+                    })
+                    .collect()
+            };
+            let locks: Vec<Line> = if touched.is_empty() {
+                vec![Line::styled(" no pending migration touches a table", Style::new().fg(t.dim))]
+            } else if s.locks.is_empty() {
+                vec![Line::styled(" no lock on them now", Style::new().fg(t.dim))]
+            } else {
+                s.locks
+                    .iter()
+                    .map(|l| {
+                        let text = format!(
+                            " {} {:<22} {:<24} pid {} ({}) tx {}",
+                            if l.granted { "holds " } else { "WAITS " },
+                            l.mode,
+                            l.relation,
+                            l.pid,
+                            l.who,
+                            clock(l.xact_seconds)
+                        );
+                        if l.granted {
+                            Line::raw(text)
+                        } else {
+                            Line::styled(
+                                text,
+                                Style::new().fg(t.warning).add_modifier(Modifier::BOLD),
+                            )
+                        }
+                    })
+                    .collect()
+            };
+            let idle: Vec<Line> = if s.idle_in_tx.is_empty() {
+                vec![Line::styled(" none", Style::new().fg(t.dim))]
+            } else {
+                s.idle_in_tx
+                    .iter()
+                    .map(|x| {
+                        Line::raw(format!(
+                            " pid {} ({}) {}: {}",
+                            x.pid,
+                            x.who,
+                            clock(x.xact_seconds),
+                            x.query
+                        ))
+                    })
+                    .collect()
+            };
+            (tree, locks, idle)
+        }
+    };
+    f.render_widget(
+        Paragraph::new(tree).block(block(format!(" Blocking · {} · Esc back ", m.env_name()))),
+        rows[0],
+    );
+    let title = if touched.is_empty() {
+        " Locks on the tables pending migrations touch ".to_string()
+    } else {
+        format!(" Locks on {} ", touched.join(", "))
+    };
+    f.render_widget(Paragraph::new(locks).block(block(title)), bottom[0]);
+    f.render_widget(Paragraph::new(idle).block(block(" Idle in transaction ".into())), bottom[1]);
+}

@@ -8,7 +8,7 @@ pub mod keymap;
 mod live;
 pub mod model;
 pub mod theme;
-mod view;
+pub mod view;
 
 use std::time::Duration;
 
@@ -75,8 +75,9 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
                 match cmd {
                     Command::Quit => return Ok(0),
                     Command::LoadStatus(name) => spawn_load(&project, &name, tx.clone()),
-                    Command::Monitor { env, interval_ms, paused } => {
-                        let _ = monitor_tx.send(Some(MonitorCfg { env, interval_ms, paused }));
+                    Command::Monitor { env, interval_ms, paused, relations } => {
+                        let cfg = MonitorCfg { env, interval_ms, paused, relations };
+                        let _ = monitor_tx.send(Some(cfg));
                     }
                 }
             }
@@ -102,6 +103,7 @@ struct MonitorCfg {
     env: String,
     interval_ms: u64,
     paused: bool,
+    relations: Vec<String>,
 }
 
 /// Samples the selected environment on its own connection, as often as the console asks;
@@ -143,7 +145,7 @@ async fn run_monitor(
             }
         }
         if let Some((env, m)) = current.as_mut() {
-            let snapshot = m.sample().await.map_err(|e| e.message);
+            let snapshot = m.sample(&c.relations).await.map_err(|e| e.message);
             if snapshot.is_err() {
                 // Reconnect on the next round: the server may have gone away.
                 let _ = tx.send(Msg::Metrics { env: env.clone(), snapshot });
@@ -293,5 +295,14 @@ async fn load_rows(project: &Project, env: &crate::core::config::Environment) ->
             history: history.remove(i.version.key()).unwrap_or_default(),
         });
     }
-    Ok(Load::Loaded { rows, server: target.describe(), runs, ledger: ledger_entries })
+    let touched = crate::core::sql::tables_named(
+        status
+            .pending()
+            .filter_map(|i| i.migration.as_ref())
+            .filter_map(|m| m.up_statements().ok())
+            .flatten()
+            .collect::<Vec<_>>()
+            .iter(),
+    );
+    Ok(Load::Loaded { rows, server: target.describe(), runs, ledger: ledger_entries, touched })
 }

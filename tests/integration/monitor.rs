@@ -29,10 +29,24 @@ async fn monitor_sees_a_blocked_session_and_its_blocker_but_not_itself() {
     }
     let mut m = Monitor::connect(&target).await.unwrap();
     let mut seen = None;
+    let watched = vec!["t".to_string()];
     for _ in 0..50 {
-        let s = m.sample().await.unwrap();
+        let s = m.sample(&watched).await.unwrap();
         if let Some(b) = s.blocked.iter().find(|b| b.blockers.contains(&holder_pid)) {
             seen = Some((b.application.clone(), s.waiting, s.idle_in_transaction));
+            // The holder is the root of the blocker tree: it waits for nobody.
+            let root = s.blockers.iter().find(|r| r.pid == holder_pid).expect("root blocker");
+            assert!(root.state.starts_with("idle in transaction"), "{root:?}");
+            assert!(s.idle_in_tx.iter().any(|r| r.pid == holder_pid));
+            // Locks on the watched table: the holder's, granted; the waiter's, not.
+            let held = s.locks.iter().find(|l| l.pid == holder_pid).expect("holder's lock");
+            assert_eq!(
+                (held.relation.as_str(), held.mode.as_str(), held.granted),
+                ("public.t", "ACCESS EXCLUSIVE", true)
+            );
+            let waits = s.locks.iter().find(|l| l.pid == b.pid).expect("waiter's lock");
+            assert_eq!((waits.mode.as_str(), waits.granted), ("ACCESS SHARE", false));
+            assert_eq!(s.locks[0].pid, b.pid, "what waits is listed first");
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -41,7 +55,8 @@ async fn monitor_sees_a_blocked_session_and_its_blocker_but_not_itself() {
     assert_eq!(app, "api");
     assert!(waiting_n >= 1);
     assert!(idle_tx >= 1, "the lock holder sits idle in its transaction");
-    let s = m.sample().await.unwrap();
+    let s = m.sample(&[]).await.unwrap();
+    assert!(s.locks.is_empty(), "no watched tables, no lock list");
     assert!(s.tps.is_some(), "the second sample has a rate");
     assert!(s.connections >= 2 && s.connections <= s.max_connections);
     holder.batch_execute("COMMIT").await.unwrap();

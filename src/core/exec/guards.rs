@@ -37,18 +37,8 @@ pub(super) fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
     Ok(())
 }
 
-/// Tables the steps' statements name (lower case, unqualified), for the blocker check.
 fn touched_tables(steps: &[Step]) -> Vec<String> {
-    let mut out: Vec<String> = steps
-        .iter()
-        .flat_map(|s| s.statements.iter())
-        .filter_map(|st| pg_query::parse(&st.text, 0).ok())
-        .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
-        .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    crate::core::sql::tables_named(steps.iter().flat_map(|s| s.statements.iter()))
 }
 
 fn backup_planned(env: &Environment, opts: &ApplyOptions) -> Option<bool> {

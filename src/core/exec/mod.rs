@@ -20,6 +20,7 @@ pub use control::{Control, Interrupt};
 use guards::{backup_before, check_guards};
 pub use guards::{precheck, verify};
 pub use pipeline::{GuardedRun, Opened, Planned, Stage, StageOutcome, StageResult};
+pub use rehearse::mode_name as lock_mode_name;
 pub use report::{Blocker, Event, EventSender, MigrationReport, Override, ReportError, RunReport};
 pub use resolve::resolve;
 pub use restore::restore;

@@ -96,6 +96,20 @@ pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
 }
 
 /// True when the text holds nothing but whitespace, comments and semicolons.
+/// Tables the statements name (lower case, unqualified, sorted, once each): what a run will
+/// lock, for the blocker pre-check and the monitor's lock view.
+pub fn tables_named<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> Vec<String> {
+    let mut out: Vec<String> = statements
+        .into_iter()
+        .filter_map(|st| pg_query::parse(&st.text, 0).ok())
+        .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
+        .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub fn is_blank(text: &str) -> bool {
     let mut rest = text;
     loop {

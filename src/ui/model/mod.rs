@@ -43,6 +43,8 @@ pub enum Load {
         runs: Vec<Entry>,
         /// Every ledger row here, newest first.
         ledger: Vec<Entry>,
+        /// Tables the pending migrations touch: the monitor lists their locks.
+        touched: Vec<String>,
     },
     Failed(String),
 }
@@ -53,6 +55,8 @@ pub enum Screen {
     Migrations,
     Runs,
     Ledger,
+    /// The live view: blocker tree, locks on touched tables, idle transactions.
+    Monitor,
 }
 
 /// A line of the runs or ledger browser and what its detail pane shows (owned, built by
@@ -127,6 +131,8 @@ pub enum Command {
         env: String,
         interval_ms: u64,
         paused: bool,
+        /// Tables whose locks to list.
+        relations: Vec<String>,
     },
     Quit,
 }
@@ -198,6 +204,7 @@ impl Model {
     fn visible_len(&self) -> usize {
         match self.screen {
             Screen::Migrations => self.visible().len(),
+            Screen::Monitor => 0,
             _ => self.entries().len(),
         }
     }
@@ -258,10 +265,15 @@ impl Model {
     }
 
     fn monitor(&self) -> Command {
+        let relations = match self.load() {
+            Some(Load::Loaded { touched, .. }) => touched.clone(),
+            _ => Vec::new(),
+        };
         Command::Monitor {
             env: self.env_name().to_string(),
             interval_ms: self.interval_ms,
             paused: self.paused,
+            relations,
         }
     }
 
@@ -315,9 +327,16 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Resize => Vec::new(),
         Msg::Loaded { env, load } => {
+            let loaded = matches!(load, Load::Loaded { .. });
+            let current = env == m.env_name();
             m.loads.insert(env, load);
             m.clamp();
-            Vec::new()
+            // The monitor learns which tables the pending migrations touch.
+            if loaded && current {
+                vec![m.monitor()]
+            } else {
+                Vec::new()
+            }
         }
         Msg::Metrics { env, snapshot } => {
             // A late sample from the environment we just left is dropped.
@@ -415,6 +434,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
         }
         Action::ShowRuns => m.show(Screen::Runs),
         Action::ShowLedger => m.show(Screen::Ledger),
+        Action::ShowMonitor => m.show(Screen::Monitor),
         Action::ShowSql => return tab(m, DetailTab::Up),
         Action::ShowDown => return tab(m, DetailTab::Down),
         Action::ShowDiff => return tab(m, DetailTab::Diff),

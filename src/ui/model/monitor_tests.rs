@@ -14,6 +14,9 @@ pub fn snap(conns: i64, tps: f64) -> Snapshot {
         tps: Some(tps),
         longest: Some((8812, "etl".into(), 41.0)),
         blocked: vec![],
+        blockers: vec![],
+        locks: vec![],
+        idle_in_tx: vec![],
     }
 }
 
@@ -25,14 +28,27 @@ fn metrics_interval_pause_and_stale_samples() {
     assert_eq!(m.conn_history, vec![12], "a sample from another environment is dropped");
     assert_eq!(
         update(&mut m, Msg::Key(Key::Char('+'))),
-        vec![Command::Monitor { env: "dev".into(), interval_ms: 2000, paused: false }]
+        vec![Command::Monitor {
+            env: "dev".into(),
+            interval_ms: 2000,
+            paused: false,
+            relations: vec!["orders".into()]
+        }]
     );
     update(&mut m, Msg::Key(Key::Char('-')));
     update(&mut m, Msg::Key(Key::Char('-')));
     update(&mut m, Msg::Key(Key::Char('-')));
     assert_eq!(m.interval_ms, 250, "never faster than 250 ms");
     let cmds = update(&mut m, Msg::Key(Key::Char(' ')));
-    assert_eq!(cmds, vec![Command::Monitor { env: "dev".into(), interval_ms: 250, paused: true }]);
+    assert_eq!(
+        cmds,
+        vec![Command::Monitor {
+            env: "dev".into(),
+            interval_ms: 250,
+            paused: true,
+            relations: vec!["orders".into()]
+        }]
+    );
     for i in 0..40 {
         update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(snap(i, 1.0)) });
     }

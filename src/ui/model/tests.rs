@@ -124,7 +124,13 @@ pub fn sample() -> Model {
     ];
     m.loads.insert(
         "dev".into(),
-        Load::Loaded { rows, server: "PostgreSQL 15.8".into(), runs: runs(), ledger: ledger() },
+        Load::Loaded {
+            rows,
+            server: "PostgreSQL 15.8".into(),
+            runs: runs(),
+            ledger: ledger(),
+            touched: vec!["orders".into()],
+        },
     );
     m
 }
@@ -155,14 +161,24 @@ fn moving_filtering_and_switching() {
     assert_eq!(
         cmds,
         vec![
-            Command::Monitor { env: "staging".into(), interval_ms: 1000, paused: false },
+            Command::Monitor {
+                env: "staging".into(),
+                interval_ms: 1000,
+                paused: false,
+                relations: vec![]
+            },
             Command::LoadStatus("staging".into())
         ]
     );
     assert_eq!(m.load(), Some(&Load::Loading));
     assert_eq!(
         key(&mut m, Key::Char('1')),
-        vec![Command::Monitor { env: "dev".into(), interval_ms: 1000, paused: false }],
+        vec![Command::Monitor {
+            env: "dev".into(),
+            interval_ms: 1000,
+            paused: false,
+            relations: vec!["orders".into()]
+        }],
         "dev is loaded already: only the monitor moves"
     );
     assert_eq!(key(&mut m, Key::Char('q')), vec![Command::Quit]);

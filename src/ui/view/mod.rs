@@ -183,8 +183,10 @@ pub(super) fn border(m: &Model) -> Style {
 }
 
 fn body(m: &Model, f: &mut Frame, area: Rect) {
-    if m.screen != Screen::Migrations {
-        return super::browse::browser(m, f, area);
+    match m.screen {
+        Screen::Migrations => {}
+        Screen::Monitor => return super::live::monitor_screen(m, f, area),
+        Screen::Runs | Screen::Ledger => return super::browse::browser(m, f, area),
     }
     let wide = area.width >= 120;
     let parts = Layout::default()

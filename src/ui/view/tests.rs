@@ -114,3 +114,65 @@ fn the_runs_and_ledger_browsers() {
     update(&mut m, Msg::Key(Key::Down));
     insta::assert_snapshot!("ledger_160x48", render(&m, 160, 48));
 }
+
+fn busy_snapshot() -> crate::core::monitor::Snapshot {
+    use crate::core::monitor::{Blocked, RelationLock, Session};
+    let mut s = crate::ui::model::monitor_tests_snap(14, 40.0);
+    let blocked = |pid, blockers: Vec<i32>, app: &str, q: &str| Blocked {
+        pid,
+        user: "app".into(),
+        application: app.into(),
+        blockers,
+        seconds: 12.0,
+        query: q.into(),
+    };
+    s.waiting = 2;
+    s.blocked = vec![
+        blocked(4242, vec![8812], "api", "UPDATE orders SET status = $1 WHERE id = $2"),
+        blocked(5151, vec![4242], "worker", "SELECT * FROM orders WHERE id = $1 FOR UPDATE"),
+    ];
+    let session = |pid, who: &str, secs, q: &str| Session {
+        pid,
+        who: who.into(),
+        state: "idle in transaction".into(),
+        xact_seconds: secs,
+        query: q.into(),
+    };
+    s.blockers = vec![session(8812, "etl", 2460.0, "UPDATE orders SET total = 0")];
+    s.idle_in_tx = s.blockers.clone();
+    let lock = |pid, who: &str, mode: &str, granted| RelationLock {
+        relation: "public.orders".into(),
+        pid,
+        who: who.into(),
+        mode: mode.into(),
+        granted,
+        xact_seconds: 12.0,
+    };
+    s.locks =
+        vec![lock(4242, "api", "ROW EXCLUSIVE", false), lock(8812, "etl", "ROW EXCLUSIVE", true)];
+    s
+}
+
+#[test]
+fn the_live_view_draws_the_blocker_tree_and_the_locks() {
+    let mut m = sample();
+    update(&mut m, Msg::Metrics { env: "dev".into(), snapshot: Ok(busy_snapshot()) });
+    update(&mut m, Msg::Key(Key::Char('M')));
+    insta::assert_snapshot!("monitor_160x48", render(&m, 160, 48));
+    insta::assert_snapshot!("monitor_80x24", render(&m, 80, 24));
+}
+
+#[test]
+fn the_blocker_tree_nests_and_survives_a_cycle() {
+    let s = busy_snapshot();
+    let tree = crate::ui::live::blocker_tree(&s);
+    assert!(tree[0].starts_with("pid 8812 (etl) idle in transaction, transaction 00:41:00"));
+    assert!(tree[1].starts_with("└─ pid 4242 (api) waits 12 s"), "{tree:?}");
+    assert!(tree[2].starts_with("   └─ pid 5151 (worker)"), "{tree:?}");
+    let mut cycle = s.clone();
+    cycle.blockers.clear();
+    cycle.blocked[0].blockers = vec![5151];
+    let tree = crate::ui::live::blocker_tree(&cycle);
+    assert_eq!(tree.len(), 2, "{tree:?}");
+    assert!(tree.iter().all(|l| l.contains("in a cycle")), "{tree:?}");
+}
