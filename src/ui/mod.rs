@@ -6,6 +6,7 @@
 mod browse;
 pub mod keymap;
 mod live;
+mod load;
 pub mod model;
 pub mod theme;
 pub mod view;
@@ -17,8 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::core::config::Project;
 use crate::core::error::{Error, Result};
-use crate::core::exec;
-use model::{update, Command, EnvTab, FindingRow, Key, Load, Model, Msg, Row};
+
+use model::{update, Command, EnvTab, Key, Model, Msg};
 
 /// How the console looks and where it says its logs are.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +75,7 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
             for cmd in pending.drain(..) {
                 match cmd {
                     Command::Quit => return Ok(0),
-                    Command::LoadStatus(name) => spawn_load(&project, &name, tx.clone()),
+                    Command::LoadStatus(name) => load::spawn_load(&project, &name, tx.clone()),
                     Command::Monitor { env, interval_ms, paused, relations } => {
                         let cfg = MonitorCfg { env, interval_ms, paused, relations };
                         let _ = monitor_tx.send(Some(cfg));
@@ -203,106 +204,4 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
             return;
         }
     });
-}
-
-/// Loads one environment's status in the background and sends it back as a message.
-fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedSender<Msg>) {
-    let project = project.clone();
-    let name = env_name.to_string();
-    tokio::spawn(async move {
-        let load = match project.environment(Some(&name)) {
-            Err(e) => Load::Failed(e.message),
-            Ok(env) => match load_rows(&project, env).await {
-                Ok(loaded) => loaded,
-                Err(e) => Load::Failed(e.message),
-            },
-        };
-        let _ = tx.send(Msg::Loaded { env: name, load });
-    });
-}
-
-async fn load_rows(project: &Project, env: &crate::core::config::Environment) -> Result<Load> {
-    let target = crate::core::connect::Target::resolve(env)?;
-    let status = exec::status(project, env).await?;
-    // The SQL that ran, for drifted and missing migrations (diff, and SQL when the file is gone).
-    let client = target.connect("sluice/console").await?;
-    let ledger = crate::core::ledger::Ledger::new(&project.ledger_schema);
-    let levels = project.lint_levels(Some(env.tier));
-    let opts = crate::core::lint::Options {
-        levels,
-        lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
-        ..Default::default()
-    };
-    let mut history: std::collections::HashMap<String, Vec<String>> =
-        std::collections::HashMap::new();
-    let all_history = ledger.history(&client).await?;
-    let mut ledger_entries: Vec<model::Entry> =
-        all_history.iter().map(browse::ledger_entry).collect();
-    ledger_entries.reverse();
-    let runs = ledger.runs(&client).await?.iter().rev().map(browse::run_entry).collect();
-    for h in all_history {
-        let outcome = if h.success {
-            "ok".to_string()
-        } else {
-            format!("failed@{}", h.failed_at_statement.unwrap_or(0))
-        };
-        let key = crate::core::source::Version::parse(&h.version)
-            .map(|v| v.key().to_string())
-            .unwrap_or(h.version.clone());
-        history.entry(key).or_default().push(format!(
-            "{}  {:<4}  {:<9} {:>6} ms  {}  run {}",
-            h.applied_at,
-            h.direction,
-            outcome,
-            h.duration_ms.unwrap_or(0),
-            h.os_user.as_deref().unwrap_or(&h.applied_by),
-            h.run_id.as_deref().unwrap_or("-")
-        ));
-    }
-    let mut rows = Vec::with_capacity(status.items.len());
-    for i in &status.items {
-        let ledger_sql = match (&i.entry, i.state.as_str()) {
-            (Some(e), "drifted" | "missing") => Some(ledger.stored_sql(&client, e.id).await?.0),
-            _ => None,
-        };
-        let findings = match &i.migration {
-            Some(m) => {
-                let input = crate::core::lint::Input::from_migration(m);
-                crate::core::lint::lint_one(&input, &opts)
-                    .into_iter()
-                    .map(|f| FindingRow {
-                        line: f.line,
-                        rule: f.rule.to_string(),
-                        severity: f.severity.as_str().to_string(),
-                        message: f.message,
-                        help: f.help,
-                    })
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        rows.push(Row {
-            version: i.version.to_string(),
-            name: i.name.clone(),
-            state: i.state.as_str().to_string(),
-            out_of_order: i.out_of_order,
-            applied_at: i.applied_at().map(str::to_string),
-            failed_at: i.entry.as_ref().and_then(|e| e.failed_at_statement),
-            up_sql: i.migration.as_ref().map(|m| m.up.text.clone()),
-            down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
-            ledger_sql,
-            findings,
-            history: history.remove(i.version.key()).unwrap_or_default(),
-        });
-    }
-    let touched = crate::core::sql::tables_named(
-        status
-            .pending()
-            .filter_map(|i| i.migration.as_ref())
-            .filter_map(|m| m.up_statements().ok())
-            .flatten()
-            .collect::<Vec<_>>()
-            .iter(),
-    );
-    Ok(Load::Loaded { rows, server: target.describe(), runs, ledger: ledger_entries, touched })
 }

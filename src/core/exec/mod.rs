@@ -76,11 +76,19 @@ impl Resolution {
 
 /// Reads files and ledger (no lock, no writes) and sets them side by side.
 pub async fn status(project: &Project, env: &Environment) -> Result<Status> {
-    let migrations = load_native(&project.migrations_dir)?;
     let target = Target::resolve(env)?;
-    let client = target.connect("sluice/status").await?;
-    let latest = Ledger::new(&project.ledger_schema).latest(&client).await?;
-    Status::build(migrations, latest)
+    // Files are read on a blocking thread while the connection is made and the ledger read.
+    let dir = project.migrations_dir.clone();
+    let files = tokio::task::spawn_blocking(move || load_native(&dir));
+    let latest = async {
+        let client = target.connect("sluice/status").await?;
+        Ledger::new(&project.ledger_schema).latest(&client).await
+    }
+    .await;
+    let migrations = files.await.map_err(|e| {
+        Error::input(format!("reading {}: {e}", project.migrations_dir.display()))
+    })??;
+    Status::build(migrations, latest?)
 }
 
 pub async fn history(

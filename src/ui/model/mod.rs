@@ -287,13 +287,18 @@ impl Model {
             return Vec::new();
         }
         let mut cmds = Vec::new();
+        let loaded = matches!(self.loads.get(&name), Some(Load::Loaded { .. }));
         if changed || self.metrics.is_none() {
             self.metrics = None;
             self.conn_history.clear();
             self.tps_history.clear();
-            cmds.push(self.monitor());
+            // Not loaded yet: the monitor starts when the load lands (it then knows the
+            // tables to watch, and does not compete with the first frame).
+            if loaded {
+                cmds.push(self.monitor());
+            }
         }
-        if !matches!(self.loads.get(&name), Some(Load::Loaded { .. })) {
+        if !loaded {
             self.loads.insert(name.clone(), Load::Loading);
             cmds.push(Command::LoadStatus(name));
         }
@@ -327,12 +332,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Resize => Vec::new(),
         Msg::Loaded { env, load } => {
-            let loaded = matches!(load, Load::Loaded { .. });
             let current = env == m.env_name();
             m.loads.insert(env, load);
             m.clamp();
-            // The monitor learns which tables the pending migrations touch.
-            if loaded && current {
+            // The monitor starts, or learns which tables the pending migrations touch.
+            if current && !m.paused {
                 vec![m.monitor()]
             } else {
                 Vec::new()
