@@ -5,7 +5,7 @@
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 use serde_json::Value;
 
@@ -279,12 +279,7 @@ pub(super) fn browser(m: &Model, f: &mut Frame, area: Rect) {
                     ]))
                 })
                 .collect();
-            let mut state = ListState::default().with_selected(Some(m.selected));
-            let list = List::new(items)
-                .block(block)
-                .highlight_symbol("▶")
-                .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-            f.render_stateful_widget(list, parts[0], &mut state);
+            super::view::selectable(f, parts[0], items, block, m.selected);
         }
         _ => f.render_widget(Paragraph::new(" loading…").block(block), parts[0]),
     }

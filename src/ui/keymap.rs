@@ -146,13 +146,7 @@ impl Keymap {
     /// The file's bindings over these: an action named there gets exactly the keys listed,
     /// and a key it takes leaves the action that had it.
     fn overlay(&mut self, text: &str) -> Result<(), String> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-            match line {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message().to_string(),
-            }
-        })?;
+        let table = super::theme::parse_toml(text)?;
         let mut next = self.clone();
         for (key, value) in &table {
             let toml::Value::Table(keys) = value else {

@@ -74,15 +74,20 @@ pub fn builtin(name: &str) -> Option<Theme> {
     overlay(Theme::plain(), text).ok().map(|(t, _)| t)
 }
 
-/// `text`'s colours over `base`, and the `base = "..."` it names, if any.
-fn overlay(base: Theme, text: &str) -> Result<(Theme, Option<String>), String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+/// A TOML file of the config dir, its syntax error as "line N: what".
+pub(super) fn parse_toml(text: &str) -> Result<toml::Table, String> {
+    text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map(|s| text[..s.start].lines().count().max(1));
         match line {
             Some(l) => format!("line {l}: {}", e.message()),
             None => e.message().to_string(),
         }
-    })?;
+    })
+}
+
+/// `text`'s colours over `base`, and the `base = "..."` it names, if any.
+fn overlay(base: Theme, text: &str) -> Result<(Theme, Option<String>), String> {
+    let table = parse_toml(text)?;
     let mut theme = base;
     let mut named_base = None;
     for (key, value) in &table {

@@ -275,12 +275,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                     ]))
                 })
                 .collect();
-            let mut state = ListState::default().with_selected(Some(m.selected));
-            let list = List::new(items)
-                .block(block)
-                .highlight_symbol("▶")
-                .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-            f.render_stateful_widget(list, area, &mut state);
+            selectable(f, area, items, block, m.selected);
         }
         Some(Load::Loading) | None => {
             f.render_widget(Paragraph::new(" loading status…").block(block), area);
@@ -294,6 +289,22 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
             f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
         }
     }
+}
+
+/// A list with the selected item marked and inverted, scrolled to keep it in view.
+pub(super) fn selectable(
+    f: &mut Frame,
+    area: Rect,
+    items: Vec<ListItem>,
+    block: Block,
+    selected: usize,
+) {
+    let mut state = ListState::default().with_selected(Some(selected));
+    let list = List::new(items)
+        .block(block)
+        .highlight_symbol("▶")
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    f.render_stateful_widget(list, area, &mut state);
 }
 
 fn detail(m: &Model, f: &mut Frame, area: Rect) {
