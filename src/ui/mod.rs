@@ -76,6 +76,13 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
                 match cmd {
                     Command::Quit => return Ok(0),
                     Command::LoadStatus(name) => load::spawn_load(&project, &name, tx.clone()),
+                    Command::RetryLater { env, after_ms } => {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                            let _ = tx.send(Msg::Retry(env));
+                        });
+                    }
                     Command::Monitor { env, interval_ms, paused, relations } => {
                         let cfg = MonitorCfg { env, interval_ms, paused, relations };
                         let _ = monitor_tx.send(Some(cfg));

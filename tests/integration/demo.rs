@@ -124,6 +124,18 @@ async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
     if !wait_for(|| screen().contains("Migrations (14)"), 10) {
         fail("Esc did not come back from the runs browser");
     }
+    // The database goes away: the console says so and reconnects by itself when it is back.
+    let admin = db.admin().await;
+    admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", db.name)).await.unwrap();
+    tmux(&["send-keys", "-t", &session, "r"]);
+    if !wait_for(|| screen().contains("reconnecting: attempt"), 10) {
+        fail("a vanished database did not show the reconnecting state");
+    }
+    admin.batch_execute(&format!("CREATE DATABASE {} TEMPLATE template0", db.name)).await.unwrap();
+    if !wait_for(|| screen().contains("Migrations (14)") && !screen().contains("reconnecting"), 20)
+    {
+        fail("the console did not reconnect when the database came back");
+    }
     tmux(&["send-keys", "-t", &session, "q"]);
     if !wait_for(|| screen().contains("EXITED"), 10) {
         fail("q did not quit");

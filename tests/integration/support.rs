@@ -75,6 +75,11 @@ impl TestDb {
     pub async fn client(&self) -> tokio_postgres::Client {
         connect(&self.url).await
     }
+
+    /// A connection to the server's maintenance database (to drop or recreate this one).
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        connect(&server().admin_url).await
+    }
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {

@@ -119,8 +119,16 @@ pub enum Key {
 pub enum Msg {
     Key(Key),
     Resize,
-    Loaded { env: String, load: Load },
-    Metrics { env: String, snapshot: Result<crate::core::monitor::Snapshot, String> },
+    Loaded {
+        env: String,
+        load: Load,
+    },
+    Metrics {
+        env: String,
+        snapshot: Result<crate::core::monitor::Snapshot, String>,
+    },
+    /// Time to try a failed environment again.
+    Retry(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +141,11 @@ pub enum Command {
         paused: bool,
         /// Tables whose locks to list.
         relations: Vec<String>,
+    },
+    /// Send `Msg::Retry(env)` after a pause.
+    RetryLater {
+        env: String,
+        after_ms: u64,
     },
     Quit,
 }
@@ -162,6 +175,8 @@ pub struct Model {
     /// Problems worth one look (a bad theme or keymap file); any key dismisses them.
     pub notices: Vec<String>,
     pub screen: Screen,
+    /// Failed loads in a row, per environment: the reconnecting state and its backoff.
+    pub attempts: HashMap<String, u32>,
 }
 
 impl Model {
@@ -187,6 +202,7 @@ impl Model {
             keymap: Keymap::default(),
             notices: Vec::new(),
             screen: Screen::Migrations,
+            attempts: HashMap::new(),
         }
     }
 
@@ -333,11 +349,28 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Resize => Vec::new(),
         Msg::Loaded { env, load } => {
             let current = env == m.env_name();
+            let mut cmds = Vec::new();
+            // A server that went away is tried again, less and less often, up to every 30 s.
+            if matches!(load, Load::Failed(_)) {
+                let n = m.attempts.entry(env.clone()).or_insert(0);
+                *n += 1;
+                cmds.push(Command::RetryLater { env: env.clone(), after_ms: retry_after_ms(*n) });
+            } else {
+                m.attempts.remove(&env);
+            }
             m.loads.insert(env, load);
             m.clamp();
             // The monitor starts, or learns which tables the pending migrations touch.
             if current && !m.paused {
-                vec![m.monitor()]
+                cmds.push(m.monitor());
+            }
+            cmds
+        }
+        Msg::Retry(env) => {
+            // Only a still-failed environment is tried again (r may have done it already).
+            if matches!(m.loads.get(&env), Some(Load::Failed(_))) {
+                m.loads.insert(env.clone(), Load::Loading);
+                vec![Command::LoadStatus(env)]
             } else {
                 Vec::new()
             }
@@ -406,6 +439,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             None => Vec::new(),
         },
     }
+}
+
+/// 1 s, 2 s, 4 s ... at most 30 s between attempts.
+pub fn retry_after_ms(attempt: u32) -> u64 {
+    (1000u64 << attempt.saturating_sub(1).min(5)).min(30_000)
 }
 
 fn act(m: &mut Model, a: Action) -> Vec<Command> {

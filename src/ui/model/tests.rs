@@ -193,12 +193,15 @@ fn help_and_detail_tabs() {
     assert_eq!(m.tab, DetailTab::Diff);
     let out = update(&mut m, Msg::Loaded { env: "dev".into(), load: Load::Failed("gone".into()) });
     assert!(
-        matches!(&out[..], [Command::Monitor { relations, .. }] if relations.is_empty()),
-        "the monitor still runs, to say why it cannot connect: {out:?}"
+        matches!(&out[..], [Command::RetryLater { after_ms: 1000, .. }, Command::Monitor { relations, .. }] if relations.is_empty()),
+        "retried later, and the monitor still runs, to say why it cannot connect: {out:?}"
     );
     let other =
         update(&mut m, Msg::Loaded { env: "staging".into(), load: Load::Failed("x".into()) });
-    assert!(other.is_empty(), "another environment's load does not move the monitor");
+    assert!(
+        matches!(&other[..], [Command::RetryLater { .. }]),
+        "another environment's load does not move the monitor: {other:?}"
+    );
     assert!(m.current().is_none());
     assert_eq!(key(&mut m, Key::CtrlC), vec![Command::Quit]);
 }
@@ -255,4 +258,41 @@ fn the_runs_browser_moves_filters_and_backs_out() {
     key(&mut m, Key::Enter);
     key(&mut m, Key::Char('L'));
     assert_eq!(m.screen, Screen::Migrations, "the same key toggles back");
+}
+
+#[test]
+fn a_server_that_went_away_is_retried_with_backoff() {
+    let mut m = sample();
+    let failed =
+        || Msg::Loaded { env: "dev".into(), load: Load::Failed("connection refused".into()) };
+    let backoff = |cmds: &[Command]| {
+        cmds.iter().find_map(|c| match c {
+            Command::RetryLater { env, after_ms } if env == "dev" => Some(*after_ms),
+            _ => None,
+        })
+    };
+    assert_eq!(backoff(&update(&mut m, failed())), Some(1000));
+    assert_eq!(update(&mut m, Msg::Retry("dev".into())), vec![Command::LoadStatus("dev".into())]);
+    assert_eq!(m.load(), Some(&Load::Loading));
+    assert_eq!(backoff(&update(&mut m, failed())), Some(2000));
+    update(&mut m, Msg::Retry("dev".into()));
+    assert_eq!(backoff(&update(&mut m, failed())), Some(4000));
+    for _ in 0..10 {
+        update(&mut m, Msg::Retry("dev".into()));
+        update(&mut m, failed());
+    }
+    assert_eq!(m.attempts["dev"], 13);
+    assert_eq!(super::retry_after_ms(13), 30_000, "never more than 30 s apart");
+    // The server is back: the list returns and the count starts over.
+    let rows = vec![row("0001", "create_users", "applied")];
+    let load = Load::Loaded {
+        rows,
+        server: "PostgreSQL 15.8".into(),
+        runs: vec![],
+        ledger: vec![],
+        touched: vec![],
+    };
+    update(&mut m, Msg::Loaded { env: "dev".into(), load });
+    assert!(!m.attempts.contains_key("dev"));
+    assert!(update(&mut m, Msg::Retry("dev".into())).is_empty(), "a loaded env is not reloaded");
 }

@@ -167,7 +167,7 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
     let state = match m.load() {
         Some(Load::Loaded { server, .. }) => format!("  {server}"),
         Some(Load::Loading) => "  connecting…".to_string(),
-        Some(Load::Failed(_)) => "  ✗ not connected".to_string(),
+        Some(Load::Failed(_)) => "  ✗ not connected · reconnecting".to_string(),
         None => String::new(),
     };
     spans.push(Span::styled(state, Style::new().fg(m.theme.dim)));
@@ -281,10 +281,17 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
             f.render_widget(Paragraph::new(" loading status…").block(block), area);
         }
         Some(Load::Failed(e)) => {
+            let n = m.attempts.get(m.env_name()).copied().unwrap_or(1);
             let text = vec![
                 Line::styled(" ✗ cannot read this environment", Style::new().fg(m.theme.error)),
                 Line::raw(format!(" {e}")),
-                Line::raw(" r to retry"),
+                Line::styled(
+                    format!(
+                        " reconnecting: attempt {n} failed, next in {} s · r tries now",
+                        super::model::retry_after_ms(n) / 1000
+                    ),
+                    Style::new().fg(m.theme.warning),
+                ),
             ];
             f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
         }
