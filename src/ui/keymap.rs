@@ -63,6 +63,7 @@ actions! {
     Slower = "slower", "live: sample less often", ["+"];
     Faster = "faster", "live: sample more often", ["-"];
     Pause = "pause", "live: pause / resume", ["space"];
+    Palette = "palette", "command palette", [":"];
     Help = "help", "this help", ["?"];
     Quit = "quit", "quit", ["q", "esc"];
 }

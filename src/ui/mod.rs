@@ -8,6 +8,7 @@ pub mod keymap;
 mod live;
 mod load;
 pub mod model;
+mod palette;
 pub mod theme;
 pub mod view;
 

@@ -177,6 +177,8 @@ pub struct Model {
     pub screen: Screen,
     /// Failed loads in a row, per environment: the reconnecting state and its backoff.
     pub attempts: HashMap<String, u32>,
+    /// The `:` palette's typed text while it is open.
+    pub palette: Option<String>,
 }
 
 impl Model {
@@ -203,6 +205,7 @@ impl Model {
             notices: Vec::new(),
             screen: Screen::Migrations,
             attempts: HashMap::new(),
+            palette: None,
         }
     }
 
@@ -225,11 +228,22 @@ impl Model {
         }
     }
 
+    /// The key of a browser opens it, and closes it again.
     fn show(&mut self, screen: Screen) {
-        self.screen = if self.screen == screen { Screen::Migrations } else { screen };
+        self.open(if self.screen == screen { Screen::Migrations } else { screen });
+    }
+
+    pub(super) fn open(&mut self, screen: Screen) {
+        self.screen = screen;
         self.selected = 0;
         self.scroll = 0;
         self.filter.clear();
+    }
+
+    pub(super) fn reload(&mut self) -> Vec<Command> {
+        let name = self.env_name().to_string();
+        self.loads.insert(name.clone(), Load::Loading);
+        vec![Command::LoadStatus(name)]
     }
 
     pub fn env_name(&self) -> &str {
@@ -293,7 +307,7 @@ impl Model {
         }
     }
 
-    fn switch_env(&mut self, i: usize) -> Vec<Command> {
+    pub(super) fn switch_env(&mut self, i: usize) -> Vec<Command> {
         let changed = i != self.env;
         self.env = i;
         self.selected = 0;
@@ -389,6 +403,23 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
         // The key that hides a notice does nothing else: it was pressed to read on.
         Msg::Key(_) if !m.notices.is_empty() => {
             m.notices.clear();
+            Vec::new()
+        }
+        Msg::Key(k) if m.palette.is_some() => {
+            let text = m.palette.take().unwrap_or_default();
+            match k {
+                Key::Esc => {}
+                Key::Enter => return super::palette::run(m, &text),
+                Key::Tab => m.palette = Some(super::palette::complete(m, &text)),
+                Key::Backspace if text.is_empty() => {}
+                Key::Backspace => {
+                    let mut t = text;
+                    t.pop();
+                    m.palette = Some(t);
+                }
+                Key::Char(c) => m.palette = Some(text + &c.to_string()),
+                _ => m.palette = Some(text),
+            }
             Vec::new()
         }
         Msg::Key(k) if m.help => {
@@ -496,11 +527,8 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
             m.paused = !m.paused;
             return vec![m.monitor()];
         }
-        Action::Reload => {
-            let name = m.env_name().to_string();
-            m.loads.insert(name.clone(), Load::Loading);
-            return vec![Command::LoadStatus(name)];
-        }
+        Action::Reload => return m.reload(),
+        Action::Palette => m.palette = Some(String::new()),
     }
     Vec::new()
 }

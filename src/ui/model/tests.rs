@@ -296,3 +296,59 @@ fn a_server_that_went_away_is_retried_with_backoff() {
     assert!(!m.attempts.contains_key("dev"));
     assert!(update(&mut m, Msg::Retry("dev".into())).is_empty(), "a loaded env is not reloaded");
 }
+
+fn type_text(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        key(m, Key::Char(c));
+    }
+}
+
+#[test]
+fn the_palette_completes_runs_and_reports_mistakes() {
+    let mut m = sample();
+    key(&mut m, Key::Char(':'));
+    assert_eq!(m.palette.as_deref(), Some(""));
+    type_text(&mut m, "ru");
+    key(&mut m, Key::Enter);
+    assert_eq!(m.palette, None);
+    assert_eq!(m.screen, Screen::Runs, "a unique prefix is enough");
+
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "en");
+    key(&mut m, Key::Tab);
+    assert_eq!(m.palette.as_deref(), Some("env "));
+    type_text(&mut m, "st");
+    key(&mut m, Key::Tab);
+    assert_eq!(m.palette.as_deref(), Some("env staging"));
+    assert_eq!(key(&mut m, Key::Enter), vec![Command::LoadStatus("staging".into())]);
+    assert_eq!(m.env_name(), "staging");
+
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "theme light");
+    key(&mut m, Key::Enter);
+    assert_eq!(m.theme, crate::ui::theme::builtin("light").unwrap());
+
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "launch");
+    key(&mut m, Key::Enter);
+    assert!(m.notices[0].contains(":launch: no such command"), "{:?}", m.notices);
+    key(&mut m, Key::Char('x'));
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "env nowhere");
+    key(&mut m, Key::Enter);
+    assert!(m.notices[0].contains("no such environment (dev, staging, prod)"), "{:?}", m.notices);
+    key(&mut m, Key::Char('x'));
+
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "q");
+    key(&mut m, Key::Backspace);
+    assert_eq!(m.palette.as_deref(), Some(""));
+    key(&mut m, Key::Backspace);
+    assert_eq!(m.palette, None, "Backspace on nothing closes it");
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "quit");
+    assert_eq!(key(&mut m, Key::Esc), vec![], "Esc closes without running");
+    key(&mut m, Key::Char(':'));
+    type_text(&mut m, "quit");
+    assert_eq!(key(&mut m, Key::Enter), vec![Command::Quit]);
+}

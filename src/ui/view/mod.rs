@@ -439,6 +439,27 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(line).style(Style::new().fg(m.theme.warning)), area);
         return;
     }
+    if let Some(text) = &m.palette {
+        let fits = super::palette::suggestions(text);
+        let hint = match fits.as_slice() {
+            [one] => super::palette::COMMANDS
+                .iter()
+                .find(|(c, _)| c == one)
+                .map(|(c, what)| format!("{c} {what}"))
+                .unwrap_or_default(),
+            [] => "no such command".into(),
+            many => many.join(" · "),
+        };
+        let line = Line::from(vec![
+            Span::styled(format!(" :{text}█"), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("   {hint} · Tab completes · Enter runs · Esc closes"),
+                Style::new().fg(m.theme.dim),
+            ),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let keys = if m.filtering {
         " type to filter · Enter keep · Esc clear".to_string()
     } else {

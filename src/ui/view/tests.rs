@@ -176,3 +176,11 @@ fn the_blocker_tree_nests_and_survives_a_cycle() {
     assert_eq!(tree.len(), 2, "{tree:?}");
     assert!(tree.iter().all(|l| l.contains("in a cycle")), "{tree:?}");
 }
+
+#[test]
+fn the_palette_in_the_footer() {
+    let mut m = sample();
+    update(&mut m, Msg::Key(Key::Char(':')));
+    update(&mut m, Msg::Key(Key::Char('r')));
+    insta::assert_snapshot!("palette_80x24", render(&m, 80, 24));
+}
