@@ -19,14 +19,14 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
         let env = match project.environment(Some(&name)) {
             Ok(env) => env,
             Err(e) => {
-                let _ = tx.send(Msg::Loaded { env: name, load: Load::Failed(e.message) });
+                let _ = tx.send(Msg::Loaded { env: name, load: Load::from_error(&e) });
                 return;
             }
         };
         let status = match exec::status(&project, env).await {
             Ok(s) => s,
             Err(e) => {
-                let _ = tx.send(Msg::Loaded { env: name, load: Load::Failed(e.message) });
+                let _ = tx.send(Msg::Loaded { env: name, load: Load::from_error(&e) });
                 return;
             }
         };
@@ -41,7 +41,7 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
         let _ = tx.send(Msg::Loaded { env: name.clone(), load: first });
         let load = match details(&project, env, &status).await {
             Ok(loaded) => loaded,
-            Err(e) => Load::Failed(e.message),
+            Err(e) => Load::from_error(&e),
         };
         let _ = tx.send(Msg::Loaded { env: name, load });
     });

@@ -124,6 +124,22 @@ async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
     if !wait_for(|| screen().contains("Migrations (14)"), 10) {
         fail("Esc did not come back from the runs browser");
     }
+    // A migration file that is not UTF-8: the console names it and waits for a fix (no retry).
+    let bad = p.migrations().join("0015_bad.up.sql");
+    std::fs::write(&bad, b"SELECT '\xff\xfe';\n").unwrap();
+    tmux(&["send-keys", "-t", &session, "r"]);
+    if !wait_for(|| screen().contains("cannot be read") && screen().contains("0015_bad.up.sql"), 10)
+    {
+        fail("a non-UTF-8 file was not named");
+    }
+    if screen().contains("reconnecting") {
+        fail("a bad file is not a connection problem");
+    }
+    std::fs::remove_file(&bad).unwrap();
+    tmux(&["send-keys", "-t", &session, "r"]);
+    if !wait_for(|| screen().contains("Migrations (14)"), 10) {
+        fail("r did not read the fixed project");
+    }
     // The database goes away: the console says so and reconnects by itself when it is back.
     let admin = db.admin().await;
     admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", db.name)).await.unwrap();

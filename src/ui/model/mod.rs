@@ -46,7 +46,21 @@ pub enum Load {
         /// Tables the pending migrations touch: the monitor lists their locks.
         touched: Vec<String>,
     },
+    /// The server could not be reached or failed: tried again with backoff.
     Failed(String),
+    /// The project itself cannot be read (a migration file, the config): no retry helps
+    /// until someone fixes it, then `r`.
+    Invalid(String),
+}
+
+impl Load {
+    /// Input errors (files, config) are Invalid; anything else is worth retrying.
+    pub fn from_error(e: &crate::core::error::Error) -> Load {
+        match e.kind {
+            crate::core::error::ErrorKind::Input => Load::Invalid(e.message.clone()),
+            _ => Load::Failed(e.message.clone()),
+        }
+    }
 }
 
 /// What the body shows: the migrations, or one of the browsers.

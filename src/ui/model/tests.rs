@@ -352,3 +352,15 @@ fn the_palette_completes_runs_and_reports_mistakes() {
     type_text(&mut m, "quit");
     assert_eq!(key(&mut m, Key::Enter), vec![Command::Quit]);
 }
+
+#[test]
+fn a_project_that_cannot_be_read_is_not_retried() {
+    let mut m = sample();
+    let e = crate::core::error::Error::input("migrations/0015_bad.up.sql: not UTF-8");
+    let load = Load::from_error(&e);
+    assert!(matches!(load, Load::Invalid(_)));
+    let cmds = update(&mut m, Msg::Loaded { env: "dev".into(), load });
+    assert!(!cmds.iter().any(|c| matches!(c, Command::RetryLater { .. })), "{cmds:?}");
+    let down = crate::core::error::Error::database("connection refused");
+    assert!(matches!(Load::from_error(&down), Load::Failed(_)));
+}

@@ -168,6 +168,7 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         Some(Load::Loaded { server, .. }) => format!("  {server}"),
         Some(Load::Loading) => "  connecting…".to_string(),
         Some(Load::Failed(_)) => "  ✗ not connected · reconnecting".to_string(),
+        Some(Load::Invalid(_)) => "  ✗ project cannot be read".to_string(),
         None => String::new(),
     };
     spans.push(Span::styled(state, Style::new().fg(m.theme.dim)));
@@ -279,6 +280,14 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
         }
         Some(Load::Loading) | None => {
             f.render_widget(Paragraph::new(" loading status…").block(block), area);
+        }
+        Some(Load::Invalid(e)) => {
+            let text = vec![
+                Line::styled(" ✗ the project cannot be read", Style::new().fg(m.theme.error)),
+                Line::raw(format!(" {e}")),
+                Line::styled(" fix it, then r to read it again", Style::new().fg(m.theme.warning)),
+            ];
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
         }
         Some(Load::Failed(e)) => {
             let n = m.attempts.get(m.env_name()).copied().unwrap_or(1);
