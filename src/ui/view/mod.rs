@@ -78,9 +78,12 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// SQL with keywords and comments picked out.
-fn highlight(sql: &str, t: &Theme) -> Vec<Line<'static>> {
+/// Only the lines in view are styled: a 100,000-line file costs what a screenful costs.
+fn highlight(sql: &str, t: &Theme, from: usize, count: usize) -> Vec<Line<'static>> {
     sql.lines()
         .enumerate()
+        .skip(from)
+        .take(count)
         .map(|(i, line)| {
             let mut spans = vec![Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(t.dim))];
             if line.trim_start().starts_with("--") {
@@ -349,21 +352,28 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
         tab(DetailTab::History, "History"),
         Span::raw(" "),
     ]);
+    // SQL is cut to the window here, so the paragraph itself is not scrolled.
+    let (from, count) = (m.scroll as usize, area.height as usize);
+    let windowed = match m.tab {
+        DetailTab::Up => r.up_sql.is_some(),
+        DetailTab::Down => r.down_sql.is_some(),
+        _ => false,
+    };
     let lines = match m.tab {
         DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
-            (Some(s), _) => highlight(s, &m.theme),
+            (Some(s), _) => highlight(s, &m.theme, from, count),
             (None, Some(ran)) => {
                 let mut l = vec![Line::styled(
                     "  file gone: the SQL the ledger says ran",
                     Style::new().fg(m.theme.warning),
                 )];
-                l.extend(highlight(ran, &m.theme));
+                l.extend(highlight(ran, &m.theme, 0, usize::MAX));
                 l
             }
             (None, None) => vec![Line::raw("  the file is gone")],
         },
         DetailTab::Down => match &r.down_sql {
-            Some(s) => highlight(s, &m.theme),
+            Some(s) => highlight(s, &m.theme, from, count),
             None => vec![Line::raw(
                 "  no down file: rollback uses the ledger's copy if it has one, else is refused",
             )],
@@ -374,7 +384,8 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
         DetailTab::History => r.history.iter().map(|h| Line::raw(format!("  {h}"))).collect(),
     };
     let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
-    let mut para = Paragraph::new(lines).block(block).scroll((m.scroll, 0));
+    let scroll = if windowed { 0 } else { m.scroll };
+    let mut para = Paragraph::new(lines).block(block).scroll((scroll, 0));
     if m.tab == DetailTab::Findings {
         para = para.wrap(Wrap { trim: false });
     }

@@ -184,3 +184,18 @@ fn the_palette_in_the_footer() {
     update(&mut m, Msg::Key(Key::Char('r')));
     insta::assert_snapshot!("palette_80x24", render(&m, 80, 24));
 }
+
+#[test]
+fn a_long_sql_file_scrolls_to_its_window() {
+    let mut m = sample();
+    let long: String = (1..=20_000).map(|i| format!("INSERT INTO t VALUES ({i});\n")).collect();
+    if let Some(Load::Loaded { rows, .. }) = m.loads.get_mut("dev") {
+        rows[0].up_sql = Some(long);
+    }
+    for _ in 0..12_000 {
+        update(&mut m, Msg::Key(Key::Char('J')));
+    }
+    let screen = render(&m, 160, 48);
+    assert!(screen.contains("12001  INSERT INTO t VALUES (12001);"), "{screen}");
+    assert!(!screen.contains("(11999)"));
+}
