@@ -424,16 +424,7 @@ async fn ctrl_c_in_the_cli_cancels_cleanly() {
 #[tokio::test]
 async fn precheck_names_an_idle_in_transaction_session_on_a_touched_table() {
     let db = fresh_db().await;
-    let p = TestProject::new(&db, "development", "");
-    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
-    p.write("2_b.up.sql", "ALTER TABLE a ADD COLUMN note text;\n");
-    assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
-    let blocker = db.client().await;
-    blocker
-        .batch_execute("SET application_name = 'report-job'; BEGIN; SELECT count(*) FROM a")
-        .await
-        .unwrap();
-    let pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let (p, blocker, pid) = crate::support::project_with_idle_blocker(&db, "report-job").await;
     let out = p.sluice(&["apply"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(

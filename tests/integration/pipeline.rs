@@ -150,16 +150,7 @@ async fn production_apply_in_the_pipeline_needs_the_typed_name() {
 #[tokio::test]
 async fn a_dry_run_runs_the_prechecks_and_names_a_blocking_session() {
     let db = fresh_db().await;
-    let p = TestProject::new(&db, "development", "");
-    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
-    p.write("2_b.up.sql", "ALTER TABLE a ADD COLUMN note text;\n");
-    assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
-    let blocker = db.client().await;
-    blocker
-        .batch_execute("SET application_name = 'bi-tool'; BEGIN; SELECT * FROM a")
-        .await
-        .unwrap();
-    let pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let (p, blocker, pid) = crate::support::project_with_idle_blocker(&db, "bi-tool").await;
     let out = p.sluice(&["apply", "--dry-run"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(

@@ -96,6 +96,26 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// A project with table `a` applied (1_a) and `ALTER TABLE a` pending (2_b), and a session
+/// of application `app` idle in a transaction that read `a`: the blocker the pre-checks
+/// must name. Returns the project, the blocking client and its pid.
+pub async fn project_with_idle_blocker(
+    db: &TestDb,
+    app: &str,
+) -> (TestProject, tokio_postgres::Client, i32) {
+    let p = TestProject::new(db, "development", "");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    p.write("2_b.up.sql", "ALTER TABLE a ADD COLUMN note text;\n");
+    assert_eq!(p.sluice(&["apply", "--to", "1"]).code, 0);
+    let blocker = db.client().await;
+    blocker
+        .batch_execute(&format!("SET application_name = '{app}'; BEGIN; SELECT count(*) FROM a"))
+        .await
+        .unwrap();
+    let pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    (p, blocker, pid)
+}
+
 /// A fresh, empty database for one test.
 pub async fn fresh_db() -> TestDb {
     let server = server();
