@@ -40,6 +40,7 @@ fn render_bench() {
             )),
             down_sql: Some(format!("DROP TABLE t{i};\n")),
             ledger_sql: None,
+            drift_diff: None,
             findings: vec![FindingRow {
                 line: 3,
                 rule: "create-index-non-concurrently".into(),

@@ -55,6 +55,9 @@ actions! {
     ShowHistory = "show_history", "History tab", ["h"];
     ScrollDown = "scroll_down", "scroll the detail down", ["J"];
     ScrollUp = "scroll_up", "scroll the detail up", ["K"];
+    ScrollPageDown = "scroll_page_down", "detail down a page", ["]"];
+    ScrollPageUp = "scroll_page_up", "detail up a page", ["["];
+    NextFinding = "next_finding", "next finding's line in the SQL", ["n"];
     ShowRuns = "show_runs", "runs browser (again: back)", ["R"];
     ShowLedger = "show_ledger", "ledger rows (again: back)", ["L"];
     ShowMonitor = "show_monitor", "locks and blockers (again: back)", ["M"];

@@ -75,6 +75,15 @@ fn row(
         failed_at: i.entry.as_ref().and_then(|e| e.failed_at_statement),
         up_sql: i.migration.as_ref().map(|m| m.up.text.clone()),
         down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
+        drift_diff: match (&ledger_sql, &i.migration) {
+            (Some(ran), Some(m)) => Some(crate::core::schema::unified_diff(
+                ran,
+                &m.up.text,
+                "ledger (as applied)",
+                "file (now)",
+            )),
+            _ => None,
+        },
         ledger_sql,
         findings,
         history,

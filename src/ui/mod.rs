@@ -67,6 +67,9 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::input(format!("cannot open the terminal: {e}")))?;
+    if let Ok(size) = terminal.size() {
+        let _ = tx.send(Msg::Resize(size.height));
+    }
     spawn_input(tx.clone());
     let (monitor_tx, monitor_rx) = tokio::sync::watch::channel(None::<MonitorCfg>);
     let monitor = tokio::spawn(run_monitor(project.clone(), monitor_rx, tx.clone()));
@@ -204,7 +207,7 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
                 };
                 Msg::Key(key)
             }
-            Ok(Event::Resize(..)) => Msg::Resize,
+            Ok(Event::Resize(_, h)) => Msg::Resize(h),
             Ok(_) => continue,
             Err(_) => return,
         };

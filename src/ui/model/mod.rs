@@ -18,6 +18,8 @@ pub struct Row {
     pub down_sql: Option<String>,
     /// The up SQL the ledger says ran (for drift diffs, and when the file is gone).
     pub ledger_sql: Option<String>,
+    /// Drift: unified diff of the SQL that ran against the file, computed once at load.
+    pub drift_diff: Option<String>,
     pub findings: Vec<FindingRow>,
     /// This version's ledger rows, oldest first: when, direction, outcome, who, run.
     pub history: Vec<String>,
@@ -132,7 +134,8 @@ pub enum Key {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(Key),
-    Resize,
+    /// The terminal's new height: a detail page is half of it.
+    Resize(u16),
     Loaded {
         env: String,
         load: Load,
@@ -177,6 +180,10 @@ pub struct Model {
     pub filtering: bool,
     pub tab: DetailTab,
     pub scroll: u16,
+    /// The finding `n` last jumped to: its line is marked in the SQL tab.
+    pub finding: Option<usize>,
+    /// Rows of the detail pane, as last drawn: what a page scroll moves by.
+    pub page: u16,
     pub help: bool,
     pub log_dir: String,
     pub metrics: Option<Result<crate::core::monitor::Snapshot, String>>,
@@ -207,6 +214,8 @@ impl Model {
             filtering: false,
             tab: DetailTab::Up,
             scroll: 0,
+            finding: None,
+            page: 10,
             help: false,
             log_dir: log_dir.to_string(),
             metrics: None,
@@ -349,6 +358,20 @@ impl Model {
         cmds
     }
 
+    /// Opens the SQL tab at the next finding's line (a few lines of context above it).
+    fn next_finding(&mut self) {
+        let Some(n) = self.current().map(|r| r.findings.len()) else { return };
+        if n == 0 {
+            self.notices.push("this migration has no findings".into());
+            return;
+        }
+        let i = self.finding.map_or(0, |i| (i + 1) % n);
+        let line = self.current().map_or(1, |r| r.findings[i].line);
+        self.tab = DetailTab::Up;
+        self.finding = Some(i);
+        self.scroll = line.saturating_sub(3).min(u16::MAX as usize) as u16;
+    }
+
     fn clamp(&mut self) {
         let n = self.visible_len();
         if n == 0 {
@@ -367,6 +390,7 @@ impl Model {
         if next as usize != self.selected {
             self.selected = next as usize;
             self.scroll = 0;
+            self.finding = None;
         }
     }
 }
@@ -374,7 +398,10 @@ impl Model {
 /// The one place state changes. Returns what the runtime must do (load data, quit).
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
-        Msg::Resize => Vec::new(),
+        Msg::Resize(h) => {
+            m.page = (h / 2).max(1);
+            Vec::new()
+        }
         Msg::Loaded { env, load } => {
             let current = env == m.env_name();
             let mut cmds = Vec::new();
@@ -495,6 +522,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
     let tab = |m: &mut Model, t: DetailTab| {
         m.tab = t;
         m.scroll = 0;
+        m.finding = None;
         Vec::new()
     };
     match a {
@@ -529,6 +557,9 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
         Action::ShowHistory => return tab(m, DetailTab::History),
         Action::ScrollDown => m.scroll = m.scroll.saturating_add(1),
         Action::ScrollUp => m.scroll = m.scroll.saturating_sub(1),
+        Action::ScrollPageDown => m.scroll = m.scroll.saturating_add(m.page.max(1)),
+        Action::ScrollPageUp => m.scroll = m.scroll.saturating_sub(m.page.max(1)),
+        Action::NextFinding => m.next_finding(),
         Action::Slower | Action::Faster => {
             m.interval_ms = if a == Action::Faster {
                 (m.interval_ms / 2).max(250)

@@ -14,6 +14,14 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
         down_sql: Some(format!("DROP TABLE {name};\n")),
         ledger_sql: (state == "drifted")
             .then(|| format!("-- {name}\nCREATE TABLE {name} (id int PRIMARY KEY);\n")),
+        drift_diff: (state == "drifted").then(|| {
+            crate::core::schema::unified_diff(
+                &format!("-- {name}\nCREATE TABLE {name} (id int PRIMARY KEY);\n"),
+                &format!("-- {name}\nCREATE TABLE {name} (id bigint PRIMARY KEY);\n"),
+                "ledger (as applied)",
+                "file (now)",
+            )
+        }),
         findings: if name == "orders_status_index" {
             vec![FindingRow {
                 line: 2,
@@ -363,4 +371,28 @@ fn a_project_that_cannot_be_read_is_not_retried() {
     assert!(!cmds.iter().any(|c| matches!(c, Command::RetryLater { .. })), "{cmds:?}");
     let down = crate::core::error::Error::database("connection refused");
     assert!(matches!(Load::from_error(&down), Load::Failed(_)));
+}
+
+#[test]
+fn the_detail_scrolls_by_pages_and_jumps_to_findings() {
+    let mut m = sample();
+    update(&mut m, Msg::Resize(40));
+    key(&mut m, Key::Char(']'));
+    assert_eq!(m.scroll, 20, "a page is half the terminal");
+    key(&mut m, Key::Char('['));
+    key(&mut m, Key::Char('['));
+    assert_eq!(m.scroll, 0, "scrolling up stops at the top");
+
+    // A migration without findings says so instead of jumping.
+    key(&mut m, Key::Char('n'));
+    assert_eq!(m.notices.len(), 1);
+    key(&mut m, Key::Esc);
+    let at = m.visible().iter().position(|r| r.name == "orders_status_index").unwrap();
+    m.selected = at;
+    key(&mut m, Key::Char('f'));
+    key(&mut m, Key::Char('n'));
+    assert_eq!((m.tab, m.finding), (DetailTab::Up, Some(0)));
+    assert_eq!(m.scroll, 0, "line 2 is shown with the lines above it");
+    key(&mut m, Key::Char('k'));
+    assert_eq!(m.finding, None, "moving to another migration forgets the jump");
 }

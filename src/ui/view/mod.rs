@@ -79,13 +79,28 @@ const KEYWORDS: &[&str] = &[
 
 /// SQL with keywords and comments picked out.
 /// Only the lines in view are styled: a 100,000-line file costs what a screenful costs.
-fn highlight(sql: &str, t: &Theme, from: usize, count: usize) -> Vec<Line<'static>> {
+/// `mark` (1-based) is the line of the finding last jumped to.
+fn highlight(
+    sql: &str,
+    t: &Theme,
+    from: usize,
+    count: usize,
+    mark: Option<usize>,
+) -> Vec<Line<'static>> {
     sql.lines()
         .enumerate()
         .skip(from)
         .take(count)
         .map(|(i, line)| {
-            let mut spans = vec![Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(t.dim))];
+            let gutter = if mark == Some(i + 1) {
+                Span::styled(
+                    format!("{:>4} ▶", i + 1),
+                    Style::new().fg(t.error).add_modifier(Modifier::BOLD),
+                )
+            } else {
+                Span::styled(format!("{:>4}  ", i + 1), Style::new().fg(t.dim))
+            };
+            let mut spans = vec![gutter];
             if line.trim_start().starts_with("--") {
                 spans.push(Span::styled(line.to_string(), Style::new().fg(t.dim)));
                 return Line::from(spans);
@@ -361,19 +376,22 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     };
     let lines = match m.tab {
         DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
-            (Some(s), _) => highlight(s, &m.theme, from, count),
+            (Some(s), _) => {
+                let mark = m.finding.and_then(|i| r.findings.get(i)).map(|f| f.line);
+                highlight(s, &m.theme, from, count, mark)
+            }
             (None, Some(ran)) => {
                 let mut l = vec![Line::styled(
                     "  file gone: the SQL the ledger says ran",
                     Style::new().fg(m.theme.warning),
                 )];
-                l.extend(highlight(ran, &m.theme, 0, usize::MAX));
+                l.extend(highlight(ran, &m.theme, from, count, None));
                 l
             }
             (None, None) => vec![Line::raw("  the file is gone")],
         },
         DetailTab::Down => match &r.down_sql {
-            Some(s) => highlight(s, &m.theme, from, count),
+            Some(s) => highlight(s, &m.theme, from, count, None),
             None => vec![Line::raw(
                 "  no down file: rollback uses the ledger's copy if it has one, else is refused",
             )],
@@ -393,7 +411,7 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
 }
 
 fn diff_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
-    let (Some(ran), Some(file)) = (&r.ledger_sql, &r.up_sql) else {
+    let Some(diff) = &r.drift_diff else {
         let why = match r.state.as_str() {
             "pending" => "  not applied here yet: nothing to compare",
             "missing" => "  the file is gone: see the SQL tab for what ran",
@@ -401,7 +419,6 @@ fn diff_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
         };
         return vec![Line::raw(why)];
     };
-    let diff = crate::core::schema::unified_diff(ran, file, "ledger (as applied)", "file (now)");
     if diff.is_empty() {
         return vec![Line::raw(
             "  the file matches the SQL that ran (whitespace and line endings aside)",

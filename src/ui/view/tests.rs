@@ -54,6 +54,10 @@ fn filter_down_tab_help_production_and_failure() {
     update(&mut d, Msg::Key(Key::End));
     update(&mut d, Msg::Key(Key::Char('f')));
     insta::assert_snapshot!("findings_160x48", render(&d, 160, 48));
+    update(&mut d, Msg::Key(Key::Char('n')));
+    let jumped = render(&d, 160, 48);
+    assert!(jumped.contains("   2 ▶CREATE TABLE"), "the finding's line is marked");
+    insta::assert_snapshot!("finding_jump_160x48", jumped);
     update(&mut d, Msg::Key(Key::Home));
     update(&mut d, Msg::Key(Key::Char('h')));
     insta::assert_snapshot!("history_160x48", render(&d, 160, 48));
