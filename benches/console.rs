@@ -49,6 +49,7 @@ fn render_bench() {
                 help: "CREATE INDEX CONCURRENTLY in a -- sluice:no-transaction migration".into(),
             }],
             history: vec!["2026-11-21 02:14:00  up  ok  12 ms  alice  run a1b2c3d4".into()],
+            problem: None,
         })
         .collect();
     let envs = vec![EnvTab { name: "bench".into(), tier: "production".into() }];

@@ -23,16 +23,22 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
                 return;
             }
         };
-        let status = match exec::status(&project, env).await {
+        let (status, unreadable) = match exec::status_tolerant(&project, env).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = tx.send(Msg::Loaded { env: name, load: Load::from_error(&e) });
                 return;
             }
         };
+        if let Some(n) = unreadable_notice(&unreadable) {
+            let _ = tx.send(Msg::Notice(n));
+        }
         let server = crate::core::connect::Target::resolve(env).map(|t| t.describe());
+        let mut rows: Vec<Row> =
+            status.items.iter().map(|i| row(i, Vec::new(), None, Vec::new())).collect();
+        flag_unreadable(&mut rows, &unreadable);
         let first = Load::Loaded {
-            rows: status.items.iter().map(|i| row(i, Vec::new(), None, Vec::new())).collect(),
+            rows,
             server: server.clone().unwrap_or_default(),
             runs: Vec::new(),
             ledger: Vec::new(),
@@ -40,7 +46,11 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
         };
         let _ = tx.send(Msg::Loaded { env: name.clone(), load: first });
         let load = match details(&project, env, &status).await {
-            Ok(loaded) => loaded,
+            Ok(Load::Loaded { mut rows, server, runs, ledger, touched }) => {
+                flag_unreadable(&mut rows, &unreadable);
+                Load::Loaded { rows, server, runs, ledger, touched }
+            }
+            Ok(other) => other,
             Err(e) => Load::from_error(&e),
         };
         let _ = tx.send(Msg::Loaded { env: name, load });
@@ -87,7 +97,55 @@ fn row(
         ledger_sql,
         findings,
         history,
+        problem: None,
     }
+}
+
+/// Unreadable migrations become flagged rows: in place of the "missing" row their ledger
+/// entry would make, or in version order among the others.
+fn flag_unreadable(rows: &mut Vec<Row>, unreadable: &[crate::core::source::Unreadable]) {
+    for u in unreadable {
+        let flagged = Row {
+            version: u.version.to_string(),
+            name: u.name.clone(),
+            state: "unreadable".into(),
+            out_of_order: false,
+            applied_at: None,
+            failed_at: None,
+            up_sql: None,
+            down_sql: None,
+            ledger_sql: None,
+            drift_diff: None,
+            findings: Vec::new(),
+            history: Vec::new(),
+            problem: Some(u.message.clone()),
+        };
+        let key = |v: &str| crate::core::source::Version::parse(v);
+        match rows.iter().position(|r| key(&r.version) == Some(u.version.clone())) {
+            Some(i) => {
+                let history = std::mem::take(&mut rows[i].history);
+                let applied_at = rows[i].applied_at.take();
+                rows[i] = Row { history, applied_at, ..flagged };
+            }
+            None => {
+                let at = rows
+                    .iter()
+                    .position(|r| key(&r.version).is_some_and(|v| v > u.version))
+                    .unwrap_or(rows.len());
+                rows.insert(at, flagged);
+            }
+        }
+    }
+}
+
+/// One notice naming the files that cannot be read.
+fn unreadable_notice(unreadable: &[crate::core::source::Unreadable]) -> Option<String> {
+    let first = unreadable.first()?;
+    let more = match unreadable.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!("{}{more}; nothing can run until it is fixed, then r", first.message))
 }
 
 async fn details(

@@ -124,13 +124,23 @@ async fn console_moves_filters_shows_down_sql_and_restores_the_terminal() {
     if !wait_for(|| screen().contains("Migrations (14)"), 10) {
         fail("Esc did not come back from the runs browser");
     }
-    // A migration file that is not UTF-8: the console names it and waits for a fix (no retry).
+    // A migration file that is not UTF-8: one flagged row naming the file, the rest as usual,
+    // and no reconnecting (it is not a connection problem).
     let bad = p.migrations().join("0015_bad.up.sql");
     std::fs::write(&bad, b"SELECT '\xff\xfe';\n").unwrap();
     tmux(&["send-keys", "-t", &session, "r"]);
-    if !wait_for(|| screen().contains("cannot be read") && screen().contains("0015_bad.up.sql"), 10)
-    {
-        fail("a non-UTF-8 file was not named");
+    if !wait_for(|| screen().contains("Migrations (15)") && screen().contains("⊘ 0015 bad"), 10) {
+        fail("a non-UTF-8 file was not flagged in the list");
+    }
+    tmux(&["send-keys", "-t", &session, "x", "G"]);
+    if !wait_for(
+        || {
+            let s = screen();
+            s.contains("cannot be read") && s.contains("0015_bad.up.sql") && s.contains("UTF-8")
+        },
+        10,
+    ) {
+        fail("the flagged row did not say why the file cannot be read");
     }
     if screen().contains("reconnecting") {
         fail("a bad file is not a connection problem");

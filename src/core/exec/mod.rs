@@ -76,19 +76,32 @@ impl Resolution {
 
 /// Reads files and ledger (no lock, no writes) and sets them side by side.
 pub async fn status(project: &Project, env: &Environment) -> Result<Status> {
+    let (status, unreadable) = status_tolerant(project, env).await?;
+    match unreadable.into_iter().next() {
+        Some(u) => Err(Error::input(u.message)),
+        None => Ok(status),
+    }
+}
+
+/// `status`, with the migrations whose files cannot be read set aside (the console flags
+/// them and shows the rest; nothing may run until they are fixed).
+pub async fn status_tolerant(
+    project: &Project,
+    env: &Environment,
+) -> Result<(Status, Vec<source::Unreadable>)> {
     let target = Target::resolve(env)?;
     // Files are read on a blocking thread while the connection is made and the ledger read.
     let dir = project.migrations_dir.clone();
-    let files = tokio::task::spawn_blocking(move || load_native(&dir));
+    let files = tokio::task::spawn_blocking(move || source::load_native_tolerant(&dir));
     let latest = async {
         let client = target.connect("sluice/status").await?;
         Ledger::new(&project.ledger_schema).latest(&client).await
     }
     .await;
-    let migrations = files.await.map_err(|e| {
+    let (migrations, unreadable) = files.await.map_err(|e| {
         Error::input(format!("reading {}: {e}", project.migrations_dir.display()))
     })??;
-    Status::build(migrations, latest?)
+    Ok((Status::build(migrations, latest?)?, unreadable))
 }
 
 pub async fn history(

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::core::error::{Error, Result};
 use crate::core::sql::{self, Statement};
 
-pub use native::load_native;
+pub use native::{load_native, load_native_tolerant, Unreadable};
 
 /// A migration version as the file name writes it, compared numerically.
 #[derive(Debug, Clone, Eq)]

@@ -32,8 +32,28 @@ fn parse_name(file: &str) -> Option<(Version, String, Direction)> {
 
 /// Reads every migration in `dir`, sorted by version. Files that are not SQL are ignored;
 /// a `.sql` file whose name does not follow the layout is an error, since it would
-/// otherwise never run and nobody would notice.
+/// otherwise never run and nobody would notice. So is a file that cannot be read.
 pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
+    let (migrations, unreadable) = load_native_tolerant(dir)?;
+    match unreadable.into_iter().next() {
+        Some(u) => Err(Error::input(u.message)),
+        None => Ok(migrations),
+    }
+}
+
+/// A migration whose files are named right but cannot be read (not UTF-8, no SQL, a bad
+/// directive): the console shows it as one flagged row and the rest as usual.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub version: Version,
+    pub name: String,
+    pub message: String,
+}
+
+/// Like `load_native`, but a migration whose files cannot be read is set aside with its
+/// error instead of failing the whole folder. Layout errors (names, duplicates, orphans)
+/// still fail: they make the order itself unknown.
+pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::input(format!(
             "migrations folder {}: {e}; create it or set [project] migrations in sluice.toml",
@@ -100,6 +120,7 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
         *existing = Some(path);
     }
     let mut out = Vec::with_capacity(by_version.len());
+    let mut unreadable = Vec::new();
     for (version, p) in by_version {
         let Some(up_path) = p.up else {
             let orphan = p.down.or(p.verify).map(|d| d.display().to_string()).unwrap_or_default();
@@ -108,18 +129,28 @@ pub fn load_native(dir: &Path) -> Result<Vec<Migration>> {
                 p.name
             )));
         };
-        let up = SqlFile::read(&up_path)?;
-        if crate::core::sql::is_blank(&up.text) {
-            return Err(Error::input(format!(
-                "{}: holds no SQL statement; write the migration or delete the file",
-                up_path.display()
-            )));
+        let read = || -> Result<Migration> {
+            let up = SqlFile::read(&up_path)?;
+            if crate::core::sql::is_blank(&up.text) {
+                return Err(Error::input(format!(
+                    "{}: holds no SQL statement; write the migration or delete the file",
+                    up_path.display()
+                )));
+            }
+            let down = p.down.as_deref().map(SqlFile::read).transpose()?;
+            let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
+            Ok(Migration { version: version.clone(), name: p.name.clone(), up, down, verify })
+        };
+        match read() {
+            Ok(m) => out.push(m),
+            Err(e) => unreadable.push(Unreadable {
+                version: version.clone(),
+                name: p.name.clone(),
+                message: e.message,
+            }),
         }
-        let down = p.down.as_deref().map(SqlFile::read).transpose()?;
-        let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
-        out.push(Migration { version, name: p.name, up, down, verify });
     }
-    Ok(out)
+    Ok((out, unreadable))
 }
 
 #[cfg(test)]
@@ -134,5 +165,22 @@ mod tests {
         assert!(parse_name("v1_x.up.sql").is_none());
         assert!(parse_name("1_x.sql").is_none());
         assert!(parse_name("1_.up.sql").is_none());
+    }
+
+    #[test]
+    fn an_unreadable_migration_is_set_aside_by_the_tolerant_reader_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1_a.up.sql"), "SELECT 1;\n").unwrap();
+        std::fs::write(dir.path().join("2_bad.up.sql"), b"SELECT '\xff';\n").unwrap();
+        std::fs::write(dir.path().join("3_empty.up.sql"), "-- nothing\n").unwrap();
+        std::fs::write(dir.path().join("4_d.up.sql"), "SELECT 4;\n").unwrap();
+        let (ok, bad) = load_native_tolerant(dir.path()).unwrap();
+        let names: Vec<_> = ok.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a", "d"]);
+        let flagged: Vec<_> = bad.iter().map(|u| (u.version.as_str(), u.name.as_str())).collect();
+        assert_eq!(flagged, [("2", "bad"), ("3", "empty")]);
+        assert!(bad[0].message.contains("2_bad.up.sql:1: not valid UTF-8"), "{}", bad[0].message);
+        let err = load_native(dir.path()).unwrap_err();
+        assert!(err.message.contains("2_bad.up.sql"), "{}", err.message);
     }
 }

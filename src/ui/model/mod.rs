@@ -9,7 +9,7 @@ use super::keymap::{Action, Keymap};
 pub struct Row {
     pub version: String,
     pub name: String,
-    /// applied, pending, drifted, missing, failed.
+    /// applied, pending, drifted, missing, failed, unreadable.
     pub state: String,
     pub out_of_order: bool,
     pub applied_at: Option<String>,
@@ -23,6 +23,8 @@ pub struct Row {
     pub findings: Vec<FindingRow>,
     /// This version's ledger rows, oldest first: when, direction, outcome, who, run.
     pub history: Vec<String>,
+    /// Why the file cannot be read (state unreadable).
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +148,8 @@ pub enum Msg {
     },
     /// Time to try a failed environment again.
     Retry(String),
+    /// Something worth one look (shown in the footer until a key is pressed).
+    Notice(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,6 +433,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             } else {
                 Vec::new()
             }
+        }
+        Msg::Notice(n) => {
+            if !m.notices.contains(&n) {
+                m.notices.push(n);
+            }
+            Vec::new()
         }
         Msg::Metrics { env, snapshot } => {
             // A late sample from the environment we just left is dropped.

@@ -38,6 +38,7 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
         } else {
             Vec::new()
         },
+        problem: None,
     }
 }
 

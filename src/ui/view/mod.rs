@@ -20,6 +20,7 @@ fn symbol(r: &Row, t: &Theme) -> (&'static str, Color) {
         "drifted" => ("!", t.drifted),
         "missing" => ("?", t.missing),
         "failed" => ("✗", t.failed),
+        "unreadable" => ("⊘", t.error),
         _ => (" ", Color::Reset),
     }
 }
@@ -375,6 +376,14 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
         _ => false,
     };
     let lines = match m.tab {
+        _ if r.problem.is_some() => vec![
+            Line::styled("  ⊘ this migration cannot be read", Style::new().fg(m.theme.error)),
+            Line::raw(format!("  {}", r.problem.as_deref().unwrap_or_default())),
+            Line::styled(
+                "  nothing runs in this project until it is fixed; then r reads it again",
+                Style::new().fg(m.theme.warning),
+            ),
+        ],
         DetailTab::Up => match (&r.up_sql, &r.ledger_sql) {
             (Some(s), _) => {
                 let mark = m.finding.and_then(|i| r.findings.get(i)).map(|f| f.line);
@@ -404,7 +413,7 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
     let scroll = if windowed { 0 } else { m.scroll };
     let mut para = Paragraph::new(lines).block(block).scroll((scroll, 0));
-    if m.tab == DetailTab::Findings {
+    if m.tab == DetailTab::Findings || r.problem.is_some() {
         para = para.wrap(Wrap { trim: false });
     }
     f.render_widget(para, area);
@@ -552,7 +561,7 @@ fn help(m: &Model, f: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::raw(" 1-9        pick an environment · Esc clears a filter"));
     lines.push(Line::styled(
-        " ✓ applied  • pending  ↯ out of order  ! drifted  ? missing  ✗ failed",
+        " ✓ applied  • pending  ↯ out of order  ! drifted  ? missing  ✗ failed  ⊘ unreadable",
         Style::new().fg(m.theme.dim),
     ));
     f.render_widget(Clear, r);

@@ -203,3 +203,22 @@ fn a_long_sql_file_scrolls_to_its_window() {
     assert!(screen.contains("12001  INSERT INTO t VALUES (12001);"), "{screen}");
     assert!(!screen.contains("(11999)"));
 }
+
+#[test]
+fn an_unreadable_file_is_one_flagged_row() {
+    let mut m = sample();
+    if let Some(Load::Loaded { rows, .. }) = m.loads.get_mut("dev") {
+        let mut bad = super::super::model::tests::row("0008", "bad_encoding", "unreadable");
+        bad.up_sql = None;
+        bad.down_sql = None;
+        bad.problem = Some(
+            "migrations/0008_bad_encoding.up.sql:3: not valid UTF-8 (byte 41); save the file as UTF-8"
+                .into(),
+        );
+        rows.push(bad);
+    }
+    update(&mut m, Msg::Key(Key::End));
+    let screen = render(&m, 80, 24);
+    assert!(screen.contains("⊘ 0008 bad_encoding"), "{screen}");
+    insta::assert_snapshot!("unreadable_80x24", screen);
+}
