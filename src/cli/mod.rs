@@ -82,6 +82,15 @@ pub enum Command {
         /// Run outside the maintenance window; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_window: Option<String>,
+        /// Change ticket reference, recorded with the run.
+        #[arg(long, value_name = "REF")]
+        ticket: Option<String>,
+        /// Second approver's name (environments with approvals.required = 2).
+        #[arg(long, value_name = "NAME", requires = "approval_code")]
+        approver: Option<String>,
+        /// The code `sluice approve --env NAME` printed on the second approver's terminal.
+        #[arg(long, value_name = "CODE", requires = "approver")]
+        approval_code: Option<String>,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
     Rollback {
@@ -157,6 +166,10 @@ pub enum Command {
         #[arg(long, value_name = "RULE")]
         explain: Option<String>,
     },
+    /// Second approver: prints a one-time code for RUN_ID (shown in the operator's console),
+    /// or without RUN_ID for the next run on the environment. Valid 30 minutes, once, and
+    /// only for someone other than the run's operator.
+    Approve { run_id: Option<String> },
     /// Where config, logs and backups live, and the environments.
     Info,
     /// Start a throwaway PostgreSQL cluster with the example project.
@@ -331,6 +344,28 @@ async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Approve { run_id } => {
+            let code = exec::approve(project, env, run_id.as_deref()).await?;
+            let who = crate::core::identity::os_user();
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({ "environment": env.name, "run_id": run_id, "approver": who, "code": code, "valid_minutes": crate::core::approval::VALID_MINUTES })
+                ),
+                _ => {
+                    let what = match &run_id {
+                        Some(id) => format!("run {id}"),
+                        None => format!("the next run on {}", env.name),
+                    };
+                    println!("approval for {what} by {who}: {code}");
+                    println!(
+                        "give the operator your name ({who}) and this code; it works once, within {} minutes",
+                        crate::core::approval::VALID_MINUTES
+                    );
+                }
+            }
+            Ok(0)
+        }
         Command::History => {
             let (rows, runs) = exec::history(project, env).await?;
             output::print_history(format, env, &rows, &runs);
@@ -346,6 +381,9 @@ async fn run(cli: Cli) -> Result<i32> {
             backup,
             no_backup,
             override_window,
+            ticket,
+            approver,
+            approval_code,
         } => {
             let backup = match (backup, no_backup) {
                 (true, _) => Some(true),
@@ -361,6 +399,8 @@ async fn run(cli: Cli) -> Result<i32> {
                 override_lint,
                 backup,
                 override_window,
+                ticket,
+                approval: approver.zip(approval_code),
             };
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await

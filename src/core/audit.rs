@@ -71,6 +71,18 @@ fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
             b.bytes
         ));
     }
+    if let Some(t) = &r.ticket {
+        md.push_str(&format!("| ticket | {t} |\n"));
+    }
+    for a in &r.approvals {
+        md.push_str(&format!(
+            "| second approver | {} on {} (role {}, code issued {}) |\n",
+            a.approver, a.host, a.db_user, a.issued_at
+        ));
+    }
+    for t in &r.terminated {
+        md.push_str(&format!("| blocker terminated | {t} |\n"));
+    }
     if !r.stages.is_empty() {
         md.push_str("\n## Stages\n\n| stage | outcome | ms | |\n| --- | --- | --- | --- |\n");
         for s in &r.stages {

@@ -8,7 +8,7 @@ use crate::core::error::{Error, Result};
 /// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).
 const LOCK_CLASS: i32 = 0x534C_5543;
 /// Bumped when the ledger's own tables change shape.
-const LEDGER_VERSION: i32 = 3;
+const LEDGER_VERSION: i32 = 4;
 
 const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 
@@ -126,6 +126,11 @@ impl Ledger {
         format!("\"{}\".{table}", self.schema)
     }
 
+    /// A ledger table's quoted, schema-qualified name.
+    pub fn table(&self, table: &str) -> String {
+        self.t(table)
+    }
+
     /// Creates the ledger on first use. Call while holding the lock, so two first runs do
     /// not race on CREATE.
     pub async fn ensure(&self, client: &Client) -> Result<()> {
@@ -195,6 +200,17 @@ impl Ledger {
                 checksum text NOT NULL,
                 run_id text,
                 applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE IF NOT EXISTS "{s}".approvals (
+                code_hash text PRIMARY KEY,
+                run_id text,
+                environment text NOT NULL,
+                approver text NOT NULL,
+                client_host text,
+                db_user text NOT NULL DEFAULT current_user,
+                issued_at timestamptz NOT NULL DEFAULT now(),
+                used_by_run text,
+                used_at timestamptz
             );"#
         )
     }

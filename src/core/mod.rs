@@ -1,5 +1,6 @@
 //! The engine: no terminal UI, no printing. The CLI and the console both drive it.
 
+pub mod approval;
 pub mod audit;
 pub mod backup;
 pub mod cluster;

@@ -91,19 +91,21 @@ async fn a_version_1_ledger_is_upgraded_in_place() {
     let p = TestProject::new(&db, "development", "");
     p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
     assert_eq!(p.sluice(&["apply"]).code, 0);
-    c.batch_execute("DROP TABLE sluice.snapshots; UPDATE sluice.meta SET ledger_version = 1;")
-        .await
-        .unwrap();
+    c.batch_execute(
+        "DROP TABLE sluice.snapshots, sluice.approvals; UPDATE sluice.meta SET ledger_version = 1;",
+    )
+    .await
+    .unwrap();
     p.write("2_b.up.sql", "CREATE TABLE b (id int);\n");
     assert_eq!(p.sluice(&["apply"]).code, 0);
     let (v, n): (i32, i64) = {
         let r = c
-            .query_one("SELECT (SELECT ledger_version FROM sluice.meta), (SELECT count(*) FROM sluice.snapshots)", &[])
+            .query_one("SELECT (SELECT ledger_version FROM sluice.meta), (SELECT count(*) FROM sluice.snapshots) + (SELECT count(*) FROM sluice.approvals)", &[])
             .await
             .unwrap();
         (r.get(0), r.get(1))
     };
-    assert_eq!((v, n), (3, 1));
+    assert_eq!((v, n), (4, 1), "snapshots and approvals are back");
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert_eq!(j["migrations"][0]["state"], "applied", "history survived the upgrade");
 }

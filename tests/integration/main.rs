@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (see support.rs for how one is found).
 
 mod apply;
+mod approvals;
 mod backup;
 mod bad_input;
 mod cli;

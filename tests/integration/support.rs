@@ -237,9 +237,9 @@ pub fn run_sluice_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outpu
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["--project", dir.to_str().unwrap()])
         .args(args)
-        .envs(envs.iter().copied())
         .env("SLUICE_OPERATOR", "tester")
         .env("SLUICE_DATA_DIR", dir.join(".sluice-data"))
+        .envs(envs.iter().copied())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run sluice");

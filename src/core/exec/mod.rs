@@ -49,6 +49,11 @@ pub struct ApplyOptions {
     pub backup: Option<bool>,
     /// Run outside the environment's maintenance window; the reason is recorded.
     pub override_window: Option<String>,
+    /// A change ticket reference, recorded (required where approvals.ticket = "required").
+    pub ticket: Option<String>,
+    /// A second approver's name and the code `sluice approve` printed for them (needed where
+    /// approvals.required = 2).
+    pub approval: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +107,36 @@ pub async fn status_tolerant(
         Error::input(format!("reading {}: {e}", project.migrations_dir.display()))
     })??;
     Ok((Status::build(migrations, latest?)?, unreadable))
+}
+
+/// Issues a second approver's code (see `core::approval`). The ledger must exist for a run
+/// id; for the next run it is created (or upgraded) under the ledger lock.
+pub async fn approve(project: &Project, env: &Environment, run_id: Option<&str>) -> Result<String> {
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/approve").await?;
+    let ledger = Ledger::new(&project.ledger_schema);
+    let present: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&ledger.table("approvals")])
+        .await?
+        .get(0);
+    if !present {
+        if let Some(id) = run_id {
+            return Err(Error::input(format!(
+                "no run {id} in the ledger of {}: check the run id the console shows",
+                env.name
+            )));
+        }
+        ledger.try_lock(&client).await?;
+        let made = ledger.ensure(&client).await;
+        ledger.unlock(&client).await?;
+        made?;
+    }
+    let who = crate::core::identity::os_user();
+    let host = crate::core::identity::host_name();
+    let code =
+        crate::core::approval::issue(&client, &ledger, &env.name, run_id, &who, &host).await?;
+    tracing::info!(env = env.name, run_id, who, "approval code issued");
+    Ok(code)
 }
 
 pub async fn history(

@@ -206,6 +206,14 @@ pub struct RunReport {
     /// A dry run inside an apply (the console's wizard rehearses before it applies).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rehearsal: Vec<MigrationReport>,
+    /// Second approvers who redeemed a code for this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<crate::core::approval::Approval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Sessions the operator terminated because they blocked the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terminated: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
