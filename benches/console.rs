@@ -52,7 +52,7 @@ fn render_bench() {
             problem: None,
         })
         .collect();
-    let envs = vec![EnvTab { name: "bench".into(), tier: "production".into() }];
+    let envs = vec![EnvTab::new("bench", "production")];
     let mut m = Model::new("bench", envs, 0, "/tmp/logs");
     let load = Load::Loaded {
         rows,

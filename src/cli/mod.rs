@@ -28,6 +28,9 @@ pub struct Cli {
     /// <config dir>/themes/NAME.toml (NO_COLOR turns colour off).
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Console: refuse every action that writes (apply, rollback...); browse only.
+    #[arg(long, global = true)]
+    pub readonly: bool,
     /// Without a subcommand, the console opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -227,18 +230,20 @@ pub fn log_dir() -> Option<PathBuf> {
     Some(d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
 }
 
-fn ui_options(theme: &Option<String>) -> crate::ui::Options {
+fn ui_options(cli: &Cli) -> crate::ui::Options {
     crate::ui::Options {
         log_dir: log_dir().map(|d| d.display().to_string()).unwrap_or_default(),
-        theme: theme.clone(),
+        theme: cli.theme.clone(),
+        readonly: cli.readonly,
     }
 }
 
 async fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
+    let ui = ui_options(&cli);
     let Some(command) = cli.command else {
         let project = Project::load(cli.project.as_deref())?;
-        return crate::ui::run(project, cli.env.as_deref(), &ui_options(&cli.theme)).await;
+        return crate::ui::run(project, cli.env.as_deref(), &ui).await;
     };
     if matches!(format, Format::Github | Format::Sarif) && !matches!(command, Command::Lint { .. })
     {
@@ -247,7 +252,7 @@ async fn run(cli: Cli) -> Result<i32> {
         ));
     }
     let command = match command {
-        Command::Demo { no_wait } => return demo::run(no_wait, &ui_options(&cli.theme)).await,
+        Command::Demo { no_wait } => return demo::run(no_wait, &ui).await,
         Command::Lint { paths, explain } => {
             if let Some(id) = explain {
                 return lint::explain(&id);

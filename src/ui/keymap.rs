@@ -67,6 +67,7 @@ actions! {
     Faster = "faster", "live: sample more often", ["-"];
     Pause = "pause", "live: pause / resume", ["space"];
     Palette = "palette", "command palette", [":"];
+    Apply = "apply", "guarded apply (wizard)", ["a"];
     Help = "help", "this help", ["?"];
     Quit = "quit", "quit", ["q", "esc"];
 }

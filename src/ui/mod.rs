@@ -4,6 +4,7 @@
 //! (ratatui's init installs a panic hook that restores it too).
 
 mod browse;
+mod driver;
 pub mod keymap;
 mod live;
 mod load;
@@ -11,6 +12,7 @@ pub mod model;
 mod palette;
 pub mod theme;
 pub mod view;
+pub mod wizard;
 
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ pub struct Options {
     pub log_dir: String,
     /// A built-in theme or one in `<config dir>/themes/`; default dark.
     pub theme: Option<String>,
+    /// Refuse every action that writes.
+    pub readonly: bool,
 }
 
 /// Opens the console on `project` (the environment named first, else the first one).
@@ -40,7 +44,15 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     let envs: Vec<EnvTab> = project
         .environments
         .values()
-        .map(|e| EnvTab { name: e.name.clone(), tier: e.tier.to_string() })
+        .map(|e| EnvTab {
+            name: e.name.clone(),
+            tier: e.tier.to_string(),
+            approvals: e.approvals.required,
+            ticket_required: matches!(
+                e.approvals.ticket,
+                crate::core::config::TicketPolicy::Required
+            ),
+        })
         .collect();
     let start = match env {
         Some(n) => envs
@@ -50,6 +62,7 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
         None => 0,
     };
     let mut model = Model::new(&project.name, envs, start, &opts.log_dir);
+    model.readonly = opts.readonly;
     let config_dir = crate::core::config::config_dir();
     let loaded =
         theme::load(opts.theme.as_deref(), config_dir.as_deref(), theme::no_color_requested());
@@ -75,10 +88,19 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     let monitor = tokio::spawn(run_monitor(project.clone(), monitor_rx, tx.clone()));
     let result = async {
         let mut pending = model.init();
+        let mut run_tx: Option<mpsc::UnboundedSender<wizard::RunCmd>> = None;
         loop {
             for cmd in pending.drain(..) {
                 match cmd {
                     Command::Quit => return Ok(0),
+                    Command::StartApply(env) => {
+                        run_tx = Some(driver::spawn_apply(&project, &env, tx.clone()));
+                    }
+                    Command::Run(c) => {
+                        if let Some(t) = &run_tx {
+                            let _ = t.send(c);
+                        }
+                    }
                     Command::LoadStatus(name) => load::spawn_load(&project, &name, tx.clone()),
                     Command::RetryLater { env, after_ms } => {
                         let tx = tx.clone();

@@ -5,6 +5,7 @@ use super::theme;
 
 /// Every command with what it takes, as Tab completes and the footer lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
+    ("apply", "guarded apply of the pending migrations (wizard)"),
     ("env", "NAME: switch environment"),
     ("runs", "the runs browser"),
     ("ledger", "the ledger rows"),
@@ -97,6 +98,10 @@ pub fn run(m: &mut Model, input: &str) -> Vec<Command> {
                 ":theme {arg:?}: built in are dark, light, high-contrast, colorblind (a file theme: --theme NAME)"
             )),
         },
+        "apply" if m.readonly => {
+            m.notices.push("read-only console (--readonly): apply is disabled".into())
+        }
+        "apply" => return m.start_apply(),
         "help" => m.help = true,
         "quit" => return vec![Command::Quit],
         _ => {}

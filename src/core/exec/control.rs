@@ -14,6 +14,8 @@ use crate::core::error::Result;
 pub struct Interrupt {
     requested: AtomicBool,
     session: Mutex<Option<(CancelToken, Target)>>,
+    /// Blocking sessions the operator terminated, as the run's record says them.
+    terminated: Mutex<Vec<String>>,
 }
 
 impl Interrupt {
@@ -39,6 +41,51 @@ impl Interrupt {
             target.cancel(&token).await?;
         }
         Ok(())
+    }
+}
+
+impl Interrupt {
+    /// Terminates a session that blocks the run (the operator asked, twice), from its own
+    /// connection; the run records it. Refuses our own backend and anything not blocking.
+    pub async fn terminate_blocker(&self, pid: i32) -> Result<String> {
+        let target = self.session.lock().ok().and_then(|s| s.as_ref().map(|(_, t)| t.clone()));
+        let Some(target) = target else {
+            return Err(crate::core::error::Error::input("no run is connected"));
+        };
+        let client = target.connect("sluice/terminate").await?;
+        let row = client
+            .query_opt(
+                "SELECT usename::text, coalesce(application_name, ''), coalesce(state, ''),                  left(coalesce(query, ''), 120), pg_terminate_backend(pid)                  FROM pg_stat_activity WHERE pid = $1 AND pid <> pg_backend_pid()                  AND backend_type = 'client backend'",
+                &[&pid],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Err(crate::core::error::Error::input(format!(
+                "pid {pid} is not a client session on this server (gone already?)"
+            )));
+        };
+        let (user, app, state, query): (Option<String>, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let done: bool = row.get(4);
+        if !done {
+            return Err(crate::core::error::Error::database(format!(
+                "pg_terminate_backend({pid}) refused: the role may lack the privilege"
+            )));
+        }
+        let what = format!(
+            "pid {pid} ({}, {app}, {state}) at {}: {query}",
+            user.unwrap_or_default(),
+            crate::core::identity::utc_timestamp()
+        );
+        if let Ok(mut t) = self.terminated.lock() {
+            t.push(what.clone());
+        }
+        tracing::warn!("terminated blocker {what}");
+        Ok(what)
+    }
+
+    pub fn terminated(&self) -> Vec<String> {
+        self.terminated.lock().map(|t| t.clone()).unwrap_or_default()
     }
 }
 

@@ -94,6 +94,9 @@ impl Run {
     pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
         self.report.outcome = outcome.into();
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        if let Some(i) = &self.interrupt {
+            self.report.terminated = i.terminated();
+        }
         self.report.error = error;
         if let Some(t) = self.apply_started {
             use super::pipeline::{Stage, StageOutcome, StageResult};
@@ -116,6 +119,7 @@ impl Run {
             })).collect::<Vec<_>>(),
             "error": self.report.error,
             "duration_ms": self.report.duration_ms,
+            "terminated": self.report.terminated,
         });
         // After a run that changed the schema, remember it: drift made outside sluice shows
         // up later as a diff against this snapshot.

@@ -114,6 +114,15 @@ impl DetailTab {
 pub struct EnvTab {
     pub name: String,
     pub tier: String,
+    /// People who must approve a run here (1 or 2).
+    pub approvals: u8,
+    pub ticket_required: bool,
+}
+
+impl EnvTab {
+    pub fn new(name: &str, tier: &str) -> EnvTab {
+        EnvTab { name: name.into(), tier: tier.into(), approvals: 1, ticket_required: false }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +159,8 @@ pub enum Msg {
     Retry(String),
     /// Something worth one look (shown in the footer until a key is pressed).
     Notice(String),
+    /// From the task that runs the wizard's guarded run.
+    Run(super::wizard::RunMsg),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +179,10 @@ pub enum Command {
         env: String,
         after_ms: u64,
     },
+    /// Open a guarded apply on an environment, served by a run task.
+    StartApply(String),
+    /// Tell the run task what the operator decided.
+    Run(super::wizard::RunCmd),
     Quit,
 }
 
@@ -204,6 +219,10 @@ pub struct Model {
     pub attempts: HashMap<String, u32>,
     /// The `:` palette's typed text while it is open.
     pub palette: Option<String>,
+    /// The guarded-run wizard, while one is open.
+    pub wizard: Option<super::wizard::Wizard>,
+    /// `--readonly`: every action that writes is refused.
+    pub readonly: bool,
 }
 
 impl Model {
@@ -233,7 +252,53 @@ impl Model {
             screen: Screen::Migrations,
             attempts: HashMap::new(),
             palette: None,
+            wizard: None,
+            readonly: false,
         }
+    }
+
+    /// Opens the guarded apply wizard on the current environment.
+    pub(super) fn start_apply(&mut self) -> Vec<Command> {
+        if self.wizard.is_some() {
+            return Vec::new();
+        }
+        let pending = self.visible().iter().filter(|r| r.state == "pending").count();
+        match self.load() {
+            Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == "unreadable") => {
+                self.notices.push("a migration file cannot be read: fix it before applying".into());
+                return Vec::new();
+            }
+            Some(Load::Loaded { .. }) if pending == 0 && self.filter.is_empty() => {
+                self.notices.push(format!("{}: nothing pending to apply", self.env_name()));
+                return Vec::new();
+            }
+            Some(Load::Loaded { .. }) => {}
+            _ => {
+                self.notices.push("the environment is not loaded yet".into());
+                return Vec::new();
+            }
+        }
+        let Some(e) = self.envs.get(self.env) else { return Vec::new() };
+        let mut w = super::wizard::Wizard::new(&e.name, &e.tier, e.approvals, e.ticket_required);
+        w.readonly = self.readonly;
+        self.wizard = Some(w);
+        vec![Command::StartApply(e.name.clone())]
+    }
+
+    fn wizard_effects(&mut self, effects: Vec<super::wizard::Effect>) -> Vec<Command> {
+        use super::wizard::Effect;
+        let mut cmds = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Run(c) => cmds.push(Command::Run(c)),
+                Effect::Quit => cmds.push(Command::Quit),
+                Effect::Close => {
+                    self.wizard = None;
+                    cmds.extend(self.reload());
+                }
+            }
+        }
+        cmds
     }
 
     /// Entries of the browser on screen that match the filter.
@@ -450,6 +515,23 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
+        Msg::Run(r) => match m.wizard.as_mut() {
+            Some(w) => {
+                let effects = w.on_msg(r);
+                m.wizard_effects(effects)
+            }
+            None => Vec::new(),
+        },
+        // A wizard owns the keys; leaving asks while its run holds the ledger.
+        Msg::Key(k) if m.wizard.is_some() => {
+            let Some(w) = m.wizard.as_mut() else { return Vec::new() };
+            let effects = match k {
+                Key::CtrlC => w.quit(),
+                Key::Char('q') if !w.typing() => w.quit(),
+                k => w.on_key(k),
+            };
+            m.wizard_effects(effects)
+        }
         Msg::Key(Key::CtrlC) => vec![Command::Quit],
         // The key that hides a notice does nothing else: it was pressed to read on.
         Msg::Key(_) if !m.notices.is_empty() => {
@@ -584,6 +666,10 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
         }
         Action::Reload => return m.reload(),
         Action::Palette => m.palette = Some(String::new()),
+        Action::Apply if m.readonly => {
+            m.notices.push("read-only console (--readonly): apply is disabled".into())
+        }
+        Action::Apply => return m.start_apply(),
     }
     Vec::new()
 }

@@ -117,9 +117,9 @@ pub fn ledger() -> Vec<Entry> {
 
 pub fn sample() -> Model {
     let envs = vec![
-        EnvTab { name: "dev".into(), tier: "development".into() },
-        EnvTab { name: "staging".into(), tier: "testing".into() },
-        EnvTab { name: "prod".into(), tier: "production".into() },
+        EnvTab::new("dev", "development"),
+        EnvTab::new("staging", "testing"),
+        EnvTab::new("prod", "production"),
     ];
     let mut m = Model::new("shop-api", envs, 0, "~/.local/state/sluice");
     let rows = vec![

@@ -203,6 +203,9 @@ pub(super) fn border(m: &Model) -> Style {
 }
 
 fn body(m: &Model, f: &mut Frame, area: Rect) {
+    if let Some(w) = &m.wizard {
+        return super::wizard::view::draw(m, w, f, area);
+    }
     match m.screen {
         Screen::Migrations => {}
         Screen::Monitor => return super::live::monitor_screen(m, f, area),
@@ -475,6 +478,9 @@ fn finding_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
 }
 
 fn footer(m: &Model, f: &mut Frame, area: Rect) {
+    if let (Some(w), true) = (&m.wizard, m.notices.is_empty()) {
+        return super::wizard::view::footer(m, w, f, area);
+    }
     if let Some(n) = m.notices.first() {
         let more = if m.notices.len() > 1 {
             format!(" (+{} more in the log)", m.notices.len() - 1)

@@ -1,0 +1,624 @@
+//! The guarded apply wizard: a stepper over the engine's `GuardedRun`. Pure state and
+//! update here; the run itself lives in a task (`driver.rs`) that takes `RunCmd`s and sends
+//! `RunMsg`s back. Nothing that writes happens without a keypress, and every refusal says why.
+
+pub mod view;
+
+use crate::core::exec::{Event, Planned, RunReport, Stage, StageOutcome, StageResult};
+
+use super::model::{FindingRow, Key};
+
+/// The wizard's steps, in order; the first four are the engine's stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    PreChecks,
+    Lint,
+    Backup,
+    DryRun,
+    Confirm,
+    Apply,
+    Report,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::PreChecks,
+        Step::Lint,
+        Step::Backup,
+        Step::DryRun,
+        Step::Confirm,
+        Step::Apply,
+        Step::Report,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::PreChecks => "Pre-checks",
+            Step::Lint => "Lint",
+            Step::Backup => "Backup",
+            Step::DryRun => "Dry run",
+            Step::Confirm => "Confirm",
+            Step::Apply => "Apply",
+            Step::Report => "Report",
+        }
+    }
+
+    fn stage(self) -> Option<Stage> {
+        match self {
+            Step::PreChecks => Some(Stage::PreChecks),
+            Step::Lint => Some(Stage::Lint),
+            Step::Backup => Some(Stage::Backup),
+            Step::DryRun => Some(Stage::DryRun),
+            _ => None,
+        }
+    }
+
+    fn from_stage(s: Stage) -> Step {
+        match s {
+            Stage::PreChecks => Step::PreChecks,
+            Stage::Lint => Step::Lint,
+            Stage::Backup => Step::Backup,
+            Stage::DryRun => Step::DryRun,
+            Stage::Apply => Step::Apply,
+        }
+    }
+
+    fn next(self) -> Step {
+        let i = Step::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Step::ALL.get(i + 1).copied().unwrap_or(Step::Report)
+    }
+
+    fn prev(self) -> Step {
+        let i = Step::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Step::ALL[i.saturating_sub(1)]
+    }
+}
+
+/// What the wizard asks the run task to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunCmd {
+    /// Run the next stage (or the failed one again).
+    Advance,
+    OverrideLint(String),
+    OverrideWindow(String),
+    Approve {
+        name: String,
+        code: String,
+    },
+    /// Confirmed: run the apply with the typed name and ticket.
+    Complete {
+        confirm: String,
+        ticket: String,
+    },
+    Abandon,
+    /// Cancel the statement in flight (pg_cancel_backend's protocol twin) and stop.
+    Cancel,
+    Terminate(i32),
+}
+
+/// What the run task reports.
+#[derive(Debug, Clone)]
+pub enum RunMsg {
+    Opened {
+        run_id: String,
+        operator: String,
+        planned: Vec<Planned>,
+    },
+    Stage {
+        result: StageResult,
+        report: Box<RunReport>,
+        findings: Vec<FindingRow>,
+    },
+    Event(Event),
+    Approval(Result<String, String>),
+    Terminated(Result<String, String>),
+    Finished {
+        report: Box<RunReport>,
+        /// The Markdown report's path.
+        path: String,
+    },
+    /// The run could not start (ledger locked, server gone...).
+    Failed(String),
+}
+
+/// A question that needs y before anything happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    Abort,
+    Cancel,
+    Terminate(i32),
+    /// Testing tier: the one confirming keypress.
+    Apply,
+    Quit,
+}
+
+/// A typed reason for an override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Lint,
+    Window,
+}
+
+/// What the apply is doing now, from the engine's events.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    /// version, name, statements, statements done.
+    pub current: Option<(String, String, usize, usize)>,
+    /// version, duration ms.
+    pub done: Vec<(String, u64)>,
+    pub backup_bytes: u64,
+    pub backup_rate: u64,
+    /// The sessions our statement waits for, as one line each.
+    pub blockers: Vec<(i32, String)>,
+    pub lock_timeout: Option<String>,
+}
+
+/// The production confirmation form; `field` is the one typed into.
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub name: String,
+    pub approver: String,
+    pub code: String,
+    pub ticket: String,
+    pub field: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wizard {
+    pub env: String,
+    pub tier: String,
+    pub approvals: u8,
+    pub ticket_required: bool,
+    pub run_id: Option<String>,
+    pub operator: String,
+    pub planned: Vec<Planned>,
+    /// Where the run stands.
+    pub at: Step,
+    /// What the panel shows (Esc goes back to look at an earlier step).
+    pub view: Step,
+    /// A stage, the approval or the apply is in flight.
+    pub busy: bool,
+    pub results: Vec<StageResult>,
+    /// Why the step the run stands at failed.
+    pub failed: Option<String>,
+    pub report: Option<Box<RunReport>>,
+    pub findings: Vec<FindingRow>,
+    pub form: Form,
+    pub approved: Option<String>,
+    pub reason: Option<(Reason, String)>,
+    pub ask: Option<Ask>,
+    pub live: Live,
+    /// A one-line answer to the last key (refused, or what to do instead).
+    pub note: Option<String>,
+    pub selected: usize,
+    pub report_path: Option<String>,
+    /// Quit the console once the run has ended.
+    pub quit_after: bool,
+    pub readonly: bool,
+}
+
+/// What the console must do after a wizard key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Run(RunCmd),
+    /// The wizard is over: close it and reload the environment.
+    Close,
+    Quit,
+}
+
+impl Wizard {
+    pub fn new(env: &str, tier: &str, approvals: u8, ticket_required: bool) -> Wizard {
+        Wizard {
+            env: env.into(),
+            tier: tier.into(),
+            approvals,
+            ticket_required,
+            run_id: None,
+            operator: String::new(),
+            planned: Vec::new(),
+            at: Step::PreChecks,
+            view: Step::PreChecks,
+            busy: true,
+            results: Vec::new(),
+            failed: None,
+            report: None,
+            findings: Vec::new(),
+            form: Form::default(),
+            approved: None,
+            reason: None,
+            ask: None,
+            live: Live::default(),
+            note: None,
+            selected: 0,
+            report_path: None,
+            quit_after: false,
+            readonly: false,
+        }
+    }
+
+    pub fn result(&self, step: Step) -> Option<&StageResult> {
+        let stage = if step == Step::Apply { Stage::Apply } else { step.stage()? };
+        self.results.iter().find(|r| r.stage == stage)
+    }
+
+    fn passed(&self, step: Step) -> bool {
+        self.result(step).is_some_and(|r| r.outcome != StageOutcome::Failed)
+    }
+
+    /// Before the apply, the run can still be abandoned with nothing changed.
+    pub fn before_apply(&self) -> bool {
+        self.at < Step::Apply
+    }
+
+    pub fn over(&self) -> bool {
+        self.at == Step::Report
+    }
+
+    /// Fields of the confirmation form on this tier.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.tier == "production" {
+            f.push("name");
+        }
+        if self.approvals >= 2 {
+            f.extend(["approver", "code"]);
+        }
+        f.push("ticket");
+        f
+    }
+
+    fn field_mut(&mut self) -> Option<&mut String> {
+        let name = *self.fields().get(self.form.field)?;
+        Some(match name {
+            "name" => &mut self.form.name,
+            "approver" => &mut self.form.approver,
+            "code" => &mut self.form.code,
+            _ => &mut self.form.ticket,
+        })
+    }
+
+    fn go(&mut self, step: Step) -> Vec<Effect> {
+        self.at = step;
+        self.view = step;
+        self.selected = 0;
+        self.failed = None;
+        if step.stage().is_some() {
+            self.busy = true;
+            return vec![Effect::Run(RunCmd::Advance)];
+        }
+        Vec::new()
+    }
+
+    /// A message from the run task.
+    pub fn on_msg(&mut self, msg: RunMsg) -> Vec<Effect> {
+        match msg {
+            RunMsg::Opened { run_id, operator, planned } => {
+                self.run_id = Some(run_id);
+                self.operator = operator;
+                self.planned = planned;
+            }
+            RunMsg::Stage { result, report, findings } => {
+                self.busy = false;
+                let step = Step::from_stage(result.stage);
+                self.failed =
+                    (result.outcome == StageOutcome::Failed).then(|| result.summary.clone());
+                self.results.retain(|r| r.stage != result.stage);
+                self.results.push(result);
+                self.report = Some(report);
+                if step == Step::Lint {
+                    self.findings = findings;
+                }
+                self.at = step;
+                self.view = step;
+                // The pre-checks only read: once they pass, the operator sees them with the
+                // lint, which also only reads. Everything after that waits for a key.
+                if step == Step::PreChecks && self.failed.is_none() {
+                    return self.go(Step::Lint);
+                }
+            }
+            RunMsg::Event(e) => self.on_event(e),
+            RunMsg::Approval(Ok(who)) => {
+                self.approved = Some(who);
+                return self.complete();
+            }
+            RunMsg::Approval(Err(e)) => {
+                self.busy = false;
+                self.note = Some(e);
+            }
+            RunMsg::Terminated(r) => {
+                self.note = Some(match r {
+                    Ok(what) => format!("terminated {what}"),
+                    Err(e) => e,
+                })
+            }
+            RunMsg::Finished { report, path } => {
+                self.busy = false;
+                if !report.stages.is_empty() {
+                    self.results = report.stages.clone();
+                }
+                self.report = Some(report);
+                self.report_path = Some(path);
+                self.at = Step::Report;
+                self.view = Step::Report;
+                self.ask = None;
+                if self.quit_after {
+                    return vec![Effect::Quit];
+                }
+            }
+            RunMsg::Failed(e) => {
+                self.busy = false;
+                self.failed = Some(e);
+                self.at = Step::Report;
+                self.view = Step::Report;
+                if self.quit_after {
+                    return vec![Effect::Quit];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_event(&mut self, e: Event) {
+        let live = &mut self.live;
+        match e {
+            Event::MigrationStarted { version, name, statements, .. } => {
+                live.current = Some((version, name, statements, 0));
+                live.blockers.clear();
+                live.lock_timeout = None;
+            }
+            Event::StatementFinished { index, .. } => {
+                if let Some(c) = live.current.as_mut() {
+                    c.3 = index;
+                }
+                live.blockers.clear();
+            }
+            Event::Waiting { blockers, .. } => {
+                live.blockers = blockers.iter().map(|b| (b.pid, b.to_string())).collect();
+            }
+            Event::LockTimeout { attempt, retries, retry_in_ms, blockers, .. } => {
+                live.lock_timeout = Some(format!(
+                    "lock timeout, attempt {attempt} of {}: trying again in {:.1} s",
+                    retries + 1,
+                    retry_in_ms as f64 / 1000.0
+                ));
+                live.blockers = blockers.iter().map(|b| (b.pid, b.to_string())).collect();
+            }
+            Event::MigrationFinished { version, duration_ms, .. } => {
+                live.done.push((version, duration_ms));
+                live.current = None;
+                live.blockers.clear();
+                live.lock_timeout = None;
+            }
+            Event::BackupProgress { bytes, bytes_per_s } => {
+                live.backup_bytes = bytes;
+                live.backup_rate = bytes_per_s;
+            }
+            _ => {}
+        }
+    }
+
+    fn complete(&mut self) -> Vec<Effect> {
+        self.busy = true;
+        self.at = Step::Apply;
+        self.view = Step::Apply;
+        vec![Effect::Run(RunCmd::Complete {
+            confirm: self.form.name.trim().to_string(),
+            ticket: self.form.ticket.trim().to_string(),
+        })]
+    }
+
+    /// Checks the confirmation on this tier, then approves (two approvers) or applies.
+    fn submit(&mut self) -> Vec<Effect> {
+        if self.readonly {
+            self.note = Some("read-only console: nothing is applied".into());
+            return Vec::new();
+        }
+        if self.tier == "production" && self.form.name.trim() != self.env {
+            self.note =
+                Some(format!("the typed name does not match: type {} to apply to it", self.env));
+            self.form.field = 0;
+            return Vec::new();
+        }
+        if self.ticket_required && self.form.ticket.trim().is_empty() {
+            self.note = Some("a change ticket reference is required here".into());
+            self.form.field = self.fields().len() - 1;
+            return Vec::new();
+        }
+        if self.tier == "testing" {
+            self.ask = Some(Ask::Apply);
+            return Vec::new();
+        }
+        self.approve_or_complete()
+    }
+
+    fn approve_or_complete(&mut self) -> Vec<Effect> {
+        if self.approvals >= 2 && self.approved.is_none() {
+            let (name, code) = (self.form.approver.trim(), self.form.code.trim());
+            if name.is_empty() || code.is_empty() {
+                self.note = Some(format!(
+                    "a second approver must run `sluice approve {} --env {}` and give you their name and code",
+                    self.run_id.as_deref().unwrap_or("RUN"),
+                    self.env
+                ));
+                return Vec::new();
+            }
+            self.busy = true;
+            return vec![Effect::Run(RunCmd::Approve { name: name.into(), code: code.into() })];
+        }
+        self.complete()
+    }
+
+    /// Keys go to a text field or a question (so `q` is a letter, not quit).
+    pub fn typing(&self) -> bool {
+        self.ask.is_some()
+            || self.reason.is_some()
+            || (self.view == Step::Confirm && self.at == Step::Confirm && !self.busy)
+    }
+
+    /// The operator asked to leave the console.
+    pub fn quit(&mut self) -> Vec<Effect> {
+        if self.over() {
+            return vec![Effect::Quit];
+        }
+        self.ask = Some(Ask::Quit);
+        Vec::new()
+    }
+
+    pub fn on_key(&mut self, k: Key) -> Vec<Effect> {
+        self.note = None;
+        if let Some(ask) = self.ask.take() {
+            if !matches!(k, Key::Char('y') | Key::Char('Y')) {
+                return Vec::new();
+            }
+            return match ask {
+                Ask::Abort => {
+                    self.busy = true;
+                    vec![Effect::Run(RunCmd::Abandon)]
+                }
+                Ask::Cancel => vec![Effect::Run(RunCmd::Cancel)],
+                Ask::Terminate(pid) => vec![Effect::Run(RunCmd::Terminate(pid))],
+                Ask::Apply => self.approve_or_complete(),
+                Ask::Quit => {
+                    self.quit_after = true;
+                    if self.before_apply() {
+                        self.busy = true;
+                        vec![Effect::Run(RunCmd::Abandon)]
+                    } else {
+                        vec![Effect::Run(RunCmd::Cancel)]
+                    }
+                }
+            };
+        }
+        if let Some((why, mut text)) = self.reason.take() {
+            match k {
+                Key::Esc => {}
+                Key::Enter if text.trim().is_empty() => {
+                    self.note = Some("a reason is required: it is recorded with the run".into());
+                    self.reason = Some((why, text));
+                }
+                Key::Enter => {
+                    self.busy = true;
+                    self.failed = None;
+                    let reason = text.trim().to_string();
+                    return vec![Effect::Run(match why {
+                        Reason::Lint => RunCmd::OverrideLint(reason),
+                        Reason::Window => RunCmd::OverrideWindow(reason),
+                    })];
+                }
+                Key::Backspace => {
+                    text.pop();
+                    self.reason = Some((why, text));
+                }
+                Key::Char(c) => {
+                    text.push(c);
+                    self.reason = Some((why, text));
+                }
+                _ => self.reason = Some((why, text)),
+            }
+            return Vec::new();
+        }
+        if self.over() {
+            return match k {
+                Key::Enter | Key::Esc | Key::Char('q') => vec![Effect::Close],
+                Key::Up | Key::Char('k') => {
+                    self.selected = self.selected.saturating_sub(1);
+                    Vec::new()
+                }
+                Key::Down | Key::Char('j') => {
+                    self.selected += 1;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+        }
+        // The confirmation form takes typed text; Esc, Tab and Enter steer it.
+        if self.view == Step::Confirm && self.at == Step::Confirm && !self.busy {
+            match k {
+                Key::Enter => return self.submit(),
+                Key::Esc => self.view = Step::DryRun,
+                Key::Tab | Key::Down => {
+                    self.form.field = (self.form.field + 1) % self.fields().len().max(1)
+                }
+                Key::BackTab | Key::Up => {
+                    let n = self.fields().len().max(1);
+                    self.form.field = (self.form.field + n - 1) % n;
+                }
+                Key::Backspace => {
+                    if let Some(f) = self.field_mut() {
+                        f.pop();
+                    }
+                }
+                Key::Char(c) => {
+                    if let Some(f) = self.field_mut() {
+                        f.push(c);
+                    }
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match k {
+            Key::Up | Key::Char('k') => self.selected = self.selected.saturating_sub(1),
+            Key::Down | Key::Char('j') => self.selected += 1,
+            Key::Esc if self.view > Step::PreChecks && self.before_apply() => {
+                self.view = self.view.prev();
+                self.selected = 0;
+            }
+            Key::Esc | Key::Char('x') if self.before_apply() => self.ask = Some(Ask::Abort),
+            Key::Char('x') | Key::Char('c') if self.at == Step::Apply => {
+                self.ask = Some(Ask::Cancel)
+            }
+            Key::Char('t') if self.at == Step::Apply => match self.live.blockers.first() {
+                Some((pid, _)) => self.ask = Some(Ask::Terminate(*pid)),
+                None => self.note = Some("nothing blocks the run now".into()),
+            },
+            Key::Enter if self.busy => self.note = Some("wait: this step is running".into()),
+            Key::Enter if self.view < self.at => {
+                self.view = self.view.next();
+                self.selected = 0;
+            }
+            Key::Enter if self.failed.is_some() => {
+                self.note = Some(self.blocked_hint());
+            }
+            Key::Enter if self.passed(self.at) => {
+                if self.readonly && self.at >= Step::Lint {
+                    self.note = Some(
+                        "read-only console: the run stops before the backup; x abandons it".into(),
+                    );
+                    return Vec::new();
+                }
+                return self.go(self.at.next());
+            }
+            Key::Char('r') if self.failed.is_some() && !self.busy => {
+                self.busy = true;
+                self.failed = None;
+                return vec![Effect::Run(RunCmd::Advance)];
+            }
+            Key::Char('o') if self.failed.is_some() && !self.busy => match self.at {
+                Step::Lint => self.reason = Some((Reason::Lint, String::new())),
+                Step::PreChecks if self.window_failed() => {
+                    self.reason = Some((Reason::Window, String::new()))
+                }
+                _ => self.note = Some("this step cannot be overridden: fix it, then r".into()),
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn window_failed(&self) -> bool {
+        self.failed.as_deref().is_some_and(|f| f.contains("maintenance window"))
+    }
+
+    /// Why Enter does nothing at a failed step, and what would.
+    pub fn blocked_hint(&self) -> String {
+        match self.at {
+            Step::Lint => "lint found errors at this environment's gate: fix the migration, or o to override with a reason (recorded); x abandons".into(),
+            Step::PreChecks if self.window_failed() => "outside the maintenance window: o to override with a reason (recorded), or come back in the window; x abandons".into(),
+            _ => "this step failed: fix the cause, then r to run it again; x abandons the run".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
