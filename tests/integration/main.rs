@@ -15,3 +15,4 @@ mod rollback;
 mod status;
 mod support;
 mod tls;
+mod wizard;

@@ -1,0 +1,153 @@
+//! The guarded apply wizard end to end: the real binary in a pseudo-terminal (tmux) against a
+//! real PostgreSQL, on a production-tier environment that needs a backup, a ticket and a
+//! second approver.
+
+use std::process::Command;
+
+use crate::demo::{tmux, wait_for};
+use crate::support::{fresh_db, run_sluice_env, TestProject};
+
+struct Pane {
+    session: String,
+}
+
+impl Pane {
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-J", "-t", &self.session])
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        tmux(&args);
+    }
+    fn text(&self, text: &str) {
+        tmux(&["send-keys", "-t", &self.session, "-l", text]);
+    }
+    fn expect(&self, what: &str, secs: u64) {
+        if !wait_for(|| self.screen().contains(what), secs) {
+            let s = self.screen();
+            tmux(&["kill-session", "-t", &self.session]);
+            panic!("waited for {what:?}:\n{s}");
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+#[tokio::test]
+async fn guarded_apply_on_production_with_two_approvers() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let backups = tempfile::tempdir().unwrap();
+    let p = TestProject::new(
+        &db,
+        "production",
+        &format!(
+            "backup = {{ mode = \"required\", dir = \"{}\" }}\napprovals = {{ required = 2, ticket = \"required\" }}",
+            backups.path().display()
+        ),
+    );
+    p.write("1_orders.up.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n");
+    p.write("1_orders.down.sql", "DROP TABLE orders;\n");
+    p.write("2_note.up.sql", "ALTER TABLE orders ADD COLUMN note text;\n");
+    p.write("2_note.down.sql", "ALTER TABLE orders DROP COLUMN note;\n");
+    p.write(
+        "3_status_idx.up.sql",
+        "-- sluice:no-transaction\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n",
+    );
+    p.write(
+        "3_status_idx.down.sql",
+        "-- sluice:no-transaction\nDROP INDEX CONCURRENTLY orders_status_idx;\n",
+    );
+    let pane = Pane { session: format!("sluice-wizard-{}", std::process::id()) };
+    let cmd = format!(
+        "SLUICE_OPERATOR=dba.kim SLUICE_DATA_DIR={}/.sluice-data {} --project {}; echo EXITED; sleep 30",
+        p.root().display(),
+        env!("CARGO_BIN_EXE_sluice"),
+        p.root().display()
+    );
+    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "160", "-y", "48", &cmd]);
+    pane.expect("Migrations (3)", 20);
+
+    // a opens the wizard; pre-checks and lint run by themselves (they only read).
+    pane.keys(&["a"]);
+    pane.expect("continue to Backup", 20);
+    let s = pane.screen();
+    assert!(s.contains("Apply to DEV · 3 migration(s) (1 → 3)"), "{s}");
+    let run_id = s
+        .lines()
+        .find_map(|l| l.split("run ").nth(1).and_then(|r| r.split_whitespace().next()))
+        .expect("the wizard names its run")
+        .to_string();
+    pane.keys(&["Enter"]);
+    pane.expect("continue to Dry run", 30);
+    assert!(pane.screen().contains(backups.path().to_str().unwrap()), "the backup file is shown");
+    pane.keys(&["Enter"]);
+    pane.expect("continue to Confirm", 30);
+    assert!(pane.screen().contains("not rehearsable"), "the CONCURRENTLY index is flagged");
+    pane.keys(&["Enter"]);
+    pane.expect("Type the environment name", 10);
+
+    // A wrong name is refused; the right one with the second approver's code applies.
+    pane.text("prod");
+    pane.keys(&["Enter"]);
+    pane.expect("does not match", 10);
+    pane.keys(&["BSpace", "BSpace", "BSpace", "BSpace"]);
+    pane.text("dev");
+    let approve = run_sluice_env(
+        p.root(),
+        &["approve", &run_id, "--format", "json"],
+        &[("SLUICE_OPERATOR", "bob")],
+    );
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    let code = approve.json()["code"].as_str().unwrap().to_string();
+    pane.keys(&["Tab"]);
+    pane.text("bob");
+    pane.keys(&["Tab"]);
+    pane.text(&code);
+    pane.keys(&["Tab"]);
+    pane.text("CHG-4411");
+    pane.keys(&["Enter"]);
+    pane.expect("Outcome: done", 30);
+    let s = pane.screen();
+    assert!(s.contains("Second approver: bob"), "{s}");
+    assert!(s.contains("Ticket: CHG-4411"), "{s}");
+
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_status_idx'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the index was built");
+    let row = c
+        .query_one(
+            "SELECT outcome, operator, details::text FROM sluice.runs WHERE run_id = $1",
+            &[&run_id],
+        )
+        .await
+        .unwrap();
+    let (outcome, operator, details): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((outcome.as_str(), operator.as_str()), ("done", "dba.kim"));
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["approvals"][0]["approver"], "bob");
+    assert_eq!(details["ticket"], "CHG-4411");
+    let stages: Vec<&str> =
+        details["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["pre-checks", "lint", "backup", "dry-run", "apply"]);
+    let dumps = std::fs::read_dir(backups.path()).unwrap().count();
+    assert!(dumps >= 1, "a backup file was written");
+
+    // Enter closes the report and reloads: every migration applied; q quits at once.
+    pane.keys(&["Enter"]);
+    pane.expect("✓ 3 status_idx", 20);
+    pane.keys(&["q"]);
+    pane.expect("EXITED", 10);
+}
