@@ -36,6 +36,33 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The typed name, ticket and second approver of a rollback or restore.
+#[derive(clap::Args, Debug)]
+pub struct SignArgs {
+    /// Repeat the environment's name (required on production tier).
+    #[arg(long, value_name = "NAME")]
+    confirm: Option<String>,
+    /// Change ticket reference, recorded with the run.
+    #[arg(long, value_name = "REF")]
+    ticket: Option<String>,
+    /// Second approver's name (environments with approvals.required = 2).
+    #[arg(long, value_name = "NAME", requires = "approval_code")]
+    approver: Option<String>,
+    /// The code `sluice approve --env NAME` printed on the second approver's terminal.
+    #[arg(long, value_name = "CODE", requires = "approver")]
+    approval_code: Option<String>,
+}
+
+impl SignArgs {
+    fn sign(self) -> exec::Sign {
+        exec::Sign {
+            confirm: self.confirm,
+            ticket: self.ticket,
+            approval: self.approver.zip(self.approval_code),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum RunsCommand {
     /// One run: its record and its report.
@@ -96,15 +123,16 @@ pub enum Command {
         approval_code: Option<String>,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
+    /// Without --steps or --to, in a terminal, the console's emergency rollback opens.
     Rollback {
         /// How many migrations to roll back.
-        #[arg(long, value_name = "N", conflicts_with = "to", required_unless_present = "to")]
+        #[arg(long, value_name = "N", conflicts_with = "to")]
         steps: Option<usize>,
         /// Roll back everything above this version (0: everything).
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
-        #[arg(long, value_name = "NAME")]
-        confirm: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
     /// Every migration applied or rolled back, and every run.
     History,
@@ -127,11 +155,11 @@ pub enum Command {
     /// The environment's backups, newest first.
     Backups,
     /// Restore a backup into the environment (after a fresh safety backup).
+    /// --confirm NAME is required on every tier: a restore replaces data.
     Restore {
         file: PathBuf,
-        /// Repeat the environment's name: required on every tier, a restore replaces data.
-        #[arg(long, value_name = "NAME")]
-        confirm: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
     /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
     /// with VERSION, that migration's file against the SQL the ledger says ran.
@@ -230,11 +258,18 @@ pub fn log_dir() -> Option<PathBuf> {
     Some(d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
 }
 
+/// Standard input and output are a terminal: a person is there to answer.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
 fn ui_options(cli: &Cli) -> crate::ui::Options {
     crate::ui::Options {
         log_dir: log_dir().map(|d| d.display().to_string()).unwrap_or_default(),
         theme: cli.theme.clone(),
         readonly: cli.readonly,
+        start: None,
     }
 }
 
@@ -324,10 +359,12 @@ async fn run(cli: Cli) -> Result<i32> {
             output::print_backups(format, env, &files);
             Ok(0)
         }
-        Command::Restore { file, confirm } => {
-            with_events(format, |tx| async move {
-                exec::restore(project, env, &file, confirm.as_deref(), tx).await
-            })
+        Command::Restore { file, sign } => {
+            let sign = sign.sign();
+            with_events(
+                format,
+                |tx| async move { exec::restore(project, env, &file, &sign, tx).await },
+            )
             .await
         }
         Command::Runs { show } => {
@@ -410,14 +447,24 @@ async fn run(cli: Cli) -> Result<i32> {
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await
         }
-        Command::Rollback { steps, to, confirm } => {
+        Command::Rollback { steps, to, sign } => {
             let target = match (steps, to) {
                 (Some(n), None) => RollbackTarget::Steps(n),
                 (None, Some(v)) => RollbackTarget::To(v),
-                _ => return Err(Error::input("give either --steps N or --to VERSION")),
+                (None, None) if interactive() && format == Format::Text => {
+                    let mut ui = ui;
+                    ui.start = Some(crate::ui::Start::Rollback);
+                    return crate::ui::run(project.clone(), Some(&env.name), &ui).await;
+                }
+                _ => {
+                    return Err(Error::input(
+                        "give --steps N or --to VERSION (in a terminal, without them, the emergency rollback opens)",
+                    ))
+                }
             };
+            let sign = sign.sign();
             with_events(format, |tx| async move {
-                exec::rollback(project, env, &target, confirm.as_deref(), tx).await
+                exec::rollback(project, env, &target, &sign, tx).await
             })
             .await
         }

@@ -101,7 +101,7 @@ pub(super) fn spawn_apply(
                     let report = run.abandon().await;
                     return send(&tx, finished(&project, &env_name, report));
                 }
-                RunCmd::Cancel | RunCmd::Terminate(_) => {}
+                RunCmd::Cancel | RunCmd::Terminate(_) | RunCmd::Rollback { .. } => {}
                 RunCmd::Complete { confirm, ticket } => {
                     run.confirm(&confirm);
                     run.ticket(&ticket);
@@ -161,4 +161,76 @@ async fn apply(
             }
         }
     }
+}
+
+/// Reads what an emergency rollback can do, then runs the operator's choice.
+pub(super) fn spawn_rollback(
+    project: &Project,
+    env: &str,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> mpsc::UnboundedSender<RunCmd> {
+    let (cmd_tx, mut cmds) = mpsc::unbounded_channel::<RunCmd>();
+    let project = project.clone();
+    let env_name = env.to_string();
+    tokio::spawn(async move {
+        let environment = match project.environment(Some(&env_name)) {
+            Ok(e) => e.clone(),
+            Err(e) => return send(&tx, RunMsg::Failed(e.message)),
+        };
+        let plan = crate::core::exec::emergency::rollback_plan(&project, &environment).await;
+        send(&tx, RunMsg::RollbackPlan(plan.map(Box::new).map_err(|e| e.message)));
+        let (choice, sign) = loop {
+            match cmds.recv().await {
+                Some(RunCmd::Rollback { choice, sign }) => break (choice, sign),
+                Some(_) => continue,
+                None => return,
+            }
+        };
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let forward = tx.clone();
+        tokio::spawn(async move {
+            while let Some(e) = ev_rx.recv().await {
+                if forward.send(Msg::Run(RunMsg::Event(e))).is_err() {
+                    return;
+                }
+            }
+        });
+        let interrupt = Interrupt::new();
+        let ctl = Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()) };
+        use super::wizard::rollback::Choice;
+        let work = async {
+            match &choice {
+                Choice::Steps(n) => {
+                    let target = crate::core::exec::RollbackTarget::Steps(*n);
+                    crate::core::exec::rollback(&project, &environment, &target, &sign, ctl).await
+                }
+                Choice::Restore(file) => {
+                    crate::core::exec::restore(&project, &environment, file, &sign, ctl).await
+                }
+            }
+        };
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                cmd = cmds.recv() => match cmd {
+                    Some(RunCmd::Cancel) => {
+                        if let Err(e) = interrupt.cancel().await {
+                            tracing::warn!("cancel: {e}");
+                        }
+                    }
+                    None => {
+                        let _ = interrupt.cancel().await;
+                        break work.await;
+                    }
+                    Some(_) => {}
+                }
+            }
+        };
+        match result {
+            Ok(report) => send(&tx, finished(&project, &env_name, report)),
+            Err(e) => send(&tx, RunMsg::Failed(e.message)),
+        }
+    });
+    cmd_tx
 }

@@ -68,6 +68,7 @@ actions! {
     Pause = "pause", "live: pause / resume", ["space"];
     Palette = "palette", "command palette", [":"];
     Apply = "apply", "guarded apply (wizard)", ["a"];
+    Rollback = "rollback", "emergency rollback", ["u"];
     Help = "help", "this help", ["?"];
     Quit = "quit", "quit", ["q", "esc"];
 }

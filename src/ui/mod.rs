@@ -32,6 +32,13 @@ pub struct Options {
     pub theme: Option<String>,
     /// Refuse every action that writes.
     pub readonly: bool,
+    /// A wizard to open at once.
+    pub start: Option<Start>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Rollback,
 }
 
 /// Opens the console on `project` (the environment named first, else the first one).
@@ -88,6 +95,9 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     let monitor = tokio::spawn(run_monitor(project.clone(), monitor_rx, tx.clone()));
     let result = async {
         let mut pending = model.init();
+        if opts.start == Some(Start::Rollback) {
+            pending.extend(model.start_rollback());
+        }
         let mut run_tx: Option<mpsc::UnboundedSender<wizard::RunCmd>> = None;
         loop {
             for cmd in pending.drain(..) {
@@ -95,6 +105,9 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
                     Command::Quit => return Ok(0),
                     Command::StartApply(env) => {
                         run_tx = Some(driver::spawn_apply(&project, &env, tx.clone()));
+                    }
+                    Command::StartRollback(env) => {
+                        run_tx = Some(driver::spawn_rollback(&project, &env, tx.clone()));
                     }
                     Command::Run(c) => {
                         if let Some(t) = &run_tx {

@@ -6,6 +6,7 @@ use super::theme;
 /// Every command with what it takes, as Tab completes and the footer lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("apply", "guarded apply of the pending migrations (wizard)"),
+    ("rollback", "emergency rollback (down migrations or a backup)"),
     ("env", "NAME: switch environment"),
     ("runs", "the runs browser"),
     ("ledger", "the ledger rows"),
@@ -102,6 +103,7 @@ pub fn run(m: &mut Model, input: &str) -> Vec<Command> {
             m.notices.push("read-only console (--readonly): apply is disabled".into())
         }
         "apply" => return m.start_apply(),
+        "rollback" => return m.start_rollback(),
         "help" => m.help = true,
         "quit" => return vec![Command::Quit],
         _ => {}

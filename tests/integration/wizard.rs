@@ -134,20 +134,111 @@ async fn guarded_apply_on_production_with_two_approvers() {
         )
         .await
         .unwrap();
-    let (outcome, operator, details): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    let (outcome, operator, details): (String, String, String) =
+        (row.get(0), row.get(1), row.get(2));
     assert_eq!((outcome.as_str(), operator.as_str()), ("done", "dba.kim"));
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
     assert_eq!(details["approvals"][0]["approver"], "bob");
     assert_eq!(details["ticket"], "CHG-4411");
-    let stages: Vec<&str> =
-        details["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    let stages: Vec<&str> = details["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
     assert_eq!(stages, ["pre-checks", "lint", "backup", "dry-run", "apply"]);
     let dumps = std::fs::read_dir(backups.path()).unwrap().count();
     assert!(dumps >= 1, "a backup file was written");
 
-    // Enter closes the report and reloads: every migration applied; q quits at once.
+    // Enter closes the report and reloads: every migration applied.
     pane.keys(&["Enter"]);
     pane.expect("✓ 3 status_idx", 20);
+
+    // 3 a.m.: u, Enter takes the safe default (the newest migration only), the typed name,
+    // the second approver's code (issued before the run) and a ticket, Enter runs it.
+    pane.keys(&["u"]);
+    pane.expect("Roll back 3 status_idx only (down SQL from file)", 20);
+    assert!(pane.screen().contains("DROP INDEX CONCURRENTLY orders_status_idx"));
+    pane.keys(&["Enter"]);
+    pane.expect("Type the environment name to roll back", 10);
+    let approve =
+        run_sluice_env(p.root(), &["approve", "--format", "json"], &[("SLUICE_OPERATOR", "bob")]);
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    let code = approve.json()["code"].as_str().unwrap().to_string();
+    pane.text("dev");
+    pane.keys(&["Tab"]);
+    pane.text("bob");
+    pane.keys(&["Tab"]);
+    pane.text(&code);
+    pane.keys(&["Tab"]);
+    pane.text("INC-77");
+    pane.keys(&["Enter"]);
+    pane.expect("Outcome: done", 60);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_status_idx'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the index was dropped");
+    let row = c
+        .query_one("SELECT outcome, details::text FROM sluice.runs WHERE action = 'rollback'", &[])
+        .await
+        .unwrap();
+    let (outcome, details): (String, String) = (row.get(0), row.get(1));
+    assert_eq!(outcome, "done");
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["approvals"][0]["approver"], "bob");
+    assert_eq!(details["ticket"], "INC-77");
+    let state: String = c
+        .query_one(
+            "SELECT direction FROM sluice.history WHERE version = '3' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "down");
+    pane.keys(&["Enter"]);
+    pane.expect("• 3 status_idx", 20);
     pane.keys(&["q"]);
     pane.expect("EXITED", 10);
+}
+
+#[tokio::test]
+async fn sluice_rollback_without_a_target_opens_the_emergency_rollback_in_a_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    p.write("1_a.down.sql", "DROP TABLE a;\n");
+    p.write("2_b.up.sql", "CREATE TABLE b (id int);\n");
+    p.write("2_b.down.sql", "DROP TABLE b;\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let pane = Pane { session: format!("sluice-rollback-{}", std::process::id()) };
+    let cmd = format!(
+        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} rollback; echo EXITED $?; sleep 30",
+        p.root().display(),
+        env!("CARGO_BIN_EXE_sluice"),
+        p.root().display()
+    );
+    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "120", "-y", "40", &cmd]);
+    pane.expect("← Enter", 20);
+    // Two keys on a development tier: Enter takes the default, Enter runs it.
+    pane.keys(&["Enter"]);
+    pane.expect("Enter runs it", 10);
+    pane.keys(&["Enter"]);
+    pane.expect("Outcome: done", 30);
+    let c = db.client().await;
+    let b: bool = c.query_one("SELECT to_regclass('b') IS NULL", &[]).await.unwrap().get(0);
+    let a: bool = c.query_one("SELECT to_regclass('a') IS NOT NULL", &[]).await.unwrap().get(0);
+    assert!(a && b, "only the newest migration was rolled back");
+    pane.keys(&["q"]);
+    pane.expect("EXITED 0", 10);
+    // Headless, with no terminal, the same command says what it needs.
+    let out = p.sluice(&["rollback"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--steps N or --to VERSION"), "{}", out.stderr);
 }

@@ -3,6 +3,7 @@
 
 mod control;
 pub mod diff;
+pub mod emergency;
 mod gate;
 mod guards;
 pub mod hooks;
@@ -53,6 +54,15 @@ pub struct ApplyOptions {
     pub ticket: Option<String>,
     /// A second approver's name and the code `sluice approve` printed for them (needed where
     /// approvals.required = 2).
+    pub approval: Option<(String, String)>,
+}
+
+/// How an operator signs a rollback or restore: the typed name, and where the policy asks
+/// for them, a ticket and a second approver's name and code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sign {
+    pub confirm: Option<String>,
+    pub ticket: Option<String>,
     pub approval: Option<(String, String)>,
 }
 
@@ -211,10 +221,10 @@ pub async fn rollback(
     project: &Project,
     env: &Environment,
     target: &RollbackTarget,
-    confirm: Option<&str>,
+    sign: &Sign,
     ctl: Control,
 ) -> Result<RunReport> {
-    check_confirmation(env, confirm, "roll back")?;
+    check_confirmation(env, sign.confirm.as_deref(), "roll back")?;
     let to = match target {
         RollbackTarget::To(v) => Some(parse_version(v, "--to")?),
         RollbackTarget::Steps(0) => {
@@ -299,6 +309,12 @@ pub async fn rollback(
         Ok(steps)
     }
     .await;
+    let plan = match plan {
+        Ok(steps) => {
+            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| steps)
+        }
+        Err(e) => Err(e),
+    };
     match plan {
         Ok(steps) => {
             // An emergency rollback still goes through the environment's pre hooks and

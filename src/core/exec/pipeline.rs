@@ -266,55 +266,7 @@ impl GuardedRun {
         name: &str,
         code: &str,
     ) -> Result<crate::core::approval::Approval> {
-        let s = &self.run.session;
-        let approval = crate::core::approval::redeem(
-            &s.client,
-            &s.ledger,
-            &self.run.env().name,
-            &self.run.report.run_id,
-            &s.operator,
-            name,
-            code,
-        )
-        .await?;
-        self.run.report.approvals.push(approval.clone());
-        let details = json!({ "approvals": self.run.report.approvals });
-        s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await?;
-        Ok(approval)
-    }
-
-    /// The approvals and ticket the environment's policy asks for, before anything is
-    /// applied. A headless run redeems its `--approval-code` here.
-    async fn check_approvals(&mut self) -> Result<()> {
-        use crate::core::config::TicketPolicy;
-        let policy = self.run.env().approvals.clone();
-        match (&policy.ticket, &self.opts.ticket) {
-            (TicketPolicy::Required, None) => {
-                return Err(Error::guard(format!(
-                    "{} requires a change ticket reference: --ticket REF",
-                    self.run.env().name
-                )))
-            }
-            (TicketPolicy::Off, _) | (_, None) => {}
-            (_, Some(t)) => {
-                self.run.report.ticket = Some(t.clone());
-                let s = &self.run.session;
-                let details = json!({ "ticket": t });
-                s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await?;
-            }
-        }
-        if policy.required >= 2 && self.run.report.approvals.is_empty() {
-            let Some((name, code)) = self.opts.approval.clone() else {
-                return Err(Error::guard(format!(
-                    "{} requires a second approver: they run `sluice approve {} --env {}` on their own terminal and give you their name and code (--approver NAME --approval-code CODE)",
-                    self.run.env().name,
-                    self.run.report.run_id,
-                    self.run.env().name
-                )));
-            };
-            self.approve(&name, &code).await?;
-        }
-        Ok(())
+        self.run.approve(name, code).await
     }
 
     /// Runs the next stage before the apply. On failure the pipeline stays at that stage:
@@ -530,7 +482,8 @@ impl GuardedRun {
             self.failure = Some((e, vec![], "refused"));
             return self.abandon().await;
         }
-        if let Err(e) = self.check_approvals().await {
+        let (ticket, approval) = (self.opts.ticket.clone(), self.opts.approval.clone());
+        if let Err(e) = self.run.check_approvals(ticket.as_deref(), approval.as_ref()).await {
             self.failure = Some((e, vec![], "refused"));
             return self.abandon().await;
         }

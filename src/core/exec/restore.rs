@@ -16,10 +16,10 @@ pub async fn restore(
     project: &Project,
     env: &Environment,
     file: &Path,
-    confirm: Option<&str>,
+    sign: &super::Sign,
     ctl: Control,
 ) -> Result<RunReport> {
-    if confirm != Some(env.name.as_str()) {
+    if sign.confirm.as_deref() != Some(env.name.as_str()) {
         return Err(Error::guard(format!(
             "a restore replaces the data of {}: repeat its name with --confirm {}",
             env.name, env.name
@@ -31,6 +31,9 @@ pub async fn restore(
     let details = json!({ "file": file });
     let mut run = Run::begin(project, env, "restore", details.clone(), ctl).await?;
     run.announce(0);
+    if let Err(e) = run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await {
+        return Ok(fail_early(run, e).await);
+    }
     if let Err(e) = super::backup_before(&mut run, env, Some(true), "pre-restore").await {
         return Ok(fail_early(run, e).await);
     }

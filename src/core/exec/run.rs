@@ -91,6 +91,67 @@ impl Run {
         &self.env
     }
 
+    /// Redeems a second approver's code for this run and records it.
+    pub(super) async fn approve(
+        &mut self,
+        name: &str,
+        code: &str,
+    ) -> Result<crate::core::approval::Approval> {
+        let s = &self.session;
+        let approval = crate::core::approval::redeem(
+            &s.client,
+            &s.ledger,
+            &self.env.name,
+            &self.report.run_id,
+            &s.operator,
+            name,
+            code,
+        )
+        .await?;
+        self.report.approvals.push(approval.clone());
+        let details = json!({ "approvals": self.report.approvals });
+        s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await?;
+        Ok(approval)
+    }
+
+    /// The ticket and second approver the environment's policy asks for, before anything
+    /// changes. A headless run redeems its `--approval-code` here.
+    pub(super) async fn check_approvals(
+        &mut self,
+        ticket: Option<&str>,
+        approval: Option<&(String, String)>,
+    ) -> Result<()> {
+        use crate::core::config::TicketPolicy;
+        let policy = self.env.approvals.clone();
+        let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
+        match (&policy.ticket, ticket) {
+            (TicketPolicy::Required, None) => {
+                return Err(Error::guard(format!(
+                    "{} requires a change ticket reference: --ticket REF",
+                    self.env.name
+                )))
+            }
+            (TicketPolicy::Off, _) | (_, None) => {}
+            (_, Some(t)) => {
+                self.report.ticket = Some(t.to_string());
+                let s = &self.session;
+                let details = json!({ "ticket": t });
+                s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await?;
+            }
+        }
+        if policy.required >= 2 && self.report.approvals.is_empty() {
+            let Some((name, code)) = approval else {
+                return Err(Error::guard(format!(
+                    "{env} requires a second approver: they run `sluice approve {id} --env {env}` (or, before the run, `sluice approve --env {env}`) on their own terminal and give you their name and code (--approver NAME --approval-code CODE)",
+                    env = self.env.name,
+                    id = self.report.run_id,
+                )));
+            };
+            self.approve(name, code).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn finish(mut self, outcome: &str, error: Option<ReportError>) -> RunReport {
         self.report.outcome = outcome.into();
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;

@@ -181,6 +181,8 @@ pub enum Command {
     },
     /// Open a guarded apply on an environment, served by a run task.
     StartApply(String),
+    /// Read what an emergency rollback can do, then serve it.
+    StartRollback(String),
     /// Tell the run task what the operator decided.
     Run(super::wizard::RunCmd),
     Quit,
@@ -221,6 +223,8 @@ pub struct Model {
     pub palette: Option<String>,
     /// The guarded-run wizard, while one is open.
     pub wizard: Option<super::wizard::Wizard>,
+    /// The emergency rollback, while it is open.
+    pub rollback: Option<super::wizard::rollback::RollbackWizard>,
     /// `--readonly`: every action that writes is refused.
     pub readonly: bool,
 }
@@ -253,6 +257,7 @@ impl Model {
             attempts: HashMap::new(),
             palette: None,
             wizard: None,
+            rollback: None,
             readonly: false,
         }
     }
@@ -285,6 +290,25 @@ impl Model {
         vec![Command::StartApply(e.name.clone())]
     }
 
+    /// Opens the emergency rollback on the current environment.
+    pub(super) fn start_rollback(&mut self) -> Vec<Command> {
+        if self.readonly {
+            self.notices.push("read-only console (--readonly): rollback is disabled".into());
+            return Vec::new();
+        }
+        if self.wizard.is_some() || self.rollback.is_some() {
+            return Vec::new();
+        }
+        let Some(e) = self.envs.get(self.env) else { return Vec::new() };
+        self.rollback = Some(super::wizard::rollback::RollbackWizard::new(
+            &e.name,
+            &e.tier,
+            e.approvals,
+            e.ticket_required,
+        ));
+        vec![Command::StartRollback(e.name.clone())]
+    }
+
     fn wizard_effects(&mut self, effects: Vec<super::wizard::Effect>) -> Vec<Command> {
         use super::wizard::Effect;
         let mut cmds = Vec::new();
@@ -294,6 +318,7 @@ impl Model {
                 Effect::Quit => cmds.push(Command::Quit),
                 Effect::Close => {
                     self.wizard = None;
+                    self.rollback = None;
                     cmds.extend(self.reload());
                 }
             }
@@ -515,13 +540,23 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
-        Msg::Run(r) => match m.wizard.as_mut() {
-            Some(w) => {
-                let effects = w.on_msg(r);
-                m.wizard_effects(effects)
-            }
-            None => Vec::new(),
-        },
+        Msg::Run(r) => {
+            let effects = match (m.rollback.as_mut(), m.wizard.as_mut()) {
+                (Some(rb), _) => rb.on_msg(r),
+                (None, Some(w)) => w.on_msg(r),
+                (None, None) => Vec::new(),
+            };
+            m.wizard_effects(effects)
+        }
+        Msg::Key(k) if m.rollback.is_some() => {
+            let Some(w) = m.rollback.as_mut() else { return Vec::new() };
+            let effects = match k {
+                Key::CtrlC => w.quit(),
+                Key::Char('q') if !w.typing() => w.quit(),
+                k => w.on_key(k),
+            };
+            m.wizard_effects(effects)
+        }
         // A wizard owns the keys; leaving asks while its run holds the ledger.
         Msg::Key(k) if m.wizard.is_some() => {
             let Some(w) = m.wizard.as_mut() else { return Vec::new() };
@@ -670,6 +705,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
             m.notices.push("read-only console (--readonly): apply is disabled".into())
         }
         Action::Apply => return m.start_apply(),
+        Action::Rollback => return m.start_rollback(),
     }
     Vec::new()
 }

@@ -2,6 +2,7 @@
 //! update here; the run itself lives in a task (`driver.rs`) that takes `RunCmd`s and sends
 //! `RunMsg`s back. Nothing that writes happens without a keypress, and every refusal says why.
 
+pub mod rollback;
 pub mod view;
 
 use crate::core::exec::{Event, Planned, RunReport, Stage, StageOutcome, StageResult};
@@ -91,6 +92,11 @@ pub enum RunCmd {
         ticket: String,
     },
     Abandon,
+    /// The emergency rollback's choice, signed.
+    Rollback {
+        choice: rollback::Choice,
+        sign: crate::core::exec::Sign,
+    },
     /// Cancel the statement in flight (pg_cancel_backend's protocol twin) and stop.
     Cancel,
     Terminate(i32),
@@ -119,6 +125,8 @@ pub enum RunMsg {
     },
     /// The run could not start (ledger locked, server gone...).
     Failed(String),
+    /// What an emergency rollback can do.
+    RollbackPlan(Result<Box<crate::core::exec::emergency::RollbackPlan>, String>),
 }
 
 /// A question that needs y before anything happens.
@@ -345,6 +353,7 @@ impl Wizard {
                     return vec![Effect::Quit];
                 }
             }
+            RunMsg::RollbackPlan(_) => {}
             RunMsg::Failed(e) => {
                 self.busy = false;
                 self.failed = Some(e);
@@ -621,4 +630,4 @@ impl Wizard {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -97,7 +97,7 @@ fn ask_text(w: &Wizard, ask: &Ask) -> Vec<String> {
     vec![q, String::new(), "y yes · any other key no".into()]
 }
 
-fn question(f: &mut Frame, area: Rect, t: &Theme, lines: &[String]) {
+pub(super) fn question(f: &mut Frame, area: Rect, t: &Theme, lines: &[String]) {
     let width = area.width.saturating_sub(4).min(90);
     let height = (lines.len() as u16 + 4).min(area.height);
     let r = Rect {
@@ -430,7 +430,7 @@ fn apply(
     }
 }
 
-fn summary(
+pub(super) fn summary(
     w: &Wizard,
     report: Option<&crate::core::exec::RunReport>,
     out: &mut Vec<Line<'static>>,
