@@ -7,6 +7,7 @@ use super::*;
 use crate::core::exec::report::StatementReport;
 use crate::core::exec::{MigrationReport, Override};
 use crate::core::precheck::{Check, Outcome};
+use crate::ui::model::{FindingRow, Key};
 
 fn result(stage: Stage, outcome: StageOutcome, summary: &str) -> StageResult {
     StageResult { stage, outcome, summary: summary.into(), duration_ms: 12 }
