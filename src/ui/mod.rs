@@ -106,6 +106,7 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
                     Command::StartApply(env) => {
                         run_tx = Some(driver::spawn_apply(&project, &env, tx.clone()));
                     }
+                    Command::Task { env, task } => spawn_task(&project, env, task, tx.clone()),
                     Command::StartRollback(env) => {
                         run_tx = Some(driver::spawn_rollback(&project, &env, tx.clone()));
                     }
@@ -206,6 +207,50 @@ async fn run_monitor(
             _ = tokio::time::sleep(Duration::from_millis(c.interval_ms)) => {}
         }
     }
+}
+
+/// Runs a palette job (backup, verify) in the background; its outcome comes back as a notice.
+fn spawn_task(project: &Project, env: String, task: model::Task, tx: mpsc::UnboundedSender<Msg>) {
+    let project = project.clone();
+    tokio::spawn(async move {
+        let line = async {
+            let e = project.environment(Some(&env))?;
+            Ok::<String, Error>(match task {
+                model::Task::Backup => {
+                    let b = crate::core::backup::take(e, "manual", None).await?;
+                    format!(
+                        "backup of {env}: {} ({:.1} MB, {} entries verified)",
+                        b.path.display(),
+                        b.bytes as f64 / 1_048_576.0,
+                        b.entries
+                    )
+                }
+                model::Task::Verify => {
+                    use crate::core::precheck::Outcome;
+                    let level = crate::core::verify::Level::parse("standard")?;
+                    let checks = crate::core::exec::verify(&project, e, level).await?;
+                    let n = |o| checks.iter().filter(|c| c.outcome == o).count();
+                    let first = checks
+                        .iter()
+                        .find(|c| c.outcome != Outcome::Pass)
+                        .map(|c| format!("; {}: {}", c.name, c.figure))
+                        .unwrap_or_default();
+                    format!(
+                        "verify {env}: {} passed, {} warning(s), {} failed{first}",
+                        n(Outcome::Pass),
+                        n(Outcome::Warn),
+                        n(Outcome::Fail)
+                    )
+                }
+            })
+        }
+        .await
+        .unwrap_or_else(|e| {
+            let what = if task == model::Task::Backup { "backup" } else { "verify" };
+            format!("{what} of {env} failed: {}", e.message)
+        });
+        let _ = tx.send(Msg::Notice(line));
+    });
 }
 
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {

@@ -1,12 +1,15 @@
 //! The `:` command palette: type a command (Tab completes), Enter runs it.
 
-use super::model::{Command, Model, Screen};
+use super::model::{Command, Model, Screen, Task};
 use super::theme;
 
 /// Every command with what it takes, as Tab completes and the footer lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("apply", "guarded apply of the pending migrations (wizard)"),
     ("rollback", "emergency rollback (down migrations or a backup)"),
+    ("backup", "pg_dump the environment now (verified)"),
+    ("verify", "check what migrations left behind"),
+    ("lint", "findings of the list; opens the first"),
     ("env", "NAME: switch environment"),
     ("runs", "the runs browser"),
     ("ledger", "the ledger rows"),
@@ -104,6 +107,15 @@ pub fn run(m: &mut Model, input: &str) -> Vec<Command> {
         }
         "apply" => return m.start_apply(),
         "rollback" => return m.start_rollback(),
+        "backup" if m.readonly => {
+            m.notices.push("read-only console (--readonly): backup is disabled".into())
+        }
+        "backup" | "verify" => {
+            let task = if cmd == "backup" { Task::Backup } else { Task::Verify };
+            m.notices.push(format!("{cmd} started on {}: the result shows here", m.env_name()));
+            return vec![Command::Task { env: m.env_name().to_string(), task }];
+        }
+        "lint" => m.lint_summary(),
         "help" => m.help = true,
         "quit" => return vec![Command::Quit],
         _ => {}

@@ -183,9 +183,22 @@ pub enum Command {
     StartApply(String),
     /// Read what an emergency rollback can do, then serve it.
     StartRollback(String),
+    /// A one-off job on an environment whose outcome comes back as a notice.
+    Task {
+        env: String,
+        task: Task,
+    },
     /// Tell the run task what the operator decided.
     Run(super::wizard::RunCmd),
     Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// pg_dump now, verified (writes a file, not the database).
+    Backup,
+    /// What migrations left behind, at the standard level.
+    Verify,
 }
 
 /// How many samples the sparklines keep.
@@ -288,6 +301,32 @@ impl Model {
         w.readonly = self.readonly;
         self.wizard = Some(w);
         vec![Command::StartApply(e.name.clone())]
+    }
+
+    /// `:lint`: the findings of the list in one line, and the first migration with any.
+    pub(super) fn lint_summary(&mut self) {
+        let Some(Load::Loaded { rows, .. }) = self.load() else {
+            self.notices.push("the environment is not loaded yet".into());
+            return;
+        };
+        let count =
+            |sev: &str| rows.iter().flat_map(|r| &r.findings).filter(|f| f.severity == sev).count();
+        let (errors, warnings) = (count("error"), count("warning"));
+        let with = rows.iter().filter(|r| !r.findings.is_empty()).count();
+        let first = rows.iter().position(|r| {
+            r.findings.iter().any(|f| f.severity == "error" || f.severity == "warning")
+        });
+        self.notices.push(format!(
+            "lint: {errors} error(s), {warnings} warning(s) in {with} migration(s){}",
+            if first.is_some() { "; showing the first; n jumps to the line" } else { "" }
+        ));
+        if let Some(i) = first {
+            self.screen = Screen::Migrations;
+            self.filter.clear();
+            self.selected = i;
+            self.tab = DetailTab::Findings;
+            self.scroll = 0;
+        }
     }
 
     /// Opens the emergency rollback on the current environment.

@@ -397,3 +397,29 @@ fn the_detail_scrolls_by_pages_and_jumps_to_findings() {
     key(&mut m, Key::Char('k'));
     assert_eq!(m.finding, None, "moving to another migration forgets the jump");
 }
+
+#[test]
+fn palette_jobs_lint_and_readonly() {
+    let mut m = sample();
+    type_text(&mut m, ":verify");
+    let cmds = key(&mut m, Key::Enter);
+    assert_eq!(cmds, [Command::Task { env: "dev".into(), task: Task::Verify }]);
+    key(&mut m, Key::Esc);
+    type_text(&mut m, ":lint");
+    key(&mut m, Key::Enter);
+    assert!(m.notices[0].contains("0 error(s), 1 warning(s) in 1 migration(s)"), "{:?}", m.notices);
+    assert_eq!(
+        (m.current().unwrap().name.as_str(), m.tab),
+        ("orders_status_index", DetailTab::Findings)
+    );
+    key(&mut m, Key::Esc);
+    m.readonly = true;
+    for (keys, what) in [(":backup", "backup"), (":apply", "apply"), (":rollback", "rollback")] {
+        type_text(&mut m, keys);
+        assert!(key(&mut m, Key::Enter).is_empty(), "{keys} writes nothing when read-only");
+        assert!(m.notices[0].contains(&format!("{what} is disabled")), "{:?}", m.notices);
+        key(&mut m, Key::Esc);
+    }
+    assert!(key(&mut m, Key::Char('a')).is_empty());
+    assert!(m.wizard.is_none() && m.rollback.is_none());
+}
