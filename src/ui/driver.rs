@@ -24,6 +24,21 @@ fn finished(project: &Project, env: &str, report: RunReport) -> RunMsg {
     RunMsg::Finished { report: Box::new(report), path }
 }
 
+/// Engine events go to the console as they happen; the interrupt cancels the run's statement.
+fn controls(tx: &mpsc::UnboundedSender<Msg>) -> (Control, Arc<Interrupt>) {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let forward = tx.clone();
+    tokio::spawn(async move {
+        while let Some(e) = ev_rx.recv().await {
+            if forward.send(Msg::Run(RunMsg::Event(e))).is_err() {
+                return;
+            }
+        }
+    });
+    let interrupt = Interrupt::new();
+    (Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()) }, interrupt)
+}
+
 fn findings(run: &GuardedRun) -> Vec<FindingRow> {
     run.findings()
         .iter()
@@ -51,18 +66,7 @@ pub(super) fn spawn_apply(
             Ok(e) => e.clone(),
             Err(e) => return send(&tx, RunMsg::Failed(e.message)),
         };
-        // Engine events go to the console as they happen.
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let forward = tx.clone();
-        tokio::spawn(async move {
-            while let Some(e) = ev_rx.recv().await {
-                if forward.send(Msg::Run(RunMsg::Event(e))).is_err() {
-                    return;
-                }
-            }
-        });
-        let interrupt = Interrupt::new();
-        let ctl = Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()) };
+        let (ctl, interrupt) = controls(&tx);
         let opened =
             GuardedRun::open(&project, &environment, &ApplyOptions::default(), true, ctl).await;
         let mut run = match opened {
@@ -186,17 +190,7 @@ pub(super) fn spawn_rollback(
                 None => return,
             }
         };
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let forward = tx.clone();
-        tokio::spawn(async move {
-            while let Some(e) = ev_rx.recv().await {
-                if forward.send(Msg::Run(RunMsg::Event(e))).is_err() {
-                    return;
-                }
-            }
-        });
-        let interrupt = Interrupt::new();
-        let ctl = Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()) };
+        let (ctl, interrupt) = controls(&tx);
         use super::wizard::rollback::Choice;
         let work = async {
             match &choice {

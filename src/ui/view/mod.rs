@@ -439,22 +439,22 @@ fn diff_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
             "  the file matches the SQL that ran (whitespace and line endings aside)",
         )];
     }
-    diff.lines()
-        .map(|l| {
-            let style = if l.starts_with("+++") || l.starts_with("---") {
-                Style::new().add_modifier(Modifier::BOLD)
-            } else if l.starts_with('+') {
-                Style::new().fg(t.added)
-            } else if l.starts_with('-') {
-                Style::new().fg(t.removed)
-            } else if l.starts_with("@@") {
-                Style::new().fg(t.hunk)
-            } else {
-                Style::new()
-            };
-            Line::styled(l.to_string(), style)
-        })
-        .collect()
+    diff.lines().map(|l| Line::styled(l.to_string(), diff_style(l, t))).collect()
+}
+
+/// A unified diff line's look: headers bold, + and - in their colours, hunks marked.
+pub(crate) fn diff_style(l: &str, t: &Theme) -> Style {
+    if l.starts_with("+++") || l.starts_with("---") {
+        Style::new().add_modifier(Modifier::BOLD)
+    } else if l.starts_with('+') {
+        Style::new().fg(t.added)
+    } else if l.starts_with('-') {
+        Style::new().fg(t.removed)
+    } else if l.starts_with("@@") {
+        Style::new().fg(t.hunk)
+    } else {
+        Style::new()
+    }
 }
 
 fn finding_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {

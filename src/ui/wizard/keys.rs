@@ -76,24 +76,10 @@ impl Wizard {
             match k {
                 Key::Enter => return self.submit(),
                 Key::Esc => self.view = Step::DryRun,
-                Key::Tab | Key::Down => {
-                    self.form.field = (self.form.field + 1) % self.fields().len().max(1)
+                k => {
+                    let fields = self.fields();
+                    self.form.edit(k, &fields);
                 }
-                Key::BackTab | Key::Up => {
-                    let n = self.fields().len().max(1);
-                    self.form.field = (self.form.field + n - 1) % n;
-                }
-                Key::Backspace => {
-                    if let Some(f) = self.field_mut() {
-                        f.pop();
-                    }
-                }
-                Key::Char(c) => {
-                    if let Some(f) = self.field_mut() {
-                        f.push(c);
-                    }
-                }
-                _ => {}
             }
             return Vec::new();
         }

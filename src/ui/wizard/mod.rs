@@ -8,7 +8,7 @@ pub mod view;
 
 use crate::core::exec::{Event, Planned, RunReport, Stage, StageOutcome, StageResult};
 
-use super::model::FindingRow;
+use super::model::{FindingRow, Key};
 
 /// The wizard's steps, in order; the first four are the engine's stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -162,7 +162,7 @@ pub struct Live {
     pub lock_timeout: Option<String>,
 }
 
-/// The production confirmation form; `field` is the one typed into.
+/// The confirmation form of a run (apply or rollback); `field` is the one typed into.
 #[derive(Debug, Clone, Default)]
 pub struct Form {
     pub name: String,
@@ -170,6 +170,47 @@ pub struct Form {
     pub code: String,
     pub ticket: String,
     pub field: usize,
+}
+
+impl Form {
+    /// The fields a tier asks for: the typed name on production, the second approver where
+    /// two are required, and always a ticket (required or optional).
+    pub fn fields(tier: &str, approvals: u8) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if tier == "production" {
+            f.push("name");
+        }
+        if approvals >= 2 {
+            f.extend(["approver", "code"]);
+        }
+        f.push("ticket");
+        f
+    }
+
+    pub fn active(&self, fields: &[&str], name: &str) -> bool {
+        fields.get(self.field).is_some_and(|f| *f == name)
+    }
+
+    /// Typing and moving between fields; false for a key the form does not take.
+    pub fn edit(&mut self, k: Key, fields: &[&str]) -> bool {
+        let n = fields.len().max(1);
+        let slot = match fields.get(self.field).copied() {
+            Some("name") => &mut self.name,
+            Some("approver") => &mut self.approver,
+            Some("code") => &mut self.code,
+            _ => &mut self.ticket,
+        };
+        match k {
+            Key::Tab | Key::Down => self.field = (self.field + 1) % n,
+            Key::BackTab | Key::Up => self.field = (self.field + n - 1) % n,
+            Key::Backspace => {
+                slot.pop();
+            }
+            Key::Char(c) => slot.push(c),
+            _ => return false,
+        }
+        true
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -265,25 +306,7 @@ impl Wizard {
 
     /// Fields of the confirmation form on this tier.
     pub fn fields(&self) -> Vec<&'static str> {
-        let mut f = Vec::new();
-        if self.tier == "production" {
-            f.push("name");
-        }
-        if self.approvals >= 2 {
-            f.extend(["approver", "code"]);
-        }
-        f.push("ticket");
-        f
-    }
-
-    fn field_mut(&mut self) -> Option<&mut String> {
-        let name = *self.fields().get(self.form.field)?;
-        Some(match name {
-            "name" => &mut self.form.name,
-            "approver" => &mut self.form.approver,
-            "code" => &mut self.form.code,
-            _ => &mut self.form.ticket,
-        })
+        Form::fields(&self.tier, self.approvals)
     }
 
     fn go(&mut self, step: Step) -> Vec<Effect> {

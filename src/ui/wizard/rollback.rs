@@ -92,25 +92,7 @@ impl RollbackWizard {
     }
 
     fn fields(&self) -> Vec<&'static str> {
-        let mut f = Vec::new();
-        if self.tier == "production" {
-            f.push("name");
-        }
-        if self.approvals >= 2 {
-            f.extend(["approver", "code"]);
-        }
-        f.push("ticket");
-        f
-    }
-
-    fn field_mut(&mut self) -> Option<&mut String> {
-        let name = *self.fields().get(self.form.field)?;
-        Some(match name {
-            "name" => &mut self.form.name,
-            "approver" => &mut self.form.approver,
-            "code" => &mut self.form.code,
-            _ => &mut self.form.ticket,
-        })
+        Form::fields(&self.tier, self.approvals)
     }
 
     pub fn typing(&self) -> bool {
@@ -315,24 +297,10 @@ impl RollbackWizard {
             Phase::Confirm => match k {
                 Key::Esc => self.phase = Phase::Choose,
                 Key::Enter => return self.submit(),
-                Key::Tab | Key::Down => {
-                    self.form.field = (self.form.field + 1) % self.fields().len()
+                k => {
+                    let fields = self.fields();
+                    self.form.edit(k, &fields);
                 }
-                Key::BackTab | Key::Up => {
-                    let n = self.fields().len();
-                    self.form.field = (self.form.field + n - 1) % n;
-                }
-                Key::Backspace => {
-                    if let Some(f) = self.field_mut() {
-                        f.pop();
-                    }
-                }
-                Key::Char(c) => {
-                    if let Some(f) = self.field_mut() {
-                        f.push(c);
-                    }
-                }
-                _ => {}
             },
             Phase::Running => {
                 if matches!(k, Key::Char('c') | Key::Char('x')) {
@@ -491,7 +459,8 @@ pub fn draw(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
 }
 
 fn confirm_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>) {
-    let active = |name: &str| w.fields().get(w.form.field).is_some_and(|f| *f == name);
+    let fields = w.fields();
+    let active = |name: &str| w.form.active(&fields, name);
     let field = |name: &str, value: &str| {
         let cur = if active(name) { "█" } else { "" };
         format!("{value}{cur}")

@@ -298,16 +298,7 @@ fn dry_run(report: Option<&crate::core::exec::RunReport>, out: &mut Vec<Line<'st
             Style::new().add_modifier(Modifier::BOLD),
         ));
         for l in diff.lines() {
-            let style = if l.starts_with("+++") || l.starts_with("---") {
-                Style::new().add_modifier(Modifier::BOLD)
-            } else if l.starts_with('+') {
-                Style::new().fg(t.added)
-            } else if l.starts_with('-') {
-                Style::new().fg(t.removed)
-            } else {
-                Style::new().fg(t.dim)
-            };
-            out.push(Line::styled(format!(" {l}"), style));
+            out.push(Line::styled(format!(" {l}"), crate::ui::view::diff_style(l, t)));
         }
     }
 }
@@ -337,7 +328,7 @@ fn confirm(
     }
     out.push(Line::raw(""));
     let field = |label: &str, value: &str| {
-        let active = w.fields().get(w.form.field).is_some_and(|f| *f == label);
+        let active = w.form.active(&w.fields(), label);
         let cursor = if active { "█" } else { "" };
         let style = if active { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
         Span::styled(format!("{value}{cursor}"), style)
