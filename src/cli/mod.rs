@@ -91,9 +91,6 @@ pub enum Command {
         /// Run the pending migrations inside one transaction and roll it back.
         #[arg(long)]
         dry_run: bool,
-        /// Repeat the environment's name (required on production tier).
-        #[arg(long, value_name = "NAME")]
-        confirm: Option<String>,
         /// Apply although applied files changed since they ran.
         #[arg(long)]
         allow_drift: bool,
@@ -112,15 +109,8 @@ pub enum Command {
         /// Run outside the maintenance window; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_window: Option<String>,
-        /// Change ticket reference, recorded with the run.
-        #[arg(long, value_name = "REF")]
-        ticket: Option<String>,
-        /// Second approver's name (environments with approvals.required = 2).
-        #[arg(long, value_name = "NAME", requires = "approval_code")]
-        approver: Option<String>,
-        /// The code `sluice approve --env NAME` printed on the second approver's terminal.
-        #[arg(long, value_name = "CODE", requires = "approver")]
-        approval_code: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
     /// Roll back the newest migrations with their down SQL (file, or the ledger's copy).
     /// Without --steps or --to, in a terminal, the console's emergency rollback opens.
@@ -416,17 +406,15 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Apply {
             to,
             dry_run,
-            confirm,
             allow_drift,
             allow_out_of_order,
             override_lint,
             backup,
             no_backup,
             override_window,
-            ticket,
-            approver,
-            approval_code,
+            sign,
         } => {
+            let sign = sign.sign();
             let backup = match (backup, no_backup) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),
@@ -435,14 +423,14 @@ async fn run(cli: Cli) -> Result<i32> {
             let opts = ApplyOptions {
                 to,
                 dry_run,
-                confirm,
+                confirm: sign.confirm,
                 allow_drift,
                 allow_out_of_order,
                 override_lint,
                 backup,
                 override_window,
-                ticket,
-                approval: approver.zip(approval_code),
+                ticket: sign.ticket,
+                approval: sign.approval,
             };
             with_events(format, |tx| async move { exec::apply(project, env, &opts, tx).await })
                 .await
