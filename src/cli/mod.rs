@@ -154,20 +154,28 @@ pub enum Command {
     /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
     /// with VERSION, that migration's file against the SQL the ledger says ran.
     Diff { version: Option<String> },
-    /// Settle a migration the ledger marks failed.
+    /// Settle a migration the ledger marks failed. Without --retry / --mark-*: show what ran,
+    /// what failed and the compensating SQL (in a terminal, the console's recovery screen).
     Resolve {
-        version: String,
+        /// The failed migration (default: the one the ledger marks failed).
+        version: Option<String>,
         /// It was completed by hand: record it as applied.
         #[arg(long, group = "how")]
         mark_applied: bool,
-        /// It was undone by hand: record it as not applied.
+        /// It was undone: record it as not applied (with --compensate, undo it first).
         #[arg(long, group = "how")]
         mark_rolled_back: bool,
         /// Run it again from the statement that failed.
         #[arg(long, group = "how")]
         retry: bool,
-        #[arg(long, value_name = "NAME")]
-        confirm: Option<String>,
+        /// Run the compensating SQL `sluice resolve` shows before recording the rollback.
+        #[arg(long, requires = "mark_rolled_back")]
+        compensate: bool,
+        /// Why, recorded with the run (needed when statements were undone by hand).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
     /// Create the files of a new migration.
     New {
@@ -456,19 +464,49 @@ async fn run(cli: Cli) -> Result<i32> {
             })
             .await
         }
-        Command::Resolve { version, mark_applied, mark_rolled_back, retry, confirm } => {
+        Command::Resolve {
+            version,
+            mark_applied,
+            mark_rolled_back,
+            retry,
+            compensate,
+            reason,
+            sign,
+        } => {
             let how = match (mark_applied, mark_rolled_back, retry) {
                 (true, _, _) => Resolution::MarkApplied,
                 (_, true, _) => Resolution::MarkRolledBack,
                 (_, _, true) => Resolution::Retry,
+                _ if interactive() && format == Format::Text => {
+                    let mut ui = ui;
+                    ui.start = Some(crate::ui::Start::Recover);
+                    return crate::ui::run(project.clone(), Some(&env.name), &ui).await;
+                }
                 _ => {
-                    return Err(Error::input(
-                        "say how to resolve: --retry, --mark-applied or --mark-rolled-back",
-                    ))
+                    let found = exec::recover::recovery(project, env).await?;
+                    let found: Vec<_> = match &version {
+                        Some(v) => found.into_iter().filter(|r| &r.version == v).collect(),
+                        None => found,
+                    };
+                    output::print_recovery(format, env, &found);
+                    return Ok(if found.is_empty() { 0 } else { 1 });
                 }
             };
+            let version = match version {
+                Some(v) => v,
+                None => match exec::recover::recovery(project, env).await?.first() {
+                    Some(r) => r.version.clone(),
+                    None => {
+                        return Err(Error::input(format!(
+                            "no migration is marked failed in {}: nothing to resolve",
+                            env.name
+                        )))
+                    }
+                },
+            };
+            let opts = exec::ResolveOptions { how, sign: sign.sign(), compensate, reason };
             with_events(format, |tx| async move {
-                exec::resolve(project, env, &version, how, confirm.as_deref(), tx).await
+                exec::resolve(project, env, &version, &opts, tx).await
             })
             .await
         }

@@ -238,6 +238,9 @@ pub fn print_report(format: Format, report: &RunReport) {
         }
         _ => {}
     }
+    for c in &report.compensated {
+        println!("  ran: {c}");
+    }
     if !report.verify.is_empty() {
         println!("verify:");
         print_checks(&report.verify);
@@ -460,6 +463,71 @@ pub fn print_run(format: Format, run: &RunRow, markdown: Option<&str>) {
         None => {
             println!("run {} · {} · {} · {}", run.run_id, run.action, run.environment, run.outcome);
             println!("{}", serde_json::to_string_pretty(&run.details).unwrap_or_default());
+        }
+    }
+}
+
+/// `sluice resolve` without a resolution: what each failed migration ran, where it stopped,
+/// and what would settle it.
+pub fn print_recovery(
+    format: Format,
+    env: &Environment,
+    found: &[crate::core::exec::recover::Recovery],
+) {
+    use crate::core::exec::recover::Reached;
+    if format == Format::Json {
+        print_json(&json!({ "environment": env.name, "failed": found }));
+        return;
+    }
+    if found.is_empty() {
+        println!("no migration is marked failed in {}", env.name);
+    }
+    for r in found {
+        let how =
+            r.error.as_deref().unwrap_or("no error recorded: the process stopped while it ran");
+        println!(
+            "{} failed ({}) at statement {} of {}: {how}",
+            r.label(),
+            r.direction,
+            r.failed_at,
+            r.statements.len()
+        );
+        if let Some(id) = &r.run_id {
+            println!("  run {id} at {}", r.when);
+        }
+        for s in &r.statements {
+            let mark = match s.reached {
+                Reached::Done => "✓ ran    ",
+                Reached::Failed => "✗ failed ",
+                Reached::NotRun => "· not run",
+            };
+            let first = s.text.lines().next().unwrap_or("");
+            println!("  {mark} {:>3} (line {}) {first}", s.number, s.line);
+        }
+        if let Some(ix) = &r.invalid_index {
+            println!("  the failed build left the INVALID index {ix} behind");
+        }
+        match &r.retry_blocked {
+            Some(why) => println!("  retry: not possible: {why}"),
+            None => println!(
+                "  retry: sluice resolve {} --retry  (runs {} statement(s) from {})",
+                r.version,
+                r.retry_statements.len(),
+                r.failed_at
+            ),
+        }
+        if !r.compensating.is_empty() {
+            println!(
+                "  compensating SQL (sluice resolve {} --mark-rolled-back --compensate):",
+                r.version
+            );
+            for c in &r.compensating {
+                println!("    {c};");
+            }
+        }
+        if !r.by_hand.is_empty() {
+            let list: Vec<String> = r.by_hand.iter().map(|n| n.to_string()).collect();
+            println!("  undo by hand (no automatic inverse): statement(s) {}", list.join(", "));
         }
     }
 }

@@ -83,6 +83,9 @@ fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
     for t in &r.terminated {
         md.push_str(&format!("| blocker terminated | {t} |\n"));
     }
+    for c in &r.compensated {
+        md.push_str(&format!("| settling SQL run | `{}` |\n", c.replace('|', "\\|")));
+    }
     if !r.stages.is_empty() {
         md.push_str("\n## Stages\n\n| stage | outcome | ms | |\n| --- | --- | --- | --- |\n");
         for s in &r.stages {

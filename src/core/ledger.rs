@@ -360,6 +360,12 @@ impl Ledger {
         Ok((row.get(0), row.get(1)))
     }
 
+    /// The error a failed row recorded (None: the process stopped while the statement ran).
+    pub async fn error_of(&self, client: &impl GenericClient, id: i64) -> Result<Option<String>> {
+        let sql = format!("SELECT error FROM {} WHERE id = $1", self.t("history"));
+        Ok(client.query_one(&sql, &[&id]).await?.get(0))
+    }
+
     /// Prepares the history insert once per connection; it runs inside each migration's
     /// transaction.
     pub async fn prepare_insert(&self, client: &Client) -> Result<Statement> {

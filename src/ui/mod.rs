@@ -39,6 +39,8 @@ pub struct Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     Rollback,
+    /// The failed-migration recovery screen (`sluice resolve` in a terminal).
+    Recover,
 }
 
 /// Opens the console on `project` (the environment named first, else the first one).

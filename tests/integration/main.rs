@@ -11,6 +11,7 @@ mod guarded;
 mod lint;
 mod monitor;
 mod pipeline;
+mod recover;
 mod rollback;
 mod status;
 mod support;

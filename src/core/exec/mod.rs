@@ -8,6 +8,7 @@ mod gate;
 mod guards;
 pub mod hooks;
 mod pipeline;
+pub mod recover;
 mod rehearse;
 pub mod report;
 mod resolve;
@@ -23,7 +24,7 @@ pub use guards::{precheck, verify};
 pub use pipeline::{GuardedRun, Opened, Planned, Stage, StageOutcome, StageResult};
 pub use rehearse::mode_name as lock_mode_name;
 pub use report::{Blocker, Event, EventSender, MigrationReport, Override, ReportError, RunReport};
-pub use resolve::resolve;
+pub use resolve::{resolve, ResolveOptions};
 pub use restore::restore;
 pub(crate) use run::{fail_early, Run};
 use runner::Step;
@@ -80,7 +81,7 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Resolution::MarkApplied => "mark-applied",
             Resolution::MarkRolledBack => "mark-rolled-back",

@@ -214,11 +214,15 @@ pub struct RunReport {
     /// Sessions the operator terminated because they blocked the run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub terminated: Vec<String>,
+    /// SQL run to settle a failed migration (`resolve`): what undid the statements that
+    /// ran, or the INVALID index dropped before a retry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compensated: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Override {
-    /// "lint", "maintenance-window", "drift", "out-of-order".
+    /// "lint", "maintenance-window", "drift", "out-of-order", "resolve <how>".
     pub guard: String,
     pub reason: String,
     /// What was overridden: the findings, the window...

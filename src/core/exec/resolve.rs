@@ -1,36 +1,50 @@
-//! `sluice resolve`: settle a migration the ledger marks failed.
+//! `sluice resolve`: settle a migration the ledger marks failed: retry it from the failed
+//! statement, or record it applied or rolled back (optionally running the compensating SQL
+//! that undoes what ran first).
 
 use serde_json::json;
 
 use super::control::Control;
-use super::report::{MigrationReport, RunReport};
-use super::{check_confirmation, fail_early, parse_version, up_step, Resolution, Run};
+use super::recover::{inspect, Recovery};
+use super::report::{MigrationReport, Override, RunReport};
+use super::{check_confirmation, fail_early, parse_version, up_step, Resolution, Run, Sign};
 use crate::core::config::{Environment, Project};
-use crate::core::error::{Error, Result};
+use crate::core::error::{describe_pg, Error, Result};
 use crate::core::ledger::Direction;
-use crate::core::plan::{State, Status};
+use crate::core::plan::{Item, State, Status};
 use crate::core::source::load_native;
+
+#[derive(Debug, Clone)]
+pub struct ResolveOptions {
+    pub how: Resolution,
+    pub sign: Sign,
+    /// With MarkRolledBack: run the compensating SQL (what undoes the statements that ran,
+    /// see `recover`) before recording it.
+    pub compensate: bool,
+    /// Why, recorded in the run; required where statements must have been undone (or
+    /// completed) by hand.
+    pub reason: Option<String>,
+}
 
 /// Settles a migration the ledger marks failed.
 pub async fn resolve(
     project: &Project,
     env: &Environment,
     version: &str,
-    how: Resolution,
-    confirm: Option<&str>,
+    opts: &ResolveOptions,
     ctl: Control,
 ) -> Result<RunReport> {
-    check_confirmation(env, confirm, "resolve")?;
+    check_confirmation(env, opts.sign.confirm.as_deref(), "resolve")?;
     let v = parse_version(version, "resolve")?;
     let migrations = load_native(&project.migrations_dir)?;
-    let run = Run::begin(
-        project,
-        env,
-        "resolve",
-        json!({ "version": version, "resolution": how.as_str() }),
-        ctl,
-    )
-    .await?;
+    let how = opts.how;
+    let details = json!({
+        "version": version,
+        "resolution": how.as_str(),
+        "compensate": opts.compensate,
+        "reason": opts.reason,
+    });
+    let mut run = Run::begin(project, env, "resolve", details, ctl).await?;
     let prepared = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
@@ -45,92 +59,147 @@ pub async fn resolve(
                 item.state.as_str()
             )));
         }
-        Ok(item)
+        let recovery = inspect(&run.session.client, &run.session.ledger, &item).await?;
+        check_plan(&recovery, opts)?;
+        run.check_approvals(opts.sign.ticket.as_deref(), opts.sign.approval.as_ref()).await?;
+        Ok((item, recovery))
     }
     .await;
-    let item = match prepared {
-        Ok(i) => i,
+    let (item, recovery) = match prepared {
+        Ok(x) => x,
         Err(e) => return Ok(fail_early(run, e).await),
     };
-    let entry = item.entry.clone().expect("failed items have a ledger row");
-    let (stored_up, stored_down) =
-        match run.session.ledger.stored_sql(&run.session.client, entry.id).await {
-            Ok(x) => x,
-            Err(e) => return Ok(fail_early(run, e).await),
-        };
+    if let Some(reason) = opts.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        run.report.overrides.push(Override {
+            guard: format!("resolve {}", how.as_str()),
+            reason: reason.to_string(),
+            what: vec![recovery.label()],
+        });
+    }
     match how {
-        Resolution::Retry => {
-            if entry.direction == Direction::Down {
-                let e = Error::input(format!(
-                    "{} failed while rolling back; finish it by hand, then --mark-applied or --mark-rolled-back",
-                    item.label()
-                ));
-                return Ok(fail_early(run, e).await);
-            }
-            let step = match up_step(&item) {
-                Ok(Some(mut s)) => {
-                    let at = entry.failed_at_statement.unwrap_or(1).max(1) as usize - 1;
-                    if at >= s.statements.len() {
-                        let e = Error::input(format!(
-                            "{} failed at statement {} but its file now has {} statement(s); fix the file or mark the migration by hand",
-                            item.label(), at + 1, s.statements.len()
-                        ));
-                        return Ok(fail_early(run, e).await);
-                    }
-                    s.start_at = if s.transactional { 0 } else { at };
-                    s
-                }
-                Ok(None) => {
-                    let e =
-                        Error::input(format!("{}: its file is gone; cannot retry", item.label()));
+        Resolution::Retry => retry(run, &item, &recovery).await,
+        Resolution::MarkApplied | Resolution::MarkRolledBack => {
+            if how == Resolution::MarkRolledBack && opts.compensate {
+                if let Err(e) = run_sql(&mut run, &recovery, &recovery.compensating).await {
                     return Ok(fail_early(run, e).await);
                 }
-                Err(e) => return Ok(fail_early(run, e).await),
-            };
-            Ok(run.run_steps(vec![step]).await)
-        }
-        Resolution::MarkApplied | Resolution::MarkRolledBack => {
-            let direction =
-                if how == Resolution::MarkApplied { Direction::Up } else { Direction::Down };
-            let mut run = run;
-            let result = async {
-                let stmt = run.session.ledger.prepare_insert(&run.session.client).await?;
-                let row = crate::core::ledger::NewRow {
-                    version: &entry.version,
-                    name: &entry.name,
-                    checksum: &entry.checksum,
-                    up_sql: &stored_up,
-                    down_sql: stored_down.as_deref(),
-                    direction,
-                    os_user: &run.session.operator,
-                    client_host: &run.session.host,
-                    duration_ms: Some(0),
-                    run_id: &run.session.run_id,
-                    success: true,
-                    failed_at_statement: None,
-                    error: None,
-                };
-                run.session.ledger.insert(&run.session.client, &stmt, &row).await
             }
-            .await;
-            match result {
-                Ok(_) => {
-                    run.report.migrations.push(MigrationReport {
-                        version: entry.version.clone(),
-                        name: entry.name.clone(),
-                        direction: direction.as_str().into(),
-                        source: "resolve".into(),
-                        transactional: true,
-                        rehearsed: false,
-                        duration_ms: 0,
-                        lock_retries: 0,
-                        statements: vec![],
-                        lock_summary: vec![],
-                    });
-                    Ok(run.finish("done", None).await)
-                }
-                Err(e) => Ok(fail_early(run, e).await),
-            }
+            mark(run, &item, how).await
         }
+    }
+}
+
+/// Refuses what the recovery plan says cannot work, before anything changes.
+fn check_plan(r: &Recovery, opts: &ResolveOptions) -> Result<()> {
+    let has_reason = opts.reason.as_deref().is_some_and(|s| !s.trim().is_empty());
+    match opts.how {
+        Resolution::Retry => match &r.retry_blocked {
+            Some(why) => Err(Error::input(format!("{}: cannot retry: {why}", r.label()))),
+            None => Ok(()),
+        },
+        Resolution::MarkRolledBack if opts.compensate && !r.by_hand.is_empty() && !has_reason => {
+            let list: Vec<String> = r.by_hand.iter().map(|n| n.to_string()).collect();
+            Err(Error::guard(format!(
+                "{}: statement(s) {} ran and cannot be undone automatically: undo them by hand, then say so with --reason",
+                r.label(),
+                list.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs settling SQL one statement at a time outside a transaction (DROP INDEX
+/// CONCURRENTLY needs that), each recorded in the report; every statement is IF EXISTS, so
+/// a second attempt after a failure here is harmless.
+async fn run_sql(run: &mut Run, r: &Recovery, sql: &[String]) -> Result<()> {
+    let s = &run.session;
+    let setup = format!(
+        "SET lock_timeout = {}; SET statement_timeout = {}",
+        s.lock_timeout_ms, s.statement_timeout_ms
+    );
+    s.client.batch_execute(&setup).await?;
+    for (i, stmt) in sql.iter().enumerate() {
+        let (res, blockers) = run.session.exec_watched(&r.version, i, stmt).await;
+        if let Err(e) = res {
+            let mut msg = format!("settling {}: `{stmt}` failed: {}", r.label(), describe_pg(&e));
+            if let Some(b) = blockers.first() {
+                msg.push_str(&format!("; blocked by {b}"));
+            }
+            msg.push_str("; the ledger still marks it failed");
+            return Err(Error::input(msg));
+        }
+        run.report.compensated.push(stmt.clone());
+    }
+    let _ = run.session.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+    Ok(())
+}
+
+async fn retry(mut run: Run, item: &Item, r: &Recovery) -> Result<RunReport> {
+    let mut step = match up_step(item) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let e = Error::input(format!("{}: its file is gone; cannot retry", item.label()));
+            return Ok(fail_early(run, e).await);
+        }
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    step.start_at = if step.transactional { 0 } else { r.failed_at - 1 };
+    // The index a failed CONCURRENTLY build left INVALID would make the retry fail on
+    // "already exists": drop it first.
+    if let Some(ix) = &r.invalid_index {
+        let drop = vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {ix}")];
+        if let Err(e) = run_sql(&mut run, r, &drop).await {
+            return Ok(fail_early(run, e).await);
+        }
+    }
+    Ok(run.run_steps(vec![step]).await)
+}
+
+async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
+    let Some(entry) = item.entry.clone() else {
+        let e = Error::input(format!("{} has no ledger row", item.label()));
+        return Ok(fail_early(run, e).await);
+    };
+    let direction = if how == Resolution::MarkApplied { Direction::Up } else { Direction::Down };
+    let result = async {
+        let s = &run.session;
+        let (stored_up, stored_down) = s.ledger.stored_sql(&s.client, entry.id).await?;
+        let stmt = s.ledger.prepare_insert(&s.client).await?;
+        let row = crate::core::ledger::NewRow {
+            version: &entry.version,
+            name: &entry.name,
+            checksum: &entry.checksum,
+            up_sql: &stored_up,
+            down_sql: stored_down.as_deref(),
+            direction,
+            os_user: &s.operator,
+            client_host: &s.host,
+            duration_ms: Some(0),
+            run_id: &s.run_id,
+            success: true,
+            failed_at_statement: None,
+            error: None,
+        };
+        s.ledger.insert(&s.client, &stmt, &row).await
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            run.report.migrations.push(MigrationReport {
+                version: entry.version.clone(),
+                name: entry.name.clone(),
+                direction: direction.as_str().into(),
+                source: "resolve".into(),
+                transactional: true,
+                rehearsed: false,
+                duration_ms: 0,
+                lock_retries: 0,
+                statements: vec![],
+                lock_summary: vec![],
+            });
+            Ok(run.finish("done", None).await)
+        }
+        Err(e) => Ok(fail_early(run, e).await),
     }
 }

@@ -80,6 +80,7 @@ impl Run {
                 approvals: Vec::new(),
                 ticket: None,
                 terminated: Vec::new(),
+                compensated: Vec::new(),
             },
             announced: false,
             apply_started: None,

@@ -1,7 +1,10 @@
 //! Statement splitting with PostgreSQL's own grammar (libpg_query). One splitter serves
 //! apply, dry run and lint, so all three agree on statement boundaries and line numbers.
 
+mod inverse;
 mod lexer;
+
+pub use inverse::{inverse, quote_ident, Inverse};
 
 use pg_query::protobuf::KeywordKind;
 
@@ -95,7 +98,6 @@ pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
     Ok(out)
 }
 
-/// True when the text holds nothing but whitespace, comments and semicolons.
 /// Tables the statements name (lower case, unqualified, sorted, once each): what a run will
 /// lock, for the blocker pre-check and the monitor's lock view.
 pub fn tables_named<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> Vec<String> {
@@ -110,6 +112,7 @@ pub fn tables_named<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> 
     out
 }
 
+/// True when the text holds nothing but whitespace, comments and semicolons.
 pub fn is_blank(text: &str) -> bool {
     let mut rest = text;
     loop {

@@ -61,6 +61,7 @@ pub fn report() -> Box<RunReport> {
         approvals: Vec::new(),
         ticket: None,
         terminated: Vec::new(),
+        compensated: Vec::new(),
     })
 }
 
