@@ -281,8 +281,52 @@ fn prune(env: &Environment, dir: &Path, keep: &Path) -> Result<Vec<PathBuf>> {
     Ok(pruned)
 }
 
-/// pg_restore --clean --if-exists of `file` into the environment's database.
+/// Clears what a dump recreates, so objects made after the backup do not survive the
+/// restore: extensions (but plpgsql), every user schema but public (the dump recreates
+/// them), and in public the relations, routines and types. Names are gathered before any
+/// drop, since a CASCADE drop would leave later rows pointing at nothing.
+const CLEAR: &str = r#"DO $sluice_restore$
+DECLARE
+  stmts text[];
+  s text;
+BEGIN
+  SELECT coalesce(array_agg(x ORDER BY ord), '{}') INTO stmts FROM (
+    SELECT 1 AS ord, format('DROP EXTENSION IF EXISTS %I CASCADE', extname) AS x
+      FROM pg_extension WHERE extname <> 'plpgsql'
+    UNION ALL
+    SELECT 2, format('DROP SCHEMA IF EXISTS %I CASCADE', nspname) FROM pg_namespace
+      WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\_%'
+    UNION ALL
+    SELECT 3, format('DROP %s IF EXISTS public.%I CASCADE',
+        CASE relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+          WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, relname)
+      FROM pg_class c WHERE relnamespace = 'public'::regnamespace
+        AND relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        -- serial and identity sequences go with their table
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+          AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+    UNION ALL
+    SELECT 4, format('DROP ROUTINE IF EXISTS public.%I(%s) CASCADE', proname,
+        pg_get_function_identity_arguments(oid))
+      FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 5, format('DROP %s IF EXISTS public.%I CASCADE',
+        CASE typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, typname)
+      FROM pg_type t WHERE typnamespace = 'public'::regnamespace
+        AND (typtype IN ('e', 'd', 'r')
+          OR (typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+  ) q;
+  FOREACH s IN ARRAY stmts LOOP
+    EXECUTE s;
+  END LOOP;
+END
+$sluice_restore$"#;
+
+/// Restores `file` in one transaction: psql gets BEGIN, the clearing block, the script
+/// pg_restore writes from the archive, and COMMIT only once pg_restore has finished well.
+/// On any error (or a truncated archive) the transaction is never committed: nothing changed.
 pub async fn restore(env: &Environment, file: &Path) -> Result<()> {
+    use tokio::io::AsyncWriteExt;
     if !file.is_file() {
         return Err(Error::input(format!("{}: no such backup file", file.display())));
     }
@@ -290,30 +334,64 @@ pub async fn restore(env: &Environment, file: &Path) -> Result<()> {
     let major = server_major(&target).await?;
     verify(file, major).await?;
     let pg_restore = tool("pg_restore", major).await?;
-    let mut cmd = Command::new(pg_restore);
-    cmd.args([
-        "--clean",
-        "--if-exists",
-        "--no-password",
-        "--single-transaction",
-        "--exit-on-error",
-        "--dbname",
-    ])
-    .arg(target.dbname())
-    .arg(file);
-    tool_env(&target, &mut cmd);
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| Error::database(format!("pg_restore: {e}")))?;
-    if !out.status.success() {
+    let psql = tool("psql", major).await?;
+    let mut apply = Command::new(psql);
+    apply
+        .args(["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname"])
+        .arg(target.dbname());
+    tool_env(&target, &mut apply);
+    apply.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut apply = apply.spawn().map_err(|e| Error::database(format!("psql: {e}")))?;
+    let mut script = Command::new(pg_restore);
+    script.args(["--file", "-"]).arg(file);
+    script.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut script = script.spawn().map_err(|e| Error::database(format!("pg_restore: {e}")))?;
+    let (Some(mut input), Some(mut output)) = (apply.stdin.take(), script.stdout.take()) else {
+        return Err(Error::database("restore: no pipe to psql or from pg_restore"));
+    };
+    // Both stderrs are read as they come, so neither tool can stall on a full pipe.
+    let (apply_err, script_err) = (drain(apply.stderr.take()), drain(script.stderr.take()));
+    let fed = async {
+        let begin = format!("SET client_min_messages = warning;\nBEGIN;\n{CLEAR};\n");
+        input.write_all(begin.as_bytes()).await?;
+        tokio::io::copy(&mut output, &mut input).await?;
+        Ok::<_, std::io::Error>(())
+    }
+    .await;
+    let dumped = script.wait().await.map_err(|e| Error::database(format!("pg_restore: {e}")))?;
+    let complete = fed.is_ok() && dumped.success();
+    if complete {
+        // A psql that already stopped on an error makes this write fail: nothing to commit.
+        let _ = input.write_all(b"COMMIT;\n").await;
+    }
+    drop(input);
+    let applied = apply.wait().await.map_err(|e| Error::database(format!("psql: {e}")))?;
+    if !applied.success() {
         return Err(Error::database(format!(
-            "pg_restore failed (the restore ran in one transaction and was rolled back): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            "the restore failed and was rolled back (nothing was changed): {}",
+            apply_err.await.unwrap_or_default().trim()
+        )));
+    }
+    if !complete {
+        return Err(Error::database(format!(
+            "pg_restore could not read all of {} (the restore was rolled back, nothing was changed): {}",
+            file.display(),
+            script_err.await.unwrap_or_default().trim()
         )));
     }
     Ok(())
+}
+
+/// Reads a child's stderr to the end in the background.
+fn drain(pipe: Option<tokio::process::ChildStderr>) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf).await;
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::model::{FindingRow, Msg};
+use super::wizard::emergency::{Choice, Kind};
 use super::wizard::{RunCmd, RunMsg};
 use crate::core::config::Project;
-use crate::core::exec::{ApplyOptions, Control, GuardedRun, Interrupt, Opened, RunReport};
+use crate::core::exec::{
+    self, ApplyOptions, Control, GuardedRun, Interrupt, Opened, Resolution, RunReport,
+};
 
 fn send(tx: &mpsc::UnboundedSender<Msg>, m: RunMsg) {
     let _ = tx.send(Msg::Run(m));
@@ -105,7 +108,7 @@ pub(super) fn spawn_apply(
                     let report = run.abandon().await;
                     return send(&tx, finished(&project, &env_name, report));
                 }
-                RunCmd::Cancel | RunCmd::Terminate(_) | RunCmd::Rollback { .. } => {}
+                RunCmd::Cancel | RunCmd::Terminate(_) | RunCmd::Emergency { .. } => {}
                 RunCmd::Complete { confirm, ticket } => {
                     run.confirm(&confirm);
                     run.ticket(&ticket);
@@ -167,10 +170,11 @@ async fn apply(
     }
 }
 
-/// Reads what an emergency rollback can do, then runs the operator's choice.
-pub(super) fn spawn_rollback(
+/// Reads what an emergency rollback (or a recovery) can do, then runs the operator's choice.
+pub(super) fn spawn_emergency(
     project: &Project,
     env: &str,
+    kind: Kind,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> mpsc::UnboundedSender<RunCmd> {
     let (cmd_tx, mut cmds) = mpsc::unbounded_channel::<RunCmd>();
@@ -181,25 +185,46 @@ pub(super) fn spawn_rollback(
             Ok(e) => e.clone(),
             Err(e) => return send(&tx, RunMsg::Failed(e.message)),
         };
-        let plan = crate::core::exec::emergency::rollback_plan(&project, &environment).await;
-        send(&tx, RunMsg::RollbackPlan(plan.map(Box::new).map_err(|e| e.message)));
-        let (choice, sign) = loop {
+        match kind {
+            Kind::Rollback => {
+                let plan = exec::emergency::rollback_plan(&project, &environment).await;
+                send(&tx, RunMsg::RollbackPlan(plan.map(Box::new).map_err(|e| e.message)));
+            }
+            Kind::Recover => {
+                let found = exec::recover::recovery(&project, &environment).await;
+                let first = found.map(|v| v.into_iter().next().map(Box::new));
+                send(&tx, RunMsg::Recovery(first.map_err(|e| e.message)));
+            }
+        }
+        let (choice, sign, reason) = loop {
             match cmds.recv().await {
-                Some(RunCmd::Rollback { choice, sign }) => break (choice, sign),
+                Some(RunCmd::Emergency { choice, sign, reason }) => break (choice, sign, reason),
                 Some(_) => continue,
                 None => return,
             }
         };
         let (ctl, interrupt) = controls(&tx);
-        use super::wizard::rollback::Choice;
+        let resolve = |version: &str, how, compensate, ctl| {
+            let reason = reason.clone();
+            let opts = exec::ResolveOptions { how, sign: sign.clone(), compensate, reason };
+            let (project, environment, version) = (&project, &environment, version.to_string());
+            async move { exec::resolve(project, environment, &version, &opts, ctl).await }
+        };
         let work = async {
             match &choice {
                 Choice::Steps(n) => {
-                    let target = crate::core::exec::RollbackTarget::Steps(*n);
-                    crate::core::exec::rollback(&project, &environment, &target, &sign, ctl).await
+                    let target = exec::RollbackTarget::Steps(*n);
+                    exec::rollback(&project, &environment, &target, &sign, ctl.clone()).await
                 }
                 Choice::Restore(file) => {
-                    crate::core::exec::restore(&project, &environment, file, &sign, ctl).await
+                    exec::restore(&project, &environment, file, &sign, ctl.clone()).await
+                }
+                Choice::Retry(v) => resolve(v, Resolution::Retry, false, ctl.clone()).await,
+                Choice::Compensate(v) => {
+                    resolve(v, Resolution::MarkRolledBack, true, ctl.clone()).await
+                }
+                Choice::MarkApplied(v) => {
+                    resolve(v, Resolution::MarkApplied, false, ctl.clone()).await
                 }
             }
         };

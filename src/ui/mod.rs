@@ -14,6 +14,7 @@ pub mod theme;
 pub mod view;
 pub mod wizard;
 
+use crate::ui::wizard::emergency::Kind;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -97,8 +98,10 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     let monitor = tokio::spawn(run_monitor(project.clone(), monitor_rx, tx.clone()));
     let result = async {
         let mut pending = model.init();
-        if opts.start == Some(Start::Rollback) {
-            pending.extend(model.start_rollback());
+        match opts.start {
+            Some(Start::Rollback) => pending.extend(model.start_emergency(Kind::Rollback)),
+            Some(Start::Recover) => pending.extend(model.start_emergency(Kind::Recover)),
+            None => {}
         }
         let mut run_tx: Option<mpsc::UnboundedSender<wizard::RunCmd>> = None;
         loop {
@@ -109,8 +112,8 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
                         run_tx = Some(driver::spawn_apply(&project, &env, tx.clone()));
                     }
                     Command::Task { env, task } => spawn_task(&project, env, task, tx.clone()),
-                    Command::StartRollback(env) => {
-                        run_tx = Some(driver::spawn_rollback(&project, &env, tx.clone()));
+                    Command::StartEmergency { env, kind } => {
+                        run_tx = Some(driver::spawn_emergency(&project, &env, kind, tx.clone()));
                     }
                     Command::Run(c) => {
                         if let Some(t) = &run_tx {

@@ -2,11 +2,13 @@
 
 use super::model::{Command, Model, Screen, Task};
 use super::theme;
+use crate::ui::wizard::emergency::Kind;
 
 /// Every command with what it takes, as Tab completes and the footer lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("apply", "guarded apply of the pending migrations (wizard)"),
     ("rollback", "emergency rollback (down migrations or a backup)"),
+    ("recover", "settle a failed migration: retry, undo what ran, or mark it"),
     ("backup", "pg_dump the environment now (verified)"),
     ("verify", "check what migrations left behind"),
     ("lint", "findings of the list; opens the first"),
@@ -106,7 +108,8 @@ pub fn run(m: &mut Model, input: &str) -> Vec<Command> {
             m.notices.push("read-only console (--readonly): apply is disabled".into())
         }
         "apply" => return m.start_apply(),
-        "rollback" => return m.start_rollback(),
+        "rollback" => return m.start_emergency(Kind::Rollback),
+        "recover" => return m.start_emergency(Kind::Recover),
         "backup" if m.readonly => {
             m.notices.push("read-only console (--readonly): backup is disabled".into())
         }

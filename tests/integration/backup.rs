@@ -161,3 +161,62 @@ async fn a_required_backup_runs_before_apply_and_is_recorded() {
         .collect();
     assert!(names.iter().any(|n| n.ends_with("_pre-rollback-7.dump")), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_restore_removes_what_was_made_after_the_backup_and_a_truncated_one_changes_nothing() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let backups = tempfile::tempdir().unwrap();
+    let p = TestProject::new(
+        &db,
+        "development",
+        &format!("backup = {{ dir = \"{}\" }}", backups.path().display()),
+    );
+    p.write(
+        "1_base.up.sql",
+        "CREATE TABLE items (id serial PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY, body text);\nINSERT INTO items (body) SELECT repeat('x', 200) FROM generate_series(1, 20000);\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let out = p.sluice(&["backup", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let file = out.json()["path"].as_str().unwrap().to_string();
+    let at_backup = crate::support::catalog(&c).await;
+
+    // Everything a later migration might make, of every kind the restore clears.
+    c.batch_execute(
+        "CREATE EXTENSION pgcrypto;
+         CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date);
+         CREATE TYPE mood AS ENUM ('ok'); CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+         CREATE TYPE pair AS (a int, b int);
+         CREATE FUNCTION later(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
+         CREATE SEQUENCE later_seq; CREATE TABLE later_t (id bigserial, m mood);
+         CREATE VIEW later_v AS SELECT * FROM later_t; CREATE MATERIALIZED VIEW later_mv AS SELECT 1 AS x;
+         DELETE FROM items WHERE id > 10;",
+    )
+    .await
+    .unwrap();
+    let damaged = crate::support::catalog(&c).await;
+
+    // A truncated archive reads its table of contents fine but not all its data: the
+    // restore stops before COMMIT and nothing changes.
+    let bytes = std::fs::read(&file).unwrap();
+    let cut = backups.path().join("cut.dump");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = p.sluice(&["restore", cut.to_str().unwrap(), "--confirm", "dev"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert_eq!(crate::support::catalog(&c).await, damaged, "a failed restore changes nothing");
+
+    let out = p.sluice(&["restore", &file, "--confirm", "dev"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let c = db.client().await;
+    assert_eq!(crate::support::catalog(&c).await, at_backup, "exactly the catalog of the backup");
+    let n: i64 = c.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
+    assert_eq!(n, 20000);
+    let ext: i64 = c
+        .query_one("SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ext, 0, "the extension made after the backup is gone");
+}

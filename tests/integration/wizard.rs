@@ -242,3 +242,118 @@ async fn sluice_rollback_without_a_target_opens_the_emergency_rollback_in_a_term
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--steps N or --to VERSION"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn sluice_resolve_in_a_terminal_opens_the_recovery_and_undoes_what_ran() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write(
+        "1_dups.up.sql",
+        "CREATE TABLE dups (v int, note text);\nINSERT INTO dups VALUES (1, ''), (1, '');\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let before = crate::support::catalog(&c).await;
+    p.write(
+        "2_half.up.sql",
+        "-- sluice:no-transaction\nCREATE TABLE c1 (id int);\nUPDATE dups SET note = 'x' WHERE note = '';\nCREATE UNIQUE INDEX CONCURRENTLY dups_v_key ON dups (v);\nCREATE TABLE never_made (id int);\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 3);
+
+    let pane = Pane { session: format!("sluice-recover-{}", std::process::id()) };
+    let cmd = format!(
+        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} resolve; echo EXITED $?; sleep 30",
+        p.root().display(),
+        env!("CARGO_BIN_EXE_sluice"),
+        p.root().display()
+    );
+    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "140", "-y", "45", &cmd]);
+    pane.expect("2_half failed at statement 3 of 4", 20);
+    let s = pane.screen();
+    assert!(s.contains("INVALID index dups_v_key"), "{s}");
+    assert!(s.contains("could not create unique index"), "{s}");
+    // Undo what ran: statement 2 (an UPDATE) has no automatic undo, so a reason is asked.
+    pane.keys(&["2"]);
+    pane.expect("DROP TABLE IF EXISTS c1;", 10);
+    pane.keys(&["Enter"]);
+    pane.expect("Why (recorded)", 10);
+    pane.keys(&["Enter"]);
+    pane.expect("say how the statements with no automatic undo were undone", 10);
+    pane.text("notes are scratch");
+    pane.keys(&["Enter"]);
+    pane.expect("Outcome: done", 30);
+    assert_eq!(crate::support::catalog(&c).await, before, "what ran was undone");
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert_eq!(j["migrations"][1]["state"], "pending");
+    let reason: String = c
+        .query_one(
+            "SELECT details->>'reason' FROM sluice.runs WHERE action = 'resolve' AND outcome = 'done'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "notes are scratch");
+    pane.keys(&["q"]);
+    pane.expect("EXITED 0", 10);
+}
+
+#[tokio::test]
+async fn the_emergency_rollback_restores_the_newest_backup() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let backups = tempfile::tempdir().unwrap();
+    let p = TestProject::new(
+        &db,
+        "development",
+        &format!("backup = {{ mode = \"required\", dir = \"{}\" }}", backups.path().display()),
+    );
+    p.write("1_keep.up.sql", "CREATE TABLE keep (id int);\nINSERT INTO keep VALUES (7);\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    // The backup the next apply takes holds `keep` with its row and no `gone`.
+    p.write("2_gone.up.sql", "CREATE TABLE gone (id int);\nDELETE FROM keep WHERE id = 7;\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+
+    let pane = Pane { session: format!("sluice-restore-{}", std::process::id()) };
+    let cmd = format!(
+        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} rollback; echo EXITED $?; sleep 30",
+        p.root().display(),
+        env!("CARGO_BIN_EXE_sluice"),
+        p.root().display()
+    );
+    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "140", "-y", "45", &cmd]);
+    pane.expect("← Enter", 20);
+    let s = pane.screen();
+    assert!(s.contains("2_gone") || s.contains("2 gone"), "{s}");
+    assert!(
+        s.contains("cannot: 2 has no down SQL"),
+        "no down file: the default is the restore\n{s}"
+    );
+    pane.expect("▶2 Restore backup", 5);
+    pane.keys(&["Enter"]);
+    pane.expect("Enter runs it", 10);
+    pane.keys(&["Enter"]);
+    pane.expect("Outcome: done", 60);
+    let gone: bool = c.query_one("SELECT to_regclass('gone') IS NULL", &[]).await.unwrap().get(0);
+    assert!(gone, "the table made after the backup is gone");
+    let n: i64 = c.query_one("SELECT count(*) FROM keep WHERE id = 7", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1, "the deleted row is back");
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert_eq!(j["migrations"][1]["state"], "pending", "the ledger is the backup's");
+    let restores: i64 = c
+        .query_one("SELECT count(*) FROM sluice.runs WHERE action = 'restore'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(restores, 1, "the restore is recorded after the restored ledger");
+    pane.keys(&["q"]);
+    pane.expect("EXITED 0", 10);
+}

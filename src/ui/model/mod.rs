@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::keymap::Keymap;
+use super::wizard::emergency::{EmergencyWizard, Kind};
 
 /// One migration as the console shows it (owned, loaded by a background task).
 #[derive(Debug, Clone, PartialEq)]
@@ -181,8 +182,11 @@ pub enum Command {
     },
     /// Open a guarded apply on an environment, served by a run task.
     StartApply(String),
-    /// Read what an emergency rollback can do, then serve it.
-    StartRollback(String),
+    /// Open the emergency rollback or the recovery (its task reads what it can do first).
+    StartEmergency {
+        env: String,
+        kind: Kind,
+    },
     /// A one-off job on an environment whose outcome comes back as a notice.
     Task {
         env: String,
@@ -237,7 +241,7 @@ pub struct Model {
     /// The guarded-run wizard, while one is open.
     pub wizard: Option<super::wizard::Wizard>,
     /// The emergency rollback, while it is open.
-    pub rollback: Option<super::wizard::rollback::RollbackWizard>,
+    pub emergency: Option<super::wizard::emergency::EmergencyWizard>,
     /// `--readonly`: every action that writes is refused.
     pub readonly: bool,
 }
@@ -270,7 +274,7 @@ impl Model {
             attempts: HashMap::new(),
             palette: None,
             wizard: None,
-            rollback: None,
+            emergency: None,
             readonly: false,
         }
     }
@@ -285,6 +289,11 @@ impl Model {
             Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == "unreadable") => {
                 self.notices.push("a migration file cannot be read: fix it before applying".into());
                 return Vec::new();
+            }
+            // Nothing runs past a failed migration: the recovery screen opens instead (it
+            // says so; a notice would hide its keys).
+            Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == "failed") => {
+                return self.start_emergency(Kind::Recover);
             }
             Some(Load::Loaded { .. }) if pending == 0 && self.filter.is_empty() => {
                 self.notices.push(format!("{}: nothing pending to apply", self.env_name()));
@@ -329,23 +338,24 @@ impl Model {
         }
     }
 
-    /// Opens the emergency rollback on the current environment.
-    pub(super) fn start_rollback(&mut self) -> Vec<Command> {
+    /// Opens the emergency rollback, or the recovery of a failed migration, on the current
+    /// environment.
+    pub(super) fn start_emergency(&mut self, kind: Kind) -> Vec<Command> {
         if self.readonly {
-            self.notices.push("read-only console (--readonly): rollback is disabled".into());
+            let what = if kind == Kind::Recover { "recovery" } else { "rollback" };
+            self.notices.push(format!("read-only console (--readonly): {what} is disabled"));
             return Vec::new();
         }
-        if self.wizard.is_some() || self.rollback.is_some() {
+        if self.wizard.is_some() || self.emergency.is_some() {
             return Vec::new();
         }
         let Some(e) = self.envs.get(self.env) else { return Vec::new() };
-        self.rollback = Some(super::wizard::rollback::RollbackWizard::new(
-            &e.name,
-            &e.tier,
-            e.approvals,
-            e.ticket_required,
-        ));
-        vec![Command::StartRollback(e.name.clone())]
+        let (name, tier, n, ticket) = (&e.name, &e.tier, e.approvals, e.ticket_required);
+        self.emergency = Some(match kind {
+            Kind::Rollback => EmergencyWizard::new(name, tier, n, ticket),
+            Kind::Recover => EmergencyWizard::recover(name, tier, n, ticket),
+        });
+        vec![Command::StartEmergency { env: e.name.clone(), kind }]
     }
 
     fn wizard_effects(&mut self, effects: Vec<super::wizard::Effect>) -> Vec<Command> {
@@ -357,7 +367,7 @@ impl Model {
                 Effect::Quit => cmds.push(Command::Quit),
                 Effect::Close => {
                     self.wizard = None;
-                    self.rollback = None;
+                    self.emergency = None;
                     cmds.extend(self.reload());
                 }
             }

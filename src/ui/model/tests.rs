@@ -421,5 +421,22 @@ fn palette_jobs_lint_and_readonly() {
         key(&mut m, Key::Esc);
     }
     assert!(key(&mut m, Key::Char('a')).is_empty());
-    assert!(m.wizard.is_none() && m.rollback.is_none());
+    assert!(m.wizard.is_none() && m.emergency.is_none());
+}
+
+#[test]
+fn apply_with_a_failed_migration_opens_the_recovery_instead() {
+    let mut m = sample();
+    let cmds = key(&mut m, Key::Char('a'));
+    assert_eq!(cmds, [Command::StartEmergency { env: "dev".into(), kind: Kind::Recover }]);
+    assert!(m.wizard.is_none());
+    assert_eq!(m.emergency.as_ref().map(|w| w.kind), Some(Kind::Recover));
+    // Esc closes it (nothing was written) and reloads; :recover opens it again.
+    let cmds = key(&mut m, Key::Esc);
+    assert!(m.emergency.is_none() && cmds.contains(&Command::LoadStatus("dev".into())), "{cmds:?}");
+    type_text(&mut m, ":recover");
+    assert_eq!(
+        key(&mut m, Key::Enter),
+        [Command::StartEmergency { env: "dev".into(), kind: Kind::Recover }]
+    );
 }

@@ -2,6 +2,7 @@
 
 use super::{Command, DetailTab, Key, Load, Model, Msg, Screen};
 use crate::ui::keymap::Action;
+use crate::ui::wizard::emergency::Kind;
 
 /// The one place state changes. Returns what the runtime must do (load data, quit).
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
@@ -55,15 +56,15 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Run(r) => {
-            let effects = match (m.rollback.as_mut(), m.wizard.as_mut()) {
+            let effects = match (m.emergency.as_mut(), m.wizard.as_mut()) {
                 (Some(rb), _) => rb.on_msg(r),
                 (None, Some(w)) => w.on_msg(r),
                 (None, None) => Vec::new(),
             };
             m.wizard_effects(effects)
         }
-        Msg::Key(k) if m.rollback.is_some() => {
-            let Some(w) = m.rollback.as_mut() else { return Vec::new() };
+        Msg::Key(k) if m.emergency.is_some() => {
+            let Some(w) = m.emergency.as_mut() else { return Vec::new() };
             let effects = match k {
                 Key::CtrlC => w.quit(),
                 Key::Char('q') if !w.typing() => w.quit(),
@@ -219,7 +220,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
             m.notices.push("read-only console (--readonly): apply is disabled".into())
         }
         Action::Apply => return m.start_apply(),
-        Action::Rollback => return m.start_rollback(),
+        Action::Rollback => return m.start_emergency(Kind::Rollback),
     }
     Vec::new()
 }

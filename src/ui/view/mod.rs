@@ -203,8 +203,8 @@ pub(super) fn border(m: &Model) -> Style {
 }
 
 fn body(m: &Model, f: &mut Frame, area: Rect) {
-    if let Some(w) = &m.rollback {
-        return super::wizard::rollback::draw(m, w, f, area);
+    if let Some(w) = &m.emergency {
+        return super::wizard::emergency::draw(m, w, f, area);
     }
     if let Some(w) = &m.wizard {
         return super::wizard::view::draw(m, w, f, area);
@@ -481,8 +481,8 @@ fn finding_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
 }
 
 fn footer(m: &Model, f: &mut Frame, area: Rect) {
-    if let (Some(w), true) = (&m.rollback, m.notices.is_empty()) {
-        return super::wizard::rollback::footer(m, w, f, area);
+    if let (Some(w), true) = (&m.emergency, m.notices.is_empty()) {
+        return super::wizard::emergency::footer(m, w, f, area);
     }
     if let (Some(w), true) = (&m.wizard, m.notices.is_empty()) {
         return super::wizard::view::footer(m, w, f, area);

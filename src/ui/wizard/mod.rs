@@ -2,8 +2,9 @@
 //! update here; the run itself lives in a task (`driver.rs`) that takes `RunCmd`s and sends
 //! `RunMsg`s back. Nothing that writes happens without a keypress, and every refusal says why.
 
+pub mod emergency;
 mod keys;
-pub mod rollback;
+mod recover;
 pub mod view;
 
 use crate::core::exec::{Event, Planned, RunReport, Stage, StageOutcome, StageResult};
@@ -93,10 +94,12 @@ pub enum RunCmd {
         ticket: String,
     },
     Abandon,
-    /// The emergency rollback's choice, signed.
-    Rollback {
-        choice: rollback::Choice,
+    /// The emergency rollback's or recovery's choice, signed (with a reason where the
+    /// choice needs one).
+    Emergency {
+        choice: emergency::Choice,
         sign: crate::core::exec::Sign,
+        reason: Option<String>,
     },
     /// Cancel the statement in flight (pg_cancel_backend's protocol twin) and stop.
     Cancel,
@@ -128,6 +131,8 @@ pub enum RunMsg {
     Failed(String),
     /// What an emergency rollback can do.
     RollbackPlan(Result<Box<crate::core::exec::emergency::RollbackPlan>, String>),
+    /// The failed migration a recovery settles (None: nothing is marked failed).
+    Recovery(Result<Option<Box<crate::core::exec::recover::Recovery>>, String>),
 }
 
 /// A question that needs y before anything happens.
@@ -169,6 +174,8 @@ pub struct Form {
     pub approver: String,
     pub code: String,
     pub ticket: String,
+    /// Why (a recovery that claims what sluice cannot check).
+    pub reason: String,
     pub field: usize,
 }
 
@@ -198,6 +205,7 @@ impl Form {
             Some("name") => &mut self.name,
             Some("approver") => &mut self.approver,
             Some("code") => &mut self.code,
+            Some("reason") => &mut self.reason,
             _ => &mut self.ticket,
         };
         match k {
@@ -377,7 +385,7 @@ impl Wizard {
                     return vec![Effect::Quit];
                 }
             }
-            RunMsg::RollbackPlan(_) => {}
+            RunMsg::RollbackPlan(_) | RunMsg::Recovery(_) => {}
             RunMsg::Failed(e) => {
                 self.busy = false;
                 self.failed = Some(e);

@@ -1,7 +1,9 @@
-//! The emergency rollback: built for 3 a.m. `u` (or `:rollback`, or `sluice rollback` in a
-//! terminal) shows what can be undone with the safe choice first; Enter takes it, the typed
-//! confirmation and Enter run it. Options: the newest migration only, the whole last run,
-//! or restoring the newest backup.
+//! The emergency screens, built for 3 a.m.: the rollback (`u`, `:rollback`, `sluice rollback`
+//! in a terminal: the newest migration only, the whole last run, or restoring the newest
+//! backup) and the recovery of a failed migration (`:recover`, `sluice resolve` in a
+//! terminal: retry from the failed statement, undo what ran and mark it rolled back, or mark
+//! it applied; see `recover.rs`). Both show what each option runs with the safe choice
+//! first; Enter takes it, the typed confirmation and Enter run it.
 
 use std::path::PathBuf;
 
@@ -13,6 +15,7 @@ use ratatui::Frame;
 
 use super::{Ask, Effect, Form, RunCmd, RunMsg};
 use crate::core::exec::emergency::RollbackPlan;
+use crate::core::exec::recover::Recovery;
 use crate::core::exec::{RunReport, Sign};
 use crate::ui::model::{Key, Model};
 
@@ -22,6 +25,18 @@ pub enum Choice {
     /// Down migrations, newest first.
     Steps(usize),
     Restore(PathBuf),
+    /// A failed migration (by version): run it again from the failed statement.
+    Retry(String),
+    /// Run the compensating SQL, then record it rolled back.
+    Compensate(String),
+    /// Record it applied (the rest was finished by hand).
+    MarkApplied(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Rollback,
+    Recover,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +45,8 @@ pub struct Option_ {
     pub label: String,
     /// Why it cannot be taken (no down SQL).
     pub unavailable: Option<String>,
+    /// Taking it needs a typed reason (it claims something sluice cannot check).
+    pub needs_reason: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +59,15 @@ pub enum Phase {
 }
 
 #[derive(Debug, Clone)]
-pub struct RollbackWizard {
+pub struct EmergencyWizard {
+    pub kind: Kind,
     pub env: String,
     pub tier: String,
     pub approvals: u8,
     pub ticket_required: bool,
     pub phase: Phase,
     pub plan: Option<Box<RollbackPlan>>,
+    pub recovery: Option<Box<Recovery>>,
     pub options: Vec<Option_>,
     pub selected: usize,
     pub form: Form,
@@ -69,15 +88,17 @@ fn age(s: u64) -> String {
     }
 }
 
-impl RollbackWizard {
-    pub fn new(env: &str, tier: &str, approvals: u8, ticket_required: bool) -> RollbackWizard {
-        RollbackWizard {
+impl EmergencyWizard {
+    pub fn new(env: &str, tier: &str, approvals: u8, ticket_required: bool) -> EmergencyWizard {
+        EmergencyWizard {
+            kind: Kind::Rollback,
             env: env.into(),
             tier: tier.into(),
             approvals,
             ticket_required,
             phase: Phase::Loading,
             plan: None,
+            recovery: None,
             options: Vec::new(),
             selected: 0,
             form: Form::default(),
@@ -91,8 +112,24 @@ impl RollbackWizard {
         }
     }
 
+    /// The recovery screen for a failed migration.
+    pub fn recover(env: &str, tier: &str, approvals: u8, ticket_required: bool) -> EmergencyWizard {
+        EmergencyWizard {
+            kind: Kind::Recover,
+            ..EmergencyWizard::new(env, tier, approvals, ticket_required)
+        }
+    }
+
+    fn needs_reason(&self) -> bool {
+        self.options.get(self.selected).is_some_and(|o| o.needs_reason)
+    }
+
     fn fields(&self) -> Vec<&'static str> {
-        Form::fields(&self.tier, self.approvals)
+        let mut f = Form::fields(&self.tier, self.approvals);
+        if self.needs_reason() {
+            f.insert(0, "reason");
+        }
+        f
     }
 
     pub fn typing(&self) -> bool {
@@ -113,6 +150,7 @@ impl RollbackWizard {
                 unavailable: newest.source.is_none().then(|| {
                     format!("{} has no down SQL in its file or the ledger", newest.version)
                 }),
+                needs_reason: false,
             });
         }
         let n = plan.last_run_steps();
@@ -136,6 +174,7 @@ impl RollbackWizard {
                 label,
                 unavailable: (!missing.is_empty())
                     .then(|| format!("no down SQL for {}", missing.join(", "))),
+                needs_reason: false,
             });
         }
         if let Some(b) = plan.backups.first() {
@@ -149,6 +188,7 @@ impl RollbackWizard {
                     b.bytes as f64 / 1_048_576.0
                 ),
                 unavailable: None,
+                needs_reason: false,
             });
         }
         self.selected = options.iter().position(|o| o.unavailable.is_none()).unwrap_or(0);
@@ -169,7 +209,18 @@ impl RollbackWizard {
                     self.set_plan(*plan);
                 }
             }
-            RunMsg::RollbackPlan(Err(e)) | RunMsg::Failed(e) => {
+            RunMsg::Recovery(Ok(Some(r))) => {
+                self.options = super::recover::options(&r);
+                self.selected =
+                    self.options.iter().position(|o| o.unavailable.is_none()).unwrap_or(0);
+                self.recovery = Some(r);
+                self.phase = Phase::Choose;
+            }
+            RunMsg::Recovery(Ok(None)) => {
+                self.error = Some("no migration is marked failed here: nothing to recover".into());
+                self.phase = Phase::Done;
+            }
+            RunMsg::RollbackPlan(Err(e)) | RunMsg::Recovery(Err(e)) | RunMsg::Failed(e) => {
                 self.error = Some(e);
                 self.phase = Phase::Done;
             }
@@ -212,10 +263,21 @@ impl RollbackWizard {
                 (self.form.approver.trim().to_string(), self.form.code.trim().to_string())
             }),
         };
-        vec![Effect::Run(RunCmd::Rollback { choice: o.choice.clone(), sign })]
+        let reason = Some(self.form.reason.trim().to_string()).filter(|r| !r.is_empty());
+        vec![Effect::Run(RunCmd::Emergency { choice: o.choice.clone(), sign, reason })]
     }
 
     fn submit(&mut self) -> Vec<Effect> {
+        if self.needs_reason() && self.form.reason.trim().is_empty() {
+            self.note = Some(match self.options.get(self.selected).map(|o| &o.choice) {
+                Some(Choice::MarkApplied(_)) => {
+                    "say what finished it by hand (recorded with the run)".into()
+                }
+                _ => "say how the statements with no automatic undo were undone (recorded)".into(),
+            });
+            self.form.field = 0;
+            return Vec::new();
+        }
         if self.tier == "production" && self.form.name.trim() != self.env {
             self.note =
                 Some(format!("the typed name does not match: type {} to roll it back", self.env));
@@ -319,7 +381,7 @@ impl RollbackWizard {
 }
 
 /// The down SQL and lint of what the selected option undoes, newest first.
-fn down_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>, t: &crate::ui::theme::Theme) {
+fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &crate::ui::theme::Theme) {
     let (Some(plan), Some(o)) = (&w.plan, w.options.get(w.selected)) else { return };
     let n = match o.choice {
         Choice::Steps(n) => n,
@@ -330,6 +392,7 @@ fn down_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>, t: &crate::ui::t
             out.push(Line::raw(" the ledger comes back as it was when the backup was taken."));
             return;
         }
+        Choice::Retry(_) | Choice::Compensate(_) | Choice::MarkApplied(_) => return,
     };
     for d in plan.applied.iter().take(n) {
         let src = match d.source {
@@ -370,7 +433,7 @@ fn down_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>, t: &crate::ui::t
     }
 }
 
-pub fn draw(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
+pub fn draw(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
     let t = &m.theme;
     let mut out: Vec<Line> = Vec::new();
     let env = if w.tier == "production" { w.env.to_uppercase() } else { w.env.clone() };
@@ -389,11 +452,21 @@ pub fn draw(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
             )
         })
         .unwrap_or_default();
-    out.push(Line::styled(
-        format!(" ROLLBACK · {env}{last}"),
-        Style::new().fg(t.production).add_modifier(Modifier::BOLD),
-    ));
+    let title = match (w.kind, &w.recovery) {
+        (Kind::Rollback, _) => format!(" ROLLBACK · {env}{last}"),
+        (Kind::Recover, Some(r)) => format!(
+            " RECOVER · {env} · {} failed at statement {} of {}",
+            r.label(),
+            r.failed_at,
+            r.statements.len()
+        ),
+        (Kind::Recover, None) => format!(" RECOVER · {env}"),
+    };
+    out.push(Line::styled(title, Style::new().fg(t.production).add_modifier(Modifier::BOLD)));
     match w.phase {
+        Phase::Loading if w.kind == Kind::Recover => {
+            out.push(Line::raw(" reading the failed migration from the ledger and the catalog…"))
+        }
         Phase::Loading => out.push(Line::raw(" reading the ledger, down SQL and backups…")),
         Phase::Choose | Phase::Confirm => {
             for (i, o) in w.options.iter().enumerate() {
@@ -417,7 +490,12 @@ pub fn draw(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
                 confirm_lines(w, &mut out);
                 out.push(Line::raw(""));
             }
-            down_lines(w, &mut out, t);
+            match (w.kind, &w.recovery, w.options.get(w.selected)) {
+                (Kind::Recover, Some(r), Some(o)) => {
+                    super::recover::lines(r, &o.choice, &mut out, t)
+                }
+                _ => down_lines(w, &mut out, t),
+            }
         }
         Phase::Running => {
             if let Some(o) = w.options.get(w.selected) {
@@ -450,24 +528,31 @@ pub fn draw(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
     );
     if let Some(ask) = &w.ask {
         let q = match ask {
-            Ask::Apply => format!("Roll back on {}?", w.env),
-            Ask::Quit => "A rollback is running: cancel it and quit once it has stopped?".into(),
+            Ask::Apply => match w.options.get(w.selected) {
+                Some(o) if w.kind == Kind::Recover => format!("{} on {}?", o.label, w.env),
+                _ => format!("Roll back on {}?", w.env),
+            },
+            Ask::Quit => "A run is in flight: cancel it and quit once it has stopped?".into(),
             _ => "Cancel the statement running now and stop the rollback?".into(),
         };
         super::view::question(f, area, t, &[q, String::new(), "y yes · any other key no".into()]);
     }
 }
 
-fn confirm_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>) {
+fn confirm_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>) {
     let fields = w.fields();
     let active = |name: &str| w.form.active(&fields, name);
     let field = |name: &str, value: &str| {
         let cur = if active(name) { "█" } else { "" };
         format!("{value}{cur}")
     };
+    if w.needs_reason() {
+        out.push(Line::raw(format!(" Why (recorded): {}", field("reason", &w.form.reason))));
+    }
+    let verb = if w.kind == Kind::Recover { "settle it" } else { "roll back" };
     match w.tier.as_str() {
         "production" => out.push(Line::raw(format!(
-            " Type the environment name to roll back:  {}",
+            " Type the environment name to {verb}:  {}",
             field("name", &w.form.name)
         ))),
         "testing" => out.push(Line::raw(" Enter, then y, runs it.")),
@@ -485,7 +570,7 @@ fn confirm_lines(w: &RollbackWizard, out: &mut Vec<Line<'static>>) {
     out.push(Line::raw(format!(" Ticket ({need}): {}", field("ticket", &w.form.ticket))));
 }
 
-pub fn footer(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
+pub fn footer(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
     if let Some(n) = &w.note {
         f.render_widget(
             Paragraph::new(format!(" ⚠ {n}")).style(Style::new().fg(m.theme.warning)),
@@ -504,5 +589,5 @@ pub fn footer(m: &Model, w: &RollbackWizard, f: &mut Frame, area: Rect) {
 }
 
 #[cfg(test)]
-#[path = "rollback_tests.rs"]
+#[path = "emergency_tests.rs"]
 mod tests;

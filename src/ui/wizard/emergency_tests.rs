@@ -1,0 +1,301 @@
+//! The emergency rollback and the recovery driven by keys: the safe default, few keypresses,
+//! refusals.
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::*;
+use crate::core::backup::BackupFile;
+use crate::core::exec::emergency::{DownPlan, LastRun};
+use crate::core::exec::recover::{Reached, RecoveryStatement};
+use crate::core::lint::{Finding, Severity};
+
+fn down(v: &str, name: &str, source: Option<&'static str>, sql: &str) -> DownPlan {
+    DownPlan {
+        version: v.into(),
+        name: name.into(),
+        source,
+        sql: source.map(|_| sql.to_string()),
+        findings: Vec::new(),
+    }
+}
+
+fn plan() -> RollbackPlan {
+    let mut newest =
+        down("0013", "order_uuid", Some("file"), "ALTER TABLE orders DROP COLUMN order_uuid;");
+    newest.findings.push(Finding {
+        file: "0013_order_uuid.down.sql".into(),
+        line: 1,
+        column: 1,
+        rule: "ban-drop-column",
+        severity: Severity::Warning,
+        message: "orders.order_uuid: dropping a column loses its data".into(),
+        help: "expected in a rollback".into(),
+        lock: Some("ACCESS EXCLUSIVE"),
+        rewrites: false,
+        excerpt: String::new(),
+    });
+    RollbackPlan {
+        applied: vec![
+            newest,
+            down("0012", "orders_note", Some("ledger"), "ALTER TABLE orders DROP COLUMN note;"),
+            down("0011", "orders_index", Some("file"), "DROP INDEX orders_status_idx;"),
+            down("0010", "base", Some("file"), "DROP TABLE orders;"),
+        ],
+        last_run: Some(LastRun {
+            run_id: "7f3a2b1c".into(),
+            operator: "dba.kim".into(),
+            started_at: "2026-11-23T02:14:00Z".into(),
+            outcome: "done".into(),
+            versions: vec!["0011".into(), "0012".into(), "0013".into()],
+        }),
+        backups: vec![BackupFile {
+            path: "/backups/prod_20261123T021200Z_pre-0013.dump".into(),
+            bytes: 2_254_857_830,
+            age_s: 720,
+        }],
+    }
+}
+
+fn loaded(tier: &str, approvals: u8) -> EmergencyWizard {
+    let mut w = EmergencyWizard::new("prod", tier, approvals, false);
+    w.on_msg(RunMsg::RollbackPlan(Ok(Box::new(plan()))));
+    w
+}
+
+fn typed(w: &mut EmergencyWizard, text: &str) {
+    for c in text.chars() {
+        w.on_key(Key::Char(c));
+    }
+}
+
+#[test]
+fn the_safe_default_runs_in_two_keys_and_the_typed_name() {
+    let mut w = loaded("production", 1);
+    assert_eq!(w.options.len(), 3, "{:?}", w.options);
+    assert!(w.options[1].label.contains("whole run 7f3a2b1c (0013, 0012, 0011)"));
+    assert!(w.options[1].label.contains("down from the ledger for 0012"));
+    assert!(w.options[2].label.contains("taken 12 min ago"));
+    assert_eq!(w.selected, 0, "the newest migration only is the default");
+    assert!(w.on_key(Key::Enter).is_empty());
+    assert_eq!(w.phase, Phase::Confirm);
+    typed(&mut w, "prdo");
+    assert!(w.on_key(Key::Enter).is_empty(), "a wrong name is refused");
+    assert!(w.note.as_deref().unwrap().contains("does not match"));
+    for _ in 0..3 {
+        w.on_key(Key::Backspace);
+    }
+    typed(&mut w, "rod");
+    let out = w.on_key(Key::Enter);
+    let sign = Sign { confirm: Some("prod".into()), ticket: None, approval: None };
+    assert_eq!(
+        out,
+        [Effect::Run(RunCmd::Emergency { choice: Choice::Steps(1), sign, reason: None })]
+    );
+    assert_eq!(w.phase, Phase::Running);
+}
+
+#[test]
+fn whole_run_restore_and_two_approvers() {
+    let mut w = loaded("production", 2);
+    w.on_key(Key::Char('3'));
+    w.on_key(Key::Enter);
+    typed(&mut w, "prod");
+    assert!(w.on_key(Key::Enter).is_empty(), "the second approver is missing");
+    assert!(w.note.as_deref().unwrap().contains("sluice approve --env prod"));
+    w.on_key(Key::Tab);
+    typed(&mut w, "bob");
+    w.on_key(Key::Tab);
+    typed(&mut w, "ABCD-EFGH");
+    let out = w.on_key(Key::Enter);
+    let Effect::Run(RunCmd::Emergency { choice, sign, .. }) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(*choice, Choice::Restore("/backups/prod_20261123T021200Z_pre-0013.dump".into()));
+    assert_eq!(sign.approval, Some(("bob".into(), "ABCD-EFGH".into())));
+
+    let mut w = loaded("development", 1);
+    w.on_key(Key::Down);
+    let out = [w.on_key(Key::Enter), w.on_key(Key::Enter)].concat();
+    assert!(
+        matches!(&out[..], [Effect::Run(RunCmd::Emergency { choice: Choice::Steps(3), .. })]),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unavailable_options_explain_and_nothing_runs() {
+    let mut p = plan();
+    p.applied[0] = down("0013", "order_uuid", None, "");
+    let mut w = EmergencyWizard::new("dev", "development", 1, false);
+    w.on_msg(RunMsg::RollbackPlan(Ok(Box::new(p))));
+    assert_eq!(w.selected, 2, "the default skips what cannot run: the restore");
+    w.on_key(Key::Char('1'));
+    assert!(w.on_key(Key::Enter).is_empty());
+    assert!(w.note.as_deref().unwrap().contains("no down SQL"));
+    assert_eq!(w.on_key(Key::Esc), [Effect::Close], "Esc closes: nothing was locked or written");
+}
+
+#[test]
+fn a_running_rollback_asks_before_quitting_or_cancelling() {
+    let mut w = loaded("development", 1);
+    w.on_key(Key::Enter);
+    w.on_key(Key::Enter);
+    assert!(w.quit().is_empty());
+    assert_eq!(w.on_key(Key::Char('y')), [Effect::Run(RunCmd::Cancel)]);
+    assert!(w.quit_after);
+    let mut r = crate::ui::wizard::tests::report();
+    r.action = "rollback".into();
+    r.outcome = "cancelled".into();
+    assert_eq!(w.on_msg(RunMsg::Finished { report: r, path: String::new() }), [Effect::Quit]);
+}
+
+fn render(w: &EmergencyWizard, width: u16, height: u16) -> String {
+    let mut m = crate::ui::model::tests::sample();
+    m.env = 2;
+    m.emergency = Some(w.clone());
+    let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+    t.draw(|f| crate::ui::view::view(&m, f)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn every_phase_renders() {
+    let mut w = EmergencyWizard::new("prod", "production", 2, true);
+    insta::assert_snapshot!("rollback_loading_80x24", render(&w, 80, 24));
+    w.on_msg(RunMsg::RollbackPlan(Ok(Box::new(plan()))));
+    insta::assert_snapshot!("rollback_choose_160x48", render(&w, 160, 48));
+    insta::assert_snapshot!("rollback_choose_80x24", render(&w, 80, 24));
+    w.on_key(Key::Enter);
+    typed(&mut w, "prod");
+    insta::assert_snapshot!("rollback_confirm_160x48", render(&w, 160, 48));
+    let mut r = crate::ui::wizard::tests::report();
+    r.action = "rollback".into();
+    r.outcome = "done".into();
+    r.rehearsal.clear();
+    w.on_msg(RunMsg::Finished { report: r, path: "/reports/prod/7f3a2b1c.md".into() });
+    insta::assert_snapshot!("rollback_done_80x24", render(&w, 80, 24));
+}
+
+fn failed() -> Recovery {
+    let st = |n: usize, line: usize, text: &str, reached: Reached, undo: Option<&str>| {
+        RecoveryStatement {
+            number: n,
+            line,
+            text: text.into(),
+            reached,
+            undo: undo.map(Into::into),
+        }
+    };
+    Recovery {
+        version: "0014".into(),
+        name: "orders_indexes".into(),
+        direction: "up".into(),
+        failed_at: 3,
+        error: Some(
+            "could not create unique index \"orders_ref_key\": Key (ref)=(A-17) is duplicated. (SQLSTATE 23505)".into(),
+        ),
+        run_id: Some("9c1d2e3f".into()),
+        when: "2026-11-23T02:31:07Z".into(),
+        statements: vec![
+            st(1, 2, "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)", Reached::Done, Some("DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx")),
+            st(2, 3, "UPDATE orders SET ref = upper(ref) WHERE ref <> upper(ref)", Reached::Done, None),
+            st(3, 4, "CREATE UNIQUE INDEX CONCURRENTLY orders_ref_key ON orders (ref)", Reached::Failed, None),
+            st(4, 5, "ALTER TABLE orders ADD CONSTRAINT orders_ref_uq UNIQUE USING INDEX orders_ref_key", Reached::NotRun, None),
+        ],
+        invalid_index: Some("orders_ref_key".into()),
+        compensating: vec![
+            "DROP INDEX CONCURRENTLY IF EXISTS orders_ref_key".into(),
+            "DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx".into(),
+        ],
+        by_hand: vec![2],
+        retry_blocked: None,
+        retry_statements: vec![
+            "CREATE UNIQUE INDEX CONCURRENTLY orders_ref_key ON orders (ref)".into(),
+            "ALTER TABLE orders ADD CONSTRAINT orders_ref_uq UNIQUE USING INDEX orders_ref_key".into(),
+        ],
+    }
+}
+
+fn recovering(tier: &str, r: Recovery) -> EmergencyWizard {
+    let mut w = EmergencyWizard::recover("prod", tier, 1, false);
+    w.on_msg(RunMsg::Recovery(Ok(Some(Box::new(r)))));
+    w
+}
+
+#[test]
+fn recovery_retries_by_default_with_the_typed_name() {
+    let mut w = recovering("production", failed());
+    assert_eq!(w.phase, Phase::Choose);
+    assert_eq!(w.selected, 0, "retry is the default");
+    assert!(w.options[0].label.contains("dropping the INVALID index orders_ref_key first"));
+    assert!(w.options[1].label.contains("2 compensating statement(s), 1 by hand"));
+    w.on_key(Key::Enter);
+    typed(&mut w, "prod");
+    let out = w.on_key(Key::Enter);
+    let sign = Sign { confirm: Some("prod".into()), ticket: None, approval: None };
+    assert_eq!(
+        out,
+        [Effect::Run(RunCmd::Emergency {
+            choice: Choice::Retry("0014".into()),
+            sign,
+            reason: None
+        })]
+    );
+}
+
+#[test]
+fn undoing_with_a_statement_left_by_hand_needs_a_reason() {
+    let mut w = recovering("development", failed());
+    w.on_key(Key::Char('2'));
+    w.on_key(Key::Enter);
+    assert_eq!(w.phase, Phase::Confirm);
+    assert!(w.on_key(Key::Enter).is_empty(), "a blank reason is refused");
+    assert!(w.note.as_deref().unwrap().contains("no automatic undo"), "{:?}", w.note);
+    typed(&mut w, "refs were upper-cased already");
+    let out = w.on_key(Key::Enter);
+    let Effect::Run(RunCmd::Emergency { choice, reason, .. }) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(*choice, Choice::Compensate("0014".into()));
+    assert_eq!(reason.as_deref(), Some("refs were upper-cased already"));
+
+    // Marking it applied always needs one; Esc goes back and nothing ran.
+    let mut w = recovering("testing", failed());
+    w.on_key(Key::Char('3'));
+    w.on_key(Key::Enter);
+    assert!(w.on_key(Key::Enter).is_empty());
+    assert!(w.note.as_deref().unwrap().contains("finished it by hand"));
+    assert_eq!(w.on_key(Key::Esc), []);
+    assert_eq!(w.phase, Phase::Choose);
+    assert_eq!(w.on_key(Key::Esc), [Effect::Close]);
+}
+
+#[test]
+fn a_blocked_retry_is_explained_and_the_default_moves_on() {
+    let mut r = failed();
+    r.retry_blocked = Some("statement 1 of the file changed since it ran".into());
+    let mut w = recovering("development", r);
+    assert_eq!(w.selected, 1);
+    w.on_key(Key::Char('1'));
+    assert!(w.on_key(Key::Enter).is_empty());
+    assert!(w.note.as_deref().unwrap().contains("changed since it ran"));
+    let mut w = EmergencyWizard::recover("dev", "development", 1, false);
+    w.on_msg(RunMsg::Recovery(Ok(None)));
+    assert_eq!(w.phase, Phase::Done);
+    assert!(w.error.as_deref().unwrap().contains("nothing to recover"));
+}
+
+#[test]
+fn every_recovery_phase_renders() {
+    let mut w = EmergencyWizard::recover("prod", "production", 1, false);
+    insta::assert_snapshot!("recover_loading_80x24", render(&w, 80, 24));
+    w.on_msg(RunMsg::Recovery(Ok(Some(Box::new(failed())))));
+    insta::assert_snapshot!("recover_retry_160x48", render(&w, 160, 48));
+    insta::assert_snapshot!("recover_retry_80x24", render(&w, 80, 24));
+    w.on_key(Key::Char('2'));
+    insta::assert_snapshot!("recover_undo_160x48", render(&w, 160, 48));
+    w.on_key(Key::Enter);
+    typed(&mut w, "refs were upper-cased already");
+    insta::assert_snapshot!("recover_undo_confirm_160x48", render(&w, 160, 48));
+    w.on_key(Key::Char('3'));
+    w.on_key(Key::Esc);
+    w.on_key(Key::Char('3'));
+    insta::assert_snapshot!("recover_mark_applied_160x48", render(&w, 160, 48));
+}
