@@ -112,6 +112,23 @@ pub fn print_event(ev: &Event) {
             println!("  {arrow} {version}_{name} ({statements} statement(s){tx}{from})");
         }
         Event::StatementFinished { .. } => {}
+        // A heartbeat about every 10 s for a long statement (the progress comes twice a second).
+        Event::Progress { version, index, elapsed_ms, command, blocking }
+            if elapsed_ms % 10_000 < 500 && *elapsed_ms >= 10_000 =>
+        {
+            let mut line = format!("    … {version} statement {index}: {} s", elapsed_ms / 1000);
+            if let Some(c) = command {
+                line.push_str(&format!(", {} {}", c.command, c.phase));
+                if c.total > 0 {
+                    line.push_str(&format!(" {}%", c.done * 100 / c.total));
+                }
+            }
+            if !blocking.is_empty() {
+                line.push_str(&format!(", {} session(s) waiting on it", blocking.len()));
+            }
+            println!("{line}");
+        }
+        Event::Progress { .. } => {}
         Event::Waiting { version, index, blockers } => {
             for b in blockers {
                 println!("    ⏳ {version} statement {index} waits for a lock held by {b}");

@@ -108,7 +108,11 @@ pub(super) fn spawn_apply(
                     let report = run.abandon().await;
                     return send(&tx, finished(&project, &env_name, report));
                 }
-                RunCmd::Cancel | RunCmd::Terminate(_) | RunCmd::Emergency { .. } => {}
+                RunCmd::Cancel
+                | RunCmd::Terminate(_)
+                | RunCmd::RetryNow
+                | RunCmd::WaitLonger(_)
+                | RunCmd::Emergency { .. } => {}
                 RunCmd::Complete { confirm, ticket } => {
                     run.confirm(&confirm);
                     run.ticket(&ticket);
@@ -160,6 +164,8 @@ async fn apply(
                     }
                     return complete.await;
                 }
+                Some(RunCmd::RetryNow) => interrupt.retry_now(),
+                Some(RunCmd::WaitLonger(ms)) => interrupt.wait_longer(ms),
                 Some(RunCmd::Terminate(pid)) => {
                     let r = interrupt.terminate_blocker(pid).await.map_err(|e| e.message);
                     send(tx, RunMsg::Terminated(r));

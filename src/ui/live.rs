@@ -1,7 +1,7 @@
 //! The live strip under the list: is now a good time? Who blocks whom?
 
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -60,11 +60,26 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
             if let Some((pid, who, secs)) = &s.longest {
                 first.push(Span::raw(format!("  longest tx {} pid {pid} ({who})", clock(*secs))));
             }
-            let second = match s.blocked.first() {
-                None => {
+            // Sessions queued behind our own run come first, marked: they are ours to answer.
+            let ours = m.wizard.as_ref().map(|w| w.live.blocking.as_slice()).unwrap_or_default();
+            let second = match (ours.first(), s.blocked.first()) {
+                (Some((_, b)), _) => {
+                    let more = if ours.len() > 1 {
+                        format!(" (+{} more)", ours.len() - 1)
+                    } else {
+                        String::new()
+                    };
+                    Line::styled(
+                        format!(" ⚠ OUR RUN blocks {} session(s): {b}{more}", ours.len()),
+                        Style::new()
+                            .fg(m.theme.error)
+                            .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+                    )
+                }
+                (None, None) => {
                     Line::styled(" no session is waiting on a lock", Style::new().fg(m.theme.dim))
                 }
-                Some(b) => {
+                (None, Some(b)) => {
                     let blockers: Vec<String> =
                         b.blockers.iter().map(|p| format!("pid {p}")).collect();
                     let more = if s.blocked.len() > 1 {

@@ -9,6 +9,7 @@ mod concurrency;
 mod demo;
 mod guarded;
 mod lint;
+mod live;
 mod monitor;
 mod pipeline;
 mod recover;

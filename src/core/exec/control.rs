@@ -1,8 +1,9 @@
 //! How a caller steers a run: the channel its events go to, and an interrupt that cancels
 //! the statement in flight (pg_cancel_backend's protocol-level twin) and stops the run.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio_postgres::CancelToken;
 
@@ -16,6 +17,10 @@ pub struct Interrupt {
     session: Mutex<Option<(CancelToken, Target)>>,
     /// Blocking sessions the operator terminated, as the run's record says them.
     terminated: Mutex<Vec<String>>,
+    /// The operator's answer to a lock timeout: the next try waits this long for its lock.
+    wait_ms: AtomicU64,
+    /// Ends the pause before the next try at once.
+    retry: tokio::sync::Notify,
 }
 
 impl Interrupt {
@@ -82,6 +87,30 @@ impl Interrupt {
         }
         tracing::warn!("terminated blocker {what}");
         Ok(what)
+    }
+
+    /// After a lock timeout: try again now instead of after the backoff.
+    pub fn retry_now(&self) {
+        self.retry.notify_one();
+    }
+
+    /// After a lock timeout: try again now, waiting up to `ms` for the lock this once
+    /// (sessions that want the table queue behind us meanwhile; the console shows them).
+    pub fn wait_longer(&self, ms: u64) {
+        self.wait_ms.store(ms, Ordering::SeqCst);
+        self.retry.notify_one();
+    }
+
+    pub(crate) fn take_wait(&self) -> Option<u64> {
+        Some(self.wait_ms.swap(0, Ordering::SeqCst)).filter(|ms| *ms > 0)
+    }
+
+    /// The backoff before a retry, cut short by `retry_now` or `wait_longer`.
+    pub(crate) async fn pause(&self, d: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = self.retry.notified() => {}
+        }
     }
 
     pub fn terminated(&self) -> Vec<String> {

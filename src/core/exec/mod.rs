@@ -15,6 +15,7 @@ mod resolve;
 mod restore;
 mod run;
 mod runner;
+mod watch;
 
 use serde_json::json;
 
@@ -23,7 +24,9 @@ use guards::{backup_before, check_guards};
 pub use guards::{precheck, verify};
 pub use pipeline::{GuardedRun, Opened, Planned, Stage, StageOutcome, StageResult};
 pub use rehearse::mode_name as lock_mode_name;
-pub use report::{Blocker, Event, EventSender, MigrationReport, Override, ReportError, RunReport};
+pub use report::{
+    Blocker, CommandProgress, Event, EventSender, MigrationReport, Override, ReportError, RunReport,
+};
 pub use resolve::{resolve, ResolveOptions};
 pub use restore::restore;
 pub(crate) use run::{fail_early, Run};

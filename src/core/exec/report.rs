@@ -35,6 +35,16 @@ impl std::fmt::Display for Blocker {
 }
 
 /// Progress of a run, sent as it happens.
+/// One row of pg_stat_progress_*: the command, its phase, and work done of total
+/// (blocks, or tuples where the phase counts those).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandProgress {
+    pub command: String,
+    pub phase: String,
+    pub done: i64,
+    pub total: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -62,6 +72,18 @@ pub enum Event {
         version: String,
         index: usize,
         blockers: Vec<Blocker>,
+    },
+    /// Every half second while a statement runs past the watch delay: how long it has
+    /// run, what PostgreSQL reports of its progress (CREATE INDEX, CLUSTER / VACUUM FULL,
+    /// VACUUM, ANALYZE), and the sessions waiting on a lock our statement holds or wants.
+    Progress {
+        version: String,
+        index: usize,
+        elapsed_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<CommandProgress>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        blocking: Vec<Blocker>,
     },
     LockTimeout {
         version: String,

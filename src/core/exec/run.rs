@@ -41,7 +41,8 @@ impl Run {
         let run_id = crate::core::identity::new_run_id();
         let ledger = Ledger::new(&project.ledger_schema);
         let interrupt = ctl.interrupt.clone();
-        let session = Session::open(&target, env, ledger, &run_id, ctl.events).await?;
+        let mut session = Session::open(&target, env, ledger, &run_id, ctl.events).await?;
+        session.interrupt = ctl.interrupt.clone();
         if let Some(i) = &ctl.interrupt {
             i.attach(session.client.cancel_token(), target.clone());
         }

@@ -58,6 +58,8 @@ pub struct Session {
     pub events: Option<EventSender>,
     insert: Option<tokio_postgres::Statement>,
     watch_conn: Arc<Mutex<Option<Client>>>,
+    /// The operator's controls over a lock timeout (retry now, wait longer).
+    pub interrupt: Option<Arc<super::control::Interrupt>>,
 }
 
 impl Session {
@@ -98,6 +100,7 @@ impl Session {
             events,
             insert: None,
             watch_conn: Arc::new(Mutex::new(None)),
+            interrupt: None,
         })
     }
 
@@ -168,8 +171,21 @@ impl Session {
         let scope = if local { "SET LOCAL" } else { "SET" };
         format!(
             "{scope} lock_timeout = {}; {scope} statement_timeout = {}",
-            self.lock_timeout_ms, self.statement_timeout_ms
+            self.take_wait().unwrap_or(self.lock_timeout_ms),
+            self.statement_timeout_ms
         )
+    }
+
+    /// The longer lock wait the operator chose after a lock timeout, once.
+    fn take_wait(&self) -> Option<u64> {
+        self.interrupt.as_ref().and_then(|i| i.take_wait())
+    }
+
+    async fn pause(&self, d: Duration) {
+        match &self.interrupt {
+            Some(i) => i.pause(d).await,
+            None => tokio::time::sleep(d).await,
+        }
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -216,7 +232,7 @@ impl Session {
                         retry_in_ms: wait.as_millis() as u64,
                         blockers: f.blockers.clone(),
                     });
-                    tokio::time::sleep(wait).await;
+                    self.pause(wait).await;
                 }
                 Err(Attempt::LockTimeout(mut f)) => {
                     let who = if f.blockers.is_empty() {
@@ -398,7 +414,22 @@ impl Session {
                         retry_in_ms: wait.as_millis() as u64,
                         blockers: blockers.clone(),
                     });
-                    tokio::time::sleep(wait).await;
+                    self.pause(wait).await;
+                    // The operator may have chosen to wait longer for this one lock.
+                    if let Some(ms) = self.take_wait() {
+                        let set = format!("SET lock_timeout = {ms}");
+                        if let Err(e) = self.client.batch_execute(&set).await {
+                            break (Err(e), blockers);
+                        }
+                        let r = self.exec_watched(&step.version, i, &s.text).await;
+                        let reset = format!("SET lock_timeout = {}", self.lock_timeout_ms);
+                        let _ = self.client.batch_execute(&reset).await;
+                        if matches!(&r.0, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
+                        {
+                            continue;
+                        }
+                        break r;
+                    }
                     continue;
                 }
                 break (res, blockers);
@@ -473,7 +504,7 @@ impl Session {
         let observed: Arc<std::sync::Mutex<Vec<Blocker>>> = Arc::default();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let delay = Duration::from_millis((self.lock_timeout_ms / 3).clamp(20, 100));
-        let watcher = tokio::spawn(watch_blockers(
+        let watcher = tokio::spawn(super::watch::watch(
             self.target.clone(),
             self.run_id.clone(),
             self.pid,
@@ -514,84 +545,5 @@ impl Attempt {
             blockers: vec![],
             report,
         })
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn watch_blockers(
-    target: Target,
-    run_id: String,
-    pid: i32,
-    conn: Arc<Mutex<Option<Client>>>,
-    delay: Duration,
-    observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
-    mut stop: oneshot::Receiver<()>,
-    events: Option<(EventSender, String, usize)>,
-) {
-    tokio::select! {
-        _ = &mut stop => return,
-        _ = tokio::time::sleep(delay) => {}
-    }
-    let mut guard = conn.lock().await;
-    if guard.is_none() {
-        match target.connect(&format!("sluice/{run_id}/watch")).await {
-            Ok(c) => {
-                let _ = c.batch_execute("SET statement_timeout = 2000").await;
-                *guard = Some(c);
-            }
-            Err(e) => {
-                tracing::warn!("blocker watch cannot connect: {e}");
-                return;
-            }
-        }
-    }
-    let Some(client) = guard.as_ref() else { return };
-    let mut last: Vec<i32> = Vec::new();
-    loop {
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
-        let q = client.query(
-            "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
-                    coalesce(a.state, ''), left(coalesce(a.query, ''), 300), \
-                    coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 \
-             FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid",
-            &params,
-        );
-        let rows = tokio::select! {
-            _ = &mut stop => return,
-            r = q => r,
-        };
-        if let Ok(rows) = rows {
-            let blockers: Vec<Blocker> = rows
-                .iter()
-                .map(|r| Blocker {
-                    pid: r.get(0),
-                    user: r.get(1),
-                    application_name: r.get(2),
-                    state: r.get(3),
-                    query: r.get(4),
-                    transaction_age_s: r.get(5),
-                })
-                .collect();
-            let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
-            if !blockers.is_empty() {
-                if pids != last {
-                    if let Some((tx, version, index)) = &events {
-                        let _ = tx.send(Event::Waiting {
-                            version: version.clone(),
-                            index: *index,
-                            blockers: blockers.clone(),
-                        });
-                    }
-                }
-                if let Ok(mut o) = observed.lock() {
-                    *o = blockers;
-                }
-            }
-            last = pids;
-        }
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-        }
     }
 }

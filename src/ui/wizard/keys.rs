@@ -17,6 +17,13 @@ impl Wizard {
                 }
                 Ask::Cancel => vec![Effect::Run(RunCmd::Cancel)],
                 Ask::Terminate(pid) => vec![Effect::Run(RunCmd::Terminate(pid))],
+                Ask::Wait => {
+                    self.live.lock_timeout = Some(format!(
+                        "waiting up to {} s for the lock (c aborts)",
+                        super::WAIT_LONGER_MS / 1000
+                    ));
+                    vec![Effect::Run(RunCmd::WaitLonger(super::WAIT_LONGER_MS))]
+                }
                 Ask::Apply => self.approve_or_complete(),
                 Ask::Quit => {
                     self.quit_after = true;
@@ -93,6 +100,13 @@ impl Wizard {
             Key::Esc | Key::Char('x') if self.before_apply() => self.ask = Some(Ask::Abort),
             Key::Char('x') | Key::Char('c') if self.at == Step::Apply => {
                 self.ask = Some(Ask::Cancel)
+            }
+            Key::Char('r') if self.at == Step::Apply && self.live.lock_timeout.is_some() => {
+                self.live.lock_timeout = Some("retrying now".into());
+                return vec![Effect::Run(RunCmd::RetryNow)];
+            }
+            Key::Char('w') if self.at == Step::Apply && self.live.lock_timeout.is_some() => {
+                self.ask = Some(Ask::Wait)
             }
             Key::Char('t') if self.at == Step::Apply => match self.live.blockers.first() {
                 Some((pid, _)) => self.ask = Some(Ask::Terminate(*pid)),

@@ -104,6 +104,10 @@ pub enum RunCmd {
     /// Cancel the statement in flight (pg_cancel_backend's protocol twin) and stop.
     Cancel,
     Terminate(i32),
+    /// After a lock timeout: try again now instead of after the backoff.
+    RetryNow,
+    /// After a lock timeout: try again now, waiting up to this many ms for the lock.
+    WaitLonger(u64),
 }
 
 /// What the run task reports.
@@ -141,6 +145,8 @@ pub enum Ask {
     Abort,
     Cancel,
     Terminate(i32),
+    /// Wait longer for the lock on the next try (others queue behind us meanwhile).
+    Wait,
     /// Testing tier: the one confirming keypress.
     Apply,
     Quit,
@@ -151,6 +157,14 @@ pub enum Ask {
 pub enum Reason {
     Lint,
     Window,
+}
+
+impl Live {
+    fn statement_done(&mut self) {
+        self.elapsed_ms = None;
+        self.command = None;
+        self.blocking.clear();
+    }
 }
 
 /// What the apply is doing now, from the engine's events.
@@ -165,7 +179,15 @@ pub struct Live {
     /// The sessions our statement waits for, as one line each.
     pub blockers: Vec<(i32, String)>,
     pub lock_timeout: Option<String>,
+    /// The running statement: how long so far, and PostgreSQL's progress of it.
+    pub elapsed_ms: Option<u64>,
+    pub command: Option<crate::core::exec::CommandProgress>,
+    /// Sessions waiting on a lock our statement holds or wants, one line each.
+    pub blocking: Vec<(i32, String)>,
 }
+
+/// How long "wait longer" waits for the lock on the next try.
+pub const WAIT_LONGER_MS: u64 = 30_000;
 
 /// The confirmation form of a run (apply or rollback); `field` is the one typed into.
 #[derive(Debug, Clone, Default)]
@@ -406,12 +428,20 @@ impl Wizard {
                 live.current = Some((version, name, statements, 0));
                 live.blockers.clear();
                 live.lock_timeout = None;
+                live.statement_done();
             }
             Event::StatementFinished { index, .. } => {
                 if let Some(c) = live.current.as_mut() {
                     c.3 = index;
                 }
                 live.blockers.clear();
+                live.lock_timeout = None;
+                live.statement_done();
+            }
+            Event::Progress { elapsed_ms, command, blocking, .. } => {
+                live.elapsed_ms = Some(elapsed_ms);
+                live.command = command;
+                live.blocking = blocking.iter().map(|b| (b.pid, b.to_string())).collect();
             }
             Event::Waiting { blockers, .. } => {
                 live.blockers = blockers.iter().map(|b| (b.pid, b.to_string())).collect();
@@ -429,6 +459,7 @@ impl Wizard {
                 live.current = None;
                 live.blockers.clear();
                 live.lock_timeout = None;
+                live.statement_done();
             }
             Event::BackupProgress { bytes, bytes_per_s } => {
                 live.backup_bytes = bytes;

@@ -296,16 +296,18 @@ fn the_apply_can_be_cancelled_and_a_blocker_terminated_after_a_yes() {
         attempt: 1,
         retries: 3,
         retry_in_ms: 2000,
-        blockers: vec![crate::core::exec::Blocker {
-            pid: 8812,
-            user: "etl".into(),
-            application_name: "nightly".into(),
-            state: "idle in transaction".into(),
-            query: "UPDATE orders SET x = 1".into(),
-            transaction_age_s: 2460.0,
-        }],
+        blockers: vec![blocker(8812, "nightly", "idle in transaction", "UPDATE orders SET x = 1")],
     }));
     assert!(w.live.lock_timeout.as_deref().unwrap().contains("attempt 1 of 4"));
+    // On a lock timeout: r retries now; w waits longer after a yes.
+    assert_eq!(keys(&mut w, &[Key::Char('r')]), [Effect::Run(RunCmd::RetryNow)]);
+    assert!(keys(&mut w, &[Key::Char('w')]).is_empty(), "asks first");
+    assert_eq!(w.ask, Some(Ask::Wait));
+    assert_eq!(
+        keys(&mut w, &[Key::Char('y')]),
+        [Effect::Run(RunCmd::WaitLonger(super::WAIT_LONGER_MS))]
+    );
+    assert!(w.live.lock_timeout.as_deref().unwrap().contains("waiting up to 30 s"));
     assert!(keys(&mut w, &[Key::Char('t')]).is_empty(), "asks first");
     assert_eq!(keys(&mut w, &[Key::Char('y')]), [Effect::Run(RunCmd::Terminate(8812))]);
     assert_eq!(keys(&mut w, &[Key::Char('c'), Key::Char('y')]), [Effect::Run(RunCmd::Cancel)]);
@@ -341,6 +343,17 @@ fn busy_steps_and_readonly_refuse_enter() {
 }
 
 // Snapshots of every step, through the whole console view.
+
+fn blocker(pid: i32, app: &str, state: &str, query: &str) -> crate::core::exec::Blocker {
+    crate::core::exec::Blocker {
+        pid,
+        user: "etl".into(),
+        application_name: app.into(),
+        state: state.into(),
+        query: query.into(),
+        transaction_age_s: 2460.0,
+    }
+}
 
 fn render(w: &Wizard, width: u16, height: u16) -> String {
     let mut m = crate::ui::model::tests::sample();
@@ -436,6 +449,25 @@ fn every_step_renders() {
         duration_ms: 30,
     }));
     insta::assert_snapshot!("wizard_apply_running_80x24", render(&w, 80, 24));
+    w.on_msg(RunMsg::Event(Event::Progress {
+        version: "0006".into(),
+        index: 2,
+        elapsed_ms: 4200,
+        command: Some(crate::core::exec::CommandProgress {
+            command: "CREATE INDEX CONCURRENTLY".into(),
+            phase: "building index: scanning table".into(),
+            done: 11_250,
+            total: 25_000,
+        }),
+        blocking: vec![blocker(9120, "api", "active", "SELECT * FROM plans WHERE id = $1")],
+    }));
+    let mut m = crate::ui::model::tests::sample();
+    m.env = 2;
+    m.metrics = Some(Ok(crate::ui::model::monitor_tests_snap(42, 310.0)));
+    m.wizard = Some(w.clone());
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| crate::ui::view::view(&m, f)).unwrap();
+    insta::assert_snapshot!("wizard_apply_progress_160x48", term.backend().to_string());
     w.on_key(Key::Char('c'));
     insta::assert_snapshot!("wizard_cancel_question_80x24", render(&w, 80, 24));
     w.on_key(Key::Char('n'));

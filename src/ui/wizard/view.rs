@@ -88,6 +88,10 @@ fn ask_text(w: &Wizard, ask: &Ask) -> Vec<String> {
         Ask::Terminate(pid) => format!(
             "Terminate blocking session pid {pid} (pg_terminate_backend)? Its transaction rolls back. Recorded with the run."
         ),
+        Ask::Wait => format!(
+            "Wait up to {} s for the lock on the next try? Sessions that need the table queue behind us meanwhile (shown under the run); c aborts.",
+            super::WAIT_LONGER_MS / 1000
+        ),
         Ask::Apply => format!("Apply {n} migration(s) to {}?", w.env),
         Ask::Quit if w.before_apply() => {
             "A run is open (it holds the ledger lock): abandon it and quit?".into()
@@ -402,6 +406,7 @@ fn apply(
                         "░".repeat(cells - filled)
                     )),
                 ]));
+                statement_lines(w, report, out, t);
             } else {
                 out.push(Line::styled(
                     format!(" ○ {} {}", p.version, p.name),
@@ -418,6 +423,49 @@ fn apply(
     }
     for (_, b) in &w.live.blockers {
         out.push(Line::styled(format!(" waiting for: {b}"), Style::new().fg(t.error)));
+    }
+    for (_, b) in &w.live.blocking {
+        out.push(Line::styled(
+            format!(" ⚠ queued behind our statement: {b}"),
+            Style::new().fg(t.error).add_modifier(Modifier::BOLD),
+        ));
+    }
+}
+
+/// The running statement: time so far against the dry run's, and a bar for what
+/// pg_stat_progress_* reports of it.
+fn statement_lines(
+    w: &Wizard,
+    report: Option<&crate::core::exec::RunReport>,
+    out: &mut Vec<Line<'static>>,
+    t: &Theme,
+) {
+    let (Some((v, _, _, done)), Some(ms)) = (&w.live.current, w.live.elapsed_ms) else { return };
+    let dry = report
+        .and_then(|r| r.rehearsal.iter().find(|m| &m.version == v))
+        .and_then(|m| m.statements.get(*done))
+        .map(|s| format!(" (dry run {:.1} s)", s.duration_ms as f64 / 1000.0))
+        .unwrap_or_default();
+    out.push(Line::raw(format!(
+        "   statement {}: running {:.1} s{dry}",
+        done + 1,
+        ms as f64 / 1000.0
+    )));
+    if let Some(c) = &w.live.command {
+        let cells = 24usize;
+        let (filled, pct) = match c.total {
+            n if n > 0 => {
+                let d = c.done.clamp(0, n);
+                ((cells as i64 * d / n) as usize, format!(" {}%", d * 100 / n))
+            }
+            _ => (0, String::new()),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("   {} · {} ", c.command, c.phase)),
+            Span::styled("█".repeat(filled), Style::new().fg(t.accent)),
+            Span::styled("░".repeat(cells - filled), Style::new().fg(t.dim)),
+            Span::raw(format!("{pct} ({} of {})", c.done, c.total)),
+        ]));
     }
 }
 
@@ -527,6 +575,8 @@ pub fn footer(m: &Model, w: &Wizard, f: &mut Frame, area: Rect) {
         " Enter/Esc close and reload · ↑↓ scroll · q quit".to_string()
     } else if w.typing() && w.view == Step::Confirm {
         " type · Tab next field · Enter confirm · Esc back".to_string()
+    } else if w.at == Step::Apply && w.live.lock_timeout.is_some() {
+        " r retry now · w wait longer · t terminate the blocker · c abort".to_string()
     } else if w.at == Step::Apply {
         " c cancel the statement · t terminate the blocker · ↑↓ scroll".to_string()
     } else if w.failed.is_some() && w.view == w.at {
