@@ -567,6 +567,16 @@ fn new_migration(
     }
     let dir = &project.migrations_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+    let layout = match project.layout {
+        Some(l) => l,
+        None => crate::core::source::detect(dir)?,
+    };
+    if layout != crate::core::source::Layout::Native {
+        return Err(Error::input(format!(
+            "{} holds {layout} migrations: sluice new writes sluice's own layout; create the file the way {layout} names it",
+            dir.display()
+        )));
+    }
     let existing = crate::core::source::load_native(dir)?;
     let version = if timestamp {
         crate::core::identity::utc_timestamp()

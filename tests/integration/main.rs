@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod demo;
 mod guarded;
+mod layouts;
 mod lint;
 mod live;
 mod monitor;

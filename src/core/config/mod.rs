@@ -207,6 +207,8 @@ pub struct Project {
     pub root: PathBuf,
     pub name: String,
     pub migrations_dir: PathBuf,
+    /// The migrations folder's layout; None: detected from its files (`layout = "auto"`).
+    pub layout: Option<crate::core::source::Layout>,
     pub ledger_schema: String,
     pub environments: BTreeMap<String, Environment>,
     /// `[lint.rules]`: rule id to level (None: off), for every environment.
@@ -249,6 +251,9 @@ impl Project {
                 .unwrap_or_else(|| "project".into())
         });
         let migrations_dir = root.join(project.migrations.as_deref().unwrap_or("migrations"));
+        let layout =
+            crate::core::source::Layout::parse(project.layout.as_deref().unwrap_or("auto"))
+                .map_err(|e| Error::input(format!("[project] {e}")))?;
         let ledger_schema = project.ledger_schema.unwrap_or_else(|| "sluice".into());
         if !is_identifier(&ledger_schema) {
             return Err(Error::input(format!(
@@ -287,6 +292,7 @@ impl Project {
             root: root.to_path_buf(),
             name,
             migrations_dir,
+            layout,
             ledger_schema,
             environments,
             lint_rules,

@@ -30,6 +30,7 @@ pub(super) struct RawLint {
 pub(super) struct RawProject {
     pub(super) name: Option<String>,
     pub(super) migrations: Option<String>,
+    pub(super) layout: Option<String>,
     pub(super) ledger_schema: Option<String>,
     pub(super) lock_timeout: Option<String>,
     pub(super) statement_timeout: Option<String>,

@@ -9,7 +9,7 @@ use crate::core::error::{Error, Result};
 use crate::core::ledger::Ledger;
 use crate::core::plan::Status;
 use crate::core::schema;
-use crate::core::source::load_native;
+use crate::core::source;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SchemaDrift {
@@ -35,7 +35,7 @@ pub async fn schema_drift(project: &Project, env: &Environment) -> Result<Option
 
 /// The migration file as it is now against the up SQL the ledger stored when it ran.
 pub async fn file_drift(project: &Project, env: &Environment, version: &str) -> Result<String> {
-    let migrations = load_native(&project.migrations_dir)?;
+    let migrations = source::load(&project.migrations_dir, project.layout)?;
     let client = Target::resolve(env)?.connect("sluice/diff").await?;
     let ledger = Ledger::new(&project.ledger_schema);
     let status = Status::build(migrations, ledger.latest(&client).await?)?;

@@ -9,7 +9,7 @@ use crate::core::error::Result;
 use crate::core::ledger::Ledger;
 use crate::core::lint::{Finding, Input};
 use crate::core::plan::Status;
-use crate::core::source::load_native;
+use crate::core::source;
 
 /// How far back the rollback wizard offers down SQL.
 const NEWEST: usize = 20;
@@ -47,8 +47,10 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/rollback-plan").await?;
     let ledger = Ledger::new(&project.ledger_schema);
-    let status =
-        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
+    let status = Status::build(
+        source::load(&project.migrations_dir, project.layout)?,
+        ledger.latest(&client).await?,
+    )?;
     let opts = crate::core::lint::Options {
         levels: project.lint_levels(Some(env.tier)),
         lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
@@ -57,7 +59,9 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
     let mut applied = Vec::new();
     for item in status.items.iter().rev().filter(|i| i.state.is_in_database()).take(NEWEST) {
         let Some(entry) = &item.entry else { continue };
-        let file = item.migration.as_ref().and_then(|m| m.down.as_ref()).map(|d| d.text.clone());
+        let down = item.migration.as_ref().and_then(|m| m.down.as_ref());
+        let no_transaction = down.is_some_and(|d| d.no_transaction);
+        let file = down.map(|d| d.text.clone());
         let (sql, source) = match file.filter(|t| !crate::core::sql::is_blank(t)) {
             Some(t) => (Some(t), Some("file")),
             None => match ledger.stored_sql(&client, entry.id).await?.1 {
@@ -71,6 +75,7 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
                     path: format!("{}_{}.down.sql", item.version, item.name).into(),
                     text: text.clone(),
                     down: crate::core::lint::Down::NotJudged,
+                    no_transaction,
                 },
                 &opts,
             ),

@@ -11,7 +11,7 @@ use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
 use crate::core::ledger::Ledger;
 use crate::core::plan::{State, Status};
-use crate::core::source::load_native;
+use crate::core::source;
 
 /// Guards every write run checks: no failed migration waiting for resolution, no drift
 /// unless allowed.
@@ -151,8 +151,10 @@ pub async fn verify(
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/verify").await?;
     let ledger = Ledger::new(&project.ledger_schema);
-    let status =
-        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
+    let status = Status::build(
+        source::load(&project.migrations_dir, project.layout)?,
+        ledger.latest(&client).await?,
+    )?;
     let cx = crate::core::verify::Context {
         env,
         ledger: &ledger,
@@ -174,8 +176,10 @@ pub async fn precheck(
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/check").await?;
     let ledger = Ledger::new(&project.ledger_schema);
-    let status =
-        Status::build(load_native(&project.migrations_dir)?, ledger.latest(&client).await?)?;
+    let status = Status::build(
+        source::load(&project.migrations_dir, project.layout)?,
+        ledger.latest(&client).await?,
+    )?;
     let mut steps = Vec::new();
     for item in status.pending() {
         if let Some(s) = up_step(item)? {

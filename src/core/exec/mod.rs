@@ -37,7 +37,7 @@ use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
 use crate::core::ledger::{Direction, HistoryRow, Ledger, RunRow};
 use crate::core::plan::Status;
-use crate::core::source::{self, checked_statements, load_native, SqlFile, Version};
+use crate::core::source::{self, checked_statements, SqlFile, Version};
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -110,8 +110,8 @@ pub async fn status_tolerant(
 ) -> Result<(Status, Vec<source::Unreadable>)> {
     let target = Target::resolve(env)?;
     // Files are read on a blocking thread while the connection is made and the ledger read.
-    let dir = project.migrations_dir.clone();
-    let files = tokio::task::spawn_blocking(move || source::load_native_tolerant(&dir));
+    let (dir, layout) = (project.migrations_dir.clone(), project.layout);
+    let files = tokio::task::spawn_blocking(move || source::load_tolerant(&dir, layout));
     let latest = async {
         let client = target.connect("sluice/status").await?;
         Ledger::new(&project.ledger_schema).latest(&client).await
@@ -236,7 +236,7 @@ pub async fn rollback(
         }
         RollbackTarget::Steps(_) => None,
     };
-    let migrations = load_native(&project.migrations_dir)?;
+    let migrations = source::load(&project.migrations_dir, project.layout)?;
     let details = match target {
         RollbackTarget::Steps(n) => json!({ "steps": n }),
         RollbackTarget::To(v) => json!({ "to": v }),

@@ -15,7 +15,7 @@ use crate::core::config::{Environment, Project};
 use crate::core::error::{Error, Result};
 use crate::core::lint::Finding;
 use crate::core::plan::{Item, Status};
-use crate::core::source::load_native;
+use crate::core::source;
 
 /// The stages of a guarded apply, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,7 +102,7 @@ impl GuardedRun {
         rehearse_first: bool,
         ctl: Control,
     ) -> Result<Opened> {
-        let migrations = load_native(&project.migrations_dir)?;
+        let migrations = source::load(&project.migrations_dir, project.layout)?;
         let to = opts.to.as_deref().map(|v| parse_version(v, "--to")).transpose()?;
         if let Some(to) = &to {
             if !migrations.iter().any(|m| &m.version == to) {

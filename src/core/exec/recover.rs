@@ -10,7 +10,7 @@ use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
 use crate::core::ledger::{Direction, Ledger};
 use crate::core::plan::{Item, State, Status};
-use crate::core::source::load_native;
+use crate::core::source;
 use crate::core::sql::{self, Inverse, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,8 +71,8 @@ impl Recovery {
 /// read without the lock and without writing.
 pub async fn recovery(project: &Project, env: &Environment) -> Result<Vec<Recovery>> {
     let target = Target::resolve(env)?;
-    let dir = project.migrations_dir.clone();
-    let files = tokio::task::spawn_blocking(move || load_native(&dir));
+    let (dir, layout) = (project.migrations_dir.clone(), project.layout);
+    let files = tokio::task::spawn_blocking(move || source::load(&dir, layout));
     let client = target.connect("sluice/recovery").await?;
     let ledger = Ledger::new(&project.ledger_schema);
     let latest = ledger.latest(&client).await?;

@@ -12,7 +12,7 @@ use crate::core::config::{Environment, Project};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::ledger::Direction;
 use crate::core::plan::{Item, State, Status};
-use crate::core::source::load_native;
+use crate::core::source;
 
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
@@ -36,7 +36,7 @@ pub async fn resolve(
 ) -> Result<RunReport> {
     check_confirmation(env, opts.sign.confirm.as_deref(), "resolve")?;
     let v = parse_version(version, "resolve")?;
-    let migrations = load_native(&project.migrations_dir)?;
+    let migrations = source::load(&project.migrations_dir, project.layout)?;
     let how = opts.how;
     let details = json!({
         "version": version,

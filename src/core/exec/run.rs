@@ -14,7 +14,6 @@ use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
 use crate::core::ledger::Ledger;
 use crate::core::plan::Status;
-use crate::core::source::load_native;
 
 /// A connected, locked run, with its runs row written.
 pub(crate) struct Run {
@@ -23,6 +22,7 @@ pub(crate) struct Run {
     pub(super) report: RunReport,
     interrupt: Option<std::sync::Arc<Interrupt>>,
     migrations_dir: std::path::PathBuf,
+    layout: Option<crate::core::source::Layout>,
     env: Environment,
     announced: bool,
     /// Set by a guarded run when its apply stage starts; the stage is recorded at finish.
@@ -61,6 +61,7 @@ impl Run {
         Ok(Run {
             interrupt,
             migrations_dir: project.migrations_dir.clone(),
+            layout: project.layout,
             env: env.clone(),
             started: Instant::now(),
             report: RunReport {
@@ -231,7 +232,7 @@ impl Run {
     }
 
     async fn verify_basic(&self) -> Result<Vec<crate::core::precheck::Check>> {
-        let migrations = load_native(&self.migrations_dir)?;
+        let migrations = crate::core::source::load(&self.migrations_dir, self.layout)?;
         let s = &self.session;
         let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
         let cx = crate::core::verify::Context {

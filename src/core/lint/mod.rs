@@ -14,7 +14,7 @@ use serde::Serialize;
 pub use rules::{Rule, Severity, RULES};
 
 use crate::core::error::{Error, Result};
-use crate::core::source::{header_directives, load_native};
+use crate::core::source::{self, header_directives};
 use crate::core::sql::{self, Statement};
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +47,9 @@ pub struct Input {
     pub path: PathBuf,
     pub text: String,
     pub down: Down,
+    /// The layout runs it outside a transaction by its own marker (dbmate's
+    /// transaction:false, golang-migrate's lone statement), besides `-- sluice:no-transaction`.
+    pub no_transaction: bool,
 }
 
 impl Input {
@@ -59,6 +62,7 @@ impl Input {
                 Some(d) => Down::Present(d.text.clone()),
                 None => Down::Missing,
             },
+            no_transaction: m.up.no_transaction,
         }
     }
 }
@@ -106,14 +110,19 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
         if meta.is_dir() {
             inputs.extend(collect_folder(p)?);
         } else {
-            inputs.push(Input { path: p.clone(), text: read_text(p)?, down: Down::NotJudged });
+            inputs.push(Input {
+                path: p.clone(),
+                text: read_text(p)?,
+                down: Down::NotJudged,
+                no_transaction: false,
+            });
         }
     }
     Ok(inputs)
 }
 
 pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
-    match load_native(dir) {
+    match source::load(dir, None) {
         Ok(migrations) => Ok(migrations.iter().map(Input::from_migration).collect()),
         Err(native_err) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -127,7 +136,14 @@ pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
             files.sort();
             files
                 .into_iter()
-                .map(|p| Ok(Input { text: read_text(&p)?, path: p, down: Down::NotJudged }))
+                .map(|p| {
+                    Ok(Input {
+                        text: read_text(&p)?,
+                        path: p,
+                        down: Down::NotJudged,
+                        no_transaction: false,
+                    })
+                })
                 .collect()
         }
     }
@@ -218,7 +234,7 @@ pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
             });
         };
     let transactional = match header_directives(&input.text) {
-        Ok(d) => !d.no_transaction,
+        Ok(d) => !(d.no_transaction || input.no_transaction),
         Err((line, msg)) => {
             push("syntax-error", line, 1, &msg, None);
             return out;

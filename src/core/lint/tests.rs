@@ -3,7 +3,12 @@
 use super::*;
 
 fn rules_for(sql: &str) -> Vec<&'static str> {
-    let input = Input { path: "m.sql".into(), text: sql.to_string(), down: Down::NotJudged };
+    let input = Input {
+        path: "m.sql".into(),
+        text: sql.to_string(),
+        down: Down::NotJudged,
+        no_transaction: false,
+    };
     let mut r: Vec<&'static str> = lint_one(&input, &Options::default())
         .into_iter()
         .map(|f| f.rule)
@@ -200,6 +205,7 @@ fn syntax_errors_and_meta_commands_are_findings_at_their_line() {
         path: "m.sql".into(),
         text: "SELECT 1;\n\nSELEC 2;\n".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let f = lint_one(&input, &Options::default());
     assert_eq!((f[0].rule, f[0].line, f[0].severity), ("syntax-error", 3, Severity::Error));
@@ -208,6 +214,7 @@ fn syntax_errors_and_meta_commands_are_findings_at_their_line() {
         path: "m.sql".into(),
         text: "\\set x 1\nSELECT 1;\n".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let f = lint_one(&input, &Options::default());
     assert!(f[0].message.contains("psql meta-command"), "{}", f[0].message);
@@ -218,7 +225,12 @@ fn allow_comments_need_a_known_rule_and_a_reason() {
     let allowed = "-- sluice:allow drop-column unused since v2.3, CHG-4411\nALTER TABLE users DROP COLUMN phone;\n";
     assert_eq!(rules_for(allowed), Vec::<&str>::new());
     let same_line = "ALTER TABLE users DROP COLUMN phone; -- sluice:allow drop-column retired\nALTER TABLE users DROP COLUMN fax;\n";
-    let input = Input { path: "m.sql".into(), text: same_line.into(), down: Down::NotJudged };
+    let input = Input {
+        path: "m.sql".into(),
+        text: same_line.into(),
+        down: Down::NotJudged,
+        no_transaction: false,
+    };
     let lines: Vec<usize> = lint_one(&input, &Options::default())
         .iter()
         .filter(|f| f.rule == "drop-column")
@@ -240,6 +252,7 @@ fn levels_and_context() {
         path: "m.sql".into(),
         text: "ALTER TABLE orders RENAME COLUMN a TO b;".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let mut opts = Options::default();
     opts.levels.insert("rename-column".into(), Some(Severity::Error));
@@ -254,6 +267,7 @@ fn levels_and_context() {
         path: "m.sql".into(),
         text: "CREATE INDEX i ON orders (a);".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let sev = |o: &Options| {
         lint_one(&idx, o)
@@ -269,8 +283,12 @@ fn levels_and_context() {
     let mut huge = Options::default();
     huge.table_sizes.insert("orders".into(), TableSize { rows: 5e7, bytes: 50 << 30 });
     assert_eq!(sev(&huge), Severity::Error);
-    let drop =
-        Input { path: "m.sql".into(), text: "DROP TABLE orders;".into(), down: Down::NotJudged };
+    let drop = Input {
+        path: "m.sql".into(),
+        text: "DROP TABLE orders;".into(),
+        down: Down::NotJudged,
+        no_transaction: false,
+    };
     assert_eq!(
         lint_one(&drop, &tiny)[0].severity,
         Severity::Error,
@@ -283,6 +301,7 @@ fn levels_and_context() {
         path: "m.sql".into(),
         text: "ALTER TABLE o ADD COLUMN p text DEFAULT 'x';".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let old = Options { server_version: Some(100_012), ..Options::default() };
     assert!(lint_one(&add_default, &old).iter().any(|f| f.rule == "add-column-volatile-default"));
@@ -294,6 +313,7 @@ fn levels_and_context() {
         path: "m.sql".into(),
         text: "ALTER TABLE o ADD COLUMN n text;".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let f = lint_one(&alter, &timeout_off);
     let lt = f.iter().find(|f| f.rule == "require-lock-timeout").unwrap();
@@ -302,6 +322,7 @@ fn levels_and_context() {
         path: "m.sql".into(),
         text: "SET lock_timeout = '2s';\nALTER TABLE o ADD COLUMN n text;".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     assert!(lint_one(&set, &timeout_off).iter().all(|f| f.rule != "require-lock-timeout"));
 }
@@ -310,7 +331,8 @@ fn levels_and_context() {
 fn reversibility() {
     let up = "CREATE TABLE a (id int);\nCREATE INDEX a_idx ON a (id);\nALTER TABLE b ADD COLUMN c int;\n";
     let judge = |down: Down| {
-        let input = Input { path: "1_x.up.sql".into(), text: up.into(), down };
+        let input =
+            Input { path: "1_x.up.sql".into(), text: up.into(), down, no_transaction: false };
         lint_one(&input, &Options::default())
             .into_iter()
             .map(|f| (f.rule, f.message))
@@ -335,6 +357,7 @@ fn enum_add_value_on_old_servers() {
         path: "m.sql".into(),
         text: "ALTER TYPE status ADD VALUE 'archived';".into(),
         down: Down::NotJudged,
+        no_transaction: false,
     };
     let on = |v| {
         let o = Options { server_version: Some(v), ..Options::default() };

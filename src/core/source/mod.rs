@@ -1,5 +1,9 @@
-//! Migration files: discovery, versions, directives and checksums.
+//! Migration files: discovery, versions, directives and checksums, in sluice's own layout
+//! or another tool's (`layout.rs` tells which).
 
+mod dbmate;
+mod golang;
+mod layout;
 mod native;
 
 use std::cmp::Ordering;
@@ -11,7 +15,70 @@ use sha2::{Digest, Sha256};
 use crate::core::error::{Error, Result};
 use crate::core::sql::{self, Statement};
 
+pub use layout::{detect, Layout};
 pub use native::{load_native, load_native_tolerant, Unreadable};
+
+/// Every migration in `dir`, in the given layout or the one detected; the first file that
+/// cannot be read is an error.
+pub fn load(dir: &Path, layout: Option<Layout>) -> Result<Vec<Migration>> {
+    let (migrations, unreadable) = load_tolerant(dir, layout)?;
+    match unreadable.into_iter().next() {
+        Some(u) => Err(Error::input(u.message)),
+        None => Ok(migrations),
+    }
+}
+
+/// `load`, with migrations whose files cannot be read set aside (see `load_native_tolerant`).
+pub fn load_tolerant(
+    dir: &Path,
+    layout: Option<Layout>,
+) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    let layout = match layout {
+        Some(l) => l,
+        None => detect(dir)?,
+    };
+    match layout {
+        Layout::Native => native::load_native_tolerant(dir),
+        Layout::GolangMigrate => golang::load_tolerant(dir),
+        Layout::Dbmate => dbmate::load_tolerant(dir),
+        other => Err(Error::input(format!(
+            "{}: holds {other} migrations; sluice reads sluice, golang-migrate and dbmate folders so far",
+            dir.display()
+        ))),
+    }
+}
+
+/// The folder's entries, sorted; an unreadable folder names itself.
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::input(format!(
+            "migrations folder {}: {e}; create it or set [project] migrations in sluice.toml",
+            dir.display()
+        ))
+    })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        paths.push(entry.map_err(|e| Error::input(format!("{}: {e}", dir.display())))?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// `text` with one statement (and its semicolon) turned into spaces, newlines kept, so the
+/// other statements keep their lines. `last`: the statement is found from the end.
+fn blank_statement(text: &str, stmt: &Statement, last: bool) -> String {
+    let needle = stmt.text.trim();
+    let found = if last { text.rfind(needle) } else { text.find(needle) };
+    let Some(start) = found else { return text.to_string() };
+    let mut end = start + needle.len();
+    let rest = &text[end..];
+    if let Some(semi) = rest.find(';').filter(|&i| rest[..i].trim().is_empty()) {
+        end += semi + 1;
+    }
+    let blanked: String =
+        text[start..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+    format!("{}{blanked}{}", &text[..start], &text[end..])
+}
 
 /// A migration version as the file name writes it, compared numerically.
 #[derive(Debug, Clone, Eq)]
@@ -76,18 +143,23 @@ pub struct SqlFile {
 }
 
 impl SqlFile {
-    /// Reads a file as UTF-8 and its header directives; errors name the file.
-    pub fn read(path: &Path) -> Result<SqlFile> {
+    /// Reads a file as UTF-8; errors name the file (and the line of a bad byte).
+    pub fn read_text(path: &Path) -> Result<String> {
         let bytes =
             std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
+        String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
             let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
             Error::input(format!(
                 "{}:{line}: not valid UTF-8 (byte {at}); save the file as UTF-8",
                 path.display()
             ))
-        })?;
+        })
+    }
+
+    /// Reads a file as UTF-8 and its header directives; errors name the file.
+    pub fn read(path: &Path) -> Result<SqlFile> {
+        let text = Self::read_text(path)?;
         let directives = header_directives(&text)
             .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
         Ok(SqlFile { path: path.to_path_buf(), text, no_transaction: directives.no_transaction })

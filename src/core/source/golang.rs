@@ -1,0 +1,74 @@
+//! golang-migrate: `<version>_<title>.up.sql` / `.down.sql`, named like sluice's own files
+//! but run the way golang-migrate's PostgreSQL driver runs them: the whole file in one
+//! Exec, so a multi-statement file is one implicit transaction and a single statement runs
+//! alone (a lone CREATE INDEX CONCURRENTLY works). Files often wrap themselves in BEGIN;
+//! ... COMMIT;, which sluice's own transaction replaces.
+
+use std::path::Path;
+
+use super::{native, Migration, SqlFile, Unreadable};
+use crate::core::error::Result;
+
+pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    let (mut migrations, mut unreadable) = native::load_native_tolerant(dir)?;
+    let mut kept = Vec::with_capacity(migrations.len());
+    for mut m in migrations.drain(..) {
+        let adapted = adapt(&mut m.up).and_then(|_| match m.down.as_mut() {
+            Some(d) => adapt(d),
+            None => Ok(()),
+        });
+        match adapted {
+            Ok(()) => kept.push(m),
+            Err(e) => unreadable.push(Unreadable {
+                version: m.version.clone(),
+                name: m.name.clone(),
+                message: e.message,
+            }),
+        }
+    }
+    Ok((kept, unreadable))
+}
+
+fn adapt(file: &mut SqlFile) -> Result<()> {
+    let stmts = file.statements()?;
+    if let (Some(first), Some(last)) = (stmts.first(), stmts.last()) {
+        let opens = matches!(first.keywords.first().map(String::as_str), Some("BEGIN" | "START"));
+        let closes = matches!(last.keywords.first().map(String::as_str), Some("COMMIT" | "END"));
+        if stmts.len() >= 2 && opens && closes {
+            file.text = super::blank_statement(&file.text, first, false);
+            file.text = super::blank_statement(&file.text, last, true);
+        }
+    }
+    let stmts = file.statements()?;
+    if let [only] = stmts.as_slice() {
+        if only.needs_no_transaction().is_some() {
+            file.no_transaction = true;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_transactions_go_and_a_lone_concurrent_statement_runs_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| std::fs::write(d.path().join(n), t).unwrap();
+        w("1_t.up.sql", "BEGIN;\nCREATE TABLE t (a int);\nCREATE TABLE u (a int);\nCOMMIT;\n");
+        w("1_t.down.sql", "DROP TABLE u;\nDROP TABLE t;\n");
+        w("2_i.up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n");
+        w("2_i.down.sql", "DROP INDEX CONCURRENTLY i;\n");
+        w("3_bad.up.sql", "CREATE TABLE v (a int);\nCREATE INDEX CONCURRENTLY j ON v (a);\n");
+        let (ok, bad) = load_tolerant(d.path()).unwrap();
+        let up = ok[0].up_statements().unwrap();
+        assert_eq!(up.len(), 2);
+        assert_eq!(up[0].line, 2, "line numbers stay the file's");
+        assert!(!ok[0].up.no_transaction);
+        assert!(ok[1].up.no_transaction && ok[1].down.as_ref().unwrap().no_transaction);
+        assert!(bad.is_empty());
+        let err = ok[2].up_statements().unwrap_err();
+        assert!(err.message.contains("3_bad.up.sql:2"), "{}", err.message);
+    }
+}
