@@ -2,6 +2,7 @@
 
 mod demo;
 mod lint;
+mod new;
 mod output;
 
 use std::path::PathBuf;
@@ -301,7 +302,7 @@ async fn run(cli: Cli) -> Result<i32> {
     };
     let project = Project::load(cli.project.as_deref())?;
     if let Command::New { name, timestamp, no_transaction } = &command {
-        let paths = new_migration(&project, name, *timestamp, *no_transaction)?;
+        let paths = new::new_migration(&project, name, *timestamp, *no_transaction)?;
         output::print_new(format, &paths);
         return Ok(0);
     }
@@ -552,57 +553,6 @@ where
     let report = result?;
     output::print_report(format, &report);
     Ok(report.exit_code())
-}
-
-fn new_migration(
-    project: &Project,
-    name: &str,
-    timestamp: bool,
-    no_transaction: bool,
-) -> Result<Vec<PathBuf>> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::input(format!(
-            "migration name {name:?}: use letters, digits and _ (e.g. add_orders_status)"
-        )));
-    }
-    let dir = &project.migrations_dir;
-    std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
-    let layout = match project.layout {
-        Some(l) => l,
-        None => crate::core::source::detect(dir)?,
-    };
-    if layout != crate::core::source::Layout::Native {
-        return Err(Error::input(format!(
-            "{} holds {layout} migrations: sluice new writes sluice's own layout; create the file the way {layout} names it",
-            dir.display()
-        )));
-    }
-    let existing = crate::core::source::load_native(dir)?;
-    let version = if timestamp {
-        crate::core::identity::utc_timestamp()
-    } else {
-        let width = existing.last().map_or(4, |m| m.version.as_str().len());
-        let next: u128 =
-            existing.last().and_then(|m| m.version.key().parse::<u128>().ok()).map_or(1, |n| n + 1);
-        format!("{next:0width$}")
-    };
-    let header = if no_transaction { "-- sluice:no-transaction\n" } else { "" };
-    let mut made = Vec::new();
-    for (suffix, body) in
-        [("up", "-- Write the change here.\n"), ("down", "-- Undo the change here.\n")]
-    {
-        let path = dir.join(format!("{version}_{name}.{suffix}.sql"));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-        use std::io::Write;
-        f.write_all(format!("{header}{body}").as_bytes())
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-        made.push(path);
-    }
-    Ok(made)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! update here; the run itself lives in a task (`driver.rs`) that takes `RunCmd`s and sends
 //! `RunMsg`s back. Nothing that writes happens without a keypress, and every refusal says why.
 
+mod apply_view;
 pub mod emergency;
 mod keys;
 mod recover;
