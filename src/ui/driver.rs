@@ -116,7 +116,7 @@ pub(super) fn spawn_apply(
                 RunCmd::Complete { confirm, ticket } => {
                     run.confirm(&confirm);
                     run.ticket(&ticket);
-                    let report = apply(*run, &interrupt, &mut cmds, &tx).await;
+                    let report = serve(run.complete(), &interrupt, &mut cmds, &tx).await;
                     return send(&tx, finished(&project, &env_name, report));
                 }
             }
@@ -139,18 +139,18 @@ async fn advance(run: &mut GuardedRun, tx: &mpsc::UnboundedSender<Msg>) {
     send(tx, RunMsg::Stage { result, report, findings: findings(run) });
 }
 
-/// The apply, while still listening: cancel and terminate act from other connections.
-async fn apply(
-    run: GuardedRun,
+/// A run that changes the database (apply, rollback, restore, resolve), while still
+/// listening: cancel, terminate, retry now and wait longer act from other connections.
+async fn serve<F: std::future::Future>(
+    work: F,
     interrupt: &Arc<Interrupt>,
     cmds: &mut mpsc::UnboundedReceiver<RunCmd>,
     tx: &mpsc::UnboundedSender<Msg>,
-) -> RunReport {
-    let complete = run.complete();
-    tokio::pin!(complete);
+) -> F::Output {
+    tokio::pin!(work);
     loop {
         tokio::select! {
-            report = &mut complete => return report,
+            report = &mut work => return report,
             cmd = cmds.recv() => match cmd {
                 Some(RunCmd::Cancel) => {
                     if let Err(e) = interrupt.cancel().await {
@@ -162,7 +162,7 @@ async fn apply(
                     if let Err(e) = interrupt.cancel().await {
                         tracing::warn!("cancel: {e}");
                     }
-                    return complete.await;
+                    return work.await;
                 }
                 Some(RunCmd::RetryNow) => interrupt.retry_now(),
                 Some(RunCmd::WaitLonger(ms)) => interrupt.wait_longer(ms),
@@ -234,24 +234,7 @@ pub(super) fn spawn_emergency(
                 }
             }
         };
-        tokio::pin!(work);
-        let result = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                cmd = cmds.recv() => match cmd {
-                    Some(RunCmd::Cancel) => {
-                        if let Err(e) = interrupt.cancel().await {
-                            tracing::warn!("cancel: {e}");
-                        }
-                    }
-                    None => {
-                        let _ = interrupt.cancel().await;
-                        break work.await;
-                    }
-                    Some(_) => {}
-                }
-            }
-        };
+        let result = serve(work, &interrupt, &mut cmds, &tx).await;
         match result {
             Ok(report) => send(&tx, finished(&project, &env_name, report)),
             Err(e) => send(&tx, RunMsg::Failed(e.message)),

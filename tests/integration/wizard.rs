@@ -12,6 +12,20 @@ struct Pane {
 }
 
 impl Pane {
+    /// `sluice --project P ARGS` in a new tmux session of `w`x`h`, with the project's data
+    /// dir and any `env` assignments; it prints `EXITED <code>` when it ends.
+    fn open(name: &str, p: &TestProject, env: &str, args: &str, w: u16, h: u16) -> Pane {
+        let pane = Pane { session: format!("sluice-{name}-{}", std::process::id()) };
+        let cmd = format!(
+            "{env} SLUICE_DATA_DIR={root}/.sluice-data {bin} --project {root} {args}; echo EXITED $?; sleep 30",
+            root = p.root().display(),
+            bin = env!("CARGO_BIN_EXE_sluice"),
+        );
+        let (w, h) = (w.to_string(), h.to_string());
+        tmux(&["new-session", "-d", "-s", &pane.session, "-x", &w, "-y", &h, &cmd]);
+        pane
+    }
+
     fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-J", "-t", &self.session])
     }
@@ -67,14 +81,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
         "3_status_idx.down.sql",
         "-- sluice:no-transaction\nDROP INDEX CONCURRENTLY orders_status_idx;\n",
     );
-    let pane = Pane { session: format!("sluice-wizard-{}", std::process::id()) };
-    let cmd = format!(
-        "SLUICE_OPERATOR=dba.kim SLUICE_DATA_DIR={}/.sluice-data {} --project {}; echo EXITED; sleep 30",
-        p.root().display(),
-        env!("CARGO_BIN_EXE_sluice"),
-        p.root().display()
-    );
-    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "160", "-y", "48", &cmd]);
+    let pane = Pane::open("wizard", &p, "SLUICE_OPERATOR=dba.kim", "", 160, 48);
     pane.expect("Migrations (3)", 20);
 
     // a opens the wizard; pre-checks and lint run by themselves (they only read).
@@ -217,14 +224,7 @@ async fn sluice_rollback_without_a_target_opens_the_emergency_rollback_in_a_term
     p.write("2_b.up.sql", "CREATE TABLE b (id int);\n");
     p.write("2_b.down.sql", "DROP TABLE b;\n");
     assert_eq!(p.sluice(&["apply"]).code, 0);
-    let pane = Pane { session: format!("sluice-rollback-{}", std::process::id()) };
-    let cmd = format!(
-        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} rollback; echo EXITED $?; sleep 30",
-        p.root().display(),
-        env!("CARGO_BIN_EXE_sluice"),
-        p.root().display()
-    );
-    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "120", "-y", "40", &cmd]);
+    let pane = Pane::open("rollback", &p, "", "rollback", 120, 40);
     pane.expect("← Enter", 20);
     // Two keys on a development tier: Enter takes the default, Enter runs it.
     pane.keys(&["Enter"]);
@@ -264,14 +264,7 @@ async fn sluice_resolve_in_a_terminal_opens_the_recovery_and_undoes_what_ran() {
     );
     assert_eq!(p.sluice(&["apply"]).code, 3);
 
-    let pane = Pane { session: format!("sluice-recover-{}", std::process::id()) };
-    let cmd = format!(
-        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} resolve; echo EXITED $?; sleep 30",
-        p.root().display(),
-        env!("CARGO_BIN_EXE_sluice"),
-        p.root().display()
-    );
-    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "140", "-y", "45", &cmd]);
+    let pane = Pane::open("recover", &p, "", "resolve", 140, 45);
     pane.expect("2_half failed at statement 3 of 4", 20);
     let s = pane.screen();
     assert!(s.contains("INVALID index dups_v_key"), "{s}");
@@ -322,14 +315,7 @@ async fn the_emergency_rollback_restores_the_newest_backup() {
     p.write("2_gone.up.sql", "CREATE TABLE gone (id int);\nDELETE FROM keep WHERE id = 7;\n");
     assert_eq!(p.sluice(&["apply"]).code, 0);
 
-    let pane = Pane { session: format!("sluice-restore-{}", std::process::id()) };
-    let cmd = format!(
-        "SLUICE_DATA_DIR={}/.sluice-data {} --project {} rollback; echo EXITED $?; sleep 30",
-        p.root().display(),
-        env!("CARGO_BIN_EXE_sluice"),
-        p.root().display()
-    );
-    tmux(&["new-session", "-d", "-s", &pane.session, "-x", "140", "-y", "45", &cmd]);
+    let pane = Pane::open("restore", &p, "", "rollback", 140, 45);
     pane.expect("← Enter", 20);
     let s = pane.screen();
     assert!(s.contains("2_gone") || s.contains("2 gone"), "{s}");
