@@ -50,6 +50,9 @@ pub struct Item {
 
 impl Item {
     pub fn label(&self) -> String {
+        if self.version.is_repeatable() {
+            return self.version.to_string();
+        }
         format!("{}_{}", self.version, self.name)
     }
     pub fn checksum(&self) -> Option<&str> {
@@ -74,7 +77,7 @@ impl Status {
         for e in latest {
             let Some(v) = Version::parse(&e.version) else {
                 return Err(Error::database(format!(
-                    "the ledger holds version {:?}, which is not a number; was it written by another tool?",
+                    "the ledger holds version {:?}, which is not a version sluice reads; was it written by another tool?",
                     e.version
                 )));
             };
@@ -95,6 +98,8 @@ impl Status {
                 Some(e) if !e.success => State::Failed,
                 Some(e) if e.direction == Direction::Down => State::Pending,
                 Some(e) if e.checksum == file_checksum => State::Applied,
+                // A repeatable runs again whenever its file changes.
+                Some(_) if m.version.is_repeatable() => State::Pending,
                 Some(_) => State::Drifted,
             };
             items.push(Item {
@@ -125,11 +130,15 @@ impl Status {
             });
         }
         items.sort_by(|a, b| a.version.cmp(&b.version));
-        let newest_in_db =
-            items.iter().filter(|i| i.state.is_in_database()).map(|i| i.version.clone()).max();
+        let newest_in_db = items
+            .iter()
+            .filter(|i| i.state.is_in_database() && !i.version.is_repeatable())
+            .map(|i| i.version.clone())
+            .max();
         if let Some(top) = newest_in_db {
             for i in items.iter_mut() {
-                i.out_of_order = i.state == State::Pending && i.version < top;
+                i.out_of_order =
+                    i.state == State::Pending && i.version < top && !i.version.is_repeatable();
             }
         }
         Ok(Status { items })
@@ -180,6 +189,34 @@ mod tests {
             applied_at: "2026-11-23T00:00:00Z".into(),
             run_id: None,
         }
+    }
+
+    #[test]
+    fn a_changed_repeatable_is_pending_again_and_never_out_of_order() {
+        let mut r = mig("1", "CREATE VIEW v AS SELECT 2;");
+        r.version = Version::repeatable("v").unwrap();
+        let s = Status::build(
+            vec![mig("1", "SELECT 1;"), mig("2", "SELECT 2;"), r],
+            vec![
+                entry(1, "1", &checksum_of("SELECT 1;"), Direction::Up, true),
+                entry(2, "R__v", "old", Direction::Up, true),
+            ],
+        )
+        .unwrap();
+        let got: Vec<(String, State, bool)> =
+            s.items.iter().map(|i| (i.label(), i.state, i.out_of_order)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("1_m1".to_string(), State::Applied, false),
+                ("2_m2".to_string(), State::Pending, false),
+                ("R__v".to_string(), State::Pending, false),
+            ]
+        );
+    }
+
+    fn checksum_of(text: &str) -> String {
+        crate::core::source::checksum(text)
     }
 
     #[test]

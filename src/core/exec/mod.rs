@@ -35,8 +35,8 @@ use runner::Step;
 use crate::core::config::{Environment, Project, Tier};
 use crate::core::connect::Target;
 use crate::core::error::{Error, Result};
-use crate::core::ledger::{Direction, HistoryRow, Ledger, RunRow};
-use crate::core::plan::Status;
+use crate::core::ledger::{Direction, Entry, HistoryRow, Ledger, RunRow};
+use crate::core::plan::{State, Status};
 use crate::core::source::{self, checked_statements, SqlFile, Version};
 
 #[derive(Debug, Clone, Default)]
@@ -246,7 +246,12 @@ pub async fn rollback(
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
         check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
-        let mut applied: Vec<_> = status.items.iter().filter(|i| i.state.is_in_database()).collect();
+        // Repeatables have no undo: they stay, and run again at the next apply (below).
+        let mut applied: Vec<_> = status
+            .items
+            .iter()
+            .filter(|i| i.state.is_in_database() && !i.version.is_repeatable())
+            .collect();
         applied.reverse();
         let chosen: Vec<_> = match (target, &to) {
             (RollbackTarget::Steps(n), _) => {
@@ -264,7 +269,8 @@ pub async fn rollback(
                         "--to {v}: that version is not applied; use an applied version, or --to 0 to roll back everything"
                     )));
                 }
-                applied.into_iter().filter(|i| &i.version > v).collect()
+                // --to 0 is everything, a migration numbered 0 too (diesel's, drizzle's first).
+                applied.into_iter().filter(|i| &i.version > v || v.key() == "0").collect()
             }
             _ => Vec::new(),
         };
@@ -310,17 +316,25 @@ pub async fn rollback(
                 no_down.join(", ")
             )));
         }
-        Ok(steps)
+        let repeatables: Vec<Entry> = if steps.is_empty() {
+            Vec::new()
+        } else {
+            let applied = status.items.iter().filter(|i| {
+                i.version.is_repeatable() && i.state.is_in_database() && i.state != State::Failed
+            });
+            applied.filter_map(|i| i.entry.clone()).collect()
+        };
+        Ok((steps, repeatables))
     }
     .await;
     let plan = match plan {
-        Ok(steps) => {
-            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| steps)
+        Ok(plan) => {
+            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| plan)
         }
         Err(e) => Err(e),
     };
     match plan {
-        Ok(steps) => {
+        Ok((steps, repeatables)) => {
             // An emergency rollback still goes through the environment's pre hooks and
             // backup policy: undoing a change can lose data too.
             let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
@@ -336,8 +350,39 @@ pub async fn rollback(
                     return Ok(fail_early(run, e).await);
                 }
             }
+            if let Err(e) = mark_for_rerun(&run, &repeatables).await {
+                return Ok(fail_early(run, e).await);
+            }
             Ok(run.run_steps(steps).await)
         }
         Err(e) => Ok(fail_early(run, e).await),
     }
+}
+
+/// Flyway repeatables build on what versioned migrations made, and have no undo: when those
+/// are rolled back, each applied repeatable gets a down row with no SQL run, so the next
+/// apply runs it again (repeatables are written to be re-run).
+async fn mark_for_rerun(run: &Run, entries: &[Entry]) -> Result<()> {
+    let s = &run.session;
+    let stmt = s.ledger.prepare_insert(&s.client).await?;
+    for e in entries {
+        let (up_sql, down_sql) = s.ledger.stored_sql(&s.client, e.id).await?;
+        let row = crate::core::ledger::NewRow {
+            version: &e.version,
+            name: &e.name,
+            checksum: &e.checksum,
+            up_sql: &up_sql,
+            down_sql: down_sql.as_deref(),
+            direction: Direction::Down,
+            os_user: &s.operator,
+            client_host: &s.host,
+            duration_ms: Some(0),
+            run_id: &s.run_id,
+            success: true,
+            failed_at_statement: None,
+            error: None,
+        };
+        s.ledger.insert(&s.client, &stmt, &row).await?;
+    }
+    Ok(())
 }

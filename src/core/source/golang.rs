@@ -29,7 +29,7 @@ pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
     Ok((kept, unreadable))
 }
 
-fn adapt(file: &mut SqlFile) -> Result<()> {
+pub(super) fn adapt(file: &mut SqlFile) -> Result<()> {
     let stmts = file.statements()?;
     if let (Some(first), Some(last)) = (stmts.first(), stmts.last()) {
         let opens = matches!(first.keywords.first().map(String::as_str), Some("BEGIN" | "START"));

@@ -82,7 +82,12 @@ fn evidence(path: &Path) -> Option<Layout> {
         if path.join("up.sql").is_file() {
             return Some(Layout::Diesel);
         }
-        return None;
+        // Flyway scans the folders below its location too.
+        let nested = std::fs::read_dir(path).into_iter().flatten().flatten();
+        let flyway = nested
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .any(|n| super::flyway::is_flyway_name(&n));
+        return flyway.then_some(Layout::Flyway);
     }
     if name == "migration_lock.toml" {
         return Some(Layout::Prisma);
@@ -90,17 +95,7 @@ fn evidence(path: &Path) -> Option<Layout> {
     if !name.ends_with(".sql") {
         return None;
     }
-    let flyway = |p: char| {
-        name.strip_prefix(p).is_some_and(|rest| {
-            rest.contains("__")
-                && rest.split("__").next().is_some_and(|v| {
-                    (p == 'R' && v.is_empty())
-                        || (!v.is_empty()
-                            && v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'_'))
-                })
-        })
-    };
-    if flyway('V') || flyway('U') || flyway('R') {
+    if super::flyway::is_flyway_name(name) {
         return Some(Layout::Flyway);
     }
     let head = read_head(path);
@@ -230,7 +225,11 @@ mod tests {
 
     #[test]
     fn each_layout_is_told_by_its_files() {
-        let cases: [(&[(&str, &str)], Layout); 11] = [
+        let cases: [(&[(&str, &str)], Layout); 12] = [
+            (
+                &[("sql/V1__init.sql", "SELECT 1;"), ("sql/U1__init.sql", "SELECT 1;")],
+                Layout::Flyway,
+            ),
             (&[("1_a.up.sql", "BEGIN;\nSELECT 1;\nCOMMIT;\n")], Layout::GolangMigrate),
             (
                 &[

@@ -2,9 +2,14 @@
 //! or another tool's (`layout.rs` tells which).
 
 mod dbmate;
+mod diesel;
+pub mod drizzle;
+mod flyway;
 mod golang;
 mod layout;
 mod native;
+mod prisma;
+mod sqlx;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -41,10 +46,11 @@ pub fn load_tolerant(
         Layout::Native => native::load_native_tolerant(dir),
         Layout::GolangMigrate => golang::load_tolerant(dir),
         Layout::Dbmate => dbmate::load_tolerant(dir),
-        other => Err(Error::input(format!(
-            "{}: holds {other} migrations; sluice reads sluice, golang-migrate and dbmate folders so far",
-            dir.display()
-        ))),
+        Layout::Flyway => flyway::load_tolerant(dir),
+        Layout::Diesel => diesel::load_tolerant(dir),
+        Layout::Sqlx => sqlx::load_tolerant(dir),
+        Layout::Prisma => prisma::load_tolerant(dir),
+        Layout::Drizzle => drizzle::load_tolerant(dir),
     }
 }
 
@@ -80,27 +86,60 @@ fn blank_statement(text: &str, stmt: &Statement, last: bool) -> String {
     format!("{}{blanked}{}", &text[..start], &text[end..])
 }
 
-/// A migration version as the file name writes it, compared numerically.
+/// A migration version as the file name writes it: digits, or digit parts split by `.` or
+/// `_` (Flyway's `1.10`), compared part by part numerically, trailing zero parts ignored
+/// (`1.0` is `1`); or a Flyway repeatable (`R__<desc>`), which sorts after every version.
 #[derive(Debug, Clone, Eq)]
 pub struct Version {
     text: String,
-    /// Digits without leading zeros: equal keys are the same version.
+    /// Normalised: parts without leading zeros joined by `.`, or `R__<desc>`. Equal keys are
+    /// the same version.
     key: String,
+    parts: Vec<String>,
+    repeatable: bool,
 }
 
 impl Version {
     pub fn parse(text: &str) -> Option<Version> {
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+        if let Some(desc) = text.strip_prefix("R__") {
+            if desc.is_empty() {
+                return None;
+            }
+            return Some(Version {
+                text: text.to_string(),
+                key: text.to_string(),
+                parts: Vec::new(),
+                repeatable: true,
+            });
         }
-        let key = text.trim_start_matches('0');
-        Some(Version { text: text.to_string(), key: if key.is_empty() { "0" } else { key }.into() })
+        let mut parts = Vec::new();
+        for part in text.split(['.', '_']) {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let p = part.trim_start_matches('0');
+            parts.push(if p.is_empty() { "0" } else { p }.to_string());
+        }
+        while parts.len() > 1 && parts.last().is_some_and(|p| p == "0") {
+            parts.pop();
+        }
+        Some(Version { text: text.to_string(), key: parts.join("."), parts, repeatable: false })
     }
+
+    /// A Flyway repeatable migration's version: `R__<desc>`.
+    pub fn repeatable(desc: &str) -> Option<Version> {
+        Version::parse(&format!("R__{desc}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
     pub fn key(&self) -> &str {
         &self.key
+    }
+    /// Re-run whenever its file changes, after every versioned migration.
+    pub fn is_repeatable(&self) -> bool {
+        self.repeatable
     }
 }
 
@@ -112,7 +151,18 @@ impl PartialEq for Version {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key.len().cmp(&other.key.len()).then_with(|| self.key.cmp(&other.key))
+        let numeric = |a: &String, b: &String| a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+        self.repeatable.cmp(&other.repeatable).then_with(|| {
+            let zero = "0".to_string();
+            let n = self.parts.len().max(other.parts.len());
+            (0..n)
+                .map(|i| {
+                    numeric(self.parts.get(i).unwrap_or(&zero), other.parts.get(i).unwrap_or(&zero))
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| self.key.cmp(&other.key))
+        })
     }
 }
 
@@ -299,6 +349,20 @@ mod tests {
         assert!(v("20261123120000") > v("20261123115959"));
         assert!(Version::parse("1a").is_none());
         assert!(Version::parse("").is_none());
+        // Flyway's dotted versions: part by part, trailing zeros equal.
+        assert!(v("1.10") > v("1.9"));
+        assert!(v("1.9") > v("1"));
+        assert!(v("2") > v("1.10"));
+        assert_eq!(v("1.0"), v("1"));
+        assert_eq!(v("1_1"), v("1.1"));
+        assert_eq!(v("1.01").key(), "1.1");
+        assert!(Version::parse("1..2").is_none() && Version::parse("1.").is_none());
+        // Repeatables after every version, by description.
+        let r = Version::repeatable("views").unwrap();
+        assert!(r > v("99999999999999") && r.is_repeatable());
+        assert!(Version::repeatable("a").unwrap() < r);
+        assert_eq!(Version::parse("R__views").unwrap(), r);
+        assert!(Version::parse("R__").is_none());
     }
 
     #[test]
