@@ -1,5 +1,6 @@
 //! Headless subcommands: text for people, `--format json` for CI, exit codes per DESIGN.md.
 
+mod adopt;
 mod demo;
 mod lint;
 mod new;
@@ -68,6 +69,12 @@ impl SignArgs {
 pub enum RunsCommand {
     /// One run: its record and its report.
     Show { id: String },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailedArg {
+    Applied,
+    Failed,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -155,6 +162,28 @@ pub enum Command {
     /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
     /// with VERSION, that migration's file against the SQL the ledger says ran.
     Diff { version: Option<String> },
+    /// Take over a database another tool has been migrating: read its history table and
+    /// record what it ran in sluice's ledger, running nothing. A dry run unless --execute.
+    Adopt {
+        /// The tool (default: the migrations folder's layout).
+        #[arg(long, value_name = "TOOL")]
+        from: Option<String>,
+        /// Its history table, when the tool was told to keep it elsewhere (SCHEMA.TABLE).
+        #[arg(long, value_name = "TABLE")]
+        table: Option<String>,
+        /// Write the ledger rows (one run, one transaction).
+        #[arg(long)]
+        execute: bool,
+        /// What a failed or dirty migration in the tool's history is: `applied` (finished by
+        /// hand; needs --reason) or `failed` (for sluice resolve).
+        #[arg(long, value_enum, value_name = "AS")]
+        failed: Option<FailedArg>,
+        /// Why, recorded with the run.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
     /// Settle a migration the ledger marks failed. Without --retry / --mark-*: show what ran,
     /// what failed and the compensating SQL (in a terminal, the console's recovery screen).
     Resolve {
@@ -464,6 +493,10 @@ async fn run(cli: Cli) -> Result<i32> {
                 exec::rollback(project, env, &target, &sign, tx).await
             })
             .await
+        }
+        Command::Adopt { from, table, execute, failed, reason, sign } => {
+            let opts = adopt::options(from, table, execute, failed, reason, sign.sign())?;
+            adopt::run(project, env, &opts, format).await
         }
         Command::Resolve {
             version,

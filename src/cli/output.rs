@@ -9,7 +9,7 @@ use crate::core::exec::{Event, RunReport};
 use crate::core::ledger::{HistoryRow, RunRow};
 use crate::core::plan::{State, Status};
 
-fn print_json(v: &serde_json::Value) {
+pub fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into()));
 }
 

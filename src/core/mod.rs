@@ -8,6 +8,7 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod exec;
+pub mod foreign;
 pub mod identity;
 pub mod ledger;
 pub mod lint;

@@ -3,7 +3,7 @@
 
 use crate::support::{catalog, fresh_db, TestProject};
 
-fn copy_fixture(p: &TestProject, layout: &str) {
+pub fn copy_fixture(p: &TestProject, layout: &str) {
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/layouts")
         .join(layout);

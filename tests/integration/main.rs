@@ -1,5 +1,6 @@
 //! Integration tests against a real PostgreSQL (see support.rs for how one is found).
 
+mod adopt;
 mod apply;
 mod approvals;
 mod backup;

@@ -1,6 +1,7 @@
 //! Apply, rollback, resolve and rehearse: the engine's runs. Each takes the ledger lock,
 //! records itself in the runs table, and reports progress as events.
 
+pub mod adopt;
 mod control;
 pub mod diff;
 pub mod emergency;
