@@ -343,3 +343,38 @@ async fn the_emergency_rollback_restores_the_newest_backup() {
     pane.keys(&["q"]);
     pane.expect("EXITED 0", 10);
 }
+
+/// The console on a Flyway folder, unchanged: versions in Flyway's order (1.10 after 1.9),
+/// the repeatable last, and the guided apply runs them all.
+#[tokio::test]
+async fn the_console_lists_and_applies_a_flyway_folder() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    crate::layouts::copy_fixture(&p, "flyway");
+    let pane = Pane::open("flyway", &p, "", "", 160, 48);
+    pane.expect("Migrations (8)", 20);
+    let s = pane.screen();
+    let at = |what: &str| s.find(what).unwrap_or_else(|| panic!("{what} on screen:\n{s}"));
+    assert!(at("1.9 ") < at("1.10 ") && at("1.10 ") < at("1.11 "), "{s}");
+    assert!(at("1.11 ") < at("R__order_totals"), "{s}");
+    pane.keys(&["a"]);
+    // Development tier: Enter through pre-checks, backup, dry run and confirm.
+    for _ in 0..10 {
+        if pane.screen().contains("Outcome: done") {
+            break;
+        }
+        pane.keys(&["Enter"]);
+        wait_for(|| pane.screen().contains("Outcome: done"), 3);
+    }
+    pane.expect("Outcome: done", 30);
+    let c = db.client().await;
+    let view: bool =
+        c.query_one("SELECT to_regclass('order_totals') IS NOT NULL", &[]).await.unwrap().get(0);
+    assert!(view, "the repeatable ran");
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert!(j["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{j}");
+}

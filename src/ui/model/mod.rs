@@ -28,6 +28,17 @@ pub struct Row {
     pub problem: Option<String>,
 }
 
+impl Row {
+    /// Version and name joined by `sep`; a Flyway repeatable's version (`R__<name>`) alone.
+    pub fn title(&self, sep: &str) -> String {
+        if self.version.starts_with("R__") {
+            self.version.clone()
+        } else {
+            format!("{}{sep}{}", self.version, self.name)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingRow {
     pub line: usize,

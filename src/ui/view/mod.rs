@@ -288,7 +288,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                             format!(" {sym} "),
                             Style::new().fg(color).add_modifier(Modifier::BOLD),
                         ),
-                        Span::raw(format!("{} {}", r.version, r.name)),
+                        Span::raw(r.title(" ")),
                         Span::styled(format!("  {detail}"), Style::new().fg(m.theme.dim)),
                         Span::styled(
                             mark,
@@ -362,7 +362,7 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     };
     let findings = format!("Findings {}", r.findings.len());
     let title = Line::from(vec![
-        Span::raw(format!(" {}_{} ─ ", r.version, r.name)),
+        Span::raw(format!(" {} ─ ", r.title("_"))),
         tab(DetailTab::Up, "SQL"),
         Span::raw(" "),
         tab(DetailTab::Down, "Down"),
