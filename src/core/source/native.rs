@@ -23,7 +23,8 @@ fn parse_name(file: &str) -> Option<(Version, String, Direction)> {
         return None;
     };
     let (v, name) = stem.split_once('_')?;
-    let version = Version::parse(v)?;
+    // Digits only: dotted versions are Flyway's.
+    let version = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
     if name.is_empty() || name.contains(char::is_whitespace) {
         return None;
     }
@@ -165,6 +166,7 @@ mod tests {
         assert!(parse_name("v1_x.up.sql").is_none());
         assert!(parse_name("1_x.sql").is_none());
         assert!(parse_name("1_.up.sql").is_none());
+        assert!(parse_name("1.2_x.up.sql").is_none());
     }
 
     #[test]
