@@ -22,6 +22,18 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// The fixtures' timestamp versions (dbmate, sqlx, Prisma).
+const DATED: [&str; 8] = [
+    "20240101090000",
+    "20240102090000",
+    "20240103090000",
+    "20240104090000",
+    "20240105090000",
+    "20240106090000",
+    "20240107090000",
+    "20240108090000",
+];
+
 /// What a fixture holds: the same schema in every layout, each with its own quirks.
 struct Fixture {
     layout: &'static str,
@@ -124,16 +136,7 @@ async fn golang_migrate_folder_round_trips() {
 async fn dbmate_folder_round_trips() {
     round_trip(Fixture {
         layout: "dbmate",
-        versions: &[
-            "20240101090000",
-            "20240102090000",
-            "20240103090000",
-            "20240104090000",
-            "20240105090000",
-            "20240106090000",
-            "20240107090000",
-            "20240108090000",
-        ],
+        versions: &DATED,
         no_transaction: &[2, 6],
         first_statements: 1,
         has_downs: true,
@@ -184,16 +187,7 @@ async fn diesel_folder_round_trips() {
 async fn sqlx_folder_round_trips() {
     round_trip(Fixture {
         layout: "sqlx",
-        versions: &[
-            "20240101090000",
-            "20240102090000",
-            "20240103090000",
-            "20240104090000",
-            "20240105090000",
-            "20240106090000",
-            "20240107090000",
-            "20240108090000",
-        ],
+        versions: &DATED,
         no_transaction: &[2, 6],
         first_statements: 1,
         has_downs: true,
@@ -207,16 +201,7 @@ async fn sqlx_folder_round_trips() {
 async fn prisma_folder_applies_and_refuses_a_rollback_it_cannot_do() {
     round_trip(Fixture {
         layout: "prisma",
-        versions: &[
-            "20240101090000",
-            "20240102090000",
-            "20240103090000",
-            "20240104090000",
-            "20240105090000",
-            "20240106090000",
-            "20240107090000",
-            "20240108090000",
-        ],
+        versions: &DATED,
         no_transaction: &[2, 6],
         first_statements: 1,
         has_downs: false,

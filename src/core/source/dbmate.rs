@@ -3,8 +3,7 @@
 //! a transaction. Each section keeps the file's line numbers (the other lines are blanked),
 //! so errors and lint findings point into the real file.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{header_directives, Migration, SqlFile, Unreadable, Version};
 use crate::core::error::{Error, Result};
@@ -99,38 +98,18 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
 }
 
 pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
-    let mut by_version: BTreeMap<Version, (String, PathBuf)> = BTreeMap::new();
-    for path in super::sorted_entries(dir)? {
-        let Some(file) = path.file_name().and_then(|f| f.to_str()) else { continue };
-        if file.starts_with('.') || !file.ends_with(".sql") || path.is_dir() {
-            continue;
-        }
+    let name_of = |_: &Path, file: &str| {
         let stem = &file[..file.len() - 4];
         let (v, name) = stem.split_once('_').unwrap_or((stem, ""));
-        let version = Version::parse(v).ok_or_else(|| {
-            Error::input(format!(
-                "{}: not a dbmate migration name; expected <version>_<description>.sql, version in digits",
-                path.display()
-            ))
-        })?;
-        if let Some((_, other)) = by_version.get(&version) {
-            return Err(Error::input(format!(
-                "duplicate version {version}: {} and {}; give one of them a new version",
-                other.display(),
-                path.display()
-            )));
-        }
-        by_version.insert(version, (name.to_string(), path));
-    }
-    let mut out = Vec::new();
-    let mut unreadable = Vec::new();
-    for (version, (name, path)) in by_version {
-        match read(&path) {
-            Ok((up, down)) => out.push(Migration { version, name, up, down, verify: None }),
-            Err(e) => unreadable.push(Unreadable { version, name, message: e.message }),
-        }
-    }
-    Ok((out, unreadable))
+        Some((Version::parse(v).filter(|v| !v.as_str().contains('.'))?, name.to_string()))
+    };
+    super::one_per_entry(
+        dir,
+        false,
+        "not a dbmate migration name; expected <version>_<description>.sql, version in digits",
+        name_of,
+        read,
+    )
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! 20230101000000, as diesel records it). Each runs in a transaction unless the folder's
 //! `metadata.toml` says `run_in_transaction = false`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Migration, SqlFile, Unreadable, Version};
 use crate::core::error::{Error, Result};
@@ -59,38 +58,13 @@ fn read(dir: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
 }
 
 pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
-    let mut by_version: BTreeMap<Version, (String, PathBuf)> = BTreeMap::new();
-    for path in super::sorted_entries(dir)? {
-        let Some(folder) = path.file_name().and_then(|f| f.to_str()) else { continue };
-        if folder.starts_with('.') || !path.is_dir() {
-            continue;
-        }
-        let (version, name) = parse_name(folder)
-            .filter(|_| path.join("up.sql").is_file())
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "{}: not a diesel migration; expected a folder <version>_<name> holding up.sql (e.g. 2024-01-31-120000_create_users/up.sql)",
-                    path.display()
-                ))
-            })?;
-        if let Some((_, other)) = by_version.get(&version) {
-            return Err(Error::input(format!(
-                "duplicate version {version}: {} and {}; give one of them a new version",
-                other.display(),
-                path.display()
-            )));
-        }
-        by_version.insert(version, (name, path));
-    }
-    let mut out = Vec::new();
-    let mut unreadable = Vec::new();
-    for (version, (name, path)) in by_version {
-        match read(&path) {
-            Ok((up, down)) => out.push(Migration { version, name, up, down, verify: None }),
-            Err(e) => unreadable.push(Unreadable { version, name, message: e.message }),
-        }
-    }
-    Ok((out, unreadable))
+    super::one_per_entry(
+        dir,
+        true,
+        "not a diesel migration; expected a folder <version>_<name> holding up.sql (e.g. 2024-01-31-120000_create_users/up.sql)",
+        |path, folder| parse_name(folder).filter(|_| path.join("up.sql").is_file()),
+        read,
+    )
 }
 
 #[cfg(test)]

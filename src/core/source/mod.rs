@@ -70,6 +70,48 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// One migration per entry of `dir` (its folders when `folders`, else its `.sql` files):
+/// `name_of` gives an entry's version and name (None: not this layout's, an error saying
+/// what was `expected`), `read` its files. A version seen twice is an error; a migration
+/// whose files cannot be read is set aside.
+fn one_per_entry(
+    dir: &Path,
+    folders: bool,
+    expected: &str,
+    name_of: impl Fn(&Path, &str) -> Option<(Version, String)>,
+    read: impl Fn(&Path) -> Result<(SqlFile, Option<SqlFile>)>,
+) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    let mut by_version: std::collections::BTreeMap<Version, (String, PathBuf)> =
+        std::collections::BTreeMap::new();
+    for path in sorted_entries(dir)? {
+        let Some(entry) = path.file_name().and_then(|f| f.to_str()) else { continue };
+        let wanted =
+            if folders { path.is_dir() } else { entry.ends_with(".sql") && !path.is_dir() };
+        if entry.starts_with('.') || !wanted {
+            continue;
+        }
+        let (version, name) = name_of(&path, entry)
+            .ok_or_else(|| Error::input(format!("{}: {expected}", path.display())))?;
+        if let Some((_, other)) = by_version.get(&version) {
+            return Err(Error::input(format!(
+                "duplicate version {version}: {} and {}; give one of them a new version",
+                other.display(),
+                path.display()
+            )));
+        }
+        by_version.insert(version, (name, path));
+    }
+    let mut out = Vec::new();
+    let mut unreadable = Vec::new();
+    for (version, (name, path)) in by_version {
+        match read(&path) {
+            Ok((up, down)) => out.push(Migration { version, name, up, down, verify: None }),
+            Err(e) => unreadable.push(Unreadable { version, name, message: e.message }),
+        }
+    }
+    Ok((out, unreadable))
+}
+
 /// `text` with one statement (and its semicolon) turned into spaces, newlines kept, so the
 /// other statements keep their lines. `last`: the statement is found from the end.
 fn blank_statement(text: &str, stmt: &Statement, last: bool) -> String {

@@ -3,8 +3,7 @@
 //! files do: several statements are one implicit transaction, a lone CONCURRENTLY runs alone,
 //! and a file's own BEGIN/COMMIT gives way to sluice's transaction.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Migration, SqlFile, Unreadable, Version};
 use crate::core::error::{Error, Result};
@@ -41,41 +40,18 @@ fn read(path: &Path) -> Result<SqlFile> {
 
 pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
     check_lock(dir)?;
-    let mut by_version: BTreeMap<Version, (String, PathBuf)> = BTreeMap::new();
-    for path in super::sorted_entries(dir)? {
-        let Some(folder) = path.file_name().and_then(|f| f.to_str()) else { continue };
-        if folder.starts_with('.') || !path.is_dir() {
-            continue;
-        }
-        let parsed = folder.split_once('_').and_then(|(v, name)| {
-            let v = Version::parse(v).filter(|v| !v.as_str().contains(['.', '_']))?;
-            Some((v, name.to_string()))
-        });
-        let (version, name) =
-            parsed.filter(|_| path.join("migration.sql").is_file()).ok_or_else(|| {
-                Error::input(format!(
-                    "{}: not a Prisma migration; expected a folder <timestamp>_<name> holding migration.sql",
-                    path.display()
-                ))
-            })?;
-        if let Some((_, other)) = by_version.get(&version) {
-            return Err(Error::input(format!(
-                "duplicate version {version}: {} and {}; give one of them a new timestamp",
-                other.display(),
-                path.display()
-            )));
-        }
-        by_version.insert(version, (name, path));
-    }
-    let mut out = Vec::new();
-    let mut unreadable = Vec::new();
-    for (version, (name, path)) in by_version {
-        match read(&path.join("migration.sql")) {
-            Ok(up) => out.push(Migration { version, name, up, down: None, verify: None }),
-            Err(e) => unreadable.push(Unreadable { version, name, message: e.message }),
-        }
-    }
-    Ok((out, unreadable))
+    let name_of = |path: &Path, folder: &str| {
+        let (v, name) = folder.split_once('_')?;
+        let v = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
+        path.join("migration.sql").is_file().then(|| (v, name.to_string()))
+    };
+    super::one_per_entry(
+        dir,
+        true,
+        "not a Prisma migration; expected a folder <timestamp>_<name> holding migration.sql",
+        name_of,
+        |path| Ok((read(&path.join("migration.sql"))?, None)),
+    )
 }
 
 #[cfg(test)]
