@@ -1,7 +1,9 @@
 //! Headless subcommands: text for people, `--format json` for CI, exit codes per DESIGN.md.
 
 mod adopt;
+mod audit;
 mod demo;
+mod events;
 mod lint;
 mod new;
 mod output;
@@ -12,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::core::config::Project;
 use crate::core::error::{Error, Result};
-use crate::core::exec::{self, ApplyOptions, Resolution, RollbackTarget, RunReport};
+use crate::core::exec::{self, ApplyOptions, Resolution, RollbackTarget};
 
 #[derive(Parser, Debug)]
 #[command(name = "sluice", version, about = "Guarded PostgreSQL schema migrations")]
@@ -63,6 +65,16 @@ impl SignArgs {
             approval: self.approver.zip(self.approval_code),
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain: no line edited, removed or inserted (exit 1 when broken).
+    Verify {
+        /// A copy of the log to check instead of this machine's.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -162,6 +174,11 @@ pub enum Command {
     /// The live schema against sluice's snapshot after its last run (exit 1 on drift), or
     /// with VERSION, that migration's file against the SQL the ledger says ran.
     Diff { version: Option<String> },
+    /// The audit log every run appends to (`sluice info` says where).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Take over a database another tool has been migrating: read its history table and
     /// record what it ran in sluice's ledger, running nothing. A dry run unless --execute.
     Adopt {
@@ -301,6 +318,8 @@ fn ui_options(cli: &Cli) -> crate::ui::Options {
     }
 }
 
+use events::with_events;
+
 async fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
     let ui = ui_options(&cli);
@@ -316,6 +335,9 @@ async fn run(cli: Cli) -> Result<i32> {
     }
     let command = match command {
         Command::Demo { no_wait } => return demo::run(no_wait, &ui).await,
+        Command::Audit { command: AuditCommand::Verify { file } } => {
+            return audit::verify(format, file)
+        }
         Command::Lint { paths, explain } => {
             if let Some(id) = explain {
                 return lint::explain(&id);
@@ -544,48 +566,12 @@ async fn run(cli: Cli) -> Result<i32> {
             })
             .await
         }
-        Command::New { .. } | Command::Info | Command::Demo { .. } | Command::Lint { .. } => Ok(0),
+        Command::New { .. }
+        | Command::Info
+        | Command::Demo { .. }
+        | Command::Lint { .. }
+        | Command::Audit { .. } => Ok(0),
     }
-}
-
-/// Runs an engine call while printing its events (text mode), then prints the report.
-/// Ctrl-C cancels the statement in flight and stops the run; a second Ctrl-C exits at once.
-async fn with_events<F, Fut>(format: Format, f: F) -> Result<i32>
-where
-    F: FnOnce(exec::Control) -> Fut,
-    Fut: std::future::Future<Output = Result<RunReport>>,
-{
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let printer = tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            if format == Format::Text {
-                output::print_event(&ev);
-            }
-        }
-    });
-    let interrupt = exec::Interrupt::new();
-    let on_ctrl_c = {
-        let interrupt = interrupt.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
-            }
-            eprintln!("sluice: cancelling the running statement (Ctrl-C again to quit at once)");
-            if let Err(e) = interrupt.cancel().await {
-                eprintln!("sluice: {e}");
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        })
-    };
-    let ctl = exec::Control { events: Some(tx), interrupt: Some(interrupt) };
-    let result = f(ctl).await;
-    on_ctrl_c.abort();
-    let _ = printer.await;
-    let report = result?;
-    output::print_report(format, &report);
-    Ok(report.exit_code())
 }
 
 #[cfg(test)]

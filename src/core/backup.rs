@@ -151,7 +151,7 @@ pub async fn take(
     let major = server_major(&target).await?;
     let pg_dump = tool("pg_dump", major).await?;
     let dir = backup_dir(env)?;
-    create_private_dir(&dir)?;
+    crate::core::private::create_dir(&dir)?;
     let stem = format!("{}_{}_{}_{label}", env.name, target.dbname(), utc_stamp());
     // Two backups in the same second get distinct names; a backup is never overwritten.
     let name = (1..)
@@ -160,7 +160,7 @@ pub async fn take(
         .unwrap_or_else(|| format!("{stem}.dump"));
     let path = dir.join(&name);
     let partial = dir.join(format!("{name}.partial"));
-    create_private_file(&partial)?;
+    crate::core::private::create_file(&partial)?;
     let started = Instant::now();
     let mut cmd = Command::new(&pg_dump);
     cmd.args(["--format=custom", "--no-password", "--file"]).arg(&partial);
@@ -392,30 +392,6 @@ fn drain(pipe: Option<tokio::process::ChildStderr>) -> tokio::task::JoinHandle<S
         }
         String::from_utf8_lossy(&buf).into_owned()
     })
-}
-
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::database(format!("backup folder {}: {e}", dir.display())))
-}
-
-fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map(|_| ())
-        .map_err(|e| Error::database(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

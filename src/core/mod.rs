@@ -15,6 +15,7 @@ pub mod lint;
 pub mod monitor;
 pub mod plan;
 pub mod precheck;
+pub mod private;
 pub mod schema;
 pub mod source;
 pub mod sql;

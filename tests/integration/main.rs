@@ -16,6 +16,7 @@ mod monitor;
 mod pipeline;
 mod recover;
 mod rollback;
+mod security;
 mod status;
 mod support;
 mod tls;

@@ -1,7 +1,9 @@
 //! What every run leaves on disk: a Markdown and a JSON report in the environment's report
-//! folder, and a line in the append-only JSONL audit log.
+//! folder, and a line in the append-only, hash-chained JSONL audit log (see `chain`); all
+//! private to their owner.
 
-use std::io::Write;
+pub mod chain;
+
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -20,6 +22,11 @@ pub fn data_dir() -> Result<PathBuf> {
         .ok_or_else(|| Error::input("no home directory: set SLUICE_DATA_DIR"))
 }
 
+/// The audit log: `<data dir>/audit.jsonl`.
+pub fn audit_log() -> Result<PathBuf> {
+    Ok(data_dir()?.join("audit.jsonl"))
+}
+
 pub fn report_dir(env: &Environment) -> Result<PathBuf> {
     match &env.report_dir {
         Some(d) => Ok(d.clone()),
@@ -30,18 +37,16 @@ pub fn report_dir(env: &Environment) -> Result<PathBuf> {
 /// Writes `<run_id>.md` and `<run_id>.json`, and appends the run to audit.jsonl.
 pub fn record(env: &Environment, report: &RunReport, operator: &str) -> Result<(PathBuf, PathBuf)> {
     let dir = report_dir(env)?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::database(format!("{}: {e}", dir.display())))?;
+    crate::core::private::create_dir(&dir)?;
     let json_path = dir.join(format!("{}.json", report.run_id));
     let md_path = dir.join(format!("{}.md", report.run_id));
     let body = json!({ "operator": operator, "tier": env.tier.to_string(), "report": report });
-    std::fs::write(&json_path, serde_json::to_string_pretty(&body).unwrap_or_default())
-        .map_err(|e| Error::database(format!("{}: {e}", json_path.display())))?;
-    std::fs::write(&md_path, markdown(env, report, operator))
-        .map_err(|e| Error::database(format!("{}: {e}", md_path.display())))?;
-    let log = data_dir()?.join("audit.jsonl");
+    let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
+    crate::core::private::write(&json_path, pretty.as_bytes())?;
+    crate::core::private::write(&md_path, markdown(env, report, operator).as_bytes())?;
+    let log = audit_log()?;
     if let Some(parent) = log.parent() {
-        let _ = std::fs::create_dir_all(parent);
+        crate::core::private::create_dir(parent)?;
     }
     let line = json!({
         "run_id": report.run_id, "environment": report.environment, "action": report.action,
@@ -50,12 +55,7 @@ pub fn record(env: &Environment, report: &RunReport, operator: &str) -> Result<(
         "migrations": report.migrations.iter().map(|m| format!("{} {}", m.direction, m.version)).collect::<Vec<_>>(),
         "report": json_path,
     });
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(|e| Error::database(format!("{}: {e}", log.display())))?;
-    writeln!(f, "{line}").map_err(|e| Error::database(format!("{}: {e}", log.display())))?;
+    chain::append(&log, line)?;
     Ok((md_path, json_path))
 }
 
