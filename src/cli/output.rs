@@ -484,6 +484,19 @@ pub fn print_run(format: Format, run: &RunRow, markdown: Option<&str>) {
     }
 }
 
+pub fn interrupted_text(i: crate::core::exec::recover::Interrupted) -> &'static str {
+    use crate::core::exec::recover::Interrupted;
+    match i {
+        Interrupted::Completed => {
+            "it completed (the catalog shows its result) but the process stopped before the ledger recorded it"
+        }
+        Interrupted::NotCompleted => "it did not take effect: nothing of it needs undoing",
+        Interrupted::Unknown => {
+            "whether it completed cannot be told from the catalog; a retry runs it again"
+        }
+    }
+}
+
 /// `sluice resolve` without a resolution: what each failed migration ran, where it stopped,
 /// and what would settle it.
 pub fn print_recovery(
@@ -524,13 +537,20 @@ pub fn print_recovery(
         if let Some(ix) = &r.invalid_index {
             println!("  the failed build left the INVALID index {ix} behind");
         }
+        if let Some(i) = r.interrupted {
+            println!("  statement {}: {}", r.failed_at, interrupted_text(i));
+        }
         match &r.retry_blocked {
             Some(why) => println!("  retry: not possible: {why}"),
+            None if r.retry_statements.is_empty() => println!(
+                "  retry: sluice resolve {} --retry  (every statement ran: it records the migration applied)",
+                r.version
+            ),
             None => println!(
                 "  retry: sluice resolve {} --retry  (runs {} statement(s) from {})",
                 r.version,
                 r.retry_statements.len(),
-                r.failed_at
+                r.resume_at()
             ),
         }
         if !r.compensating.is_empty() {

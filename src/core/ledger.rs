@@ -428,6 +428,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// The same update as `set_progress`, as SQL text to send with the COMMIT of the
+    /// statement it records (one round trip; the two commit together or not at all).
+    pub fn progress_sql(
+        &self,
+        id: i64,
+        failed_at_statement: Option<i32>,
+        success: bool,
+        duration_ms: i64,
+    ) -> String {
+        let at = failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+        format!(
+            "UPDATE {} SET failed_at_statement = {at}, success = {success}, duration_ms = {duration_ms}, error = NULL WHERE id = {id}",
+            self.t("history")
+        )
+    }
+
     pub async fn start_run(&self, client: &impl GenericClient, run: &NewRun<'_>) -> Result<()> {
         let sql = format!(
             "INSERT INTO {} (run_id, environment, action, operator, client_host, details) \

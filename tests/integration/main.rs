@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod crash;
 mod demo;
 mod guarded;
 mod layouts;

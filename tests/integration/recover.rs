@@ -137,3 +137,77 @@ async fn retry_drops_the_invalid_index_and_refuses_a_changed_earlier_statement()
         "applied"
     );
 }
+
+/// The window no transaction can close: a CONCURRENTLY build finished, and the process died
+/// before the ledger noted it (made here by rewinding the ledger row as the kill would leave
+/// it). The catalog tells: resolve calls it completed and a retry continues after it; a
+/// statement that ran in a transaction with its ledger note is known not to have run.
+#[tokio::test]
+async fn an_interrupted_statement_is_judged_from_the_catalog() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write(
+        "1_k.up.sql",
+        "-- sluice:no-transaction\nCREATE TABLE k (id int);\nCREATE INDEX CONCURRENTLY k_id ON k (id);\nCREATE TABLE k2 (id int);\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    c.batch_execute(
+        "DROP TABLE k2; UPDATE sluice.history SET success = false, failed_at_statement = 2, error = NULL",
+    )
+    .await
+    .unwrap();
+    let r = p.sluice(&["resolve", "--format", "json"]).json();
+    let r = &r["failed"][0];
+    assert_eq!(r["interrupted"], "completed", "{r}");
+    let reached: Vec<&str> = r["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_str().unwrap())
+        .collect();
+    assert_eq!(reached, ["done", "done", "not-run"]);
+    assert_eq!(r["retry_statements"], serde_json::json!(["CREATE TABLE k2 (id int)"]));
+    let text = p.sluice(&["resolve"]).stdout;
+    assert!(text.contains("it completed (the catalog shows its result)"), "{text}");
+    assert!(text.contains("runs 1 statement(s) from 3"), "{text}");
+    let out = p.sluice(&["resolve", "1", "--retry"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let back: bool = c.query_one("SELECT to_regclass('k2') IS NOT NULL", &[]).await.unwrap().get(0);
+    assert!(back, "the retry ran statement 3");
+
+    // Statement 3 is transactional: stopped in it means it rolled back with its note.
+    c.batch_execute(
+        "DROP TABLE k2; UPDATE sluice.history SET success = false, failed_at_statement = 3, error = NULL \
+         WHERE id = (SELECT max(id) FROM sluice.history)",
+    )
+    .await
+    .unwrap();
+    let r = p.sluice(&["resolve", "--format", "json"]).json();
+    assert_eq!(r["failed"][0]["interrupted"], "not-completed", "{r}");
+    assert_eq!(r["failed"][0]["retry_statements"], serde_json::json!(["CREATE TABLE k2 (id int)"]));
+
+    // The last statement completed unrecorded: the retry only records the migration.
+    p.write(
+        "2_k3.up.sql",
+        "-- sluice:no-transaction\nCREATE TABLE k4 (id int);\nCREATE INDEX CONCURRENTLY k4_id ON k4 (id);\n",
+    );
+    assert_eq!(p.sluice(&["resolve", "1", "--retry"]).code, 0);
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    c.batch_execute(
+        "UPDATE sluice.history SET success = false, failed_at_statement = 2, error = NULL \
+         WHERE id = (SELECT max(id) FROM sluice.history)",
+    )
+    .await
+    .unwrap();
+    let out = p.sluice(&["resolve"]);
+    assert!(
+        out.stdout.contains("every statement ran: it records the migration applied"),
+        "{}",
+        out.stdout
+    );
+    let out = p.sluice(&["resolve", "2", "--retry"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert_eq!(j["migrations"][1]["state"], "applied", "{j}");
+}

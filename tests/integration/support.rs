@@ -159,6 +159,16 @@ pub async fn ensure_password_role(c: &tokio_postgres::Client) {
     .expect("create sluice_pw");
 }
 
+/// The URL of database `name` on the test server.
+pub fn db_url(name: &str) -> String {
+    with_db(&server().admin_url, name)
+}
+
+/// A connection to the test server's maintenance database.
+pub async fn admin() -> tokio_postgres::Client {
+    connect(&server().admin_url).await
+}
+
 pub fn cluster() -> Option<&'static Cluster> {
     server().cluster.as_ref()
 }

@@ -21,6 +21,20 @@ pub enum Reached {
     NotRun,
 }
 
+/// What the catalog says about the statement sluice was stopped in (no error recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interrupted {
+    /// It finished before the process died; only the ledger's note of it is missing.
+    Completed,
+    /// It did not take effect (it ran in a transaction with its ledger note, or the
+    /// catalog shows it did not finish).
+    NotCompleted,
+    /// Cannot be told from the catalog; a retry runs it again (these statements, VACUUM,
+    /// REINDEX and the like, can run twice).
+    Unknown,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RecoveryStatement {
     /// 1-based, as the ledger counts.
@@ -47,6 +61,9 @@ pub struct Recovery {
     pub when: String,
     /// The statements as they ran (from the ledger's copy of the SQL).
     pub statements: Vec<RecoveryStatement>,
+    /// When the process stopped while the statement ran: whether it took effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interrupted>,
     /// An INVALID index the failed CONCURRENTLY build left behind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_index: Option<String>,
@@ -64,6 +81,15 @@ pub struct Recovery {
 impl Recovery {
     pub fn label(&self) -> String {
         format!("{}_{}", self.version, self.name)
+    }
+
+    /// The 1-based statement a retry starts at: the first one that did not run (one past
+    /// the last when the interrupted statement was the last and completed).
+    pub fn resume_at(&self) -> usize {
+        self.statements
+            .iter()
+            .position(|s| s.reached != Reached::Done)
+            .map_or(self.statements.len() + 1, |i| i + 1)
     }
 }
 
@@ -110,7 +136,11 @@ pub(super) async fn inspect(client: &Client, ledger: &Ledger, item: &Item) -> Re
     };
     let stored = split_stored(&ran, &item.label())?;
     let failed_at = entry.failed_at_statement.unwrap_or(1).max(1) as usize;
-    let statements: Vec<RecoveryStatement> = stored
+    let interrupted = match (&error, stored.get(failed_at - 1)) {
+        (None, Some(s)) => Some(interrupted(client, &stored, s).await?),
+        _ => None,
+    };
+    let mut statements: Vec<RecoveryStatement> = stored
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -132,6 +162,9 @@ pub(super) async fn inspect(client: &Client, ledger: &Ledger, item: &Item) -> Re
         Some(s) => left_invalid_index(client, &s.text).await?,
         None => None,
     };
+    if interrupted == Some(Interrupted::Completed) {
+        statements[failed_at - 1].reached = Reached::Done;
+    }
     let mut r = Recovery {
         version: entry.version.clone(),
         name: entry.name.clone(),
@@ -141,6 +174,7 @@ pub(super) async fn inspect(client: &Client, ledger: &Ledger, item: &Item) -> Re
         run_id: entry.run_id.clone(),
         when: entry.applied_at.clone(),
         statements,
+        interrupted,
         invalid_index,
         compensating: Vec::new(),
         by_hand: Vec::new(),
@@ -191,8 +225,8 @@ fn retry_plan(r: &mut Recovery, item: &Item, stored: &[Statement]) {
             return;
         }
     };
-    let at = r.failed_at - 1;
-    if at >= file.len() {
+    let at = r.resume_at() - 1;
+    if at > file.len() {
         r.retry_blocked = Some(format!(
             "it failed at statement {} but the file now has {} statement(s)",
             r.failed_at,
@@ -209,6 +243,38 @@ fn retry_plan(r: &mut Recovery, item: &Item, stored: &[Statement]) {
         return;
     }
     r.retry_statements = file[at..].iter().map(|s| s.text.trim().to_string()).collect();
+}
+
+/// Whether the statement the process stopped in took effect. One that can run in a
+/// transaction ran in one with its ledger note (see `runner::statementwise`), so it did not;
+/// an index built or dropped CONCURRENTLY is looked up in the catalog.
+async fn interrupted(client: &Client, all: &[Statement], s: &Statement) -> Result<Interrupted> {
+    let own_transactions = all.iter().any(|s| s.is_transaction_control());
+    if s.needs_no_transaction().is_none() {
+        return Ok(if own_transactions { Interrupted::Unknown } else { Interrupted::NotCompleted });
+    }
+    let valid = |name: String| async move {
+        let row = client
+            .query_opt(
+                "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)",
+                &[&name],
+            )
+            .await?;
+        Ok::<_, Error>(row.map(|r| r.get::<_, bool>(0)))
+    };
+    if let Some(name) = concurrent_index_name(&s.text) {
+        return Ok(match valid(name).await? {
+            Some(true) => Interrupted::Completed,
+            _ => Interrupted::NotCompleted,
+        });
+    }
+    if let Some(name) = sql::concurrently_dropped_index(&s.text) {
+        return Ok(match valid(name).await? {
+            None => Interrupted::Completed,
+            Some(_) => Interrupted::NotCompleted,
+        });
+    }
+    Ok(Interrupted::Unknown)
 }
 
 /// A failed or interrupted CREATE INDEX CONCURRENTLY leaves its index behind, INVALID: the
@@ -256,6 +322,7 @@ mod tests {
                     undo: None,
                 })
                 .collect(),
+            interrupted: None,
             invalid_index: invalid.map(str::to_string),
             compensating: Vec::new(),
             by_hand: Vec::new(),

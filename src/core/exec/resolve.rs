@@ -144,7 +144,7 @@ async fn retry(mut run: Run, item: &Item, r: &Recovery) -> Result<RunReport> {
         }
         Err(e) => return Ok(fail_early(run, e).await),
     };
-    step.start_at = if step.transactional { 0 } else { r.failed_at - 1 };
+    step.start_at = if step.transactional { 0 } else { r.resume_at() - 1 };
     // The index a failed CONCURRENTLY build left INVALID would make the retry fail on
     // "already exists": drop it first.
     if let Some(ix) = &r.invalid_index {

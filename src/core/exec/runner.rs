@@ -15,6 +15,8 @@ use crate::core::error::{describe_pg, Error, Result};
 use crate::core::ledger::{Direction, Ledger, NewRow};
 use crate::core::sql::Statement;
 
+mod statementwise;
+
 /// What to run for one migration in one direction.
 pub struct Step {
     pub version: String,
@@ -363,132 +365,6 @@ impl Session {
                 report,
             ));
         }
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(report)
-    }
-
-    /// A migration outside a transaction: statement by statement, the ledger row kept up to
-    /// date with the statement reached, so a failure or a kill leaves it marked `failed` there.
-    async fn try_statementwise(
-        &mut self,
-        step: &Step,
-        attempt: u32,
-    ) -> std::result::Result<MigrationReport, Attempt> {
-        let started = Instant::now();
-        let mut report = Self::new_report(step, attempt);
-        let insert = match self.insert_stmt().await {
-            Ok(s) => s,
-            Err(e) => return Err(Attempt::plain(e, report)),
-        };
-        let row = self.ledger_row(step, None, false, Some(step.start_at as i32 + 1));
-        let id = match self.ledger.insert(&self.client, &insert, &row).await {
-            Ok(id) => id,
-            Err(e) => {
-                return Err(Attempt::plain(
-                    e.context("cannot record the migration in the ledger"),
-                    report,
-                ))
-            }
-        };
-        let setup = format!("{} {}", self.reset, self.timeouts_sql(false));
-        if let Err(e) = self.client.batch_execute(&setup).await {
-            return Err(Attempt::plain(e.into(), report));
-        }
-        for i in step.start_at..step.statements.len() {
-            let s = &step.statements[i];
-            let t = Instant::now();
-            let concurrent = s.keywords.iter().any(|k| k == "CONCURRENTLY");
-            let (res, blockers) = loop {
-                let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
-                let lock_timeout =
-                    matches!(&res, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE));
-                // Retry the statement that timed out, not the migration: the ones before it
-                // are done. A CONCURRENTLY build is not retried (see below).
-                if lock_timeout && !concurrent && report.lock_retries < self.lock_retries {
-                    report.lock_retries += 1;
-                    let wait = self.backoff(report.lock_retries - 1);
-                    self.emit(Event::LockTimeout {
-                        version: step.version.clone(),
-                        attempt: report.lock_retries,
-                        retries: self.lock_retries,
-                        retry_in_ms: wait.as_millis() as u64,
-                        blockers: blockers.clone(),
-                    });
-                    self.pause(wait).await;
-                    // The operator may have chosen to wait longer for this one lock.
-                    if let Some(ms) = self.take_wait() {
-                        let set = format!("SET lock_timeout = {ms}");
-                        if let Err(e) = self.client.batch_execute(&set).await {
-                            break (Err(e), blockers);
-                        }
-                        let r = self.exec_watched(&step.version, i, &s.text).await;
-                        let reset = format!("SET lock_timeout = {}", self.lock_timeout_ms);
-                        let _ = self.client.batch_execute(&reset).await;
-                        if matches!(&r.0, Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
-                        {
-                            continue;
-                        }
-                        break r;
-                    }
-                    continue;
-                }
-                break (res, blockers);
-            };
-            let elapsed = started.elapsed().as_millis() as i64;
-            match res {
-                Ok(rows) => {
-                    let duration_ms = t.elapsed().as_millis() as u64;
-                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
-                    let next =
-                        if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
-                    let done = next.is_none();
-                    if let Err(e) =
-                        self.ledger.set_progress(&self.client, id, next, done, elapsed, None).await
-                    {
-                        return Err(Attempt::plain(
-                            e.context(format_args!(
-                                "{}: statement {} ran but the ledger could not record it; the ledger marks the migration failed at that statement",
-                                step.origin,
-                                i + 1
-                            )),
-                            report,
-                        ));
-                    }
-                }
-                Err(e) => {
-                    let msg = describe_pg(&e);
-                    let _ = self
-                        .ledger
-                        .set_progress(
-                            &self.client,
-                            id,
-                            Some(i as i32 + 1),
-                            false,
-                            elapsed,
-                            Some(&msg),
-                        )
-                        .await;
-                    let a = Self::statement_error(step, i, &e, blockers, report);
-                    let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;
-                    // A failed CONCURRENTLY build leaves an INVALID index: retrying blindly
-                    // would hide it, so stop and let the operator look.
-                    if concurrent {
-                        f.error.message.push_str(
-                            "; a CONCURRENTLY statement that fails may leave an INVALID index behind: check pg_index.indisvalid before retrying",
-                        );
-                    }
-                    f.error.message.push_str(&format!(
-                        "; the ledger marks {} failed at statement {}: fix the cause, then `sluice resolve {} --retry` (or --mark-applied / --mark-rolled-back)",
-                        step.version,
-                        i + 1,
-                        step.version
-                    ));
-                    let a = Attempt::Failed(f);
-                    return Err(a);
-                }
-            }
-        }
-        let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
     }

@@ -59,6 +59,24 @@ fn name_list(nodes: &[pg_query::protobuf::Node]) -> Option<String> {
     (!parts.is_empty() && parts.len() == nodes.len()).then(|| parts.join("."))
 }
 
+/// The index a `DROP INDEX CONCURRENTLY` of one index drops, schema-qualified when written so.
+pub fn concurrently_dropped_index(stmt: &str) -> Option<String> {
+    let parsed = pg_query::parse(stmt, 0).ok()?;
+    let [raw] = parsed.protobuf.stmts.as_slice() else { return None };
+    match raw.stmt.as_ref()?.node.as_ref()? {
+        NodeEnum::DropStmt(d)
+            if d.concurrent && d.remove_type == ObjectType::ObjectIndex as i32 =>
+        {
+            let [obj] = d.objects.as_slice() else { return None };
+            match obj.node.as_ref()? {
+                NodeEnum::List(l) => name_list(&l.items),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// What undoes `stmt` (one statement's text).
 pub fn inverse(stmt: &str) -> Inverse {
     let Ok(parsed) = pg_query::parse(stmt, 0) else { return Inverse::Unknown };

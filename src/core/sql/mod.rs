@@ -4,7 +4,7 @@
 mod inverse;
 mod lexer;
 
-pub use inverse::{inverse, quote_ident, Inverse};
+pub use inverse::{concurrently_dropped_index, inverse, quote_ident, Inverse};
 
 use pg_query::protobuf::KeywordKind;
 

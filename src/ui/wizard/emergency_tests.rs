@@ -201,6 +201,7 @@ fn failed() -> Recovery {
             st(3, 4, "CREATE UNIQUE INDEX CONCURRENTLY orders_ref_key ON orders (ref)", Reached::Failed, None),
             st(4, 5, "ALTER TABLE orders ADD CONSTRAINT orders_ref_uq UNIQUE USING INDEX orders_ref_key", Reached::NotRun, None),
         ],
+        interrupted: None,
         invalid_index: Some("orders_ref_key".into()),
         compensating: vec![
             "DROP INDEX CONCURRENTLY IF EXISTS orders_ref_key".into(),

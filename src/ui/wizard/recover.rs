@@ -14,7 +14,7 @@ pub fn options(r: &Recovery) -> Vec<Option_> {
     let v = r.version.clone();
     let mut retry = format!(
         "Retry from statement {} ({} statement(s) to run",
-        r.failed_at,
+        r.resume_at(),
         r.retry_statements.len()
     );
     if let Some(ix) = &r.invalid_index {
