@@ -165,6 +165,20 @@ impl Cluster {
         Err(Error::database("the server did not turn TLS on; see its log"))
     }
 
+    /// `pg_ctl restart -m fast`: every session is terminated and the server comes back with
+    /// the options it was started with. For fault-injection tests.
+    pub fn restart_fast(&self) -> Result<()> {
+        run(
+            pg_command(&self.bin.join("pg_ctl"), is_root(), &self.dir)
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .arg("-l")
+                .arg(self.dir.join("server.log"))
+                .args(["-w", "-t", "30", "-m", "fast", "restart"]),
+            "pg_ctl restart",
+        )
+    }
+
     /// Stops the server and removes its directory now.
     pub fn stop(mut self) {
         self.shutdown();

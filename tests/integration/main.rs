@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod demo;
+mod faults;
 mod guarded;
 mod layouts;
 mod lint;
