@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod corpus;
 mod crash;
 mod demo;
 mod faults;

@@ -150,12 +150,7 @@ pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
 }
 
 fn read_text(p: &Path) -> Result<String> {
-    let bytes = std::fs::read(p).map_err(|e| Error::input(format!("{}: {e}", p.display())))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::input(format!("{}:{line}: not valid UTF-8; save the file as UTF-8", p.display()))
-    })
+    crate::core::source::SqlFile::read_text(p)
 }
 
 pub fn lint(inputs: &[Input], opts: &Options) -> Report {

@@ -146,6 +146,10 @@ fn lone_non_transactional(path: &Path) -> bool {
 
 fn read_head(path: &Path) -> String {
     use std::io::Read;
+    // Opening a FIFO would block: only regular files are looked into.
+    if !path.is_file() {
+        return String::new();
+    }
     let mut buf = vec![0u8; 64 * 1024];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)).unwrap_or(0);
     String::from_utf8_lossy(&buf[..n]).into_owned()

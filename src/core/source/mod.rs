@@ -235,10 +235,23 @@ pub struct SqlFile {
 }
 
 impl SqlFile {
-    /// Reads a file as UTF-8; errors name the file (and the line of a bad byte).
+    /// Reads a file as UTF-8 without a leading byte-order mark (editors add one; it is not
+    /// SQL); errors name the file (and the line of a bad byte). Only regular files are read:
+    /// a FIFO would block forever, a device could be endless.
     pub fn read_text(path: &Path) -> Result<String> {
-        let bytes =
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Error::input(format!(
+                "{}: not a regular file; a migration must be a plain file",
+                path.display()
+            )));
+        }
+        let mut bytes =
             std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
         String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
             let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;

@@ -78,8 +78,14 @@ pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadabl
         let Some(file) = path.file_name().and_then(|f| f.to_str()).map(str::to_string) else {
             return Err(Error::input(format!("{}: file name is not UTF-8", path.display())));
         };
-        if file.starts_with('.') || !file.ends_with(".sql") || path.is_dir() {
+        if file.starts_with('.') || !file.ends_with(".sql") {
             continue;
+        }
+        if path.is_dir() {
+            return Err(Error::input(format!(
+                "{}: a folder named like a migration file; a migration must be a plain file",
+                path.display()
+            )));
         }
         let (version, name, direction) = parse_name(&file).ok_or_else(|| {
             Error::input(format!(

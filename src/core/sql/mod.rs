@@ -81,16 +81,21 @@ pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
     };
     let base = text.as_ptr() as usize;
     let mut out = Vec::with_capacity(parts.len());
+    // Lines are counted on from the previous statement: counting from the top each time
+    // made a file of many statements quadratic.
+    let (mut counted_to, mut line) = (0, 1);
     for part in parts {
         let start = part.as_ptr() as usize - base;
         let first = start + lexer::skip_trivia(part);
         if first >= start + part.len() {
             continue;
         }
+        line += text.as_bytes()[counted_to..first].iter().filter(|&&b| b == b'\n').count();
+        counted_to = first;
         let line_start = text[..first].rfind('\n').map_or(0, |p| p + 1);
         out.push(Statement {
             text: part.to_string(),
-            line: line_at(text, first),
+            line,
             column: text[line_start..first].chars().count() + 1,
             keywords: keywords(part),
         });
