@@ -207,8 +207,11 @@ async fn an_unreadable_file_is_named() {
     let db = fresh_db().await;
     let p = TestProject::new(&db, "development", "");
     write(&p, "1_a.up.sql", b"SELECT 1;\n");
-    std::fs::set_permissions(p.migrations().join("1_a.up.sql"), std::fs::Permissions::from_mode(0))
-        .unwrap();
+    std::fs::set_permissions(
+        p.migrations().join("1_a.up.sql"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
     let out = run_sluice(p.root(), &["status"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("1_a.up.sql: Permission denied"), "{}", out.stderr);
