@@ -17,6 +17,7 @@ mod lint;
 mod live;
 mod monitor;
 mod pipeline;
+mod properties;
 mod recover;
 mod rollback;
 mod security;
