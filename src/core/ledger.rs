@@ -444,6 +444,20 @@ impl Ledger {
         )
     }
 
+    /// The first run recorded through a production-tier environment, if any:
+    /// (environment, run id). A database production has changed stays production.
+    pub async fn production_run(
+        &self,
+        client: &impl GenericClient,
+    ) -> Result<Option<(String, String)>> {
+        let sql = format!(
+            "SELECT environment, run_id FROM {} WHERE details->>'tier' = 'production' \
+             ORDER BY started_at LIMIT 1",
+            self.t("runs")
+        );
+        Ok(client.query_opt(&sql, &[]).await?.map(|r| (r.get(0), r.get(1))))
+    }
+
     pub async fn start_run(&self, client: &impl GenericClient, run: &NewRun<'_>) -> Result<()> {
         let sql = format!(
             "INSERT INTO {} (run_id, environment, action, operator, client_host, details) \

@@ -5,6 +5,7 @@ mod apply;
 mod approvals;
 mod backup;
 mod bad_input;
+mod bypass;
 mod cli;
 mod concurrency;
 mod corpus;

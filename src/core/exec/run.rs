@@ -48,6 +48,20 @@ impl Run {
         }
         session.ledger.try_lock(&session.client).await?;
         session.ledger.ensure(&session.client).await?;
+        // The tier goes with every run, so a second environment in sluice.toml pointing a
+        // lower tier at a production database cannot skip production's guards.
+        let mut details = details;
+        if let Some(d) = details.as_object_mut() {
+            d.insert("tier".into(), env.tier.to_string().into());
+        }
+        if env.tier != crate::core::config::Tier::Production {
+            if let Some((name, id)) = session.ledger.production_run(&session.client).await? {
+                return Err(Error::guard(format!(
+                    "this database has been changed through the production-tier environment '{name}' (run {id}); '{}' is {} and would skip production's guards: run it through '{name}'",
+                    env.name, env.tier
+                )));
+            }
+        }
         let run = crate::core::ledger::NewRun {
             run_id: &run_id,
             environment: &env.name,
