@@ -106,6 +106,7 @@ async fn ten_concurrent_applies_one_wins_and_a_rollback_meanwhile_is_refused() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(rows, [("1".to_string(), 1), ("2".to_string(), 1)]);
+    eprintln!("[figure] race_runs=11");
 }
 
 /// The ledger lock is a session lock: a sluice killed with SIGKILL mid-run leaves nothing
@@ -153,4 +154,5 @@ async fn a_killed_runner_leaves_no_lock_behind() {
     );
     let again = p.sluice(&["apply"]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    eprintln!("[figure] faults_injected=1");
 }

@@ -85,6 +85,15 @@ async fn a_planted_password_leaks_nowhere_and_what_sluice_writes_is_private() {
     }
     assert_eq!(outputs[3].1.code, 0, "the first apply ran: {}", outputs[3].1.stderr);
     assert_ne!(outputs[4].1.code, 0, "the second failed on purpose");
+    // Counted before asserting, so the reliability script's table shows what was found.
+    let leaked_out = outputs
+        .iter()
+        .filter(|(_, o)| {
+            [SECRET, WRONG].iter().any(|s| o.stdout.contains(s) || o.stderr.contains(s))
+        })
+        .count();
+    eprintln!("[figure] secret_searches={}", outputs.len());
+    eprintln!("[figure] secrets_leaked={leaked_out}");
     for (what, out) in &outputs {
         for secret in [SECRET, WRONG] {
             assert!(
@@ -107,6 +116,12 @@ async fn a_planted_password_leaks_nowhere_and_what_sluice_writes_is_private() {
     let reports: Vec<&PathBuf> =
         files.iter().filter(|f| f.starts_with(data.join("reports"))).collect();
     assert!(reports.len() >= 4, "reports written: {files:?}");
+    let holds = |f: &PathBuf| {
+        let bytes = std::fs::read(f).unwrap();
+        [SECRET, WRONG].iter().any(|s| bytes.windows(s.len()).any(|w| w == s.as_bytes()))
+    };
+    eprintln!("[figure] secret_searches={}", files.len());
+    eprintln!("[figure] secrets_leaked={}", files.iter().filter(|f| holds(f)).count());
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
         for secret in [SECRET, WRONG] {
