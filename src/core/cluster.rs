@@ -155,8 +155,9 @@ impl Cluster {
         }
         self.psql("postgres", "ALTER SYSTEM SET ssl = on")?;
         self.psql("postgres", "SELECT pg_reload_conf()")?;
-        // The reload is asynchronous: wait until the server reports TLS on.
-        for _ in 0..50 {
+        // The reload is asynchronous: wait until the server reports TLS on (under load,
+        // seconds).
+        for _ in 0..200 {
             if self.psql("postgres", "SHOW ssl")? == "on" {
                 return Ok(());
             }
