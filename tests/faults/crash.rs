@@ -179,19 +179,30 @@ async fn wait_for_orphans(admin: &tokio_postgres::Client, db: &str) -> bool {
     false
 }
 
+/// A project folder with the seed's migrations and one environment `dev` on `db`.
+fn project(
+    env: &Env<'_>,
+    db: &str,
+    seed: u64,
+    count: usize,
+) -> (tempfile::TempDir, Vec<Generated>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    let generated = generate(&migrations, seed, count);
+    let toml =
+        format!("[environments.dev]\ntier = \"development\"\nurl = \"{}\"\n", (env.db_url)(db));
+    std::fs::write(dir.path().join("sluice.toml"), toml).expect("write sluice.toml");
+    (dir, generated)
+}
+
 /// Runs one trial: `count` migrations, SIGKILL after a delay drawn from `0..window`.
 pub async fn trial(env: &Env<'_>, seed: u64, count: usize, window: Duration) -> Outcome {
     let mut o = Outcome { seed, ..Outcome::default() };
     let db = format!("sluice_crash_{}_{seed}", std::process::id());
     recreate(env.admin, &db).await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let (dir, generated) = project(env, &db, seed, count);
     let root = dir.path();
-    let migrations = root.join("migrations");
-    std::fs::create_dir(&migrations).expect("mkdir");
-    let generated = generate(&migrations, seed, count);
-    let toml =
-        format!("[environments.dev]\ntier = \"development\"\nurl = \"{}\"\n", (env.db_url)(&db));
-    std::fs::write(root.join("sluice.toml"), toml).expect("write sluice.toml");
 
     let mut rng = Rng::new(seed ^ 0x00C0_FFEE);
     o.kill_after_ms = rng.below(window.as_millis() as u64);
@@ -354,13 +365,8 @@ async fn recover_and_finish(
 pub async fn calibrate(env: &Env<'_>, seed: u64, count: usize) -> Duration {
     let db = format!("sluice_crash_{}_calibrate", std::process::id());
     recreate(env.admin, &db).await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let (dir, _) = project(env, &db, seed, count);
     let root = dir.path();
-    std::fs::create_dir(root.join("migrations")).expect("mkdir");
-    generate(&root.join("migrations"), seed, count);
-    let toml =
-        format!("[environments.dev]\ntier = \"development\"\nurl = \"{}\"\n", (env.db_url)(&db));
-    std::fs::write(root.join("sluice.toml"), toml).expect("write sluice.toml");
     let t = Instant::now();
     let (code, out, err) = sluice(env, root, &["apply", "--env", "dev"]);
     let took = t.elapsed();
