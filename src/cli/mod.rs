@@ -439,19 +439,21 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Approve { run_id } => {
             let code = exec::approve(project, env, run_id.as_deref()).await?;
             let who = crate::core::identity::os_user();
+            // exec::approve refused to issue a code without a known account.
+            let account = crate::core::identity::account().unwrap_or_default();
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({ "environment": env.name, "run_id": run_id, "approver": who, "code": code, "valid_minutes": crate::core::approval::VALID_MINUTES })
+                    serde_json::json!({ "environment": env.name, "run_id": run_id, "approver": who, "account": account, "code": code, "valid_minutes": crate::core::approval::VALID_MINUTES })
                 ),
                 _ => {
                     let what = match &run_id {
                         Some(id) => format!("run {id}"),
                         None => format!("the next run on {}", env.name),
                     };
-                    println!("approval for {what} by {who}: {code}");
+                    println!("approval for {what} by {who} (OS account {account}): {code}");
                     println!(
-                        "give the operator your name ({who}) and this code; it works once, within {} minutes",
+                        "give the operator your name ({who}) and this code; it works once, within {} minutes, and not for a run by the same OS account",
                         crate::core::approval::VALID_MINUTES
                     );
                 }

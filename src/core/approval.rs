@@ -1,14 +1,16 @@
 //! Second approvers. `sluice approve RUN_ID` run by another person on their own terminal
 //! writes a one-time code's hash to the ledger and prints the code; the operator types the
 //! approver's name and the code, and the run redeems it. The approver must be a different
-//! OS user from the operator, the code works once, for that run (or, issued without a run,
-//! for the next run on that environment), within `VALID_MINUTES`.
+//! OS account from the operator (the real uid's account, never a name from the environment:
+//! `SLUICE_OPERATOR` is only a label), the code works once, for that run (or, issued without
+//! a run, for the next run on that environment), within `VALID_MINUTES`.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio_postgres::GenericClient;
 
 use crate::core::error::{Error, Result};
+use crate::core::identity::Unvouched;
 use crate::core::ledger::Ledger;
 
 /// How long a code can be redeemed after it was printed.
@@ -18,6 +20,8 @@ pub const VALID_MINUTES: i64 = 30;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Approval {
     pub approver: String,
+    /// The OS account `sluice approve` ran as.
+    pub account: String,
     pub host: String,
     /// The database role the approver connected as.
     pub db_user: String,
@@ -52,11 +56,12 @@ pub async fn issue(
     environment: &str,
     run_id: Option<&str>,
     approver: &str,
+    account: &str,
     host: &str,
 ) -> Result<String> {
     if let Some(id) = run_id {
         let sql = format!(
-            "SELECT environment, outcome, operator FROM {} WHERE run_id = $1",
+            "SELECT environment, outcome, operator, details->>'account' FROM {} WHERE run_id = $1",
             ledger.table("runs")
         );
         let row = client.query_opt(&sql, &[&id]).await?;
@@ -65,35 +70,42 @@ pub async fn issue(
         };
         let (env, outcome, operator): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
+        let run_account: Option<String> = row.get(3);
         if env != environment {
             return Err(Error::input(format!("run {id} is a run on {env}, not {environment}")));
         }
         if outcome != "running" {
             return Err(Error::guard(format!("run {id} is over ({outcome}): nothing to approve")));
         }
-        if operator == approver {
+        if operator == approver || run_account.as_deref() == Some(account) {
             return Err(Error::guard(format!(
-                "{approver} is the operator of run {id}: a second approver must be someone else"
+                "{approver} (OS account {account}) is the operator of run {id}: a second approver must be someone else, on their own account"
             )));
         }
     }
     let code = new_code()?;
     let sql = format!(
-        "INSERT INTO {} (code_hash, run_id, environment, approver, client_host) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO {} (code_hash, run_id, environment, approver, account, client_host) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         ledger.table("approvals")
     );
-    client.execute(&sql, &[&hash(&code), &run_id, &environment, &approver, &host]).await?;
+    client
+        .execute(&sql, &[&hash(&code), &run_id, &environment, &approver, &account, &host])
+        .await?;
     Ok(code)
 }
 
 /// Redeems a code for `run_id`: it must be unused, young enough, issued for this run (or
-/// for the next run on this environment), to the person named, who is not the operator.
+/// for the next run on this environment), to the person named, from an OS account other
+/// than the one this run's process has (`operator_account`).
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem(
     client: &impl GenericClient,
     ledger: &Ledger,
     environment: &str,
     run_id: &str,
     operator: &str,
+    operator_account: &std::result::Result<String, Unvouched>,
     name: &str,
     code: &str,
 ) -> Result<Approval> {
@@ -105,13 +117,13 @@ pub async fn redeem(
         "UPDATE {t} SET used_by_run = $3, used_at = now() \
          WHERE code_hash = $1 AND environment = $2 AND (run_id IS NULL OR run_id = $3) \
            AND used_at IS NULL AND issued_at > now() - make_interval(mins => $4::int) \
-         RETURNING approver, coalesce(client_host, ''), db_user, \
+         RETURNING approver, account, coalesce(client_host, ''), db_user, \
            to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
         t = ledger.table("approvals")
     );
     // Checked before the code is spent: a wrong name must not burn the approver's code.
     let peek = format!(
-        "SELECT approver FROM {} WHERE code_hash = $1 AND environment = $2 \
+        "SELECT approver, account FROM {} WHERE code_hash = $1 AND environment = $2 \
          AND (run_id IS NULL OR run_id = $3) AND used_at IS NULL \
          AND issued_at > now() - make_interval(mins => $4::int)",
         ledger.table("approvals")
@@ -128,9 +140,21 @@ pub async fn redeem(
     if !approver.eq_ignore_ascii_case(name) {
         return Err(Error::guard(format!("that code was issued to {approver}, not {name}")));
     }
-    if approver == operator {
+    let issued_by: Option<String> = found.get(1);
+    let Some(issued_by) = issued_by else {
+        return Err(Error::guard(
+            "that code was issued by an older sluice, which did not record the approver's OS account: ask for a new one",
+        ));
+    };
+    let operator_account = operator_account.as_ref().map_err(|u| {
+        Error::guard(format!(
+            "a second approver's code is only redeemed by a known OS account, and {}: run sluice from your own login",
+            u.reason
+        ))
+    })?;
+    if approver == operator || issued_by == *operator_account {
         return Err(Error::guard(format!(
-            "{approver} is the operator: a second approver must be someone else"
+            "that code was issued from the OS account {issued_by}, which runs this too: a second approver must be someone else, on their own account"
         )));
     }
     let row = client
@@ -139,9 +163,10 @@ pub async fn redeem(
         .ok_or_else(|| Error::guard("that code was used a moment ago: ask for a new one"))?;
     Ok(Approval {
         approver: row.get(0),
-        host: row.get(1),
-        db_user: row.get(2),
-        issued_at: row.get(3),
+        account: row.get(1),
+        host: row.get(2),
+        db_user: row.get(3),
+        issued_at: row.get(4),
     })
 }
 

@@ -2,32 +2,82 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+/// The name shown for whoever runs sluice: `SLUICE_OPERATOR` (a label for shared or CI
+/// accounts), the login variables, else the account. A label only: anyone can set it, so
+/// nothing that guards production compares it alone (see `account`).
 pub fn os_user() -> String {
     for var in ["SLUICE_OPERATOR", "USER", "LOGNAME", "USERNAME"] {
         if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                return v;
+            if !v.trim().is_empty() {
+                return v.trim().to_string();
             }
         }
     }
+    account().unwrap_or_else(|e| e.uid.map_or("unknown".into(), |u| format!("uid{u}")))
+}
+
+/// Why `account` cannot vouch for who runs this process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unvouched {
+    pub uid: Option<u32>,
+    pub reason: String,
+}
+
+/// The OS account this process really runs as: the name of its real uid, from the system's
+/// user database (NSS, so LDAP accounts too). No environment variable changes it. Refused
+/// inside a user namespace an unprivileged user made (`unshare -r`), where uid 0 is anyone.
+pub fn account() -> std::result::Result<String, Unvouched> {
     #[cfg(unix)]
     {
-        // No login variables (cron, containers): fall back to the uid's passwd entry.
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata("/proc/self") {
-            let uid = meta.uid();
-            if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
-                for line in passwd.lines() {
-                    let f: Vec<&str> = line.split(':').collect();
-                    if f.len() > 2 && f[2] == uid.to_string() {
-                        return f[0].to_string();
-                    }
-                }
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        if let Ok(map) = std::fs::read_to_string("/proc/self/uid_map") {
+            // The initial namespace maps every uid to itself; only root can make another
+            // namespace that does, and root can be anyone anyway.
+            let full: Vec<&str> = map.split_whitespace().collect();
+            if full != ["0", "0", "4294967295"] {
+                return Err(Unvouched {
+                    uid: Some(uid),
+                    reason: format!(
+                        "this process runs in a user namespace (uid map {:?}), where its uid does not say which account started it",
+                        map.trim()
+                    ),
+                });
             }
-            return format!("uid{uid}");
+        }
+        match passwd_name(uid) {
+            Some(name) => Ok(name),
+            None => Err(Unvouched {
+                uid: Some(uid),
+                reason: format!("uid {uid} has no entry in the user database"),
+            }),
         }
     }
-    "unknown".into()
+    #[cfg(not(unix))]
+    Err(Unvouched { uid: None, reason: "OS accounts are only read on Unix".into() })
+}
+
+#[cfg(unix)]
+fn passwd_name(uid: u32) -> Option<String> {
+    let mut size = 1024usize;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: zeroed passwd is a valid out-parameter; getpwuid_r writes strings into buf,
+        // which outlives every pointer read below.
+        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), size, &mut found) };
+        if rc == libc::ERANGE && size < 1 << 20 {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 || found.is_null() || pw.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
+        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+        return name.to_str().ok().filter(|s| !s.is_empty()).map(str::to_string);
+    }
 }
 
 pub fn host_name() -> String {
@@ -71,4 +121,19 @@ pub fn utc_timestamp() -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
     format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_is_the_real_uids_name() {
+        let a = account().expect("tests run as a real account");
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() }.to_string();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let line = passwd.lines().find(|l| l.split(':').nth(2) == Some(uid.as_str()));
+        assert_eq!(Some(a.as_str()), line.and_then(|l| l.split(':').next()));
+    }
 }

@@ -10,7 +10,7 @@ mod lock;
 /// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).
 const LOCK_CLASS: i32 = 0x534C_5543;
 /// Bumped when the ledger's own tables change shape.
-const LEDGER_VERSION: i32 = 4;
+const LEDGER_VERSION: i32 = 5;
 
 const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 
@@ -213,7 +213,8 @@ impl Ledger {
                 issued_at timestamptz NOT NULL DEFAULT now(),
                 used_by_run text,
                 used_at timestamptz
-            );"#
+            );
+            ALTER TABLE "{s}".approvals ADD COLUMN IF NOT EXISTS account text;"#
         )
     }
 

@@ -1,9 +1,12 @@
 //! Production guards against the tricks people try at 3 a.m.: near-miss confirmations,
 //! environment variables that look like switches, confirmations piped into stdin, a
-//! misspelt tier, and a second environment that points a lower tier at the production
-//! database. Every trick must be refused with nothing applied.
+//! misspelt tier, a second environment that points a lower tier at the production
+//! database, and one person acting as their own second approver. Every trick must be
+//! refused with nothing applied.
 
-use crate::support::{fresh_db, run_sluice_env, TestProject};
+use crate::support::{
+    fresh_db, other_account, run_sluice_as, run_sluice_as_via, run_sluice_env, TestProject,
+};
 
 async fn untouched(c: &tokio_postgres::Client) -> bool {
     c.query_one("SELECT to_regclass('a') IS NULL", &[]).await.unwrap().get(0)
@@ -117,4 +120,66 @@ async fn a_development_alias_of_a_production_database_is_refused() {
     // Through the production environment itself it still works.
     assert_eq!(p.sluice(&["apply", "--env", "dev", "--confirm", "dev"]).code, 0);
     eprintln!("[figure] guard_tricks=3");
+}
+
+/// Whether `unshare -r` (an unprivileged user namespace) works here.
+fn user_namespaces() -> bool {
+    let probe = std::process::Command::new("unshare").args(["-r", "true"]).status();
+    let ok = probe.map(|s| s.success()).unwrap_or(false);
+    if !ok {
+        eprintln!("unshare -r does not work here; the user-namespace trick is skipped");
+    }
+    ok
+}
+
+#[tokio::test]
+async fn nobody_is_their_own_second_approver() {
+    let Some(bob) = other_account() else { return };
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "production", "approvals = { required = 2 }");
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+    let redeem = |name: &str, code: &str| {
+        p.sluice(&["apply", "--confirm", "dev", "--approver", name, "--approval-code", code])
+    };
+    let code_of = |out: crate::support::Output| {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()["code"].as_str().unwrap().to_string()
+    };
+    let mut tried = 0;
+
+    // A name from the environment, on the operator's own account.
+    for label in ["bob", "postgres", "Bob "] {
+        tried += 1;
+        let env = [("SLUICE_OPERATOR", label), ("USER", label), ("LOGNAME", label)];
+        let code = code_of(run_sluice_env(p.root(), &["approve", "--format", "json"], &env));
+        let out = redeem(label.trim(), &code);
+        assert_eq!(out.code, 1, "{label}: {}", out.stderr);
+        assert!(out.stderr.contains("on their own account"), "{label}: {}", out.stderr);
+        assert!(untouched(&c).await, "{label}");
+    }
+
+    // Bob alone: inside a user namespace his uid is 0 ("root"), another account than the
+    // one his code came from. Neither issuing nor redeeming is vouched for there.
+    if user_namespaces() {
+        let ns = ["unshare", "-r"];
+        let env = [("SLUICE_OPERATOR", "bob")];
+        tried += 1;
+        let out = run_sluice_as_via(bob, &ns, p.root(), &["approve"], &env);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains("user namespace"), "{}", out.stderr);
+        tried += 1;
+        let code = code_of(run_sluice_as(bob, p.root(), &["approve", "--format", "json"], &env));
+        let args = ["apply", "--confirm", "dev", "--approver", "bob", "--approval-code", &code];
+        let env = [("SLUICE_OPERATOR", "alice")];
+        let out = run_sluice_as_via(bob, &ns, p.root(), &args, &env);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains("user namespace"), "{}", out.stderr);
+        assert!(untouched(&c).await);
+        // The refusal did not spend the code: the real operator's run takes it.
+        let out = redeem("bob", &code);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!untouched(&c).await);
+    }
+    eprintln!("[figure] guard_tricks={tried}");
 }

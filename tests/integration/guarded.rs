@@ -105,9 +105,28 @@ async fn a_version_1_ledger_is_upgraded_in_place() {
             .unwrap();
         (r.get(0), r.get(1))
     };
-    assert_eq!((v, n), (4, 1), "snapshots and approvals are back");
+    assert_eq!((v, n), (5, 1), "snapshots and approvals are back");
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert_eq!(j["migrations"][0]["state"], "applied", "history survived the upgrade");
+
+    // Version 4 approvals had no OS account; version 5 adds the column.
+    c.batch_execute(
+        "ALTER TABLE sluice.approvals DROP COLUMN account; UPDATE sluice.meta SET ledger_version = 4;",
+    )
+    .await
+    .unwrap();
+    p.write("3_c.up.sql", "CREATE TABLE c (id int);\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let r = c
+        .query_one(
+            "SELECT (SELECT ledger_version FROM sluice.meta), \
+             (SELECT count(*) FROM information_schema.columns \
+              WHERE table_schema = 'sluice' AND table_name = 'approvals' AND column_name = 'account')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.get::<_, i32>(0), r.get::<_, i64>(1)), (5, 1));
 }
 
 #[tokio::test]

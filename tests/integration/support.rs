@@ -253,6 +253,10 @@ pub fn run_sluice_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outpu
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run sluice");
+    finish(out)
+}
+
+fn finish(out: std::process::Output) -> Output {
     let o = Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -260,6 +264,77 @@ pub fn run_sluice_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outpu
     };
     assert!(!o.stderr.contains("panicked"), "sluice panicked: {}", o.stderr);
     o
+}
+
+/// A second person: the OS account `postgres` (which the throwaway cluster runs as, so it
+/// reaches the socket), as (uid, gid). Switching to it needs root, which CI has; elsewhere
+/// None, and the two-person tests say they were skipped.
+pub fn other_account() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata("/proc/self").ok()?.uid() != 0 {
+        eprintln!("not root: cannot act as a second OS account; two-person checks skipped");
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() > 3 && f[0] == "postgres" {
+            Some((f[2].parse().ok()?, f[3].parse().ok()?))
+        } else {
+            None
+        }
+    })
+}
+
+/// Runs sluice in project `dir` as the other OS account, with its own data folder, as a
+/// second approver on their own terminal would. The project is made readable to it.
+pub fn run_sluice_as(
+    account: (u32, u32),
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    run_sluice_as_via(account, &[], dir, args, envs)
+}
+
+/// `run_sluice_as` through a wrapper command (`["unshare", "-r"]`).
+pub fn run_sluice_as_via(
+    account: (u32, u32),
+    wrapper: &[&str],
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.join(".sluice-data-other");
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(account.0), Some(account.1)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_sluice");
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let out = cmd
+        .args(["--project", dir.to_str().unwrap()])
+        .args(args)
+        .env("SLUICE_DATA_DIR", &data)
+        .env("HOME", &data)
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .envs(envs.iter().copied())
+        .uid(account.0)
+        .gid(account.1)
+        .current_dir(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sluice as the other account");
+    finish(out)
 }
 
 /// Every user object outside the ledger schema: relations with their columns, indexes,

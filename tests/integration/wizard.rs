@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::demo::{tmux, wait_for};
-use crate::support::{fresh_db, run_sluice_env, TestProject};
+use crate::support::{fresh_db, other_account, run_sluice_as, run_sluice_env, TestProject};
 
 struct Pane {
     session: String,
@@ -58,6 +58,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
         eprintln!("tmux not installed; skipped");
         return;
     }
+    let Some(bob_account) = other_account() else { return };
     let db = fresh_db().await;
     let c = db.client().await;
     let backups = tempfile::tempdir().unwrap();
@@ -109,11 +110,13 @@ async fn guarded_apply_on_production_with_two_approvers() {
     pane.expect("does not match", 10);
     pane.keys(&["BSpace", "BSpace", "BSpace", "BSpace"]);
     pane.text("dev");
-    let approve = run_sluice_env(
-        p.root(),
-        &["approve", &run_id, "--format", "json"],
-        &[("SLUICE_OPERATOR", "bob")],
-    );
+    // The operator's own account cannot approve the run, whatever name it gives.
+    let own = run_sluice_env(p.root(), &["approve", &run_id], &[("SLUICE_OPERATOR", "bob")]);
+    assert_eq!(own.code, 1, "{}", own.stderr);
+    assert!(own.stderr.contains("is the operator of run"), "{}", own.stderr);
+    let bob = [("SLUICE_OPERATOR", "bob")];
+    let approve =
+        run_sluice_as(bob_account, p.root(), &["approve", &run_id, "--format", "json"], &bob);
     assert_eq!(approve.code, 0, "{}", approve.stderr);
     let code = approve.json()["code"].as_str().unwrap().to_string();
     pane.keys(&["Tab"]);
@@ -168,8 +171,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
     assert!(pane.screen().contains("DROP INDEX CONCURRENTLY orders_status_idx"));
     pane.keys(&["Enter"]);
     pane.expect("Type the environment name to roll back", 10);
-    let approve =
-        run_sluice_env(p.root(), &["approve", "--format", "json"], &[("SLUICE_OPERATOR", "bob")]);
+    let approve = run_sluice_as(bob_account, p.root(), &["approve", "--format", "json"], &bob);
     assert_eq!(approve.code, 0, "{}", approve.stderr);
     let code = approve.json()["code"].as_str().unwrap().to_string();
     pane.text("dev");

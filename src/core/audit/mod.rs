@@ -76,8 +76,8 @@ fn markdown(env: &Environment, r: &RunReport, operator: &str) -> String {
     }
     for a in &r.approvals {
         md.push_str(&format!(
-            "| second approver | {} on {} (role {}, code issued {}) |\n",
-            a.approver, a.host, a.db_user, a.issued_at
+            "| second approver | {} (account {}) on {} (role {}, code issued {}) |\n",
+            a.approver, a.account, a.host, a.db_user, a.issued_at
         ));
     }
     for t in &r.terminated {

@@ -127,6 +127,12 @@ pub async fn status_tolerant(
 /// Issues a second approver's code (see `core::approval`). The ledger must exist for a run
 /// id; for the next run it is created (or upgraded) under the ledger lock.
 pub async fn approve(project: &Project, env: &Environment, run_id: Option<&str>) -> Result<String> {
+    let account = crate::core::identity::account().map_err(|u| {
+        Error::guard(format!(
+            "sluice approve vouches for an OS account, and {}: run it from your own login",
+            u.reason
+        ))
+    })?;
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/approve").await?;
     let ledger = Ledger::new(&project.ledger_schema);
@@ -149,8 +155,9 @@ pub async fn approve(project: &Project, env: &Environment, run_id: Option<&str>)
     let who = crate::core::identity::os_user();
     let host = crate::core::identity::host_name();
     let code =
-        crate::core::approval::issue(&client, &ledger, &env.name, run_id, &who, &host).await?;
-    tracing::info!(env = env.name, run_id, who, "approval code issued");
+        crate::core::approval::issue(&client, &ledger, &env.name, run_id, &who, &account, &host)
+            .await?;
+    tracing::info!(env = env.name, run_id, who, account, "approval code issued");
     Ok(code)
 }
 

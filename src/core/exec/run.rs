@@ -53,6 +53,9 @@ impl Run {
         let mut details = details;
         if let Some(d) = details.as_object_mut() {
             d.insert("tier".into(), env.tier.to_string().into());
+            if let Ok(account) = &session.account {
+                d.insert("account".into(), account.clone().into());
+            }
         }
         if env.tier != crate::core::config::Tier::Production {
             if let Some((name, id)) = session.ledger.production_run(&session.client).await? {
@@ -121,6 +124,7 @@ impl Run {
             &self.env.name,
             &self.report.run_id,
             &s.operator,
+            &s.account,
             name,
             code,
         )

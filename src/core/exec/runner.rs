@@ -50,6 +50,8 @@ pub struct Session {
     pub ledger: Ledger,
     pub run_id: String,
     pub operator: String,
+    /// The OS account this process runs as; approvals compare it, not the label.
+    pub account: std::result::Result<String, crate::core::identity::Unvouched>,
     pub host: String,
     pub pid: i32,
     reset: &'static str,
@@ -92,6 +94,7 @@ impl Session {
             ledger,
             run_id: run_id.to_string(),
             operator: crate::core::identity::os_user(),
+            account: crate::core::identity::account(),
             host: crate::core::identity::host_name(),
             pid,
             reset,

@@ -477,6 +477,7 @@ fn every_step_renders() {
     done.migrations = done.rehearsal.clone();
     done.approvals.push(crate::core::approval::Approval {
         approver: "bob".into(),
+        account: "bkim".into(),
         host: "ops-2".into(),
         db_user: "postgres".into(),
         issued_at: "2026-11-23T02:11:09Z".into(),

@@ -440,8 +440,8 @@ pub(super) fn summary(
     overrides(Some(r), out, t);
     for a in &r.approvals {
         out.push(Line::raw(format!(
-            " Second approver: {} on {} (code issued {})",
-            a.approver, a.host, a.issued_at
+            " Second approver: {} ({}@{}, code issued {})",
+            a.approver, a.account, a.host, a.issued_at
         )));
     }
     if let Some(tk) = &r.ticket {
