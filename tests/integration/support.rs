@@ -311,7 +311,7 @@ pub fn run_sluice_as_via(
     let data = dir.join(".sluice-data-other");
     std::fs::create_dir_all(&data).unwrap();
     std::os::unix::fs::chown(&data, Some(account.0), Some(account.1)).unwrap();
-    let bin = env!("CARGO_BIN_EXE_sluice");
+    let bin = binary_for_others();
     let mut cmd = match wrapper.split_first() {
         Some((first, rest)) => {
             let mut c = Command::new(first);
@@ -335,6 +335,28 @@ pub fn run_sluice_as_via(
         .output()
         .expect("run sluice as the other account");
     finish(out)
+}
+
+/// The sluice binary where another account can run it: in place when every folder above
+/// it is open to others, else a copy in the throwaway cluster's folder (CI may build
+/// under a private home).
+fn binary_for_others() -> &'static Path {
+    use std::os::unix::fs::PermissionsExt;
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_sluice"));
+        let open = bin.ancestors().skip(1).all(|d| {
+            std::fs::metadata(d).map(|m| m.permissions().mode() & 0o001 != 0).unwrap_or(false)
+        });
+        match cluster() {
+            Some(c) if !open => {
+                let copy = c.dir.join("sluice-bin");
+                std::fs::copy(&bin, &copy).expect("copy sluice for the other account");
+                copy
+            }
+            _ => bin,
+        }
+    })
 }
 
 /// Every user object outside the ledger schema: relations with their columns, indexes,
