@@ -12,6 +12,7 @@ use pg_query::{NodeEnum, NodeRef};
 use crate::core::sql::Statement;
 
 use super::alter::alter_cmd;
+use crate::core::sql::parser;
 
 /// A rule that fired on one statement, before allow comments and levels are applied.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
     let mut st = State::default();
     let mut hits = Vec::new();
     for (i, stmt) in m.statements.iter().enumerate() {
-        let parsed = match pg_query::parse(&stmt.text, 0) {
+        let parsed = match parser::parse(&stmt.text) {
             Ok(p) => p,
             Err(_) => continue, // split already parsed the file; a lone failure is not ours to report twice
         };

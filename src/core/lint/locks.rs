@@ -4,11 +4,12 @@
 use pg_query::protobuf::{AlterTableType, ObjectType};
 use pg_query::NodeEnum;
 
+use crate::core::sql::parser;
 use crate::core::sql::Statement;
 
 /// (lock mode, object) the statement takes on the relation it changes, when known.
 pub fn expected_lock(stmt: &Statement) -> Option<(&'static str, String)> {
-    let parsed = pg_query::parse(&stmt.text, 0).ok()?;
+    let parsed = parser::parse(&stmt.text).ok()?;
     let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
     let rel = |r: &Option<pg_query::protobuf::RangeVar>| {
         r.as_ref()

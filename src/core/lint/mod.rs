@@ -15,6 +15,7 @@ pub use rules::{Rule, Severity, RULES};
 
 use crate::core::error::{Error, Result};
 use crate::core::source::{self, header_directives};
+use crate::core::sql::parser;
 use crate::core::sql::{self, Statement};
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,22 +155,9 @@ fn read_text(p: &Path) -> Result<String> {
 }
 
 pub fn lint(inputs: &[Input], opts: &Options) -> Report {
-    // Files are independent: lint them on every core.
-    let threads =
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
-    let chunk = inputs.len().div_ceil(threads).max(1);
-    let mut findings: Vec<Finding> = std::thread::scope(|scope| {
-        let handles: Vec<_> = inputs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().flat_map(|i| lint_one(i, opts)).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    // Files are independent: lint them on every parser thread.
+    let mut findings: Vec<Finding> =
+        parser::map(inputs, |i| lint_one(i, opts)).into_iter().flatten().collect();
     findings.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule))
     });
@@ -194,6 +182,11 @@ fn human_size(s: &TableSize) -> String {
 }
 
 pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
+    // One hop to a parser thread for the whole file, not one per statement.
+    parser::run(|| lint_file(input, opts))
+}
+
+fn lint_file(input: &Input, opts: &Options) -> Vec<Finding> {
     let file = input.path.display().to_string();
     let mut out = Vec::new();
     let mut push =
@@ -327,7 +320,7 @@ fn allow_comments(text: &str, statements: &[Statement]) -> Allows {
     if !text.contains("sluice:allow") {
         return allows;
     }
-    let Ok(scan) = pg_query::scan(text) else { return allows };
+    let Ok(scan) = parser::scan(text) else { return allows };
     let spans: Vec<(usize, usize)> = statements
         .iter()
         .map(|s| {

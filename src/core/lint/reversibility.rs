@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use pg_query::protobuf::{AlterTableType, ObjectType};
 use pg_query::NodeEnum;
 
+use crate::core::sql::parser;
 use crate::core::sql::Statement;
 
 fn names(nodes: &[pg_query::protobuf::Node]) -> Vec<String> {
@@ -21,7 +22,7 @@ fn names(nodes: &[pg_query::protobuf::Node]) -> Vec<String> {
 pub fn not_undone(up: &[Statement], down_text: &str) -> Vec<String> {
     let mut created: Vec<(String, String)> = Vec::new();
     for s in up {
-        let Ok(p) = pg_query::parse(&s.text, 0) else { continue };
+        let Ok(p) = parser::parse(&s.text) else { continue };
         for raw in &p.protobuf.stmts {
             match raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::CreateStmt(c)) => {
@@ -66,7 +67,7 @@ pub fn not_undone(up: &[Statement], down_text: &str) -> Vec<String> {
     let mut dropped: HashSet<(String, String)> = HashSet::new();
     let mut dropped_tables: HashSet<String> = HashSet::new();
     for s in &down {
-        let Ok(p) = pg_query::parse(&s.text, 0) else { continue };
+        let Ok(p) = parser::parse(&s.text) else { continue };
         for raw in &p.protobuf.stmts {
             match raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::DropStmt(d)) => {

@@ -38,6 +38,11 @@ pub fn load_tolerant(
     dir: &Path,
     layout: Option<Layout>,
 ) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    // Every file is split: one hop to a parser thread for the folder, not one per file.
+    sql::parser::run(|| load_here(dir, layout))
+}
+
+fn load_here(dir: &Path, layout: Option<Layout>) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
     let layout = match layout {
         Some(l) => l,
         None => detect(dir)?,

@@ -30,7 +30,7 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 fn is_reserved(name: &str) -> bool {
-    pg_query::scan_tokens(name)
+    super::parser::scan_tokens(name)
         .ok()
         .and_then(|t| t.first().map(|t| t.keyword_kind))
         .is_some_and(|k| k == pg_query::protobuf::KeywordKind::ReservedKeyword as i32)
@@ -61,7 +61,7 @@ fn name_list(nodes: &[pg_query::protobuf::Node]) -> Option<String> {
 
 /// The index a `DROP INDEX CONCURRENTLY` of one index drops, schema-qualified when written so.
 pub fn concurrently_dropped_index(stmt: &str) -> Option<String> {
-    let parsed = pg_query::parse(stmt, 0).ok()?;
+    let parsed = super::parser::parse(stmt).ok()?;
     let [raw] = parsed.protobuf.stmts.as_slice() else { return None };
     match raw.stmt.as_ref()?.node.as_ref()? {
         NodeEnum::DropStmt(d)
@@ -79,7 +79,7 @@ pub fn concurrently_dropped_index(stmt: &str) -> Option<String> {
 
 /// What undoes `stmt` (one statement's text).
 pub fn inverse(stmt: &str) -> Inverse {
-    let Ok(parsed) = pg_query::parse(stmt, 0) else { return Inverse::Unknown };
+    let Ok(parsed) = super::parser::parse(stmt) else { return Inverse::Unknown };
     let [raw] = parsed.protobuf.stmts.as_slice() else { return Inverse::Unknown };
     let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
         return Inverse::Unknown;

@@ -3,6 +3,7 @@
 
 mod inverse;
 mod lexer;
+pub mod parser;
 
 pub use inverse::{concurrently_dropped_index, inverse, quote_ident, Inverse};
 
@@ -69,13 +70,17 @@ pub struct SplitError {
 /// Splits `text` into statements with PostgreSQL's parser. Empty statements (lone `;`)
 /// and comment-only tails are dropped.
 pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
+    parser::run(|| split_here(text))
+}
+
+fn split_here(text: &str) -> Result<Vec<Statement>, SplitError> {
     if let Some(pos) = text.find('\0') {
         return Err(SplitError {
             line: line_at(text, pos),
             message: "the file holds a NUL byte".into(),
         });
     }
-    let parts = match pg_query::split_with_parser(text) {
+    let parts = match parser::split_with_parser(text) {
         Ok(parts) => parts,
         Err(e) => return Err(locate_error(text, e)),
     };
@@ -106,12 +111,15 @@ pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
 /// Tables the statements name (lower case, unqualified, sorted, once each): what a run will
 /// lock, for the blocker pre-check and the monitor's lock view.
 pub fn tables_named<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> Vec<String> {
-    let mut out: Vec<String> = statements
-        .into_iter()
-        .filter_map(|st| pg_query::parse(&st.text, 0).ok())
-        .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
-        .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
-        .collect();
+    let statements: Vec<&Statement> = statements.into_iter().collect();
+    let mut out: Vec<String> = parser::run(|| {
+        statements
+            .iter()
+            .filter_map(|st| parser::parse(&st.text).ok())
+            .flat_map(|p| p.tables.into_iter().map(|(t, _)| t))
+            .map(|t| t.rsplit('.').next().unwrap_or(&t).to_lowercase())
+            .collect()
+    });
     out.sort();
     out.dedup();
     out
@@ -130,7 +138,7 @@ pub fn is_blank(text: &str) -> bool {
 }
 
 fn keywords(stmt: &str) -> Vec<String> {
-    match pg_query::scan_tokens(stmt) {
+    match parser::scan_tokens(stmt) {
         Ok(tokens) => tokens
             .iter()
             .filter(|t| t.keyword_kind != KeywordKind::NoKeyword as i32)
@@ -162,7 +170,7 @@ fn locate_error(text: &str, err: pg_query::Error) -> SplitError {
         let (s, _) = chunks[i];
         let mut ok_end = None;
         for (j, &(_, e)) in chunks.iter().enumerate().skip(i).take(64) {
-            if pg_query::parse(&text[s..e], 0).is_ok() {
+            if parser::parse(&text[s..e]).is_ok() {
                 ok_end = Some(j);
                 break;
             }
@@ -170,7 +178,7 @@ fn locate_error(text: &str, err: pg_query::Error) -> SplitError {
         match ok_end {
             Some(j) => i = j + 1,
             None => {
-                let message = match pg_query::parse(&text[s..], 0) {
+                let message = match parser::parse(&text[s..]) {
                     Err(pg_query::Error::Parse(m)) => m,
                     _ => whole,
                 };
