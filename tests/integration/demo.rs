@@ -30,15 +30,27 @@ fn demo_opens_the_console_and_closing_it_removes_the_cluster() {
     tmux(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "60", &cmd]);
     let screen = || tmux(&["capture-pane", "-p", "-J", "-t", &session]);
     // In a terminal the demo opens the console; q closes it and the cluster goes with it.
-    let up = wait_for(|| screen().contains("Migrations (14)"), 90);
-    let text = screen();
+    // One capture must hold all of it: tmux can be read between the chunks of one frame.
+    let loaded = |s: String| {
+        s.contains("Migrations (14)")
+            && s.contains("0010 order_summary_view")
+            && s.contains("pending")
+    };
+    let up = wait_for(|| loaded(screen()), 90);
     if !up {
+        let text = screen();
         tmux(&["kill-session", "-t", &session]);
-        panic!("the demo console did not come up:\n{text}");
+        panic!("the demo console did not come up with its 14 migrations:\n{text}");
     }
-    assert!(text.contains("0010 order_summary_view") && text.contains("pending"), "{text}");
     tmux(&["send-keys", "-t", &session, "q"]);
-    let back = wait_for(|| screen().contains("The demo project is at"), 30);
+    // EXITED follows sluice's own exit, so the folder line is complete by then.
+    let back = wait_for(
+        || {
+            let s = screen();
+            s.contains("The demo project is at") && s.contains("EXITED")
+        },
+        30,
+    );
     let text = screen();
     assert!(back, "the terminal came back to the shell screen:\n{text}");
     let dir = text
