@@ -37,12 +37,29 @@ impl Pane {
     fn text(&self, text: &str) {
         tmux(&["send-keys", "-t", &self.session, "-l", text]);
     }
-    fn expect(&self, what: &str, secs: u64) {
-        if !wait_for(|| self.screen().contains(what), secs) {
+    /// Waits for `what`, then for a screen that holds still (tmux can be read between the
+    /// chunks of one frame), and returns that screen for further checks.
+    fn expect(&self, what: &str, secs: u64) -> String {
+        let settled = std::cell::RefCell::new(String::new());
+        let ok = wait_for(
+            || {
+                let a = self.screen();
+                if !a.contains(what) {
+                    return false;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(60));
+                let same = self.screen() == a;
+                *settled.borrow_mut() = a;
+                same
+            },
+            secs,
+        );
+        if !ok {
             let s = self.screen();
             tmux(&["kill-session", "-t", &self.session]);
             panic!("waited for {what:?}:\n{s}");
         }
+        settled.into_inner()
     }
 }
 
@@ -87,8 +104,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
 
     // a opens the wizard; pre-checks and lint run by themselves (they only read).
     pane.keys(&["a"]);
-    pane.expect("continue to Backup", 20);
-    let s = pane.screen();
+    let s = pane.expect("continue to Backup", 20);
     assert!(s.contains("Apply to DEV · 3 migration(s) (1 → 3)"), "{s}");
     let run_id = s
         .lines()
@@ -96,11 +112,15 @@ async fn guarded_apply_on_production_with_two_approvers() {
         .expect("the wizard names its run")
         .to_string();
     pane.keys(&["Enter"]);
-    pane.expect("continue to Dry run", 30);
-    assert!(pane.screen().contains(backups.path().to_str().unwrap()), "the backup file is shown");
+    assert!(
+        pane.expect("continue to Dry run", 30).contains(backups.path().to_str().unwrap()),
+        "the backup file is shown"
+    );
     pane.keys(&["Enter"]);
-    pane.expect("continue to Confirm", 30);
-    assert!(pane.screen().contains("not rehearsable"), "the CONCURRENTLY index is flagged");
+    assert!(
+        pane.expect("continue to Confirm", 30).contains("not rehearsable"),
+        "the CONCURRENTLY index is flagged"
+    );
     pane.keys(&["Enter"]);
     pane.expect("Type the environment name", 10);
 
@@ -126,8 +146,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
     pane.keys(&["Tab"]);
     pane.text("CHG-4411");
     pane.keys(&["Enter"]);
-    pane.expect("Outcome: done", 30);
-    let s = pane.screen();
+    let s = pane.expect("Outcome: done", 30);
     assert!(s.contains("Second approver: bob"), "{s}");
     assert!(s.contains("Ticket: CHG-4411"), "{s}");
 
@@ -167,8 +186,9 @@ async fn guarded_apply_on_production_with_two_approvers() {
     // 3 a.m.: u, Enter takes the safe default (the newest migration only), the typed name,
     // the second approver's code (issued before the run) and a ticket, Enter runs it.
     pane.keys(&["u"]);
-    pane.expect("Roll back 3 status_idx only (down SQL from file)", 20);
-    assert!(pane.screen().contains("DROP INDEX CONCURRENTLY orders_status_idx"));
+    assert!(pane
+        .expect("Roll back 3 status_idx only (down SQL from file)", 20)
+        .contains("DROP INDEX CONCURRENTLY orders_status_idx"));
     pane.keys(&["Enter"]);
     pane.expect("Type the environment name to roll back", 10);
     let approve = run_sluice_as(bob_account, p.root(), &["approve", "--format", "json"], &bob);
@@ -267,8 +287,7 @@ async fn sluice_resolve_in_a_terminal_opens_the_recovery_and_undoes_what_ran() {
     assert_eq!(p.sluice(&["apply"]).code, 3);
 
     let pane = Pane::open("recover", &p, "", "resolve", 140, 45);
-    pane.expect("2_half failed at statement 3 of 4", 20);
-    let s = pane.screen();
+    let s = pane.expect("2_half failed at statement 3 of 4", 20);
     assert!(s.contains("INVALID index dups_v_key"), "{s}");
     assert!(s.contains("could not create unique index"), "{s}");
     // Undo what ran: statement 2 (an UPDATE) has no automatic undo, so a reason is asked.
@@ -318,8 +337,7 @@ async fn the_emergency_rollback_restores_the_newest_backup() {
     assert_eq!(p.sluice(&["apply"]).code, 0);
 
     let pane = Pane::open("restore", &p, "", "rollback", 140, 45);
-    pane.expect("← Enter", 20);
-    let s = pane.screen();
+    let s = pane.expect("← Enter", 20);
     assert!(s.contains("2_gone") || s.contains("2 gone"), "{s}");
     assert!(
         s.contains("cannot: 2 has no down SQL"),
@@ -358,8 +376,7 @@ async fn the_console_lists_and_applies_a_flyway_folder() {
     let p = TestProject::new(&db, "development", "");
     crate::layouts::copy_fixture(&p, "flyway");
     let pane = Pane::open("flyway", &p, "", "", 160, 48);
-    pane.expect("Migrations (8)", 20);
-    let s = pane.screen();
+    let s = pane.expect("Migrations (8)", 20);
     let at = |what: &str| s.find(what).unwrap_or_else(|| panic!("{what} on screen:\n{s}"));
     assert!(at("1.9 ") < at("1.10 ") && at("1.10 ") < at("1.11 "), "{s}");
     assert!(at("1.11 ") < at("R__order_totals"), "{s}");
