@@ -2,8 +2,10 @@
 //! (from sluice.toml or the variable `url_env` names), then PG* variables and ~/.pgpass for
 //! what it leaves out, then TLS per sslmode.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
@@ -109,31 +111,57 @@ impl Target {
     pub async fn connect(&self, application_name: &str) -> Result<Client> {
         let mut config = self.config.clone();
         config.application_name(application_name);
-        let connector = self.tls_connector()?;
-        let (client, connection) = config.connect(connector).await.map_err(|e| {
+        let opened = if self.sslmode == SslMode::Disable {
+            // No TLS wanted: skip building a connector (it loads the system CA bundle).
+            open(&config, tokio_postgres::NoTls).await
+        } else {
+            open(&config, self.tls_connector()?).await
+        };
+        opened.map_err(|e| {
             Error::database(format!(
                 "cannot connect to {} (environment {}): {}",
                 self.describe(),
                 self.env_name,
                 describe_pg(&e)
             ))
-        })?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection closed: {e}");
-            }
-        });
-        Ok(client)
+        })
     }
 
     /// Asks the server to cancel what the session behind `token` is running.
     pub async fn cancel(&self, token: &tokio_postgres::CancelToken) -> Result<()> {
-        token.cancel_query(self.tls_connector()?).await.map_err(|e| {
+        let sent = if self.sslmode == SslMode::Disable {
+            token.cancel_query(tokio_postgres::NoTls).await
+        } else {
+            token.cancel_query(self.tls_connector()?).await
+        };
+        sent.map_err(|e| {
             Error::database(format!("cannot send the cancel request: {}", describe_pg(&e)))
         })
     }
 
+    /// The connector for this target's TLS settings, built once per process and again only
+    /// when a certificate or key file changes (a long console session outlives a rotation).
+    /// Building one costs about 40 ms: OpenSSL reads the whole system CA bundle each time.
     fn tls_connector(&self) -> Result<postgres_native_tls::MakeTlsConnector> {
+        let root = self.tls.sslrootcert.clone().or_else(default_root_cert);
+        let key = (self.sslmode, root.clone(), self.tls.sslcert.clone(), self.tls.sslkey.clone());
+        let stamps: Vec<Option<FileStamp>> =
+            [&key.1, &key.2, &key.3].iter().map(|p| p.as_deref().and_then(stamp)).collect();
+        let cache = TLS_CACHE.get_or_init(Default::default);
+        if let Some(e) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            if e.stamps == stamps {
+                return Ok(e.connector.clone());
+            }
+        }
+        // Errors are not kept: the operator may fix the file and try again.
+        let connector = self.build_tls_connector()?;
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        let builds = cache.get(&key).map_or(0, |e| e.builds) + 1;
+        cache.insert(key, TlsEntry { stamps, connector: connector.clone(), builds });
+        Ok(connector)
+    }
+
+    fn build_tls_connector(&self) -> Result<postgres_native_tls::MakeTlsConnector> {
         let mut b = native_tls::TlsConnector::builder();
         let root = self.tls.sslrootcert.clone().or_else(default_root_cert);
         let verify = match self.sslmode {
@@ -178,6 +206,38 @@ impl Target {
             b.build().map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
         Ok(postgres_native_tls::MakeTlsConnector::new(connector))
     }
+}
+
+type TlsKey = (SslMode, Option<PathBuf>, Option<PathBuf>, Option<PathBuf>);
+type FileStamp = (std::time::SystemTime, u64, u64);
+
+struct TlsEntry {
+    stamps: Vec<Option<FileStamp>>,
+    connector: postgres_native_tls::MakeTlsConnector,
+    /// How many times this entry was built: tests check the cache is used.
+    builds: u32,
+}
+
+static TLS_CACHE: OnceLock<Mutex<HashMap<TlsKey, TlsEntry>>> = OnceLock::new();
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
+async fn open<T>(config: &Config, tls: T) -> std::result::Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("connection closed: {e}");
+        }
+    });
+    Ok(client)
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -355,6 +415,50 @@ mod tests {
             .unwrap();
         assert_eq!(t.sslmode, SslMode::VerifyCa);
         assert_eq!(t.describe(), "app@db:5432/shop");
+    }
+
+    fn builds(t: &Target) -> u32 {
+        let root = t.tls.sslrootcert.clone();
+        let key = (t.sslmode, root, t.tls.sslcert.clone(), t.tls.sslkey.clone());
+        let cache = TLS_CACHE.get_or_init(Default::default);
+        let n = cache.lock().unwrap().get(&key).map_or(0, |e| e.builds);
+        n
+    }
+
+    fn make_cert(dir: &Path, name: &str) -> Vec<u8> {
+        let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .args(["-nodes", "-days", "1", "-subj", &format!("/CN={name}"), "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read(cert).unwrap()
+    }
+
+    #[test]
+    fn the_tls_connector_is_built_once_and_again_when_its_root_certificate_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.crt");
+        std::fs::write(&root, make_cert(dir.path(), "first")).unwrap();
+        let url = format!("postgres://a@h/db?sslmode=verify-ca&sslrootcert={}", root.display());
+        let t = Target::from_url("x", &url, &Tls::default()).unwrap();
+        t.tls_connector().unwrap();
+        t.tls_connector().unwrap();
+        // A target resolved again (the console does so on every reload) shares it too.
+        Target::from_url("x", &url, &Tls::default()).unwrap().tls_connector().unwrap();
+        assert_eq!(builds(&t), 1);
+        // A broken file is reported, not hidden behind the connector built before it.
+        std::fs::write(&root, "not a certificate").unwrap();
+        let err = t.tls_connector().err().expect("a broken root certificate is refused");
+        assert!(err.message.contains("not a PEM certificate"), "{err}");
+        // A rotated certificate is read again.
+        std::fs::write(&root, make_cert(dir.path(), "second")).unwrap();
+        t.tls_connector().unwrap();
+        assert_eq!(builds(&t), 2);
     }
 
     #[test]

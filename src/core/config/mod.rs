@@ -78,7 +78,7 @@ pub enum TicketPolicy {
 }
 
 /// libpq's sslmode values. `allow` is folded into `prefer`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     Disable,
