@@ -1,7 +1,8 @@
 //! Engine benchmarks against a throwaway cluster. Prints figures; asserts nothing about time.
 //!
 //! 1. Apply 500 generated migrations (CREATE TABLE + INSERT each) with sluice, against psql
-//!    running the same files one transaction each over one connection. Reports the ratio.
+//!    running the same files one transaction each over one connection. Reports the ratio;
+//!    then the same as no-transaction files, against psql in autocommit.
 //! 2. `sluice status` on 5,000 migrations with 5,000 ledger rows: wall time and peak RSS.
 
 use std::path::Path;
@@ -33,20 +34,27 @@ fn small(i: usize) -> String {
     format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} VALUES (1, 'row {i}');\n")
 }
 
-fn psql_run(cluster: &Cluster, db: &str, dir: &Path, count: usize) -> Duration {
-    // One psql process, one connection, one transaction per file, as a careful script would.
+fn no_transaction(i: usize) -> String {
+    format!("-- sluice:no-transaction\n{}", small(i))
+}
+
+fn psql_run(cluster: &Cluster, conn: &str, dir: &Path, count: usize, wrap: bool) -> Duration {
+    // One psql process, one connection, one transaction per file as a careful script would
+    // (or autocommit, for no-transaction files).
     let mut script = String::new();
     for i in 1..=count {
         let f = dir.join("migrations").join(format!("{i:05}_m{i}.up.sql"));
-        script.push_str(&format!("BEGIN;\n\\i {}\nCOMMIT;\n", f.display()));
+        if wrap {
+            script.push_str(&format!("BEGIN;\n\\i {}\nCOMMIT;\n", f.display()));
+        } else {
+            script.push_str(&format!("\\i {}\n", f.display()));
+        }
     }
     let path = dir.join("all.psql");
     std::fs::write(&path, script).unwrap();
     let t = Instant::now();
     let out = Command::new(cluster.bin.join("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(cluster.socket_dir())
-        .args(["-p", &cluster.port.to_string(), "-U", "postgres", "-d", db, "-f"])
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-f"])
         .arg(&path)
         .output()
         .unwrap();
@@ -67,9 +75,9 @@ async fn sluice_run(dir: &Path) -> Duration {
     d
 }
 
-fn report_apply(count: usize, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {
+fn report_apply(what: &str, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {
     let (p, s) = (median(ps.clone()), median(sl.clone()));
-    println!("apply {count} migrations ({rounds} rounds, median):");
+    println!("apply {what} ({rounds} rounds, median):");
     println!("  psql   {:>8.1} ms   {:?}", p.as_secs_f64() * 1e3, ps);
     println!("  sluice {:>8.1} ms   {:?}", s.as_secs_f64() * 1e3, sl);
     println!("  ratio sluice/psql = {:.2} (goal <= 1.3)", s.as_secs_f64() / p.as_secs_f64());
@@ -83,21 +91,59 @@ async fn main() {
     // 1. sluice vs psql, alternating, on fresh databases each round.
     let count = 500;
     let only_status = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "status");
-    let rounds = 3;
-    let (mut ps, mut sl) = (Vec::new(), Vec::new());
-    for r in 0..if only_status { 0 } else { rounds } {
-        let (pdb, sdb) = (format!("bench_psql_{r}"), format!("bench_sluice_{r}"));
-        cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
-        cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
-        let pdir = work.path().join(&pdb);
-        let sdir = work.path().join(&sdb);
-        write_project(&pdir, &cluster.url(&pdb), count, small);
-        write_project(&sdir, &cluster.url(&sdb), count, small);
-        ps.push(psql_run(&cluster, &pdb, &pdir, count));
-        sl.push(sluice_run(&sdir).await);
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    // 1b. the same with every file `-- sluice:no-transaction`, against psql in autocommit:
+    // each statement commits with its ledger note.
+    type Body = fn(usize) -> String;
+    let kinds: [(&str, Body, bool); 2] = [
+        ("migrations", small, true),
+        ("no-transaction migrations (2 statements each)", no_transaction, false),
+    ];
+    for (k, (what, body, wrap)) in kinds.into_iter().enumerate() {
+        let (mut ps, mut sl) = (Vec::new(), Vec::new());
+        for r in 0..if only_status { 0 } else { rounds } {
+            let (pdb, sdb) = (format!("bench_psql_{k}_{r}"), format!("bench_sluice_{k}_{r}"));
+            cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
+            cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
+            let pdir = work.path().join(&pdb);
+            let sdir = work.path().join(&sdb);
+            write_project(&pdir, &cluster.url(&pdb), count, body);
+            write_project(&sdir, &cluster.url(&sdb), count, body);
+            ps.push(psql_run(&cluster, &cluster.url(&pdb), &pdir, count, wrap));
+            sl.push(sluice_run(&sdir).await);
+        }
+        if !only_status {
+            report_apply(&format!("{count} {what}"), rounds, ps, sl);
+        }
     }
+
+    // 1c. no-transaction files over a link with 1 ms latency each way, where round trips
+    // rather than fsyncs decide: sluice pays one more per statement than psql (the ledger).
     if !only_status {
-        report_apply(count, rounds, ps, sl);
+        cluster.psql("postgres", "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'").unwrap();
+        let port = common::latency::proxy(cluster.port, Duration::from_millis(1));
+        // sluice refuses a password in sluice.toml; nothing else runs while this is set.
+        std::env::set_var("PGPASSWORD", "bench");
+        let url = |db: &str| format!("postgres://bench@127.0.0.1:{port}/{db}");
+        let n = 100;
+        let (mut ps, mut sl) = (Vec::new(), Vec::new());
+        for r in 0..rounds {
+            let (pdb, sdb) = (format!("bench_far_psql_{r}"), format!("bench_far_sluice_{r}"));
+            cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
+            cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
+            let pdir = work.path().join(&pdb);
+            let sdir = work.path().join(&sdb);
+            write_project(&pdir, &url(&pdb), n, no_transaction);
+            write_project(&sdir, &url(&sdb), n, no_transaction);
+            ps.push(psql_run(&cluster, &url(&pdb), &pdir, n, false));
+            sl.push(sluice_run(&sdir).await);
+        }
+        report_apply(
+            &format!("{n} no-transaction migrations over a 2 ms round trip"),
+            rounds,
+            ps,
+            sl,
+        );
     }
 
     // 2. status on 5,000 migrations with 5,000 ledger rows.

@@ -1,6 +1,9 @@
 //! Helpers shared by the benchmarks.
 
 use std::process::Command;
+
+#[allow(dead_code)]
+pub mod latency;
 use std::time::{Duration, Instant};
 
 pub fn median(mut v: Vec<Duration>) -> Duration {

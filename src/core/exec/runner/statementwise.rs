@@ -33,7 +33,18 @@ impl Session {
         } else {
             self.ledger_row(step, None, false, Some(step.start_at as i32 + 1))
         };
-        let id = match self.ledger.insert(&self.client, &insert, &row).await {
+        // The session setup travels with the ledger insert (one round trip): it only sets
+        // timeouts, so it does no harm when the insert fails.
+        let setup = if nothing_left {
+            String::new()
+        } else {
+            format!("{} {}", self.reset, self.timeouts_sql(false))
+        };
+        let (inserted, set) = tokio::join!(
+            self.ledger.insert(&self.client, &insert, &row),
+            self.client.batch_execute(&setup)
+        );
+        let id = match inserted {
             Ok(id) => id,
             Err(e) => {
                 return Err(Attempt::plain(
@@ -45,8 +56,7 @@ impl Session {
         if nothing_left {
             return Ok(report);
         }
-        let setup = format!("{} {}", self.reset, self.timeouts_sql(false));
-        if let Err(e) = self.client.batch_execute(&setup).await {
+        if let Err(e) = set {
             return Err(Attempt::plain(e.into(), report));
         }
         // A file that opens and commits its own transactions keeps them: wrapping its
@@ -174,11 +184,16 @@ impl Session {
         sql: &str,
         atomic: bool,
     ) -> (std::result::Result<u64, tokio_postgres::Error>, Vec<super::Blocker>) {
-        if atomic {
-            if let Err(e) = self.client.batch_execute("BEGIN").await {
-                return (Err(e), Vec::new());
-            }
-        }
+        // BEGIN travels in the statement's own query string: one round trip instead of two,
+        // and the server runs nothing after a BEGIN that failed. A BEGIN in a query string
+        // turns its implicit transaction into a block that stays open for the COMMIT.
+        let begun;
+        let sql = if atomic {
+            begun = format!("BEGIN;\n{sql}");
+            begun.as_str()
+        } else {
+            sql
+        };
         let (res, blockers) = self.exec_watched(version, index, sql).await;
         if atomic && res.is_err() {
             let _ = self.client.batch_execute("ROLLBACK").await;
