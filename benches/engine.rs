@@ -75,6 +75,37 @@ async fn sluice_run(dir: &Path) -> Duration {
     d
 }
 
+/// sluice against psql on the same generated files, each on fresh databases, alternating.
+struct Compare<'a> {
+    cluster: &'a Cluster,
+    work: &'a Path,
+    rounds: usize,
+    url: &'a dyn Fn(&str) -> String,
+}
+
+impl Compare<'_> {
+    async fn run(
+        &self,
+        what: &str,
+        tag: &str,
+        count: usize,
+        body: fn(usize) -> String,
+        wrap: bool,
+    ) {
+        let (mut ps, mut sl) = (Vec::new(), Vec::new());
+        for r in 0..self.rounds {
+            let (pdb, sdb) = (format!("bench_{tag}_psql_{r}"), format!("bench_{tag}_sluice_{r}"));
+            for db in [&pdb, &sdb] {
+                self.cluster.psql("postgres", &format!("CREATE DATABASE {db}")).unwrap();
+                write_project(&self.work.join(db), &(self.url)(db), count, body);
+            }
+            ps.push(psql_run(self.cluster, &(self.url)(&pdb), &self.work.join(&pdb), count, wrap));
+            sl.push(sluice_run(&self.work.join(&sdb)).await);
+        }
+        report_apply(&format!("{count} {what}"), self.rounds, ps, sl);
+    }
+}
+
 fn report_apply(what: &str, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {
     let (p, s) = (median(ps.clone()), median(sl.clone()));
     println!("apply {what} ({rounds} rounds, median):");
@@ -92,58 +123,27 @@ async fn main() {
     let count = 500;
     let only_status = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "status");
     let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-    // 1b. the same with every file `-- sluice:no-transaction`, against psql in autocommit:
+    // Then the same with every file `-- sluice:no-transaction`, against psql in autocommit:
     // each statement commits with its ledger note.
-    type Body = fn(usize) -> String;
-    let kinds: [(&str, Body, bool); 2] = [
-        ("migrations", small, true),
-        ("no-transaction migrations (2 statements each)", no_transaction, false),
-    ];
-    for (k, (what, body, wrap)) in kinds.into_iter().enumerate() {
-        let (mut ps, mut sl) = (Vec::new(), Vec::new());
-        for r in 0..if only_status { 0 } else { rounds } {
-            let (pdb, sdb) = (format!("bench_psql_{k}_{r}"), format!("bench_sluice_{k}_{r}"));
-            cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
-            cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
-            let pdir = work.path().join(&pdb);
-            let sdir = work.path().join(&sdb);
-            write_project(&pdir, &cluster.url(&pdb), count, body);
-            write_project(&sdir, &cluster.url(&sdb), count, body);
-            ps.push(psql_run(&cluster, &cluster.url(&pdb), &pdir, count, wrap));
-            sl.push(sluice_run(&sdir).await);
-        }
-        if !only_status {
-            report_apply(&format!("{count} {what}"), rounds, ps, sl);
-        }
+    if !only_status {
+        let local = |db: &str| cluster.url(db);
+        let c = Compare { cluster: &cluster, work: work.path(), rounds, url: &local };
+        c.run("migrations", "local", count, small, true).await;
+        let nt = "no-transaction migrations (2 statements each)";
+        c.run(nt, "local_nt", count, no_transaction, false).await;
     }
 
-    // 1c. no-transaction files over a link with 1 ms latency each way, where round trips
+    // 1b. no-transaction files over a link with 1 ms latency each way, where round trips
     // rather than fsyncs decide: sluice pays one more per statement than psql (the ledger).
     if !only_status {
         cluster.psql("postgres", "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'").unwrap();
         let port = common::latency::proxy(cluster.port, Duration::from_millis(1));
         // sluice refuses a password in sluice.toml; nothing else runs while this is set.
         std::env::set_var("PGPASSWORD", "bench");
-        let url = |db: &str| format!("postgres://bench@127.0.0.1:{port}/{db}");
-        let n = 100;
-        let (mut ps, mut sl) = (Vec::new(), Vec::new());
-        for r in 0..rounds {
-            let (pdb, sdb) = (format!("bench_far_psql_{r}"), format!("bench_far_sluice_{r}"));
-            cluster.psql("postgres", &format!("CREATE DATABASE {pdb}")).unwrap();
-            cluster.psql("postgres", &format!("CREATE DATABASE {sdb}")).unwrap();
-            let pdir = work.path().join(&pdb);
-            let sdir = work.path().join(&sdb);
-            write_project(&pdir, &url(&pdb), n, no_transaction);
-            write_project(&sdir, &url(&sdb), n, no_transaction);
-            ps.push(psql_run(&cluster, &url(&pdb), &pdir, n, false));
-            sl.push(sluice_run(&sdir).await);
-        }
-        report_apply(
-            &format!("{n} no-transaction migrations over a 2 ms round trip"),
-            rounds,
-            ps,
-            sl,
-        );
+        let far = |db: &str| format!("postgres://bench@127.0.0.1:{port}/{db}");
+        let c = Compare { cluster: &cluster, work: work.path(), rounds, url: &far };
+        let nt = "no-transaction migrations over a 2 ms round trip";
+        c.run(nt, "far_nt", 100, no_transaction, false).await;
     }
 
     // 2. status on 5,000 migrations with 5,000 ledger rows.
