@@ -5,8 +5,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sluice::core::cluster::Cluster;
-use sluice::core::config::Project;
+use sluice::core::data::config::Project;
+use sluice::core::db::cluster::Cluster;
 use sluice::core::exec::{self, ApplyOptions, Control};
 
 fn mb_per_s(bytes: u64, d: Duration) -> f64 {
@@ -70,7 +70,7 @@ async fn main() {
     let plain_bytes = std::fs::metadata(&plain).unwrap().len();
 
     let t = Instant::now();
-    let info = sluice::core::backup::take(env, "bench", None).await.unwrap();
+    let info = sluice::core::guard::backup::take(env, "bench", None).await.unwrap();
     let sluice_t = t.elapsed();
     println!(
         "pg_dump -Fc:   {:.1} s, {:.0} MB file, {:.0} MB/s of database",

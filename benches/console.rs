@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sluice::core::cluster::Cluster;
+use sluice::core::db::cluster::Cluster;
 use sluice::ui::model::{update, EnvTab, FindingRow, Key, Load, Model, Msg, Row};
 
 const N: usize = 2000;

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sluice::core::cluster::Cluster;
-use sluice::core::config::Project;
+use sluice::core::data::config::Project;
+use sluice::core::db::cluster::Cluster;
 use sluice::core::exec::{self, ApplyOptions};
 
 #[path = "common/mod.rs"]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sluice::core::cluster::Cluster;
+use sluice::core::db::cluster::Cluster;
 
 const ROWS: i32 = 10_000;
 const LOAD_SECS: u64 = 8;

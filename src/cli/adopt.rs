@@ -4,11 +4,11 @@ use serde_json::json;
 
 use super::output::{print_json, print_report};
 use super::{FailedArg, Format};
-use crate::core::config::{Environment, Project};
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::source::Layout;
 use crate::core::error::{Error, Result};
 use crate::core::exec::adopt::{adopt, AdoptOptions, AdoptPlan, FailedChoice};
 use crate::core::exec::{Control, Sign};
-use crate::core::source::Layout;
 
 /// The command line's choices as the engine's options.
 pub fn options(

@@ -6,8 +6,9 @@ use serde_json::json;
 
 use super::output::print_json;
 use super::Format;
-use crate::core::audit::{audit_log, chain};
+use crate::core::data::config::paths::audit_log;
 use crate::core::error::Result;
+use crate::core::record::audit::chain;
 
 pub fn verify(format: Format, file: Option<PathBuf>) -> Result<i32> {
     let log = match file {

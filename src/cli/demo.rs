@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::core::cluster::Cluster;
-use crate::core::config::Project;
+use crate::core::data::config::Project;
+use crate::core::db::cluster::Cluster;
 use crate::core::error::{Error, Result};
 use crate::core::exec::{self, ApplyOptions};
 
@@ -104,7 +104,7 @@ async fn set_up(cluster: &Cluster) -> Result<Project> {
         println!("{name}: applied up to {to}");
     }
     let env = project.environment(Some("dev"))?;
-    let status = exec::status(&project, env).await?;
+    let status = crate::core::query::status(&project, env).await?;
     super::output::print_status(super::Format::Text, &project, env, &status);
     Ok(project)
 }

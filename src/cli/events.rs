@@ -2,7 +2,8 @@
 
 use super::{output, Format};
 use crate::core::error::Result;
-use crate::core::exec::{self, RunReport};
+use crate::core::exec;
+use crate::core::record::report::RunReport;
 
 /// Runs an engine call while printing its events (text mode), then prints the report.
 /// Ctrl-C cancels the statement in flight and stops the run; a second Ctrl-C exits at once.

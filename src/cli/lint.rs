@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::Format;
-use crate::core::config::{LintGate, Project};
-use crate::core::connect::Target;
+use crate::core::data::config::{LintGate, Project};
+use crate::core::data::lint::{self, Finding, Options, Report, Severity, TableSize, RULES};
+use crate::core::db::connect::Target;
 use crate::core::error::{Error, Result};
-use crate::core::lint::{self, Finding, Options, Report, Severity, TableSize, RULES};
 
 pub async fn run(
     format: Format,

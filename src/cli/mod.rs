@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::core::config::Project;
+use crate::core::data::config::Project;
 use crate::core::error::{Error, Result};
 use crate::core::exec::{self, ApplyOptions, Resolution, RollbackTarget};
 
@@ -361,51 +361,53 @@ async fn run(cli: Cli) -> Result<i32> {
     let project = &project;
     match command {
         Command::Status => {
-            let status = exec::status(project, env).await?;
+            let status = crate::core::query::status(project, env).await?;
             output::print_status(format, project, env, &status);
             Ok(0)
         }
         Command::Diff { version: Some(v) } => {
-            let diff = exec::diff::file_drift(project, env, &v).await?;
+            let diff = crate::core::query::diff::file_drift(project, env, &v).await?;
             output::print_diff(format, &diff, None);
             Ok(0)
         }
-        Command::Diff { version: None } => match exec::diff::schema_drift(project, env).await? {
-            None => Err(Error::input(format!(
-                "no schema snapshot in {} yet: sluice takes one after each apply or rollback",
-                env.name
-            ))),
-            Some(d) => {
-                output::print_diff(format, &d.diff, Some(&d));
-                Ok(if d.diff.is_empty() { 0 } else { 1 })
+        Command::Diff { version: None } => {
+            match crate::core::query::diff::schema_drift(project, env).await? {
+                None => Err(Error::input(format!(
+                    "no schema snapshot in {} yet: sluice takes one after each apply or rollback",
+                    env.name
+                ))),
+                Some(d) => {
+                    output::print_diff(format, &d.diff, Some(&d));
+                    Ok(if d.diff.is_empty() { 0 } else { 1 })
+                }
             }
-        },
+        }
         Command::Check => {
-            let checks = exec::precheck(project, env, &ApplyOptions::default()).await?;
+            let checks = crate::core::query::checks::precheck(project, env).await?;
             output::print_check_result(format, &checks);
-            Ok(if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) {
+            Ok(if checks.iter().any(|c| c.outcome == crate::core::guard::precheck::Outcome::Fail) {
                 1
             } else {
                 0
             })
         }
         Command::Verify { level } => {
-            let level = crate::core::verify::Level::parse(&level)?;
-            let checks = exec::verify(project, env, level).await?;
+            let level = crate::core::guard::verify::Level::parse(&level)?;
+            let checks = crate::core::query::checks::verify(project, env, level).await?;
             output::print_check_result(format, &checks);
-            Ok(if checks.iter().any(|c| c.outcome == crate::core::precheck::Outcome::Fail) {
+            Ok(if checks.iter().any(|c| c.outcome == crate::core::guard::precheck::Outcome::Fail) {
                 1
             } else {
                 0
             })
         }
         Command::Backup => {
-            let info = crate::core::backup::take(env, "manual", None).await?;
+            let info = crate::core::guard::backup::take(env, "manual", None).await?;
             output::print_backup(format, &info);
             Ok(0)
         }
         Command::Backups => {
-            let files = crate::core::backup::list(env)?;
+            let files = crate::core::guard::backup::list(env)?;
             output::print_backups(format, env, &files);
             Ok(0)
         }
@@ -418,7 +420,7 @@ async fn run(cli: Cli) -> Result<i32> {
             .await
         }
         Command::Runs { show } => {
-            let (_, runs) = exec::history(project, env).await?;
+            let (_, runs) = crate::core::query::history(project, env).await?;
             match show {
                 None => output::print_runs(format, env, &runs),
                 Some(RunsCommand::Show { id }) => {
@@ -428,7 +430,7 @@ async fn run(cli: Cli) -> Result<i32> {
                             env.name
                         ))
                     })?;
-                    let md = crate::core::audit::report_dir(env)
+                    let md = crate::core::data::config::paths::report_dir(env)
                         .ok()
                         .and_then(|d| std::fs::read_to_string(d.join(format!("{id}.md"))).ok());
                     output::print_run(format, run, md.as_deref());
@@ -438,13 +440,13 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Approve { run_id } => {
             let code = exec::approve(project, env, run_id.as_deref()).await?;
-            let who = crate::core::identity::os_user();
+            let who = crate::core::host::identity::os_user();
             // exec::approve refused to issue a code without a known account.
-            let account = crate::core::identity::account().unwrap_or_default();
+            let account = crate::core::host::identity::account().unwrap_or_default();
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({ "environment": env.name, "run_id": run_id, "approver": who, "account": account, "code": code, "valid_minutes": crate::core::approval::VALID_MINUTES })
+                    serde_json::json!({ "environment": env.name, "run_id": run_id, "approver": who, "account": account, "code": code, "valid_minutes": crate::core::guard::approval::VALID_MINUTES })
                 ),
                 _ => {
                     let what = match &run_id {
@@ -454,14 +456,14 @@ async fn run(cli: Cli) -> Result<i32> {
                     println!("approval for {what} by {who} (OS account {account}): {code}");
                     println!(
                         "give the operator your name ({who}) and this code; it works once, within {} minutes, and not for a run by the same OS account",
-                        crate::core::approval::VALID_MINUTES
+                        crate::core::guard::approval::VALID_MINUTES
                     );
                 }
             }
             Ok(0)
         }
         Command::History => {
-            let (rows, runs) = exec::history(project, env).await?;
+            let (rows, runs) = crate::core::query::history(project, env).await?;
             output::print_history(format, env, &rows, &runs);
             Ok(0)
         }
@@ -541,7 +543,7 @@ async fn run(cli: Cli) -> Result<i32> {
                     return crate::ui::run(project.clone(), Some(&env.name), &ui).await;
                 }
                 _ => {
-                    let found = exec::recover::recovery(project, env).await?;
+                    let found = crate::core::query::recovery::recovery(project, env).await?;
                     let found: Vec<_> = match &version {
                         Some(v) => found.into_iter().filter(|r| &r.version == v).collect(),
                         None => found,
@@ -552,7 +554,7 @@ async fn run(cli: Cli) -> Result<i32> {
             };
             let version = match version {
                 Some(v) => v,
-                None => match exec::recover::recovery(project, env).await?.first() {
+                None => match crate::core::query::recovery::recovery(project, env).await?.first() {
                     Some(r) => r.version.clone(),
                     None => {
                         return Err(Error::input(format!(
@@ -580,7 +582,7 @@ async fn run(cli: Cli) -> Result<i32> {
 mod tests {
     #[test]
     fn stamp_shape() {
-        let s = crate::core::identity::utc_timestamp();
+        let s = crate::core::host::identity::utc_timestamp();
         assert_eq!(s.len(), 14);
         assert!(s.starts_with("20"), "{s}");
     }

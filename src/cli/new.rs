@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::core::config::Project;
+use crate::core::data::config::Project;
 use crate::core::error::{Error, Result};
 
 pub(super) fn new_migration(
@@ -20,17 +20,17 @@ pub(super) fn new_migration(
     std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
     let layout = match project.layout {
         Some(l) => l,
-        None => crate::core::source::detect(dir)?,
+        None => crate::core::data::source::detect(dir)?,
     };
-    if layout != crate::core::source::Layout::Native {
+    if layout != crate::core::data::source::Layout::Native {
         return Err(Error::input(format!(
             "{} holds {layout} migrations: sluice new writes sluice's own layout; create the file the way {layout} names it",
             dir.display()
         )));
     }
-    let existing = crate::core::source::load_native(dir)?;
+    let existing = crate::core::data::source::load_native(dir)?;
     let version = if timestamp {
-        crate::core::identity::utc_timestamp()
+        crate::core::host::identity::utc_timestamp()
     } else {
         let width = existing.last().map_or(4, |m| m.version.as_str().len());
         let next: u128 =

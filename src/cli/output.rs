@@ -3,11 +3,11 @@
 use serde_json::json;
 
 use super::Format;
-use crate::core::config::{Environment, Project};
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::plan::{MigrationState, Status};
+use crate::core::db::ledger::{HistoryRow, RunRow};
 use crate::core::error::{Error, ErrorKind};
-use crate::core::exec::{Event, RunReport};
-use crate::core::ledger::{HistoryRow, RunRow};
-use crate::core::plan::{State, Status};
+use crate::core::record::report::{Event, RunReport};
 
 pub fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into()));
@@ -27,14 +27,14 @@ pub fn print_error(format: Format, e: &Error) {
     eprintln!("sluice: {}", e.message);
 }
 
-fn symbol(state: State, out_of_order: bool) -> &'static str {
+fn symbol(state: MigrationState, out_of_order: bool) -> &'static str {
     match state {
-        State::Applied => "✓",
-        State::Pending if out_of_order => "↯",
-        State::Pending => "•",
-        State::Drifted => "!",
-        State::Missing => "?",
-        State::Failed => "✗",
+        MigrationState::Applied => "✓",
+        MigrationState::Pending if out_of_order => "↯",
+        MigrationState::Pending => "•",
+        MigrationState::Drifted => "!",
+        MigrationState::Missing => "?",
+        MigrationState::Failed => "✗",
     }
 }
 
@@ -52,11 +52,11 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
                     "applied_at": i.applied_at(),
                     "out_of_order": i.out_of_order,
                 });
-                if i.state == State::Failed {
+                if i.state == MigrationState::Failed {
                     m["failed_at_statement"] =
                         json!(i.entry.as_ref().and_then(|e| e.failed_at_statement));
                 }
-                if i.state == State::Drifted {
+                if i.state == MigrationState::Drifted {
                     m["ledger_checksum"] = json!(i.entry.as_ref().map(|e| &e.checksum));
                 }
                 m
@@ -72,28 +72,33 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
     let width = status.items.iter().map(|i| i.label().len()).max().unwrap_or(0);
     for i in &status.items {
         let detail = match i.state {
-            State::Applied => format!("applied  {}", i.applied_at().unwrap_or("")),
-            State::Pending if i.out_of_order => {
+            MigrationState::Applied => format!("applied  {}", i.applied_at().unwrap_or("")),
+            MigrationState::Pending if i.out_of_order => {
                 "pending  (out of order: older than the newest applied)".into()
             }
-            State::Pending => "pending".into(),
-            State::Drifted => "drifted  (file changed after it was applied)".into(),
-            State::Missing => "missing  (applied; file gone)".into(),
-            State::Failed => format!(
+            MigrationState::Pending => "pending".into(),
+            MigrationState::Drifted => "drifted  (file changed after it was applied)".into(),
+            MigrationState::Missing => "missing  (applied; file gone)".into(),
+            MigrationState::Failed => format!(
                 "failed   at statement {}",
                 i.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0)
             ),
         };
         println!("  {} {:<width$}  {detail}", symbol(i.state, i.out_of_order), i.label());
     }
-    let counts: Vec<String> =
-        [State::Applied, State::Pending, State::Drifted, State::Missing, State::Failed]
-            .iter()
-            .filter_map(|s| {
-                let n = status.count(*s);
-                (n > 0).then(|| format!("{n} {}", s.as_str()))
-            })
-            .collect();
+    let counts: Vec<String> = [
+        MigrationState::Applied,
+        MigrationState::Pending,
+        MigrationState::Drifted,
+        MigrationState::Missing,
+        MigrationState::Failed,
+    ]
+    .iter()
+    .filter_map(|s| {
+        let n = status.count(*s);
+        (n > 0).then(|| format!("{n} {}", s.as_str()))
+    })
+    .collect();
     if !counts.is_empty() {
         println!("{}", counts.join(", "));
     }
@@ -174,7 +179,7 @@ pub fn print_event(ev: &Event) {
         }
         Event::StageStarted { .. } | Event::RunFinished { .. } => {}
         Event::StageFinished { result } => {
-            use crate::core::exec::StageOutcome;
+            use crate::core::record::report::StageOutcome;
             let mark = match result.outcome {
                 StageOutcome::Passed => "✓",
                 StageOutcome::Warned => "!",
@@ -317,9 +322,9 @@ fn run_line(r: &RunRow) -> String {
 }
 
 pub fn print_info(format: Format, project: Option<&Project>) {
-    let config = crate::core::config::config_dir().map(|d| d.display().to_string());
+    let config = crate::core::data::config::paths::config_dir().map(|d| d.display().to_string());
     let logs = super::log_dir().map(|d| d.display().to_string());
-    let data = crate::core::audit::data_dir().ok().map(|d| d.display().to_string());
+    let data = crate::core::data::config::paths::data_dir().ok().map(|d| d.display().to_string());
     let envs: Vec<_> = project
         .map(|p| {
             p.environments
@@ -330,7 +335,7 @@ pub fn print_info(format: Format, project: Option<&Project>) {
         .unwrap_or_default();
     let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "project": project.map(|p| p.root.join(crate::core::config::PROJECT_FILE).display().to_string()),
+        "project": project.map(|p| p.root.join(crate::core::data::config::PROJECT_FILE).display().to_string()),
         "migrations": project.map(|p| p.migrations_dir.display().to_string()),
         "ledger_schema": project.map(|p| p.ledger_schema.clone()),
         "themes": config.as_ref().map(|d| format!("{d}/themes/NAME.toml (built in: dark, light, high-contrast, colorblind)")),
@@ -384,7 +389,7 @@ pub fn print_new(format: Format, paths: &[std::path::PathBuf]) {
 pub fn print_diff(
     format: Format,
     diff: &str,
-    drift: Option<&crate::core::exec::diff::SchemaDrift>,
+    drift: Option<&crate::core::query::diff::SchemaDrift>,
 ) {
     if format == Format::Json {
         print_json(&json!({ "diff": diff, "changed": !diff.is_empty(), "snapshot": drift }));
@@ -397,7 +402,7 @@ pub fn print_diff(
     }
 }
 
-pub fn print_backup(format: Format, info: &crate::core::backup::BackupInfo) {
+pub fn print_backup(format: Format, info: &crate::core::guard::backup::BackupInfo) {
     if format == Format::Json {
         print_json(&serde_json::to_value(info).unwrap_or_default());
         return;
@@ -414,7 +419,11 @@ pub fn print_backup(format: Format, info: &crate::core::backup::BackupInfo) {
     }
 }
 
-pub fn print_backups(format: Format, env: &Environment, files: &[crate::core::backup::BackupFile]) {
+pub fn print_backups(
+    format: Format,
+    env: &Environment,
+    files: &[crate::core::guard::backup::BackupFile],
+) {
     if format == Format::Json {
         print_json(&json!({ "environment": env.name, "backups": files }));
         return;
@@ -436,8 +445,8 @@ fn age(s: u64) -> String {
     }
 }
 
-pub fn print_checks(checks: &[crate::core::precheck::Check]) {
-    use crate::core::precheck::Outcome;
+pub fn print_checks(checks: &[crate::core::guard::precheck::Check]) {
+    use crate::core::guard::precheck::Outcome;
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in checks {
         let sym = match c.outcome {
@@ -449,7 +458,7 @@ pub fn print_checks(checks: &[crate::core::precheck::Check]) {
     }
 }
 
-pub fn print_check_result(format: Format, checks: &[crate::core::precheck::Check]) {
+pub fn print_check_result(format: Format, checks: &[crate::core::guard::precheck::Check]) {
     if format == Format::Json {
         print_json(&json!({ "checks": checks }));
         return;
@@ -484,8 +493,8 @@ pub fn print_run(format: Format, run: &RunRow, markdown: Option<&str>) {
     }
 }
 
-pub fn interrupted_text(i: crate::core::exec::recover::Interrupted) -> &'static str {
-    use crate::core::exec::recover::Interrupted;
+pub fn interrupted_text(i: crate::core::query::recovery::Interrupted) -> &'static str {
+    use crate::core::query::recovery::Interrupted;
     match i {
         Interrupted::Completed => {
             "it completed (the catalog shows its result) but the process stopped before the ledger recorded it"
@@ -502,9 +511,9 @@ pub fn interrupted_text(i: crate::core::exec::recover::Interrupted) -> &'static 
 pub fn print_recovery(
     format: Format,
     env: &Environment,
-    found: &[crate::core::exec::recover::Recovery],
+    found: &[crate::core::query::recovery::Recovery],
 ) {
-    use crate::core::exec::recover::Reached;
+    use crate::core::query::recovery::Reached;
     if format == Format::Json {
         print_json(&json!({ "environment": env.name, "failed": found }));
         return;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::model::{Entry, Load, Model, Screen};
 use super::view::border;
-use crate::core::ledger::{HistoryRow, RunRow};
+use crate::core::db::ledger::{HistoryRow, RunRow};
 
 fn ms(v: &Value) -> String {
     match v.as_u64() {

@@ -9,10 +9,9 @@ use tokio::sync::mpsc;
 use super::model::{FindingRow, Msg};
 use super::wizard::emergency::{Choice, Kind};
 use super::wizard::{RunCmd, RunMsg};
-use crate::core::config::Project;
-use crate::core::exec::{
-    self, ApplyOptions, Control, GuardedRun, Interrupt, Opened, Resolution, RunReport,
-};
+use crate::core::data::config::Project;
+use crate::core::exec::{self, ApplyOptions, Control, GuardedRun, Interrupt, Opened, Resolution};
+use crate::core::record::report::RunReport;
 
 fn send(tx: &mpsc::UnboundedSender<Msg>, m: RunMsg) {
     let _ = tx.send(Msg::Run(m));
@@ -21,7 +20,7 @@ fn send(tx: &mpsc::UnboundedSender<Msg>, m: RunMsg) {
 fn finished(project: &Project, env: &str, report: RunReport) -> RunMsg {
     let path = project
         .environment(Some(env))
-        .and_then(crate::core::audit::report_dir)
+        .and_then(crate::core::data::config::paths::report_dir)
         .map(|d| d.join(format!("{}.md", report.run_id)).display().to_string())
         .unwrap_or_default();
     RunMsg::Finished { report: Box::new(report), path }
@@ -83,7 +82,7 @@ pub(super) fn spawn_apply(
             &tx,
             RunMsg::Opened {
                 run_id: run.run_id().to_string(),
-                operator: crate::core::identity::os_user(),
+                operator: crate::core::host::identity::os_user(),
                 planned: run.planned(),
             },
         );
@@ -193,11 +192,12 @@ pub(super) fn spawn_emergency(
         };
         match kind {
             Kind::Rollback => {
-                let plan = exec::emergency::rollback_plan(&project, &environment).await;
+                let plan =
+                    crate::core::query::emergency::rollback_plan(&project, &environment).await;
                 send(&tx, RunMsg::RollbackPlan(plan.map(Box::new).map_err(|e| e.message)));
             }
             Kind::Recover => {
-                let found = exec::recover::recovery(&project, &environment).await;
+                let found = crate::core::query::recovery::recovery(&project, &environment).await;
                 let first = found.map(|v| v.into_iter().next().map(Box::new));
                 send(&tx, RunMsg::Recovery(first.map_err(|e| e.message)));
             }

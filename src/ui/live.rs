@@ -107,9 +107,9 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
 }
 
 /// Who blocks whom, as a tree: roots are sessions that block without waiting themselves.
-pub(super) fn blocker_tree(s: &crate::core::monitor::Snapshot) -> Vec<String> {
+pub(super) fn blocker_tree(s: &crate::core::db::monitor::Snapshot) -> Vec<String> {
     fn children(
-        s: &crate::core::monitor::Snapshot,
+        s: &crate::core::db::monitor::Snapshot,
         pid: i32,
         depth: usize,
         seen: &mut Vec<i32>,

@@ -5,10 +5,9 @@ use tokio::sync::mpsc;
 
 use super::browse;
 use super::model::{self, FindingRow, Load, Msg, Row};
-use crate::core::config::Project;
+use crate::core::data::config::Project;
+use crate::core::data::plan::{Item, Status};
 use crate::core::error::Result;
-use crate::core::exec;
-use crate::core::plan::{Item, Status};
 
 /// Loads one environment in the background, in two messages: the list as soon as files and
 /// ledger are read (the first full frame), then lint findings, history, runs and drift SQL.
@@ -23,7 +22,7 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
                 return;
             }
         };
-        let (status, unreadable) = match exec::status_tolerant(&project, env).await {
+        let (status, unreadable) = match crate::core::query::status_tolerant(&project, env).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = tx.send(Msg::Loaded { env: name, load: Load::from_error(&e) });
@@ -33,7 +32,7 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
         if let Some(n) = unreadable_notice(&unreadable) {
             let _ = tx.send(Msg::Notice(n));
         }
-        let server = crate::core::connect::Target::resolve(env).map(|t| t.describe());
+        let server = crate::core::db::connect::Target::resolve(env).map(|t| t.describe());
         let mut rows: Vec<Row> =
             status.items.iter().map(|i| row(i, Vec::new(), None, Vec::new())).collect();
         flag_unreadable(&mut rows, &unreadable);
@@ -59,7 +58,7 @@ pub(super) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
 
 /// Tables the pending migrations touch.
 fn touched(status: &Status) -> Vec<String> {
-    crate::core::sql::tables_named(
+    crate::core::data::sql::tables_named(
         status
             .pending()
             .filter_map(|i| i.migration.as_ref())
@@ -86,7 +85,7 @@ fn row(
         up_sql: i.migration.as_ref().map(|m| m.up.text.clone()),
         down_sql: i.migration.as_ref().and_then(|m| m.down.as_ref().map(|d| d.text.clone())),
         drift_diff: match (&ledger_sql, &i.migration) {
-            (Some(ran), Some(m)) => Some(crate::core::schema::unified_diff(
+            (Some(ran), Some(m)) => Some(crate::core::db::schema::unified_diff(
                 ran,
                 &m.up.text,
                 "ledger (as applied)",
@@ -103,7 +102,7 @@ fn row(
 
 /// Unreadable migrations become flagged rows: in place of the "missing" row their ledger
 /// entry would make, or in version order among the others.
-fn flag_unreadable(rows: &mut Vec<Row>, unreadable: &[crate::core::source::Unreadable]) {
+fn flag_unreadable(rows: &mut Vec<Row>, unreadable: &[crate::core::data::source::Unreadable]) {
     for u in unreadable {
         let flagged = Row {
             version: u.version.to_string(),
@@ -120,7 +119,7 @@ fn flag_unreadable(rows: &mut Vec<Row>, unreadable: &[crate::core::source::Unrea
             history: Vec::new(),
             problem: Some(u.message.clone()),
         };
-        let key = |v: &str| crate::core::source::Version::parse(v);
+        let key = |v: &str| crate::core::data::source::Version::parse(v);
         match rows.iter().position(|r| key(&r.version) == Some(u.version.clone())) {
             Some(i) => {
                 let history = std::mem::take(&mut rows[i].history);
@@ -139,7 +138,7 @@ fn flag_unreadable(rows: &mut Vec<Row>, unreadable: &[crate::core::source::Unrea
 }
 
 /// One notice naming the files that cannot be read.
-fn unreadable_notice(unreadable: &[crate::core::source::Unreadable]) -> Option<String> {
+fn unreadable_notice(unreadable: &[crate::core::data::source::Unreadable]) -> Option<String> {
     let first = unreadable.first()?;
     let more = match unreadable.len() {
         1 => String::new(),
@@ -150,15 +149,15 @@ fn unreadable_notice(unreadable: &[crate::core::source::Unreadable]) -> Option<S
 
 async fn details(
     project: &Project,
-    env: &crate::core::config::Environment,
+    env: &crate::core::data::config::Environment,
     status: &Status,
 ) -> Result<Load> {
-    let target = crate::core::connect::Target::resolve(env)?;
+    let target = crate::core::db::connect::Target::resolve(env)?;
     // The SQL that ran, for drifted and missing migrations (diff, and SQL when the file is gone).
     let client = target.connect("sluice/console").await?;
-    let ledger = crate::core::ledger::Ledger::new(&project.ledger_schema);
+    let ledger = crate::core::db::ledger::Ledger::new(&project.ledger_schema);
     let levels = project.lint_levels(Some(env.tier));
-    let opts = crate::core::lint::Options {
+    let opts = crate::core::data::lint::Options {
         levels,
         lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
         ..Default::default()
@@ -176,7 +175,7 @@ async fn details(
         } else {
             format!("failed@{}", h.failed_at_statement.unwrap_or(0))
         };
-        let key = crate::core::source::Version::parse(&h.version)
+        let key = crate::core::data::source::Version::parse(&h.version)
             .map(|v| v.key().to_string())
             .unwrap_or(h.version.clone());
         history.entry(key).or_default().push(format!(
@@ -197,8 +196,8 @@ async fn details(
         };
         let findings = match &i.migration {
             Some(m) => {
-                let input = crate::core::lint::Input::from_migration(m);
-                crate::core::lint::lint_one(&input, &opts)
+                let input = crate::core::data::lint::Input::from_migration(m);
+                crate::core::data::lint::lint_one(&input, &opts)
                     .into_iter()
                     .map(|f| FindingRow {
                         line: f.line,

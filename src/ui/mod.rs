@@ -20,7 +20,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc;
 
-use crate::core::config::Project;
+use crate::core::data::config::Project;
 use crate::core::error::{Error, Result};
 
 use model::{update, Command, EnvTab, Key, Model, Msg};
@@ -60,7 +60,7 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
             approvals: e.approvals.required,
             ticket_required: matches!(
                 e.approvals.ticket,
-                crate::core::config::TicketPolicy::Required
+                crate::core::data::config::TicketPolicy::Required
             ),
         })
         .collect();
@@ -73,7 +73,7 @@ pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<
     };
     let mut model = Model::new(&project.name, envs, start, &opts.log_dir);
     model.readonly = opts.readonly;
-    let config_dir = crate::core::config::config_dir();
+    let config_dir = crate::core::data::config::paths::config_dir();
     let loaded =
         theme::load(opts.theme.as_deref(), config_dir.as_deref(), theme::no_color_requested());
     for n in &loaded.notices {
@@ -166,7 +166,7 @@ async fn run_monitor(
     mut cfg: tokio::sync::watch::Receiver<Option<MonitorCfg>>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
-    let mut current: Option<(String, crate::core::monitor::Monitor)> = None;
+    let mut current: Option<(String, crate::core::db::monitor::Monitor)> = None;
     loop {
         let Some(c) = cfg.borrow_and_update().clone() else {
             if cfg.changed().await.is_err() {
@@ -182,10 +182,11 @@ async fn run_monitor(
         }
         if current.as_ref().is_none_or(|(env, _)| *env != c.env) {
             current = None;
-            let target =
-                project.environment(Some(&c.env)).and_then(crate::core::connect::Target::resolve);
+            let target = project
+                .environment(Some(&c.env))
+                .and_then(crate::core::db::connect::Target::resolve);
             match target {
-                Ok(t) => match crate::core::monitor::Monitor::connect(&t).await {
+                Ok(t) => match crate::core::db::monitor::Monitor::connect(&t).await {
                     Ok(m) => current = Some((c.env.clone(), m)),
                     Err(e) => {
                         let _ =
@@ -222,7 +223,7 @@ fn spawn_task(project: &Project, env: String, task: model::Task, tx: mpsc::Unbou
             let e = project.environment(Some(&env))?;
             Ok::<String, Error>(match task {
                 model::Task::Backup => {
-                    let b = crate::core::backup::take(e, "manual", None).await?;
+                    let b = crate::core::guard::backup::take(e, "manual", None).await?;
                     format!(
                         "backup of {env}: {} ({:.1} MB, {} entries verified)",
                         b.path.display(),
@@ -231,9 +232,9 @@ fn spawn_task(project: &Project, env: String, task: model::Task, tx: mpsc::Unbou
                     )
                 }
                 model::Task::Verify => {
-                    use crate::core::precheck::Outcome;
-                    let level = crate::core::verify::Level::parse("standard")?;
-                    let checks = crate::core::exec::verify(&project, e, level).await?;
+                    use crate::core::guard::precheck::Outcome;
+                    let level = crate::core::guard::verify::Level::parse("standard")?;
+                    let checks = crate::core::query::checks::verify(&project, e, level).await?;
                     let n = |o| checks.iter().filter(|c| c.outcome == o).count();
                     let first = checks
                         .iter()

@@ -371,7 +371,7 @@ async fn flyway_history_with_a_baseline_an_undo_and_a_changed_repeatable() {
     )
     .await
     .unwrap();
-    let crc = |rel: &str| sluice::core::foreign::flyway_crc(&file(&p, rel));
+    let crc = |rel: &str| sluice::core::db::foreign::flyway_crc(&file(&p, rel));
     // Baselined at 1.2; 1.9, 1.10 and 1.11 run; 2 run and then undone; the repeatable run
     // from an older version of its file.
     let rows: Vec<FlywayRow> = vec![

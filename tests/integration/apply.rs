@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use sluice::core::exec::{self, ApplyOptions, Control, Event};
+use sluice::core::exec::{self, ApplyOptions, Control};
+use sluice::core::record::report::Event;
 
 use crate::support::{catalog, fresh_db, TestProject};
 
@@ -446,7 +447,7 @@ async fn outside_the_maintenance_window_needs_a_recorded_reason() {
     let db = fresh_db().await;
     let c = db.client().await;
     // A window that is never now: one minute, on the day after today, at the current minute.
-    let (day, minute) = sluice::core::precheck::now_utc_day_minute();
+    let (day, minute) = sluice::core::guard::precheck::now_utc_day_minute();
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let end = (minute + 1) % (24 * 60);
     let window = format!(

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use sluice::core::schema;
+use sluice::core::db::schema;
 
 use crate::support::{fresh_db, TestProject};
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sluice::core::cluster::Cluster;
+use sluice::core::db::cluster::Cluster;
 
 use crate::support::{connect, fresh_db, run_sluice, Output, TestProject};
 

@@ -1,6 +1,6 @@
 //! The guarded run's pieces: dry run with locks and schema diff, snapshots and drift diffs.
 
-use sluice::core::schema;
+use sluice::core::db::schema;
 
 use crate::support::{fresh_db, TestProject};
 

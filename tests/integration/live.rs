@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::core::exec::{self, ApplyOptions, Control, Event, Interrupt};
+use sluice::core::exec::{self, ApplyOptions, Control, Interrupt};
+use sluice::core::record::report::Event;
 
 use crate::support::{fresh_db, TestProject};
 

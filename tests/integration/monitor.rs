@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sluice::core::monitor::Monitor;
+use sluice::core::db::monitor::Monitor;
 
 use crate::support::{fresh_db, TestProject};
 
@@ -12,7 +12,7 @@ async fn monitor_sees_a_blocked_session_and_its_blocker_but_not_itself() {
     let p = TestProject::new(&db, "development", "");
     let project = p.project();
     let target =
-        sluice::core::connect::Target::resolve(project.environment(None).unwrap()).unwrap();
+        sluice::core::db::connect::Target::resolve(project.environment(None).unwrap()).unwrap();
     let holder = db.client().await;
     holder.batch_execute("CREATE TABLE t (id int)").await.unwrap();
     holder.batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE").await.unwrap();

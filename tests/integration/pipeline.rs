@@ -3,7 +3,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use sluice::core::exec::{ApplyOptions, Control, Event, GuardedRun, Opened, Stage, StageOutcome};
+use sluice::core::exec::{ApplyOptions, Control, GuardedRun, Opened};
+use sluice::core::record::report::{Event, Stage, StageOutcome};
 
 use crate::support::{fresh_db, run_sluice_env, TestProject};
 
@@ -67,7 +68,7 @@ async fn the_wizard_advances_stage_by_stage_overrides_with_a_reason_and_can_aban
     assert_eq!(dry.stage, Stage::DryRun);
     let rehearsed = &run.report().rehearsal;
     assert_eq!(rehearsed.len(), 1);
-    assert_eq!(rehearsed[0].statements[0].locks[0].mode, "ACCESS EXCLUSIVE");
+    assert_eq!(rehearsed[0].statements[0].locks[0].mode.as_str(), "ACCESS EXCLUSIVE");
     assert!(run.report().schema_diff.as_deref().unwrap_or("").contains("note"));
     assert!(!has_note_column(&c).await, "the dry run rolled back");
     assert_eq!(run.next_stage(), Some(Stage::Apply));
@@ -114,7 +115,9 @@ async fn the_wizard_advances_stage_by_stage_overrides_with_a_reason_and_can_aban
     assert_eq!(report.stages.len(), 5);
     assert_eq!(report.overrides[0].guard, "lint");
     assert!(report.overrides[0].what[0].contains("delete-without-where"));
-    let dir = sluice::core::audit::report_dir(p.project().environment(Some("dev")).unwrap());
+    let dir = sluice::core::data::config::paths::report_dir(
+        p.project().environment(Some("dev")).unwrap(),
+    );
     let md = std::fs::read_to_string(dir.unwrap().join(format!("{}.md", report.run_id))).unwrap();
     assert!(md.contains("CHG-12: the table is empty"), "{md}");
     assert!(md.contains("| dry run |"), "{md}");

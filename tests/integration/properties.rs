@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use sluice::core::config::Project;
-use sluice::core::lint::{self, Input, Options};
-use sluice::core::source::{self, Layout};
-use sluice::core::sql;
+use sluice::core::data::config::Project;
+use sluice::core::data::lint::{self, Input, Options};
+use sluice::core::data::source::{self, Layout};
+use sluice::core::data::sql;
 
 fn cases() -> u32 {
     std::env::var("SLUICE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
@@ -322,7 +322,7 @@ fn the_config_parser_never_panics_and_names_sluice_toml() {
                 Ok(project) => {
                     // Resolving each environment's connection must not panic either.
                     for env in project.environments.values() {
-                        let _ = sluice::core::connect::Target::resolve(env);
+                        let _ = sluice::core::db::connect::Target::resolve(env);
                     }
                 }
                 Err(e) => {

@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use sluice::core::cluster::Cluster;
-use sluice::core::config::Project;
+use sluice::core::data::config::Project;
+use sluice::core::db::cluster::Cluster;
 
 struct Server {
     /// URL of the maintenance database, without password.

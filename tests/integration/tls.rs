@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use sluice::core::config::Tls;
-use sluice::core::connect::Target;
+use sluice::core::data::config::Tls;
+use sluice::core::db::connect::Target;
 
 struct Certs {
     dir: tempfile::TempDir,
@@ -138,7 +138,8 @@ async fn sslmodes_connect_verify_and_refuse_as_libpq_does() {
     let err = ssl_in_use(&target(url("127.0.0.1", &wrong))).await.unwrap_err();
     assert!(err.contains("certificate"), "{err}");
     // sluice.toml's sslmode wins over the URL's.
-    let file_tls = Tls { sslmode: Some(sluice::core::config::SslMode::Require), ..Tls::default() };
+    let file_tls =
+        Tls { sslmode: Some(sluice::core::data::config::SslMode::Require), ..Tls::default() };
     let t = Target::from_url("t", &url("127.0.0.1", "sslmode=disable"), &file_tls).unwrap();
     assert!(ssl_in_use(&t).await.unwrap());
 }

@@ -7,14 +7,18 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_postgres::Client;
 
-use super::report::{MigrationReport, Override, RunReport};
-use super::{check_confirmation, fail_early, Run, Sign};
-use crate::core::config::{Environment, Project};
-use crate::core::connect::Target;
+use super::session::control::Control;
+use super::session::run::{fail_early, Run};
+use super::Sign;
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::plan::Direction;
+use crate::core::data::source::{self, Layout, Migration};
+use crate::core::db::connect::Target;
+use crate::core::db::foreign::{self, Key, Recorded};
+use crate::core::db::ledger::{Ledger, NewRow};
 use crate::core::error::{Error, Result};
-use crate::core::foreign::{self, Key, Recorded};
-use crate::core::ledger::{Direction, Ledger, NewRow};
-use crate::core::source::{self, Layout, Migration};
+use crate::core::guard::policy::check_confirmation;
+use crate::core::record::report::{MigrationReport, Override, RunReport};
 
 /// What a failed or dirty migration in the other tool's history is taken to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,7 +264,7 @@ pub async fn adopt(
     project: &Project,
     env: &Environment,
     opts: &AdoptOptions,
-    ctl: super::Control,
+    ctl: Control,
 ) -> Result<(Option<AdoptPlan>, Option<RunReport>)> {
     if !opts.execute {
         let client = Target::resolve(env)?.connect("sluice/adopt").await?;

@@ -4,15 +4,18 @@
 
 use serde_json::json;
 
-use super::control::Control;
-use super::recover::{inspect, Recovery};
-use super::report::{MigrationReport, Override, RunReport};
-use super::{check_confirmation, fail_early, parse_version, up_step, Resolution, Run, Sign};
-use crate::core::config::{Environment, Project};
+use super::apply::up_step;
+use super::session::control::Control;
+use super::session::run::{fail_early, Run};
+use super::{parse_version, Resolution, Sign};
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::plan::Direction;
+use crate::core::data::plan::{Item, MigrationState, Status};
+use crate::core::data::source;
 use crate::core::error::{describe_pg, Error, Result};
-use crate::core::ledger::Direction;
-use crate::core::plan::{Item, State, Status};
-use crate::core::source;
+use crate::core::guard::policy::check_confirmation;
+use crate::core::query::recovery::{inspect, Recovery};
+use crate::core::record::report::{MigrationReport, Override, RunReport};
 
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
@@ -52,7 +55,7 @@ pub async fn resolve(
             .find(v.as_str())
             .cloned()
             .ok_or_else(|| Error::input(format!("no migration {v} in the files or the ledger")))?;
-        if item.state != State::Failed {
+        if item.state != MigrationState::Failed {
             return Err(Error::input(format!(
                 "{} is {}, not failed; resolve settles failed migrations only",
                 item.label(),
@@ -153,7 +156,7 @@ async fn retry(mut run: Run, item: &Item, r: &Recovery) -> Result<RunReport> {
             return Ok(fail_early(run, e).await);
         }
     }
-    Ok(run.run_steps(vec![step]).await)
+    Ok(run.run_changes(vec![step]).await)
 }
 
 async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
@@ -166,7 +169,7 @@ async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
         let s = &run.session;
         let (stored_up, stored_down) = s.ledger.stored_sql(&s.client, entry.id).await?;
         let stmt = s.ledger.prepare_insert(&s.client).await?;
-        let row = crate::core::ledger::NewRow {
+        let row = crate::core::db::ledger::NewRow {
             version: &entry.version,
             name: &entry.name,
             checksum: &entry.checksum,

@@ -5,10 +5,13 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::report::{ReportError, RunReport};
-use super::{fail_early, Control, Run};
-use crate::core::config::{Environment, Project};
+use super::session::control::Control;
+use super::session::guards::backup_before;
+use super::session::run::{fail_early, Run};
+use super::Sign;
+use crate::core::data::config::{Environment, Project};
 use crate::core::error::{Error, Result};
+use crate::core::record::report::{ReportError, RunReport};
 
 /// pg_restore --clean of `file` into the environment, after a safety backup. Every tier
 /// needs the typed name: a restore replaces data.
@@ -16,7 +19,7 @@ pub async fn restore(
     project: &Project,
     env: &Environment,
     file: &Path,
-    sign: &super::Sign,
+    sign: &Sign,
     ctl: Control,
 ) -> Result<RunReport> {
     if sign.confirm.as_deref() != Some(env.name.as_str()) {
@@ -34,16 +37,16 @@ pub async fn restore(
     if let Err(e) = run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await {
         return Ok(fail_early(run, e).await);
     }
-    if let Err(e) = super::backup_before(&mut run, env, Some(true), "pre-restore").await {
+    if let Err(e) = backup_before(&mut run, env, Some(true), "pre-restore").await {
         return Ok(fail_early(run, e).await);
     }
-    if let Err(e) = crate::core::backup::restore(env, file).await {
+    if let Err(e) = crate::core::guard::backup::restore(env, file).await {
         // pg_restore ran in one transaction: nothing changed, the run's row is still there.
         let err = ReportError::from_error(&e, vec![]);
         return Ok(run.finish("failed", Some(err)).await);
     }
     let s = &run.session;
-    let row = crate::core::ledger::NewRun {
+    let row = crate::core::db::ledger::NewRun {
         run_id: &run.report.run_id,
         environment: &env.name,
         action: "restore",

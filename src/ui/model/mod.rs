@@ -165,7 +165,7 @@ pub enum Msg {
     },
     Metrics {
         env: String,
-        snapshot: Result<crate::core::monitor::Snapshot, String>,
+        snapshot: Result<crate::core::db::monitor::Snapshot, String>,
     },
     /// Time to try a failed environment again.
     Retry(String),
@@ -235,7 +235,7 @@ pub struct Model {
     pub page: u16,
     pub help: bool,
     pub log_dir: String,
-    pub metrics: Option<Result<crate::core::monitor::Snapshot, String>>,
+    pub metrics: Option<Result<crate::core::db::monitor::Snapshot, String>>,
     pub conn_history: Vec<u64>,
     pub tps_history: Vec<u64>,
     pub interval_ms: u64,
@@ -461,7 +461,7 @@ impl Model {
         self.switch_env(self.env)
     }
 
-    fn push_sample(&mut self, snap: &crate::core::monitor::Snapshot) {
+    fn push_sample(&mut self, snap: &crate::core::db::monitor::Snapshot) {
         self.conn_history.push(snap.connections.max(0) as u64);
         self.tps_history.push(snap.tps.unwrap_or(0.0).max(0.0) as u64);
         for h in [&mut self.conn_history, &mut self.tps_history] {
@@ -556,7 +556,7 @@ pub use update::{retry_after_ms, update};
 pub mod tests;
 
 #[cfg(test)]
-pub fn monitor_tests_snap(conns: i64, tps: f64) -> crate::core::monitor::Snapshot {
+pub fn monitor_tests_snap(conns: i64, tps: f64) -> crate::core::db::monitor::Snapshot {
     monitor_tests::snap(conns, tps)
 }
 

@@ -2,7 +2,7 @@
 
 use super::tests::sample;
 use super::*;
-use crate::core::monitor::Snapshot;
+use crate::core::db::monitor::Snapshot;
 
 pub fn snap(conns: i64, tps: f64) -> Snapshot {
     Snapshot {

@@ -15,7 +15,7 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
         ledger_sql: (state == "drifted")
             .then(|| format!("-- {name}\nCREATE TABLE {name} (id int PRIMARY KEY);\n")),
         drift_diff: (state == "drifted").then(|| {
-            crate::core::schema::unified_diff(
+            crate::core::db::schema::unified_diff(
                 &format!("-- {name}\nCREATE TABLE {name} (id int PRIMARY KEY);\n"),
                 &format!("-- {name}\nCREATE TABLE {name} (id bigint PRIMARY KEY);\n"),
                 "ledger (as applied)",
@@ -45,7 +45,7 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
 /// Three runs as the ledger records them: a guarded apply with an override, a refused one,
 /// a rollback.
 pub fn runs() -> Vec<Entry> {
-    use crate::core::ledger::RunRow;
+    use crate::core::db::ledger::RunRow;
     let run =
         |id: &str, action: &str, outcome: &str, at: &str, details: serde_json::Value| RunRow {
             run_id: id.into(),
@@ -92,7 +92,7 @@ pub fn runs() -> Vec<Entry> {
 
 /// Two ledger rows, newest first.
 pub fn ledger() -> Vec<Entry> {
-    use crate::core::ledger::HistoryRow;
+    use crate::core::db::ledger::HistoryRow;
     let row = |id: i64, direction: &str, at: &str, success: bool| HistoryRow {
         id,
         version: "0004".into(),

@@ -6,6 +6,7 @@ use ratatui::Terminal;
 use super::super::model::tests::sample;
 use super::super::model::{update, Key, Msg};
 use super::*;
+use crate::core::data::sql::LockMode;
 
 fn render(m: &Model, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -20,7 +21,7 @@ fn main_screen_small_and_large() {
         let mut s = crate::ui::model::monitor_tests_snap(c, t);
         if c == 14 {
             s.waiting = 1;
-            s.blocked = vec![crate::core::monitor::Blocked {
+            s.blocked = vec![crate::core::db::monitor::Blocked {
                 pid: 4242,
                 user: "app".into(),
                 application: "api".into(),
@@ -119,8 +120,8 @@ fn the_runs_and_ledger_browsers() {
     insta::assert_snapshot!("ledger_160x48", render(&m, 160, 48));
 }
 
-fn busy_snapshot() -> crate::core::monitor::Snapshot {
-    use crate::core::monitor::{Blocked, RelationLock, Session};
+fn busy_snapshot() -> crate::core::db::monitor::Snapshot {
+    use crate::core::db::monitor::{Blocked, RelationLock, Session};
     let mut s = crate::ui::model::monitor_tests_snap(14, 40.0);
     let blocked = |pid, blockers: Vec<i32>, app: &str, q: &str| Blocked {
         pid,
@@ -144,16 +145,18 @@ fn busy_snapshot() -> crate::core::monitor::Snapshot {
     };
     s.blockers = vec![session(8812, "etl", 2460.0, "UPDATE orders SET total = 0")];
     s.idle_in_tx = s.blockers.clone();
-    let lock = |pid, who: &str, mode: &str, granted| RelationLock {
+    let lock = |pid, who: &str, mode: LockMode, granted| RelationLock {
         relation: "public.orders".into(),
         pid,
         who: who.into(),
-        mode: mode.into(),
+        mode,
         granted,
         xact_seconds: 12.0,
     };
-    s.locks =
-        vec![lock(4242, "api", "ROW EXCLUSIVE", false), lock(8812, "etl", "ROW EXCLUSIVE", true)];
+    s.locks = vec![
+        lock(4242, "api", LockMode::RowExclusive, false),
+        lock(8812, "etl", LockMode::RowExclusive, true),
+    ];
     s
 }
 

@@ -9,7 +9,7 @@ use crate::ui::theme::Theme;
 
 pub(super) fn apply(
     w: &Wizard,
-    report: Option<&crate::core::exec::RunReport>,
+    report: Option<&crate::core::record::report::RunReport>,
     out: &mut Vec<Line<'static>>,
     t: &Theme,
 ) {
@@ -67,7 +67,7 @@ pub(super) fn apply(
 /// pg_stat_progress_* reports of it.
 fn statement_lines(
     w: &Wizard,
-    report: Option<&crate::core::exec::RunReport>,
+    report: Option<&crate::core::record::report::RunReport>,
     out: &mut Vec<Line<'static>>,
     t: &Theme,
 ) {

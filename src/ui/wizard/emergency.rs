@@ -14,9 +14,10 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{Ask, Effect, Form, RunCmd, RunMsg};
-use crate::core::exec::emergency::RollbackPlan;
-use crate::core::exec::recover::Recovery;
-use crate::core::exec::{RunReport, Sign};
+use crate::core::exec::Sign;
+use crate::core::query::emergency::RollbackPlan;
+use crate::core::query::recovery::Recovery;
+use crate::core::record::report::RunReport;
 use crate::ui::model::{Key, Model};
 
 /// What the rollback does.

@@ -5,10 +5,10 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::*;
-use crate::core::backup::BackupFile;
-use crate::core::exec::emergency::{DownPlan, LastRun};
-use crate::core::exec::recover::{Reached, RecoveryStatement};
-use crate::core::lint::{Finding, Severity};
+use crate::core::data::lint::{Finding, Severity};
+use crate::core::guard::backup::BackupFile;
+use crate::core::query::emergency::{DownPlan, LastRun};
+use crate::core::query::recovery::{Reached, RecoveryStatement};
 
 fn down(v: &str, name: &str, source: Option<&'static str>, sql: &str) -> DownPlan {
     DownPlan {

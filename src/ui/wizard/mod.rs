@@ -8,7 +8,8 @@ mod keys;
 mod recover;
 pub mod view;
 
-use crate::core::exec::{Event, Planned, RunReport, Stage, StageOutcome, StageResult};
+use crate::core::exec::Planned;
+use crate::core::record::report::{Event, RunReport, Stage, StageOutcome, StageResult};
 
 use super::model::{FindingRow, Key};
 
@@ -135,9 +136,9 @@ pub enum RunMsg {
     /// The run could not start (ledger locked, server gone...).
     Failed(String),
     /// What an emergency rollback can do.
-    RollbackPlan(Result<Box<crate::core::exec::emergency::RollbackPlan>, String>),
+    RollbackPlan(Result<Box<crate::core::query::emergency::RollbackPlan>, String>),
     /// The failed migration a recovery settles (None: nothing is marked failed).
-    Recovery(Result<Option<Box<crate::core::exec::recover::Recovery>>, String>),
+    Recovery(Result<Option<Box<crate::core::query::recovery::Recovery>>, String>),
 }
 
 /// A question that needs y before anything happens.
@@ -182,7 +183,7 @@ pub struct Live {
     pub lock_timeout: Option<String>,
     /// The running statement: how long so far, and PostgreSQL's progress of it.
     pub elapsed_ms: Option<u64>,
-    pub command: Option<crate::core::exec::CommandProgress>,
+    pub command: Option<crate::core::record::report::CommandProgress>,
     /// Sessions waiting on a lock our statement holds or wants, one line each.
     pub blocking: Vec<(i32, String)>,
 }

@@ -5,7 +5,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::emergency::{Choice, Option_};
-use crate::core::exec::recover::{Reached, Recovery};
+use crate::core::query::recovery::{Reached, Recovery};
 use crate::ui::theme::Theme;
 
 /// Safest first: a retry runs only what never ran; undoing drops what ran; marking applied

@@ -4,9 +4,9 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::*;
-use crate::core::exec::report::StatementReport;
-use crate::core::exec::{MigrationReport, Override};
-use crate::core::precheck::{Check, Outcome};
+use crate::core::guard::precheck::{Check, Outcome};
+use crate::core::record::report::StatementReport;
+use crate::core::record::report::{MigrationReport, Override};
 use crate::ui::model::{FindingRow, Key};
 
 fn result(stage: Stage, outcome: StageOutcome, summary: &str) -> StageResult {
@@ -51,9 +51,9 @@ pub fn report() -> Box<RunReport> {
                 line: 1,
                 rows: 0,
                 duration_ms: 40,
-                locks: vec![crate::core::exec::report::LockTaken {
+                locks: vec![crate::core::record::report::LockTaken {
                     relation: "public.orders".into(),
-                    mode: "ACCESS EXCLUSIVE".into(),
+                    mode: crate::core::data::sql::LockMode::AccessExclusive,
                 }],
             }],
             lock_summary: vec!["ACCESS EXCLUSIVE on public.orders for 0.0 s".into()],
@@ -344,8 +344,8 @@ fn busy_steps_and_readonly_refuse_enter() {
 
 // Snapshots of every step, through the whole console view.
 
-fn blocker(pid: i32, app: &str, state: &str, query: &str) -> crate::core::exec::Blocker {
-    crate::core::exec::Blocker {
+fn blocker(pid: i32, app: &str, state: &str, query: &str) -> crate::core::record::report::Blocker {
+    crate::core::record::report::Blocker {
         pid,
         user: "etl".into(),
         application_name: app.into(),
@@ -453,7 +453,7 @@ fn every_step_renders() {
         version: "0006".into(),
         index: 2,
         elapsed_ms: 4200,
-        command: Some(crate::core::exec::CommandProgress {
+        command: Some(crate::core::record::report::CommandProgress {
             command: "CREATE INDEX CONCURRENTLY".into(),
             phase: "building index: scanning table".into(),
             done: 11_250,
@@ -475,7 +475,7 @@ fn every_step_renders() {
     done.outcome = "done".into();
     done.duration_ms = 2210;
     done.migrations = done.rehearsal.clone();
-    done.approvals.push(crate::core::approval::Approval {
+    done.approvals.push(crate::core::guard::approval::Approval {
         approver: "bob".into(),
         account: "bkim".into(),
         host: "ops-2".into(),

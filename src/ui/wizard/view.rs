@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{Ask, Reason, Step, Wizard};
-use crate::core::exec::StageOutcome;
+use crate::core::record::report::StageOutcome;
 use crate::ui::model::Model;
 use crate::ui::theme::Theme;
 
@@ -174,7 +174,7 @@ fn panel(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
     let report = w.report.as_deref();
     match w.view {
         Step::PreChecks => {
-            use crate::core::precheck::Outcome;
+            use crate::core::guard::precheck::Outcome;
             for c in report.map(|r| r.prechecks.as_slice()).unwrap_or_default() {
                 let (sym, color) = match c.outcome {
                     Outcome::Pass => ("✓", t.applied),
@@ -253,7 +253,7 @@ fn panel(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
 }
 
 fn overrides(
-    report: Option<&crate::core::exec::RunReport>,
+    report: Option<&crate::core::record::report::RunReport>,
     out: &mut Vec<Line<'static>>,
     t: &Theme,
 ) {
@@ -265,7 +265,11 @@ fn overrides(
     }
 }
 
-fn dry_run(report: Option<&crate::core::exec::RunReport>, out: &mut Vec<Line<'static>>, t: &Theme) {
+fn dry_run(
+    report: Option<&crate::core::record::report::RunReport>,
+    out: &mut Vec<Line<'static>>,
+    t: &Theme,
+) {
     let Some(r) = report else { return };
     for mig in &r.rehearsal {
         let head = if mig.rehearsed {
@@ -309,7 +313,7 @@ fn dry_run(report: Option<&crate::core::exec::RunReport>, out: &mut Vec<Line<'st
 
 fn confirm(
     w: &Wizard,
-    report: Option<&crate::core::exec::RunReport>,
+    report: Option<&crate::core::record::report::RunReport>,
     out: &mut Vec<Line<'static>>,
     t: &Theme,
 ) {
@@ -378,7 +382,7 @@ fn confirm(
 
 pub(super) fn summary(
     w: &Wizard,
-    report: Option<&crate::core::exec::RunReport>,
+    report: Option<&crate::core::record::report::RunReport>,
     out: &mut Vec<Line<'static>>,
     t: &Theme,
 ) {
@@ -454,7 +458,7 @@ pub(super) fn summary(
         Some(b) => out.push(Line::raw(format!(" Backup: {} ({})", b.path.display(), mb(b.bytes)))),
         None => out.push(Line::raw(" Backup: none")),
     }
-    use crate::core::precheck::Outcome;
+    use crate::core::guard::precheck::Outcome;
     for c in &r.verify {
         let sym = match c.outcome {
             Outcome::Pass => "✓",

@@ -1,0 +1,573 @@
+//! `sluice.toml`: the project, its environments and their policies.
+//!
+//! Parsing is strict (unknown keys are errors) because a typo in a production policy must
+//! not silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::error::{Error, Result};
+
+mod duration;
+pub mod paths;
+mod raw;
+use crate::core::data::lint::rules::{self, Severity};
+use duration::parse_duration_field;
+pub use duration::{describe_duration, parse_duration};
+use raw::*;
+
+pub const PROJECT_FILE: &str = "sluice.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Development,
+    Testing,
+    Production,
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tier::Development => "development",
+            Tier::Testing => "testing",
+            Tier::Production => "production",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupMode {
+    Required,
+    #[default]
+    Optional,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupKind {
+    #[default]
+    Full,
+    SchemaOnly,
+    DataOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LintGate {
+    /// Findings at error severity refuse the run.
+    #[default]
+    Error,
+    /// Warnings refuse it too.
+    Warning,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketPolicy {
+    Required,
+    #[default]
+    Optional,
+    Off,
+}
+
+/// libpq's sslmode values. `allow` is folded into `prefer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub sslmode: Option<SslMode>,
+    pub sslrootcert: Option<PathBuf>,
+    pub sslcert: Option<PathBuf>,
+    pub sslkey: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupPolicy {
+    pub mode: BackupMode,
+    pub kind: BackupKind,
+    /// None: the data dir from `directories`, decided where the backup is taken.
+    pub dir: Option<PathBuf>,
+    pub keep_days: Option<u32>,
+    pub keep_count: Option<u32>,
+    /// A run that takes no backup of its own needs one on disk no older than this.
+    pub max_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    /// How many distinct people must approve a run (1 or 2).
+    pub required: u8,
+    pub ticket: TicketPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaintenanceWindow {
+    /// Days of the week (0 = Monday) on which the window opens.
+    pub days: Vec<u8>,
+    /// Minutes after midnight UTC.
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+impl MaintenanceWindow {
+    /// Whether `minute` of `day` (0 = Monday, UTC) falls inside; a window whose end is
+    /// before its start runs past midnight into the next day.
+    pub fn contains(&self, day: u8, minute: u16) -> bool {
+        if self.start_minute <= self.end_minute {
+            self.days.contains(&day) && minute >= self.start_minute && minute < self.end_minute
+        } else {
+            let yesterday = (day + 6) % 7;
+            (self.days.contains(&day) && minute >= self.start_minute)
+                || (self.days.contains(&yesterday) && minute < self.end_minute)
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let days: Vec<&str> = self.days.iter().map(|d| DAYS[*d as usize % 7]).collect();
+        format!(
+            "{} {:02}:{:02}-{:02}:{:02} UTC",
+            days.join(","),
+            self.start_minute / 60,
+            self.start_minute % 60,
+            self.end_minute / 60,
+            self.end_minute % 60
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// Before the pre-checks; a failure stops the run.
+    pub pre_check: Vec<String>,
+    /// After the backup, before the first migration; a failure stops the run.
+    pub pre_apply: Vec<String>,
+    /// After the last migration; a failure marks the run degraded.
+    pub post_apply: Vec<String>,
+    /// After verify; a failure marks the run degraded.
+    pub post_verify: Vec<String>,
+    /// When the run fails.
+    pub on_failure: Vec<String>,
+    /// Each command's time limit.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub tier: Tier,
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub tls: Tls,
+    pub lock_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub lock_retries: u32,
+    pub lock_retry_backoff: Duration,
+    pub lint_gate: LintGate,
+    pub backup: BackupPolicy,
+    pub approvals: ApprovalPolicy,
+    pub maintenance_window: Option<MaintenanceWindow>,
+    pub seeds: Vec<PathBuf>,
+    pub hooks: Hooks,
+    /// Where run reports go (default: `<data dir>/reports/<env>`).
+    pub report_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder holding sluice.toml.
+    pub root: PathBuf,
+    pub name: String,
+    pub migrations_dir: PathBuf,
+    /// The migrations folder's layout; None: detected from its files (`layout = "auto"`).
+    pub layout: Option<crate::core::data::source::Layout>,
+    pub ledger_schema: String,
+    pub environments: BTreeMap<String, Environment>,
+    /// `[lint.rules]`: rule id to level (None: off), for every environment.
+    pub lint_rules: BTreeMap<String, Option<Severity>>,
+    /// `[lint.<tier>]`: overrides for one tier, applied after `[lint.rules]`.
+    pub lint_tiers: BTreeMap<Tier, BTreeMap<String, Option<Severity>>>,
+}
+
+impl Project {
+    /// Loads `sluice.toml` from `dir` (or the current directory).
+    pub fn load(dir: Option<&Path>) -> Result<Project> {
+        let root = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir()
+                .map_err(|e| Error::input(format!("cannot read the current directory: {e}")))?,
+        };
+        let file = root.join(PROJECT_FILE);
+        let text = match std::fs::read(&file) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| Error::input(format!("{}: not valid UTF-8", file.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::input(format!(
+                    "{} not found: run sluice in a project folder or pass --project DIR",
+                    file.display()
+                )))
+            }
+            Err(e) => return Err(Error::input(format!("{}: {e}", file.display()))),
+        };
+        Project::parse(&text, &root).map_err(|e| e.context(file.display()))
+    }
+
+    /// Parses the text of a project file; `root` anchors relative paths.
+    pub fn parse(text: &str, root: &Path) -> Result<Project> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let project = raw.project.unwrap_or_default();
+        let name = project.name.unwrap_or_else(|| {
+            root.canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "project".into())
+        });
+        let migrations_dir = root.join(project.migrations.as_deref().unwrap_or("migrations"));
+        let layout =
+            crate::core::data::source::Layout::parse(project.layout.as_deref().unwrap_or("auto"))
+                .map_err(|e| Error::input(format!("[project] {e}")))?;
+        let ledger_schema = project.ledger_schema.unwrap_or_else(|| "sluice".into());
+        if !is_identifier(&ledger_schema) {
+            return Err(Error::input(format!(
+                "[project] ledger_schema = {ledger_schema:?}: use lowercase letters, digits and _ (a plain PostgreSQL identifier)"
+            )));
+        }
+        let default_lock = parse_duration_field(
+            project.lock_timeout.as_deref(),
+            "[project] lock_timeout",
+            Duration::from_secs(5),
+        )?;
+        let default_stmt = parse_duration_field(
+            project.statement_timeout.as_deref(),
+            "[project] statement_timeout",
+            Duration::ZERO,
+        )?;
+        let mut environments = BTreeMap::new();
+        for (env_name, raw_env) in raw.environments {
+            let env = build_environment(&env_name, raw_env, root, default_lock, default_stmt)
+                .map_err(|e| e.context(format_args!("[environments.{env_name}]")))?;
+            environments.insert(env_name, env);
+        }
+        let raw_lint = raw.lint.unwrap_or_default();
+        let lint_rules = lint_levels(&raw_lint.rules, "[lint.rules]")?;
+        let mut lint_tiers = BTreeMap::new();
+        for (tier, table) in [
+            (Tier::Development, &raw_lint.development),
+            (Tier::Testing, &raw_lint.testing),
+            (Tier::Production, &raw_lint.production),
+        ] {
+            if let Some(t) = table {
+                lint_tiers.insert(tier, lint_levels(t, &format!("[lint.{tier}]"))?);
+            }
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            name,
+            migrations_dir,
+            layout,
+            ledger_schema,
+            environments,
+            lint_rules,
+            lint_tiers,
+        })
+    }
+
+    /// Rule levels in force for a tier (project-wide, then the tier's overrides).
+    pub fn lint_levels(&self, tier: Option<Tier>) -> BTreeMap<String, Option<Severity>> {
+        let mut levels = self.lint_rules.clone();
+        if let Some(t) = tier.and_then(|t| self.lint_tiers.get(&t)) {
+            levels.extend(t.clone());
+        }
+        levels
+    }
+
+    /// Picks the environment named by `--env`, or the only one when there is just one.
+    pub fn environment(&self, name: Option<&str>) -> Result<&Environment> {
+        match name {
+            Some(n) => self.environments.get(n).ok_or_else(|| {
+                Error::input(format!(
+                    "unknown environment {n:?}; sluice.toml defines: {}",
+                    self.env_names()
+                ))
+            }),
+            None if self.environments.len() == 1 => {
+                Ok(self.environments.values().next().expect("one environment"))
+            }
+            None if self.environments.is_empty() => Err(Error::input(
+                "sluice.toml defines no environment: add an [environments.NAME] table",
+            )),
+            None => Err(Error::input(format!(
+                "several environments are defined ({}): choose one with --env NAME",
+                self.env_names()
+            ))),
+        }
+    }
+
+    fn env_names(&self) -> String {
+        let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+fn lint_levels(
+    raw: &BTreeMap<String, String>,
+    table: &str,
+) -> Result<BTreeMap<String, Option<Severity>>> {
+    let mut out = BTreeMap::new();
+    for (rule, level) in raw {
+        if rules::find(rule).is_none() {
+            return Err(Error::input(format!(
+                "{table}: unknown rule {rule:?}; `sluice lint --explain` lists the rules"
+            )));
+        }
+        let level = match level.as_str() {
+            "off" => None,
+            other => Some(Severity::parse(other).ok_or_else(|| {
+                Error::input(format!(
+                    "{table}: {rule} = {other:?}: use \"off\", \"info\", \"warning\" or \"error\""
+                ))
+            })?),
+        };
+        out.insert(rule.clone(), level);
+    }
+    Ok(out)
+}
+
+fn build_environment(
+    name: &str,
+    raw: RawEnvironment,
+    root: &Path,
+    default_lock: Duration,
+    default_stmt: Duration,
+) -> Result<Environment> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Error::input("environment names use letters, digits, - and _"));
+    }
+    let tier = raw.tier.ok_or_else(|| {
+        Error::input("missing tier: add tier = \"development\", \"testing\" or \"production\"")
+    })?;
+    match (&raw.url, &raw.url_env) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input("set either url or url_env, not both"));
+        }
+        (None, None) => {
+            return Err(Error::input(
+                "no connection: set url = \"postgres://user@host/db\" or url_env = \"VAR\"",
+            ))
+        }
+        (Some(url), None) => {
+            if url_has_password(url) {
+                return Err(Error::input(
+                    "the url holds a password; passwords never live in sluice.toml, which is committed: \
+                     use url_env = \"VAR\", PGPASSWORD or ~/.pgpass",
+                ));
+            }
+        }
+        (None, Some(var)) => {
+            if var.is_empty() || var.contains('=') {
+                return Err(Error::input(format!("url_env = {var:?} is not a variable name")));
+            }
+        }
+    }
+    let sslmode = match raw.sslmode.as_deref() {
+        None => None,
+        Some(s) => Some(SslMode::parse(s).ok_or_else(|| {
+            Error::input(format!(
+                "sslmode = {s:?}: use disable, prefer, require, verify-ca or verify-full"
+            ))
+        })?),
+    };
+    let path = |p: Option<String>| p.map(|p| root.join(p));
+    let tls = Tls {
+        sslmode,
+        sslrootcert: path(raw.sslrootcert),
+        sslcert: path(raw.sslcert),
+        sslkey: path(raw.sslkey),
+    };
+    if tls.sslcert.is_some() != tls.sslkey.is_some() {
+        return Err(Error::input("sslcert and sslkey go together: set both or neither"));
+    }
+    let lock_timeout =
+        parse_duration_field(raw.lock_timeout.as_deref(), "lock_timeout", default_lock)?;
+    let statement_timeout =
+        parse_duration_field(raw.statement_timeout.as_deref(), "statement_timeout", default_stmt)?;
+    let lock_retry_backoff = parse_duration_field(
+        raw.lock_retry_backoff.as_deref(),
+        "lock_retry_backoff",
+        Duration::from_secs(1),
+    )?;
+    let lock_retries = raw.lock_retries.unwrap_or(3);
+    if lock_retries > 100 {
+        return Err(Error::input(format!("lock_retries = {lock_retries}: at most 100")));
+    }
+    let rb = raw.backup.unwrap_or_default();
+    let backup = BackupPolicy {
+        mode: rb.mode.unwrap_or(if tier == Tier::Production {
+            BackupMode::Required
+        } else {
+            BackupMode::Optional
+        }),
+        kind: rb.kind.unwrap_or_default(),
+        dir: path(rb.dir),
+        keep_days: rb.keep_days,
+        keep_count: rb.keep_count,
+        max_age: rb
+            .max_age
+            .as_deref()
+            .map(|v| {
+                parse_duration(v).filter(|d| !d.is_zero()).ok_or_else(|| {
+                    Error::input(format!(
+                        "backup.max_age = {v:?}: write a duration such as \"6h\" or \"2d\""
+                    ))
+                })
+            })
+            .transpose()?,
+    };
+    let ra = raw.approvals.unwrap_or_default();
+    let required = ra.required.unwrap_or(1);
+    if !(1..=2).contains(&required) {
+        return Err(Error::input(format!("approvals.required = {required}: use 1 or 2")));
+    }
+    let approvals = ApprovalPolicy { required, ticket: ra.ticket.unwrap_or_default() };
+    let maintenance_window = raw.maintenance_window.map(build_window).transpose()?;
+    let rh = raw.hooks.unwrap_or_default();
+    let hooks = Hooks {
+        pre_check: rh.pre_check,
+        pre_apply: rh.pre_apply,
+        post_apply: rh.post_apply,
+        post_verify: rh.post_verify,
+        on_failure: rh.on_failure,
+        timeout: parse_duration_field(
+            rh.timeout.as_deref(),
+            "hooks.timeout",
+            Duration::from_secs(60),
+        )?,
+    };
+    Ok(Environment {
+        name: name.to_string(),
+        tier,
+        url: raw.url,
+        url_env: raw.url_env,
+        tls,
+        lock_timeout,
+        statement_timeout,
+        lock_retries,
+        lock_retry_backoff,
+        lint_gate: raw.lint_gate.unwrap_or_default(),
+        backup,
+        approvals,
+        maintenance_window,
+        seeds: raw.seeds.into_iter().map(|s| root.join(s)).collect(),
+        hooks,
+        report_dir: raw.report_dir.map(|d| root.join(d)),
+    })
+}
+
+fn build_window(raw: RawWindow) -> Result<MaintenanceWindow> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut days = Vec::new();
+    for d in raw.days.unwrap_or_else(|| DAYS.iter().map(|s| s.to_string()).collect()) {
+        let lower = d.to_ascii_lowercase();
+        let idx = DAYS.iter().position(|x| lower.starts_with(x)).ok_or_else(|| {
+            Error::input(format!("maintenance_window.days: {d:?} is not a day (mon..sun)"))
+        })?;
+        days.push(idx as u8);
+    }
+    let start_minute = parse_clock(&raw.start, "maintenance_window.start")?;
+    let end_minute = parse_clock(&raw.end, "maintenance_window.end")?;
+    if let Some(tz) = raw.timezone {
+        if !tz.eq_ignore_ascii_case("utc") {
+            return Err(Error::input(format!(
+                "maintenance_window.timezone = {tz:?}: only UTC is supported; write the times in UTC"
+            )));
+        }
+    }
+    Ok(MaintenanceWindow { days, start_minute, end_minute })
+}
+
+fn parse_clock(s: &str, field: &str) -> Result<u16> {
+    let bad = || Error::input(format!("{field} = {s:?}: write the time as HH:MM (24-hour, UTC)"));
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let h: u16 = h.parse().map_err(|_| bad())?;
+    let m: u16 = m.parse().map_err(|_| bad())?;
+    if h > 24 || m > 59 || (h == 24 && m > 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// True when a connection string carries a password, in URL or key=value form.
+pub fn url_has_password(url: &str) -> bool {
+    if let Some(rest) =
+        url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if userinfo.contains(':') {
+                return true;
+            }
+        }
+        if let Some((_, query)) = rest.split_once('?') {
+            return query.split('&').any(|kv| kv.starts_with("password="));
+        }
+        return false;
+    }
+    url.split_whitespace().any(|kv| kv.trim_start().starts_with("password"))
+}
+
+/// Turns toml's multi-line report into one line naming the line and column.
+fn toml_error(text: &str, e: &toml::de::Error) -> Error {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Error::input(format!("line {line}, column {col}: {msg}"))
+        }
+        None => Error::input(msg),
+    }
+}
+
+#[cfg(test)]
+mod tests;

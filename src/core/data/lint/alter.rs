@@ -1,0 +1,230 @@
+//! ALTER TABLE subcommands on existing tables: rewrites, scans, strong locks.
+
+use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior};
+use pg_query::{NodeEnum, NodeRef};
+
+use super::analyze::{column_types, strings, type_name, Migration, Seen};
+
+/// Functions whose default forces a table rewrite when used in ADD COLUMN ... DEFAULT.
+const VOLATILE: &[&str] = &[
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "txid_current",
+    "statement_timestamp",
+    "random_normal",
+    "setseed",
+];
+
+/// Functions known not to be volatile (STABLE or IMMUTABLE): a default built from them is
+/// evaluated once, with no rewrite, on PostgreSQL 11+.
+const NOT_VOLATILE: &[&str] = &[
+    "now",
+    "transaction_timestamp",
+    "lower",
+    "upper",
+    "coalesce",
+    "concat",
+    "length",
+    "abs",
+    "round",
+    "make_date",
+    "to_timestamp",
+    "to_date",
+    "current_setting",
+    "jsonb_build_object",
+    "json_build_object",
+    "array_length",
+    "btrim",
+    "trim",
+    "date_trunc",
+];
+
+enum Volatility {
+    None,
+    Known(String),
+    Unknown(String),
+}
+
+fn default_volatility(expr: &protobuf::Node) -> Volatility {
+    let Some(node) = &expr.node else { return Volatility::None };
+    let mut unknown = None;
+    let mut calls: Vec<String> = Vec::new();
+    if let NodeEnum::FuncCall(f) = node {
+        calls.push(strings(&f.funcname).pop().unwrap_or_default());
+    }
+    for (n, _, _, _) in node.nodes() {
+        if let NodeRef::FuncCall(f) = n {
+            calls.push(strings(&f.funcname).pop().unwrap_or_default());
+        }
+    }
+    for name in calls {
+        if VOLATILE.contains(&name.as_str()) {
+            return Volatility::Known(name);
+        }
+        if !NOT_VOLATILE.contains(&name.as_str()) {
+            unknown = Some(name);
+        }
+    }
+    match unknown {
+        Some(n) => Volatility::Unknown(n),
+        None => Volatility::None,
+    }
+}
+
+pub(super) fn alter_cmd(
+    m: &Migration,
+    st: &mut Seen,
+    i: usize,
+    table: &str,
+    c: &protobuf::AlterTableCmd,
+    hit: &mut impl FnMut(&'static str, String, Option<String>),
+) {
+    let t = Some(table.to_string());
+    let sub = c.subtype;
+    let at = |x: AlterTableType| sub == x as i32;
+    if at(AlterTableType::AtAddColumn) {
+        let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+            return;
+        };
+        if !m.transactional && !c.missing_ok {
+            hit(
+                "non-idempotent-no-transaction",
+                format!("ADD COLUMN {} without IF NOT EXISTS", col.colname),
+                None,
+            );
+        }
+        let mut default = col.raw_default.as_deref().cloned();
+        let mut not_null = col.is_not_null;
+        let mut generated_stored = false;
+        for k in &col.constraints {
+            let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
+            match k.contype {
+                x if x == ConstrType::ConstrDefault as i32 => {
+                    default = k.raw_expr.as_deref().cloned()
+                }
+                x if x == ConstrType::ConstrNotnull as i32 => not_null = true,
+                x if x == ConstrType::ConstrGenerated as i32 => generated_stored = true,
+                x if x == ConstrType::ConstrIdentity as i32 => {
+                    default = Some(protobuf::Node::default())
+                }
+                x if (x == ConstrType::ConstrUnique as i32
+                    || x == ConstrType::ConstrPrimary as i32)
+                    && k.indexname.is_empty() =>
+                {
+                    hit(
+                        "add-unique-without-using-index",
+                        format!("{table}.{}", col.colname),
+                        t.clone(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        if generated_stored {
+            hit("add-stored-generated-column", format!("{table}.{}", col.colname), t.clone());
+        }
+        match &default {
+            Some(expr) if m.server_version.is_some_and(|v| v < 110_000) && expr.node.is_some() => {
+                hit(
+                    "add-column-volatile-default",
+                    format!(
+                        "{table}.{}: before PostgreSQL 11 any default rewrites the table",
+                        col.colname
+                    ),
+                    t.clone(),
+                )
+            }
+            Some(expr) => match default_volatility(expr) {
+                Volatility::Known(f) => hit(
+                    "add-column-volatile-default",
+                    format!("{table}.{} DEFAULT {f}()", col.colname),
+                    t.clone(),
+                ),
+                Volatility::Unknown(f) => hit(
+                    "add-column-volatile-default",
+                    format!(
+                        "{table}.{} DEFAULT {f}(): rewrites the table if {f} is VOLATILE",
+                        col.colname
+                    ),
+                    t.clone(),
+                ),
+                Volatility::None => {}
+            },
+            None if not_null && !generated_stored => hit(
+                "add-not-null-column-without-default",
+                format!("{table}.{}", col.colname),
+                t.clone(),
+            ),
+            None => {}
+        }
+        let mut local = Vec::new();
+        column_types(col, i, &mut local, false);
+        for h in local {
+            hit(h.rule, h.detail, None);
+        }
+    } else if at(AlterTableType::AtAlterColumnType) {
+        let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+            return;
+        };
+        let (name, mods) = type_name(col.type_name.as_ref());
+        let using = col.raw_default.is_some();
+        let widening = !using && (name == "text" || (name == "varchar" && mods.is_empty()));
+        if !widening {
+            let note = if name == "varchar" && !using {
+                " (safe only if it widens the length)"
+            } else {
+                ""
+            };
+            hit("alter-column-type", format!("{table}.{} to {name}{note}", c.name), t.clone());
+        }
+    } else if at(AlterTableType::AtSetNotNull) {
+        hit("set-not-null", format!("{table}.{}", c.name), t.clone());
+    } else if at(AlterTableType::AtDropColumn) {
+        hit("drop-column", format!("{table}.{}", c.name), t.clone());
+        if c.behavior == DropBehavior::DropCascade as i32 {
+            hit("drop-cascade", format!("{table}.{}", c.name), t.clone());
+        }
+    } else if at(AlterTableType::AtSetLogged) || at(AlterTableType::AtSetUnLogged) {
+        hit("set-logged-unlogged", table.to_string(), t.clone());
+    } else if at(AlterTableType::AtDisableTrig)
+        || at(AlterTableType::AtDisableTrigAll)
+        || at(AlterTableType::AtDisableTrigUser)
+    {
+        hit("disable-triggers", table.to_string(), t.clone());
+    } else if at(AlterTableType::AtAddConstraint) {
+        let Some(NodeEnum::Constraint(k)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+            return;
+        };
+        let name = format!("{table}.{}", k.conname);
+        if k.skip_validation {
+            st.not_valid.insert((table.to_lowercase(), k.conname.to_lowercase()));
+        }
+        match k.contype {
+            x if x == ConstrType::ConstrForeign as i32 && !k.skip_validation => {
+                hit("add-foreign-key-without-not-valid", name, t.clone())
+            }
+            x if x == ConstrType::ConstrCheck as i32 && !k.skip_validation => {
+                hit("add-check-without-not-valid", name, t.clone())
+            }
+            x if (x == ConstrType::ConstrUnique as i32
+                || x == ConstrType::ConstrPrimary as i32
+                || x == ConstrType::ConstrExclusion as i32)
+                && k.indexname.is_empty() =>
+            {
+                hit("add-unique-without-using-index", name, t.clone())
+            }
+            _ => {}
+        }
+    } else if at(AlterTableType::AtValidateConstraint)
+        && m.transactional
+        && st.not_valid.contains(&(table.to_lowercase(), c.name.to_lowercase()))
+    {
+        hit("validate-in-same-transaction", format!("{table}.{}", c.name), t.clone());
+    }
+}

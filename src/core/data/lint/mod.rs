@@ -1,0 +1,371 @@
+//! Lint: what would hurt production, found with PostgreSQL's own parser before anything runs.
+
+mod alter;
+mod analyze;
+pub mod locks;
+mod reversibility;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use rules::{Rule, Severity, RULES};
+
+use crate::core::data::source::{self, header_directives};
+use crate::core::data::sql::parser;
+use crate::core::data::sql::{self, Statement};
+use crate::core::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<&'static str>,
+    pub rewrites: bool,
+    /// The source line the finding points at, for carets in text output.
+    #[serde(skip)]
+    pub excerpt: String,
+}
+
+/// What is known about the down side of a migration; lone files are not judged.
+#[derive(Debug, Clone)]
+pub enum Down {
+    NotJudged,
+    Missing,
+    Present(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    pub text: String,
+    pub down: Down,
+    /// The layout runs it outside a transaction by its own marker (dbmate's
+    /// transaction:false, golang-migrate's lone statement), besides `-- sluice:no-transaction`.
+    pub no_transaction: bool,
+}
+
+impl Input {
+    /// A migration of a project: its up file, judged with its down file.
+    pub fn from_migration(m: &crate::core::data::source::Migration) -> Input {
+        Input {
+            path: m.up.path.clone(),
+            text: m.up.text.clone(),
+            down: match &m.down {
+                Some(d) => Down::Present(d.text.clone()),
+                None => Down::Missing,
+            },
+            no_transaction: m.up.no_transaction,
+        }
+    }
+}
+
+/// A table's size as pg_class estimates it.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSize {
+    pub rows: f64,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Per-rule level overrides: None turns the rule off.
+    pub levels: BTreeMap<String, Option<Severity>>,
+    pub server_version: Option<i32>,
+    pub lock_timeout_ms: Option<u64>,
+    /// Sizes by table name (as written, lower case; also schema-qualified).
+    pub table_sizes: HashMap<String, TableSize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub files: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Reads what `sluice lint PATH...` names: a file is one migration as sluice would run it;
+/// a folder is a migrations folder (native layout: reversibility judged), or else a set of
+/// lone files.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for p in paths {
+        let meta =
+            std::fs::metadata(p).map_err(|e| Error::input(format!("{}: {e}", p.display())))?;
+        if meta.is_dir() {
+            inputs.extend(collect_folder(p)?);
+        } else {
+            inputs.push(Input {
+                path: p.clone(),
+                text: read_text(p)?,
+                down: Down::NotJudged,
+                no_transaction: false,
+            });
+        }
+    }
+    Ok(inputs)
+}
+
+pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
+    match source::load(dir, None) {
+        Ok(migrations) => Ok(migrations.iter().map(Input::from_migration).collect()),
+        Err(native_err) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| Error::input(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "sql") && p.is_file())
+                .collect();
+            if files.is_empty() {
+                return Err(native_err);
+            }
+            files.sort();
+            files
+                .into_iter()
+                .map(|p| {
+                    Ok(Input {
+                        text: read_text(&p)?,
+                        path: p,
+                        down: Down::NotJudged,
+                        no_transaction: false,
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+fn read_text(p: &Path) -> Result<String> {
+    crate::core::data::source::SqlFile::read_text(p)
+}
+
+pub fn lint(inputs: &[Input], opts: &Options) -> Report {
+    // Files are independent: lint them on every parser thread.
+    let mut findings: Vec<Finding> =
+        parser::map(inputs, |i| lint_one(i, opts)).into_iter().flatten().collect();
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule))
+    });
+    Report { files: inputs.len(), findings }
+}
+
+fn line_text(text: &str, line: usize) -> String {
+    text.lines().nth(line.saturating_sub(1)).unwrap_or("").to_string()
+}
+
+fn human_size(s: &TableSize) -> String {
+    let rows = if s.rows >= 1e6 {
+        format!("{:.1}M rows", s.rows / 1e6)
+    } else if s.rows >= 1e3 {
+        format!("{:.1}k rows", s.rows / 1e3)
+    } else {
+        format!("{} rows", s.rows.max(0.0) as i64)
+    };
+    let mb = s.bytes as f64 / (1024.0 * 1024.0);
+    let size = if mb >= 1024.0 { format!("{:.1} GB", mb / 1024.0) } else { format!("{mb:.1} MB") };
+    format!("{rows}, {size}")
+}
+
+pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
+    // One hop to a parser thread for the whole file, not one per statement.
+    parser::run(|| lint_file(input, opts))
+}
+
+fn lint_file(input: &Input, opts: &Options) -> Vec<Finding> {
+    let file = input.path.display().to_string();
+    let mut out = Vec::new();
+    let mut push =
+        |rule: &'static str, line: usize, column: usize, detail: &str, table: Option<&str>| {
+            let Some(r) = rules::find(rule) else { return };
+            let default = if rule == "require-lock-timeout" && opts.lock_timeout_ms == Some(0) {
+                Severity::Warning
+            } else {
+                r.severity
+            };
+            let size = table.and_then(|t| lookup_size(opts, t));
+            let severity = match opts.levels.get(rule) {
+                Some(None) => return,
+                Some(Some(s)) => *s,
+                None => rank_by_size(rule, default, size),
+            };
+            let mut message =
+                if detail.is_empty() { r.why.to_string() } else { format!("{detail}: {}", r.why) };
+            if let Some(size) = size {
+                message.push_str(&format!(" ({}: {})", table.unwrap_or(""), human_size(&size)));
+            }
+            out.push(Finding {
+                file: file.clone(),
+                line,
+                column,
+                rule,
+                severity,
+                message,
+                help: r.help.to_string(),
+                lock: r.lock,
+                rewrites: r.rewrites,
+                excerpt: line_text(&input.text, line),
+            });
+        };
+    let transactional = match header_directives(&input.text) {
+        Ok(d) => !(d.no_transaction || input.no_transaction),
+        Err((line, msg)) => {
+            push("syntax-error", line, 1, &msg, None);
+            return out;
+        }
+    };
+    let statements = match sql::split(&input.text) {
+        Ok(s) => s,
+        Err(e) => {
+            push("syntax-error", e.line, 1, &e.message, None);
+            return out;
+        }
+    };
+    let m = analyze::Migration {
+        statements: &statements,
+        transactional,
+        server_version: opts.server_version,
+        lock_timeout_ms: opts.lock_timeout_ms,
+    };
+    let allows = allow_comments(&input.text, &statements);
+    for (line, problem) in &allows.problems {
+        push(problem.0, *line, 1, &problem.1, None);
+    }
+    for hit in analyze::analyze(&m) {
+        let s = &statements[hit.statement];
+        if allows.allowed.iter().any(|(idx, rule)| *idx == hit.statement && rule == hit.rule) {
+            continue;
+        }
+        push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref());
+    }
+    match &input.down {
+        Down::NotJudged => {}
+        Down::Missing => push("missing-down", 1, 1, "", None),
+        Down::Present(text) if sql::is_blank(text) => push("empty-down", 1, 1, "", None),
+        Down::Present(text) => {
+            for missing in reversibility::not_undone(&statements, text) {
+                push("down-does-not-undo", 1, 1, &missing, None);
+            }
+        }
+    }
+    out
+}
+
+/// Rules whose danger is how long the lock is held (a scan, a rewrite, an index build):
+/// that scales with the table, unlike lock queueing or data loss.
+const DURATION_RULES: &[&str] = &[
+    "add-column-volatile-default",
+    "alter-column-type",
+    "set-not-null",
+    "add-check-without-not-valid",
+    "add-foreign-key-without-not-valid",
+    "create-index-non-concurrently",
+    "add-unique-without-using-index",
+    "set-logged-unlogged",
+    "add-stored-generated-column",
+    "cluster",
+    "backfill-with-ddl",
+];
+
+/// With the table's size known: a small table makes a duration risk one level milder, a
+/// huge one makes a warning an error. The size is always said in the message.
+fn rank_by_size(rule: &str, default: Severity, size: Option<TableSize>) -> Severity {
+    let Some(s) = size else { return default };
+    if !DURATION_RULES.contains(&rule) {
+        return default;
+    }
+    let small = s.rows < 10_000.0 && s.bytes < 10 * 1024 * 1024;
+    let huge = s.rows > 10_000_000.0 || s.bytes > 10 * 1024 * 1024 * 1024;
+    match (default, small, huge) {
+        (Severity::Error, true, _) => Severity::Warning,
+        (Severity::Warning, true, _) => Severity::Info,
+        (Severity::Warning, _, true) => Severity::Error,
+        (d, _, _) => d,
+    }
+}
+
+fn lookup_size(opts: &Options, table: &str) -> Option<TableSize> {
+    let t = table.to_lowercase();
+    opts.table_sizes
+        .get(&t)
+        .or_else(|| opts.table_sizes.get(t.rsplit('.').next().unwrap_or(&t)))
+        .copied()
+}
+
+struct Allows {
+    /// (statement index, rule id) pairs silenced.
+    allowed: Vec<(usize, String)>,
+    problems: Vec<(usize, (&'static str, String))>,
+}
+
+/// `-- sluice:allow <rule> <reason>` applies to the statement on its line, or else the next
+/// statement below it. Comments are found by PostgreSQL's scanner, so the words inside a
+/// string literal are never taken for a directive.
+fn allow_comments(text: &str, statements: &[Statement]) -> Allows {
+    let mut allows = Allows { allowed: Vec::new(), problems: Vec::new() };
+    if !text.contains("sluice:allow") {
+        return allows;
+    }
+    let Ok(scan) = parser::scan(text) else { return allows };
+    let spans: Vec<(usize, usize)> = statements
+        .iter()
+        .map(|s| {
+            // Lines from the first token to the end of the statement (leading comments and
+            // blank lines are not part of it).
+            let body = s.text.trim();
+            let from_token = body.lines().skip_while(|l| {
+                let t = l.trim();
+                t.is_empty() || t.starts_with("--")
+            });
+            (s.line, s.line + from_token.count().saturating_sub(1))
+        })
+        .collect();
+    for t in &scan.tokens {
+        let Some(tok) = text.get(t.start as usize..t.end as usize) else { continue };
+        let body = if let Some(b) = tok.strip_prefix("--") {
+            b
+        } else if let Some(b) = tok.strip_prefix("/*") {
+            b.trim_end_matches("*/")
+        } else {
+            continue;
+        };
+        let Some(rest) = body.trim().strip_prefix("sluice:allow") else { continue };
+        let line = text[..t.start as usize].matches('\n').count() + 1;
+        let mut words = rest.split_whitespace();
+        let rule = words.next().unwrap_or("");
+        let reason: Vec<&str> = words.collect();
+        if rules::find(rule).is_none() {
+            allows.problems.push((line, ("unknown-rule", format!("sluice:allow {rule}"))));
+            continue;
+        }
+        if reason.is_empty() {
+            allows.problems.push((line, ("allow-without-reason", format!("sluice:allow {rule}"))));
+            continue;
+        }
+        let target = spans
+            .iter()
+            .position(|&(first, last)| first <= line && line <= last)
+            .or_else(|| spans.iter().position(|&(first, _)| first > line));
+        if let Some(idx) = target {
+            allows.allowed.push((idx, rule.to_string()));
+        }
+    }
+    allows
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+//! Prisma: `<timestamp>_<name>/migration.sql`, no down files, `migration_lock.toml` naming the
+//! provider. Prisma sends the whole file in one simple query, so it runs as golang-migrate's
+//! files do: several statements are one implicit transaction, a lone CONCURRENTLY runs alone,
+//! and a file's own BEGIN/COMMIT gives way to sluice's transaction.
+
+use std::path::Path;
+
+use super::{Migration, SqlFile, Unreadable, Version};
+use crate::core::error::{Error, Result};
+
+/// The lock file's provider must be PostgreSQL.
+fn check_lock(dir: &Path) -> Result<()> {
+    let path = dir.join("migration_lock.toml");
+    if !path.is_file() {
+        return Ok(());
+    }
+    let text = SqlFile::read_text(&path)?;
+    let table: toml::Table =
+        text.parse().map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    match table.get("provider").and_then(|p| p.as_str()) {
+        None | Some("postgresql" | "postgres") => Ok(()),
+        Some(other) => Err(Error::input(format!(
+            "{}: provider = {other:?}; sluice migrates PostgreSQL",
+            path.display()
+        ))),
+    }
+}
+
+fn read(path: &Path) -> Result<SqlFile> {
+    let mut f = SqlFile::read(path)?;
+    if crate::core::data::sql::is_blank(&f.text) {
+        return Err(Error::input(format!(
+            "{}: holds no SQL statement; write the migration or delete the folder",
+            path.display()
+        )));
+    }
+    super::golang::adapt(&mut f)?;
+    Ok(f)
+}
+
+pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    check_lock(dir)?;
+    let name_of = |path: &Path, folder: &str| {
+        let (v, name) = folder.split_once('_')?;
+        let v = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
+        path.join("migration.sql").is_file().then(|| (v, name.to_string()))
+    };
+    super::one_per_entry(
+        dir,
+        true,
+        "not a Prisma migration; expected a folder <timestamp>_<name> holding migration.sql",
+        name_of,
+        |path| Ok((read(&path.join("migration.sql"))?, None)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_lock_file_and_transactions() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| {
+            let p = d.path().join(n);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        };
+        w("migration_lock.toml", "# Please do not edit\nprovider = \"postgresql\"\n");
+        w("20240101000000_init/migration.sql", "-- CreateTable\nCREATE TABLE \"User\" (id int);\n");
+        w("20240102000000_idx/migration.sql", "CREATE INDEX CONCURRENTLY i ON \"User\" (id);\n");
+        let (ok, bad) = load_tolerant(d.path()).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!((ok[0].name.as_str(), ok[0].up.no_transaction), ("init", false));
+        assert!(ok[1].up.no_transaction && ok.iter().all(|m| m.down.is_none()));
+        w("migration_lock.toml", "provider = \"mysql\"\n");
+        let e = load_tolerant(d.path()).unwrap_err();
+        assert!(e.message.contains("mysql"), "{}", e.message);
+    }
+}

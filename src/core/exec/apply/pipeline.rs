@@ -1,0 +1,481 @@
+//! The guarded apply as a pipeline of stages. Headless `sluice apply` runs it through in
+//! one go; the console's wizard advances it a stage at a time, shows each result, and may
+//! retry a stage (after an override, or once a blocker is gone) or abandon the run.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{rehearse, up_step, ApplyOptions};
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::lint::Finding;
+use crate::core::data::plan::{Item, Status};
+use crate::core::data::source;
+use crate::core::error::{Error, Result};
+use crate::core::exec::parse_version;
+use crate::core::exec::session::control::Control;
+use crate::core::exec::session::guards;
+use crate::core::exec::session::migration::Change;
+use crate::core::exec::session::run::{fail_early, Run};
+use crate::core::guard::policy::check_confirmation;
+use crate::core::guard::{gate, hooks};
+use crate::core::record::report::{
+    Blocker, Event, Override, ReportError, RunReport, Stage, StageOutcome, StageResult,
+};
+
+/// A migration the run will apply, as the wizard lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub version: String,
+    pub name: String,
+    pub statements: usize,
+    pub transactional: bool,
+}
+
+/// What opening a guarded run gave: a run to advance, or one already over (refused by a
+/// guard, or nothing to do).
+pub enum Opened {
+    Ready(Box<GuardedRun>),
+    Finished(Box<RunReport>),
+}
+
+/// A guarded apply in progress: connected, holding the ledger lock, recorded as a run.
+pub struct GuardedRun {
+    run: Run,
+    project: Project,
+    opts: ApplyOptions,
+    status: Status,
+    pending: Vec<Item>,
+    steps: Vec<Change>,
+    stages: Vec<Stage>,
+    next: usize,
+    findings: Vec<Finding>,
+    /// The last stage's failure, kept for the run's record when the operator gives up.
+    failure: Option<(Error, Vec<Blocker>, &'static str)>,
+}
+
+impl GuardedRun {
+    /// Takes the ledger lock, plans the pending migrations (up to `--to`) and applies the
+    /// guards that need no server figures (failed migration, drift, out of order).
+    /// `rehearse` adds a dry run before the apply, as the console's wizard does.
+    pub async fn open(
+        project: &Project,
+        env: &Environment,
+        opts: &ApplyOptions,
+        rehearse_first: bool,
+        ctl: Control,
+    ) -> Result<Opened> {
+        let migrations = source::load(&project.migrations_dir, project.layout)?;
+        let to = opts.to.as_deref().map(|v| parse_version(v, "--to")).transpose()?;
+        if let Some(to) = &to {
+            if !migrations.iter().any(|m| &m.version == to) {
+                return Err(Error::input(format!(
+                    "--to {to}: no migration file has that version in {}",
+                    project.migrations_dir.display()
+                )));
+            }
+        }
+        let action = if opts.dry_run { "dry-run" } else { "apply" };
+        let mut run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
+        let planned = async {
+            let latest = run.session.ledger.latest(&run.session.client).await?;
+            let status = Status::build(migrations, latest)?;
+            guards::check_guards(&status, opts)?;
+            let pending: Vec<Item> = status
+                .pending()
+                .filter(|i| to.as_ref().is_none_or(|t| &i.version <= t))
+                .cloned()
+                .collect();
+            if !opts.allow_out_of_order {
+                let late: Vec<String> =
+                    pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+                if !late.is_empty() {
+                    return Err(Error::guard(format!(
+                        "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then pass --allow-out-of-order",
+                        late.join(", ")
+                    )));
+                }
+            }
+            let mut steps = Vec::new();
+            for item in &pending {
+                if let Some(s) = up_step(item)? {
+                    steps.push(s);
+                }
+            }
+            Ok((status, pending, steps))
+        }
+        .await;
+        let (status, pending, steps) = match planned {
+            Ok(p) => p,
+            Err(e) => return Ok(Opened::Finished(Box::new(fail_early(run, e).await))),
+        };
+        run.announce(steps.len());
+        if steps.is_empty() {
+            return Ok(Opened::Finished(Box::new(run.finish("nothing-to-do", None).await)));
+        }
+        let mut overrides = Vec::new();
+        if opts.allow_drift {
+            let drifted: Vec<String> = status
+                .items
+                .iter()
+                .filter(|i| i.state == crate::core::data::plan::MigrationState::Drifted)
+                .map(|i| i.label())
+                .collect();
+            if !drifted.is_empty() {
+                overrides.push(Override {
+                    guard: "drift".into(),
+                    reason: "--allow-drift".into(),
+                    what: drifted,
+                });
+            }
+        }
+        if opts.allow_out_of_order {
+            let late: Vec<String> =
+                pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+            if !late.is_empty() {
+                overrides.push(Override {
+                    guard: "out-of-order".into(),
+                    reason: "--allow-out-of-order".into(),
+                    what: late,
+                });
+            }
+        }
+        run.report.overrides = overrides;
+        let stages = if opts.dry_run {
+            vec![Stage::PreChecks, Stage::Lint, Stage::DryRun]
+        } else if rehearse_first {
+            vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::DryRun, Stage::Apply]
+        } else {
+            vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::Apply]
+        };
+        Ok(Opened::Ready(Box::new(GuardedRun {
+            run,
+            project: project.clone(),
+            opts: opts.clone(),
+            status,
+            pending,
+            steps,
+            stages,
+            next: 0,
+            findings: Vec::new(),
+            failure: None,
+        })))
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run.report.run_id
+    }
+
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The stage `advance` runs next; None once only `complete` is left.
+    pub fn next_stage(&self) -> Option<Stage> {
+        self.stages.get(self.next).copied()
+    }
+
+    pub fn results(&self) -> &[StageResult] {
+        &self.run.report.stages
+    }
+
+    pub fn planned(&self) -> Vec<Planned> {
+        self.steps
+            .iter()
+            .map(|s| Planned {
+                version: s.version.clone(),
+                name: s.name.clone(),
+                statements: s.statements.len(),
+                transactional: s.transactional,
+            })
+            .collect()
+    }
+
+    /// What the run has gathered so far: pre-checks, rehearsal, backup, overrides.
+    pub fn report(&self) -> &RunReport {
+        &self.run.report
+    }
+
+    /// The lint stage's findings, all severities.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The operator's reason to pass the lint gate; recorded with the findings it passed.
+    pub fn override_lint(&mut self, reason: &str) {
+        self.opts.override_lint = Some(reason.to_string());
+    }
+
+    /// The operator's reason to run outside the maintenance window; recorded.
+    pub fn override_window(&mut self, reason: &str) {
+        self.opts.override_window = Some(reason.to_string());
+    }
+
+    /// The typed confirmation the apply stage checks on a production tier.
+    pub fn confirm(&mut self, typed: &str) {
+        self.opts.confirm = Some(typed.to_string());
+    }
+
+    /// The change ticket the run is done under (recorded).
+    pub fn ticket(&mut self, reference: &str) {
+        let t = reference.trim();
+        self.opts.ticket = (!t.is_empty()).then(|| t.to_string());
+    }
+
+    /// Redeems a second approver's code for this run; recorded at once. A refused code
+    /// leaves the run as it was, to try again.
+    pub async fn approve(
+        &mut self,
+        name: &str,
+        code: &str,
+    ) -> Result<crate::core::guard::approval::Approval> {
+        self.run.approve(name, code).await
+    }
+
+    /// Runs the next stage before the apply. On failure the pipeline stays at that stage:
+    /// the caller may retry it or abandon the run.
+    pub async fn advance(&mut self) -> Result<StageResult> {
+        let Some(stage) = self.next_stage() else {
+            return Err(Error::input("every stage before the apply has run: complete the run"));
+        };
+        if stage == Stage::Apply {
+            return Err(Error::input("the apply stage runs with complete()"));
+        }
+        self.run.session.emit(Event::StageStarted { stage });
+        let started = Instant::now();
+        let res = match stage {
+            Stage::PreChecks => self.prechecks().await,
+            Stage::Lint => self.lint().await,
+            Stage::Backup => self.backup().await,
+            Stage::DryRun => self.dry_run().await,
+            Stage::Apply => unreachable!("refused above"),
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let result = match &res {
+            Ok((outcome, summary)) => {
+                self.next += 1;
+                self.failure = None;
+                StageResult { stage, outcome: *outcome, summary: summary.clone(), duration_ms }
+            }
+            Err(e) => StageResult {
+                stage,
+                outcome: StageOutcome::Failed,
+                summary: e.message.clone(),
+                duration_ms,
+            },
+        };
+        self.record(result.clone()).await;
+        res.map(|_| result)
+    }
+
+    async fn record(&mut self, result: StageResult) {
+        self.run.session.emit(Event::StageFinished { result: result.clone() });
+        // A retried stage replaces its failed attempt in the record.
+        self.run.report.stages.retain(|r| r.stage != result.stage);
+        self.run.report.stages.push(result);
+        let s = &self.run.session;
+        let details = json!({ "stages": self.run.report.stages });
+        if let Err(e) = s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await
+        {
+            tracing::warn!("cannot record the stage: {e}");
+        }
+    }
+
+    async fn prechecks(&mut self) -> Result<(StageOutcome, String)> {
+        use crate::core::guard::precheck::Outcome;
+        let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
+        if let Err(e) = self.run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        let env = self.run.env().clone();
+        let res =
+            guards::prechecks(&mut self.run, &env, &self.status, &self.steps, &self.opts).await;
+        if let Err(e) = res {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        if let Some(reason) = self.opts.override_window.as_deref().filter(|r| !r.trim().is_empty())
+        {
+            let outside = self
+                .run
+                .report
+                .prechecks
+                .iter()
+                .any(|c| c.name == "maintenance window" && c.outcome == Outcome::Warn);
+            if outside {
+                self.add_override(Override {
+                    guard: "maintenance-window".into(),
+                    reason: reason.to_string(),
+                    what: env.maintenance_window.iter().map(|w| w.describe()).collect(),
+                });
+            }
+        }
+        let checks = &self.run.report.prechecks;
+        let warned = checks.iter().filter(|c| c.outcome == Outcome::Warn).count();
+        let passed = checks.iter().filter(|c| c.outcome == Outcome::Pass).count();
+        Ok(if warned > 0 {
+            (StageOutcome::Warned, format!("{passed} passed, {warned} warning(s)"))
+        } else {
+            (StageOutcome::Passed, format!("{passed} passed"))
+        })
+    }
+
+    fn add_override(&mut self, o: Override) {
+        self.run.report.overrides.retain(|x| x.guard != o.guard);
+        self.run.report.overrides.push(o);
+    }
+
+    async fn lint(&mut self) -> Result<(StageOutcome, String)> {
+        let env = self.run.env().clone();
+        let Some(threshold) = gate::threshold(&env) else {
+            return Ok((StageOutcome::Skipped, "lint gate off for this environment".into()));
+        };
+        let s = &self.run.session;
+        self.findings = match gate::findings(&self.project, &env, &s.client, &self.pending).await {
+            Ok(f) => f,
+            Err(e) => {
+                self.failure = Some((e.clone(), vec![], "refused"));
+                return Err(e);
+            }
+        };
+        let count = |sev| self.findings.iter().filter(|f| f.severity == sev).count();
+        use crate::core::data::lint::Severity;
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        let tally =
+            format!("{} finding(s): {errors} error(s), {warnings} warning(s)", self.findings.len());
+        match gate::decide(&env, &self.findings, self.opts.override_lint.as_deref()) {
+            Ok(None) if errors + warnings > 0 => Ok((StageOutcome::Warned, tally)),
+            Ok(None) => Ok((StageOutcome::Passed, tally)),
+            Ok(Some(overridden)) => {
+                let reason = self.opts.override_lint.clone().unwrap_or_default();
+                let what = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity >= threshold)
+                    .map(|f| {
+                        let file = f.file.rsplit('/').next().unwrap_or(&f.file);
+                        format!("{file}:{} {}", f.line, f.rule)
+                    })
+                    .collect();
+                self.add_override(Override { guard: "lint".into(), reason: reason.clone(), what });
+                let s = &self.run.session;
+                let details = json!({ "lint_overridden": overridden });
+                s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await?;
+                Ok((StageOutcome::Warned, format!("{tally}; gate overridden: {reason}")))
+            }
+            Err(e) => {
+                self.failure = Some((e.clone(), vec![], "refused"));
+                Err(e)
+            }
+        }
+    }
+
+    async fn backup(&mut self) -> Result<(StageOutcome, String)> {
+        let label = format!("pre-{}", self.steps.last().map_or("", |s| s.version.as_str()));
+        let env = self.run.env().clone();
+        if let Err(e) = guards::backup_before(&mut self.run, &env, self.opts.backup, &label).await {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        Ok(match &self.run.report.backup {
+            Some(b) => (
+                StageOutcome::Passed,
+                format!(
+                    "{} ({:.1} MB, {} entries verified)",
+                    b.path.display(),
+                    b.bytes as f64 / 1_048_576.0,
+                    b.entries
+                ),
+            ),
+            None => (StageOutcome::Skipped, "no backup: optional by policy".into()),
+        })
+    }
+
+    async fn dry_run(&mut self) -> Result<(StageOutcome, String)> {
+        match rehearse::rehearse(&mut self.run, &self.steps).await {
+            Ok(r) => {
+                let not = r.migrations.iter().filter(|m| !m.rehearsed).count();
+                let ms: u64 = r.migrations.iter().map(|m| m.duration_ms).sum();
+                let summary = format!(
+                    "{} migration(s) rehearsed in {ms} ms{}",
+                    r.migrations.len() - not,
+                    if not > 0 { format!(", {not} not rehearsable") } else { String::new() }
+                );
+                self.run.report.schema_diff = Some(r.schema_diff);
+                if self.opts.dry_run {
+                    self.run.report.migrations = r.migrations;
+                } else {
+                    self.run.report.rehearsal = r.migrations;
+                }
+                let outcome = if not > 0 { StageOutcome::Warned } else { StageOutcome::Passed };
+                Ok((outcome, summary))
+            }
+            Err(f) => {
+                if self.opts.dry_run {
+                    self.run.report.migrations = f.migrations;
+                } else {
+                    self.run.report.rehearsal = f.migrations;
+                }
+                self.failure = Some((f.error.clone(), f.blockers, "failed"));
+                Err(f.error)
+            }
+        }
+    }
+
+    /// Runs what is left: every remaining stage, then the apply (or, for a dry run, ends
+    /// the run as rehearsed). A stage that fails ends the run, recorded.
+    pub async fn complete(mut self) -> RunReport {
+        while let Some(stage) = self.next_stage() {
+            if stage == Stage::Apply {
+                break;
+            }
+            if self.advance().await.is_err() {
+                return self.abandon().await;
+            }
+        }
+        if self.next_stage().is_none() {
+            return self.run.finish("rehearsed", None).await;
+        }
+        let env = self.run.env().clone();
+        if let Err(e) = check_confirmation(&env, self.opts.confirm.as_deref(), "apply") {
+            self.failure = Some((e, vec![], "refused"));
+            return self.abandon().await;
+        }
+        let (ticket, approval) = (self.opts.ticket.clone(), self.opts.approval.clone());
+        if let Err(e) = self.run.check_approvals(ticket.as_deref(), approval.as_ref()).await {
+            self.failure = Some((e, vec![], "refused"));
+            return self.abandon().await;
+        }
+        self.run.session.emit(Event::StageStarted { stage: Stage::Apply });
+        let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
+        if let Err(e) = self.run.hooks(hooks::Stage::PreApply, &versions, None).await {
+            self.failure = Some((e, vec![], "refused"));
+            return self.abandon().await;
+        }
+        let details = json!({ "overrides": self.run.report.overrides });
+        let s = &self.run.session;
+        if let Err(e) = s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await
+        {
+            tracing::warn!("cannot record the overrides: {e}");
+        }
+        self.run.apply_started = Some(Instant::now());
+        self.run.run_changes(self.steps).await
+    }
+
+    /// Ends the run before the apply: with the last stage's failure if there was one,
+    /// otherwise as cancelled by the operator at the stage it stood at.
+    pub async fn abandon(mut self) -> RunReport {
+        let (error, blockers, outcome) = self.failure.take().unwrap_or_else(|| {
+            let at = self.next_stage().map_or("the end", Stage::as_str);
+            (
+                Error::guard(format!("abandoned by the operator before {at}; nothing was applied")),
+                vec![],
+                "cancelled",
+            )
+        });
+        let err = ReportError::from_error(&error, blockers);
+        self.run.finish(outcome, Some(err)).await
+    }
+}

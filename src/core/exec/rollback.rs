@@ -1,0 +1,186 @@
+//! Rolling back the newest migrations, by count or down to a version, with the down SQL of
+//! their files or, when a file is gone, the copy the ledger keeps.
+
+use serde_json::json;
+
+use super::session::control::Control;
+use super::session::guards::{backup_before, check_guards};
+use super::session::migration::Change;
+use super::session::run::{fail_early, Run};
+use super::{parse_version, RollbackTarget, Sign};
+use crate::core::data::config::{Environment, Project};
+use crate::core::data::plan::{Direction, LatestRow};
+use crate::core::data::plan::{MigrationState, Status};
+use crate::core::data::source::{self, checked_statements, SqlFile};
+use crate::core::error::{Error, Result};
+use crate::core::exec::ApplyOptions;
+use crate::core::guard::hooks;
+use crate::core::guard::policy::check_confirmation;
+use crate::core::record::report::RunReport;
+
+/// Rolls back the newest migrations, by count or down to a version.
+pub async fn rollback(
+    project: &Project,
+    env: &Environment,
+    target: &RollbackTarget,
+    sign: &Sign,
+    ctl: Control,
+) -> Result<RunReport> {
+    check_confirmation(env, sign.confirm.as_deref(), "roll back")?;
+    let to = match target {
+        RollbackTarget::To(v) => Some(parse_version(v, "--to")?),
+        RollbackTarget::Steps(0) => {
+            return Err(Error::input("--steps 0 rolls nothing back; use 1 or more"))
+        }
+        RollbackTarget::Steps(_) => None,
+    };
+    let migrations = source::load(&project.migrations_dir, project.layout)?;
+    let details = match target {
+        RollbackTarget::Steps(n) => json!({ "steps": n }),
+        RollbackTarget::To(v) => json!({ "to": v }),
+    };
+    let mut run = Run::begin(project, env, "rollback", details, ctl).await?;
+    let plan = async {
+        let latest = run.session.ledger.latest(&run.session.client).await?;
+        let status = Status::build(migrations, latest)?;
+        check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
+        // Repeatables have no undo: they stay, and run again at the next apply (below).
+        let mut applied: Vec<_> = status
+            .items
+            .iter()
+            .filter(|i| i.state.is_in_database() && !i.version.is_repeatable())
+            .collect();
+        applied.reverse();
+        let chosen: Vec<_> = match (target, &to) {
+            (RollbackTarget::Steps(n), _) => {
+                if *n > applied.len() {
+                    return Err(Error::input(format!(
+                        "--steps {n}: only {} migration(s) are applied",
+                        applied.len()
+                    )));
+                }
+                applied.into_iter().take(*n).collect()
+            }
+            (RollbackTarget::To(_), Some(v)) => {
+                if v.key() != "0" && !status.items.iter().any(|i| &i.version == v && i.state.is_in_database()) {
+                    return Err(Error::input(format!(
+                        "--to {v}: that version is not applied; use an applied version, or --to 0 to roll back everything"
+                    )));
+                }
+                // --to 0 is everything, a migration numbered 0 too (diesel's, drizzle's first).
+                applied.into_iter().filter(|i| &i.version > v || v.key() == "0").collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut steps = Vec::new();
+        let mut no_down = Vec::new();
+        for item in chosen {
+            let entry = item.entry.as_ref().expect("applied items have a ledger row");
+            let (stored_up, stored_down) =
+                run.session.ledger.stored_sql(&run.session.client, entry.id).await?;
+            let file_down = item.migration.as_ref().and_then(|m| m.down.clone());
+            let (down, source) = match (file_down, stored_down) {
+                (Some(f), _) if !crate::core::data::sql::is_blank(&f.text) => (f, "file"),
+                (_, Some(text)) if !crate::core::data::sql::is_blank(&text) => {
+                    let path = format!("ledger:{}_{}.down.sql", item.version, item.name);
+                    let no_transaction = source::header_directives(&text)
+                        .map(|d| d.no_transaction)
+                        .unwrap_or(false);
+                    (SqlFile { path: path.into(), text, no_transaction }, "ledger")
+                }
+                _ => {
+                    no_down.push(item.label());
+                    continue;
+                }
+            };
+            let statements = checked_statements(&down)?;
+            steps.push(Change {
+                version: item.version.to_string(),
+                name: item.name.clone(),
+                direction: Direction::Down,
+                transactional: !down.no_transaction,
+                origin: down.path.display().to_string(),
+                source,
+                checksum: entry.checksum.clone(),
+                up_sql: stored_up,
+                down_sql: Some(down.text.clone()),
+                statements,
+                start_at: 0,
+            });
+        }
+        if !no_down.is_empty() {
+            return Err(Error::guard(format!(
+                "cannot roll back {}: no down file and no down SQL in the ledger; write a down file, or restore a backup",
+                no_down.join(", ")
+            )));
+        }
+        let repeatables: Vec<LatestRow> = if steps.is_empty() {
+            Vec::new()
+        } else {
+            let applied = status.items.iter().filter(|i| {
+                i.version.is_repeatable() && i.state.is_in_database() && i.state != MigrationState::Failed
+            });
+            applied.filter_map(|i| i.entry.clone()).collect()
+        };
+        Ok((steps, repeatables))
+    }
+    .await;
+    let plan = match plan {
+        Ok(plan) => {
+            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| plan)
+        }
+        Err(e) => Err(e),
+    };
+    match plan {
+        Ok((steps, repeatables)) => {
+            // An emergency rollback still goes through the environment's pre hooks and
+            // backup policy: undoing a change can lose data too.
+            let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+            if let Some(first) = steps.first() {
+                if let Err(e) = run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+                    return Ok(fail_early(run, e).await);
+                }
+                let label = format!("pre-rollback-{}", first.version);
+                if let Err(e) = backup_before(&mut run, env, None, &label).await {
+                    return Ok(fail_early(run, e).await);
+                }
+                if let Err(e) = run.hooks(hooks::Stage::PreApply, &versions, None).await {
+                    return Ok(fail_early(run, e).await);
+                }
+            }
+            if let Err(e) = mark_for_rerun(&run, &repeatables).await {
+                return Ok(fail_early(run, e).await);
+            }
+            Ok(run.run_changes(steps).await)
+        }
+        Err(e) => Ok(fail_early(run, e).await),
+    }
+}
+
+/// Flyway repeatables build on what versioned migrations made, and have no undo: when those
+/// are rolled back, each applied repeatable gets a down row with no SQL run, so the next
+/// apply runs it again (repeatables are written to be re-run).
+async fn mark_for_rerun(run: &Run, entries: &[LatestRow]) -> Result<()> {
+    let s = &run.session;
+    let stmt = s.ledger.prepare_insert(&s.client).await?;
+    for e in entries {
+        let (up_sql, down_sql) = s.ledger.stored_sql(&s.client, e.id).await?;
+        let row = crate::core::db::ledger::NewRow {
+            version: &e.version,
+            name: &e.name,
+            checksum: &e.checksum,
+            up_sql: &up_sql,
+            down_sql: down_sql.as_deref(),
+            direction: Direction::Down,
+            os_user: &s.operator,
+            client_host: &s.host,
+            duration_ms: Some(0),
+            run_id: &s.run_id,
+            success: true,
+            failed_at_statement: None,
+            error: None,
+        };
+        s.ledger.insert(&s.client, &stmt, &row).await?;
+    }
+    Ok(())
+}

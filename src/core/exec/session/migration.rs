@@ -1,0 +1,429 @@
+//! One runner session: the connection that holds the ledger lock and executes steps, and the
+//! watcher that names who blocks a statement that waits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, Mutex};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::core::data::config::Environment;
+use crate::core::data::plan::Direction;
+use crate::core::data::sql::Statement;
+use crate::core::db::connect::Target;
+use crate::core::db::ledger::{Ledger, NewRow};
+use crate::core::error::{describe_pg, Error, Result};
+use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
+
+mod statementwise;
+
+/// What to run for one migration in one direction.
+pub struct Change {
+    pub version: String,
+    pub name: String,
+    pub direction: Direction,
+    pub statements: Vec<Statement>,
+    pub transactional: bool,
+    /// Path or "ledger:" label, for messages.
+    pub origin: String,
+    pub source: &'static str,
+    /// Recorded in the ledger row.
+    pub checksum: String,
+    pub up_sql: String,
+    pub down_sql: Option<String>,
+    /// 0-based statement to start from (a retried no-transaction migration).
+    pub start_at: usize,
+}
+
+/// Why a step failed, with what the runner saw.
+pub struct ChangeFailure {
+    pub error: Error,
+    pub statement: Option<usize>,
+    pub line: Option<usize>,
+    pub blockers: Vec<Blocker>,
+    pub report: MigrationReport,
+}
+
+pub struct Session {
+    pub client: Client,
+    pub target: Target,
+    pub ledger: Ledger,
+    pub run_id: String,
+    pub operator: String,
+    /// The OS account this process runs as; approvals compare it, not the label.
+    pub account: std::result::Result<String, crate::core::host::identity::Unvouched>,
+    pub host: String,
+    pub pid: i32,
+    reset: &'static str,
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub lock_retries: u32,
+    pub lock_retry_backoff: Duration,
+    pub events: Option<EventSender>,
+    insert: Option<tokio_postgres::Statement>,
+    watch_conn: Arc<Mutex<Option<Client>>>,
+    /// The operator's controls over a lock timeout (retry now, wait longer).
+    pub interrupt: Option<Arc<super::control::Interrupt>>,
+}
+
+impl Session {
+    /// Connects as `sluice/<run_id>`.
+    pub async fn open(
+        target: &Target,
+        env: &Environment,
+        ledger: Ledger,
+        run_id: &str,
+        events: Option<EventSender>,
+    ) -> Result<Session> {
+        let client = target.connect(&format!("sluice/{run_id}")).await?;
+        let row = client
+            .query_one("SELECT pg_backend_pid(), current_setting('server_version_num')::int", &[])
+            .await?;
+        let (pid, version): (i32, i32) = (row.get(0), row.get(1));
+        // RESET ALL starts each migration from the session defaults; from PostgreSQL 14 the
+        // server also checks that we are still there, so a killed sluice does not leave a
+        // statement running and holding locks.
+        let reset = if version >= 140_000 {
+            "RESET ALL; SET client_connection_check_interval = 2000;"
+        } else {
+            "RESET ALL;"
+        };
+        Ok(Session {
+            client,
+            target: target.clone(),
+            ledger,
+            run_id: run_id.to_string(),
+            operator: crate::core::host::identity::os_user(),
+            account: crate::core::host::identity::account(),
+            host: crate::core::host::identity::host_name(),
+            pid,
+            reset,
+            lock_timeout_ms: env.lock_timeout.as_millis() as u64,
+            statement_timeout_ms: env.statement_timeout.as_millis() as u64,
+            lock_retries: env.lock_retries,
+            lock_retry_backoff: env.lock_retry_backoff,
+            events,
+            insert: None,
+            watch_conn: Arc::new(Mutex::new(None)),
+            interrupt: None,
+        })
+    }
+
+    pub fn emit(&self, e: Event) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+
+    async fn insert_stmt(&mut self) -> Result<tokio_postgres::Statement> {
+        if self.insert.is_none() {
+            self.insert = Some(self.ledger.prepare_insert(&self.client).await?);
+        }
+        Ok(self.insert.clone().expect("prepared above"))
+    }
+
+    fn ledger_row<'a>(
+        &'a self,
+        step: &'a Change,
+        duration_ms: Option<i64>,
+        success: bool,
+        failed_at_statement: Option<i32>,
+    ) -> NewRow<'a> {
+        NewRow {
+            version: &step.version,
+            name: &step.name,
+            checksum: &step.checksum,
+            up_sql: &step.up_sql,
+            down_sql: step.down_sql.as_deref(),
+            direction: step.direction,
+            os_user: &self.operator,
+            client_host: &self.host,
+            duration_ms,
+            run_id: &self.run_id,
+            success,
+            failed_at_statement,
+            error: None,
+        }
+    }
+
+    /// Reports a statement that finished: an event now, a line in the report.
+    pub fn statement_done(
+        &self,
+        report: &mut MigrationReport,
+        version: &str,
+        index: usize,
+        line: usize,
+        rows: u64,
+        duration_ms: u64,
+    ) {
+        self.emit(Event::StatementFinished {
+            version: version.to_string(),
+            index: index + 1,
+            line,
+            rows,
+            duration_ms,
+        });
+        report.statements.push(StatementReport {
+            index: index + 1,
+            line,
+            rows,
+            duration_ms,
+            locks: Vec::new(),
+        });
+    }
+
+    fn timeouts_sql(&self, local: bool) -> String {
+        let scope = if local { "SET LOCAL" } else { "SET" };
+        format!(
+            "{scope} lock_timeout = {}; {scope} statement_timeout = {}",
+            self.take_wait().unwrap_or(self.lock_timeout_ms),
+            self.statement_timeout_ms
+        )
+    }
+
+    /// The longer lock wait the operator chose after a lock timeout, once.
+    fn take_wait(&self) -> Option<u64> {
+        self.interrupt.as_ref().and_then(|i| i.take_wait())
+    }
+
+    async fn pause(&self, d: Duration) {
+        match &self.interrupt {
+            Some(i) => i.pause(d).await,
+            None => tokio::time::sleep(d).await,
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.min(6);
+        (self.lock_retry_backoff * factor).min(Duration::from_secs(60))
+    }
+
+    /// Runs one step, retrying on lock timeout as the environment allows.
+    pub async fn run_change(
+        &mut self,
+        step: &Change,
+    ) -> std::result::Result<MigrationReport, ChangeFailure> {
+        self.emit(Event::MigrationStarted {
+            version: step.version.clone(),
+            name: step.name.clone(),
+            direction: step.direction.as_str().into(),
+            transactional: step.transactional,
+            statements: step.statements.len(),
+            source: step.source.into(),
+        });
+        let mut attempt = 0;
+        loop {
+            let result = if step.transactional {
+                self.try_transactional(step, attempt).await
+            } else {
+                self.try_statementwise(step, attempt).await
+            };
+            match result {
+                Ok(report) => {
+                    self.emit(Event::MigrationFinished {
+                        version: step.version.clone(),
+                        direction: step.direction.as_str().into(),
+                        duration_ms: report.duration_ms,
+                    });
+                    return Ok(report);
+                }
+                Err(Attempt::LockTimeout(f)) if attempt < self.lock_retries => {
+                    attempt += 1;
+                    let wait = self.backoff(attempt - 1);
+                    self.emit(Event::LockTimeout {
+                        version: step.version.clone(),
+                        attempt,
+                        retries: self.lock_retries,
+                        retry_in_ms: wait.as_millis() as u64,
+                        blockers: f.blockers.clone(),
+                    });
+                    self.pause(wait).await;
+                }
+                Err(Attempt::LockTimeout(mut f)) => {
+                    let who = if f.blockers.is_empty() {
+                        "no blocker was seen (the lock timeout is shorter than the watch delay)"
+                            .into()
+                    } else {
+                        f.blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
+                    };
+                    f.error = Error::database(format!(
+                        "{} after {} {}: blocked by {who}",
+                        f.error.message,
+                        attempt + 1,
+                        if attempt == 0 { "attempt" } else { "attempts" }
+                    ));
+                    return Err(self.failed(step, f));
+                }
+                Err(Attempt::Failed(f)) => return Err(self.failed(step, f)),
+            }
+        }
+    }
+
+    fn failed(&self, step: &Change, f: ChangeFailure) -> ChangeFailure {
+        self.emit(Event::MigrationFailed {
+            version: step.version.clone(),
+            statement: f.statement.map(|i| i + 1),
+            line: f.line,
+            error: f.error.message.clone(),
+        });
+        f
+    }
+
+    fn new_report(step: &Change, attempt: u32) -> MigrationReport {
+        MigrationReport {
+            version: step.version.clone(),
+            name: step.name.clone(),
+            direction: step.direction.as_str().into(),
+            source: step.source.into(),
+            transactional: step.transactional,
+            rehearsed: false,
+            duration_ms: 0,
+            lock_retries: attempt,
+            statements: Vec::new(),
+            lock_summary: Vec::new(),
+        }
+    }
+
+    fn statement_error(
+        step: &Change,
+        index: usize,
+        e: &tokio_postgres::Error,
+        blockers: Vec<Blocker>,
+        report: MigrationReport,
+    ) -> Attempt {
+        let s = &step.statements[index];
+        let mut message = format!(
+            "{}:{} (statement {} of {}): {}",
+            step.origin,
+            s.line,
+            index + 1,
+            step.statements.len(),
+            describe_pg(e)
+        );
+        if e.is_closed() {
+            message.push_str("; the connection to the server was lost");
+        }
+        let f = ChangeFailure {
+            error: Error::database(message),
+            statement: Some(index),
+            line: Some(s.line),
+            blockers,
+            report,
+        };
+        if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+            Attempt::LockTimeout(f)
+        } else {
+            Attempt::Failed(f)
+        }
+    }
+
+    async fn try_transactional(
+        &mut self,
+        step: &Change,
+        attempt: u32,
+    ) -> std::result::Result<MigrationReport, Attempt> {
+        let started = Instant::now();
+        let mut report = Self::new_report(step, attempt);
+        let insert = match self.insert_stmt().await {
+            Ok(s) => s,
+            Err(e) => return Err(Attempt::plain(e, report)),
+        };
+        let begin = format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true));
+        if let Err(e) = self.client.batch_execute(&begin).await {
+            return Err(Attempt::plain(e.into(), report));
+        }
+        for (i, s) in step.statements.iter().enumerate() {
+            let t = Instant::now();
+            let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
+            match res {
+                Ok(rows) => {
+                    let duration_ms = t.elapsed().as_millis() as u64;
+                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
+                }
+                Err(e) => {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                    return Err(Self::statement_error(step, i, &e, blockers, report));
+                }
+            }
+        }
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let row = self.ledger_row(step, Some(duration_ms as i64), true, None);
+        // The ledger row and COMMIT go out pipelined (one round trip). If the insert fails,
+        // PostgreSQL answers the COMMIT of the aborted transaction with a rollback, so the
+        // migration and its row still commit together or not at all.
+        let (inserted, committed) = tokio::join!(
+            self.ledger.insert(&self.client, &insert, &row),
+            self.client.batch_execute("COMMIT")
+        );
+        if let Err(e) = inserted {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(Attempt::plain(
+                e.context("cannot record the migration in the ledger; nothing of it was committed"),
+                report,
+            ));
+        }
+        if let Err(e) = committed {
+            return Err(Attempt::plain(
+                Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
+                report,
+            ));
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Executes one statement; if it runs past a short delay, a second connection watches
+    /// pg_blocking_pids and reports who blocks it.
+    pub async fn exec_watched(
+        &self,
+        version: &str,
+        index: usize,
+        sql: &str,
+    ) -> (std::result::Result<u64, tokio_postgres::Error>, Vec<Blocker>) {
+        let observed: Arc<std::sync::Mutex<Vec<Blocker>>> = Arc::default();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let delay = Duration::from_millis((self.lock_timeout_ms / 3).clamp(20, 100));
+        let watcher = tokio::spawn(super::watch::watch(
+            self.target.clone(),
+            self.run_id.clone(),
+            self.pid,
+            self.watch_conn.clone(),
+            delay,
+            observed.clone(),
+            stop_rx,
+            self.events.clone().map(|tx| (tx, version.to_string(), index + 1)),
+        ));
+        let res = self.client.simple_query(sql).await;
+        let _ = stop_tx.send(());
+        let _ = watcher.await;
+        let blockers = observed.lock().map(|v| v.clone()).unwrap_or_default();
+        let rows = res.map(|msgs| {
+            msgs.iter()
+                .map(|m| match m {
+                    SimpleQueryMessage::CommandComplete(n) => *n,
+                    _ => 0,
+                })
+                .sum()
+        });
+        (rows, blockers)
+    }
+}
+
+pub enum Attempt {
+    LockTimeout(ChangeFailure),
+    Failed(ChangeFailure),
+}
+
+impl Attempt {
+    /// A failure outside any statement (BEGIN, the ledger, COMMIT).
+    fn plain(error: Error, report: MigrationReport) -> Attempt {
+        Attempt::Failed(ChangeFailure {
+            error,
+            statement: None,
+            line: None,
+            blockers: vec![],
+            report,
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! The second connection that watches a statement which runs past a short delay: who
+//! blocks it (pg_blocking_pids), who waits on it, how long it has run, and what
+//! pg_stat_progress_* says of it. What it sees goes out as events and into the report.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, Mutex};
+use tokio_postgres::{Client, Row};
+
+use crate::core::db::connect::Target;
+use crate::core::record::report::{Blocker, CommandProgress, Event, EventSender};
+
+const BLOCKERS: &str =
+    "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
+        coalesce(a.state, ''), left(coalesce(a.query, ''), 300), \
+        coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 \
+     FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid";
+
+/// Sessions waiting on us, with the same columns.
+const BLOCKED: &str =
+    "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
+        coalesce(a.state, ''), left(coalesce(a.query, ''), 300), \
+        coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 \
+     FROM pg_stat_activity a WHERE $1 = ANY (pg_blocking_pids(a.pid)) ORDER BY a.pid";
+
+/// The progress views of PostgreSQL 13+, one row for our backend at most. Blocks where the
+/// phase counts blocks, tuples where it counts tuples.
+const PROGRESS: &str = "\
+    SELECT command, phase, \
+           CASE WHEN blocks_total > 0 THEN blocks_done ELSE tuples_done END, \
+           CASE WHEN blocks_total > 0 THEN blocks_total ELSE tuples_total END \
+      FROM pg_stat_progress_create_index WHERE pid = $1 \
+    UNION ALL SELECT command, phase, heap_blks_scanned, heap_blks_total \
+      FROM pg_stat_progress_cluster WHERE pid = $1 \
+    UNION ALL SELECT 'VACUUM', phase, heap_blks_scanned, heap_blks_total \
+      FROM pg_stat_progress_vacuum WHERE pid = $1 \
+    UNION ALL SELECT 'ANALYZE', phase, sample_blks_scanned, sample_blks_total \
+      FROM pg_stat_progress_analyze WHERE pid = $1";
+
+fn blocker(r: &Row) -> Blocker {
+    Blocker {
+        pid: r.get(0),
+        user: r.get(1),
+        application_name: r.get(2),
+        state: r.get(3),
+        query: r.get(4),
+        transaction_age_s: r.get(5),
+    }
+}
+
+/// Reports every half second; blockers as soon as they change.
+const REPORT_EVERY: u32 = 5;
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn watch(
+    target: Target,
+    run_id: String,
+    pid: i32,
+    conn: Arc<Mutex<Option<Client>>>,
+    delay: Duration,
+    observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
+    mut stop: oneshot::Receiver<()>,
+    events: Option<(EventSender, String, usize)>,
+) {
+    let started = Instant::now();
+    tokio::select! {
+        _ = &mut stop => return,
+        _ = tokio::time::sleep(delay) => {}
+    }
+    let mut guard = conn.lock().await;
+    if guard.is_none() {
+        match target.connect(&format!("sluice/{run_id}/watch")).await {
+            Ok(c) => {
+                let _ = c.batch_execute("SET statement_timeout = 2000").await;
+                *guard = Some(c);
+            }
+            Err(e) => {
+                tracing::warn!("blocker watch cannot connect: {e}");
+                return;
+            }
+        }
+    }
+    let Some(client) = guard.as_ref() else { return };
+    let mut last: Vec<i32> = Vec::new();
+    let mut tick = 0u32;
+    loop {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
+        let rows = tokio::select! {
+            _ = &mut stop => return,
+            r = client.query(BLOCKERS, &params) => r,
+        };
+        if let Ok(rows) = rows {
+            let blockers: Vec<Blocker> = rows.iter().map(blocker).collect();
+            let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+            if !blockers.is_empty() {
+                if pids != last {
+                    if let Some((tx, version, index)) = &events {
+                        let _ = tx.send(Event::Waiting {
+                            version: version.clone(),
+                            index: *index,
+                            blockers: blockers.clone(),
+                        });
+                    }
+                }
+                if let Ok(mut o) = observed.lock() {
+                    *o = blockers;
+                }
+            }
+            last = pids;
+        }
+        if let (Some((tx, version, index)), true) = (&events, tick.is_multiple_of(REPORT_EVERY)) {
+            let (command, blocking) = tokio::select! {
+                _ = &mut stop => return,
+                r = async {
+                    tokio::join!(client.query_opt(PROGRESS, &params), client.query(BLOCKED, &params))
+                } => r,
+            };
+            let command = command.ok().flatten().map(|r| CommandProgress {
+                command: r.get(0),
+                phase: r.get(1),
+                done: r.get(2),
+                total: r.get(3),
+            });
+            let _ = tx.send(Event::Progress {
+                version: version.clone(),
+                index: *index,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+                command,
+                blocking: blocking
+                    .map(|rows| rows.iter().map(blocker).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        tick += 1;
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+}

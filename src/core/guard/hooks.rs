@@ -1,0 +1,136 @@
+//! Hooks: the environment's commands at fixed points of a run, with the run's facts in
+//! their environment and a time limit each.
+
+use std::process::Stdio;
+
+use serde::Serialize;
+use tokio::process::Command;
+
+use crate::core::data::config::Environment;
+use crate::core::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    PreCheck,
+    PreApply,
+    PostApply,
+    PostVerify,
+    OnFailure,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::PreCheck => "pre_check",
+            Stage::PreApply => "pre_apply",
+            Stage::PostApply => "post_apply",
+            Stage::PostVerify => "post_verify",
+            Stage::OnFailure => "on_failure",
+        }
+    }
+    fn commands(self, env: &Environment) -> &[String] {
+        match self {
+            Stage::PreCheck => &env.hooks.pre_check,
+            Stage::PreApply => &env.hooks.pre_apply,
+            Stage::PostApply => &env.hooks.post_apply,
+            Stage::PostVerify => &env.hooks.post_verify,
+            Stage::OnFailure => &env.hooks.on_failure,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HookResult {
+    pub stage: &'static str,
+    pub command: String,
+    pub ok: bool,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    /// The last lines the command printed (stdout and stderr), for the record.
+    pub output: String,
+}
+
+/// Facts about the run handed to every hook as SLUICE_* variables.
+pub struct Facts<'a> {
+    pub run_id: &'a str,
+    pub action: &'a str,
+    pub database: &'a str,
+    pub migrations: &'a [String],
+    pub outcome: Option<&'a str>,
+}
+
+/// Runs the stage's commands in order, stopping at the first failure, which is returned as
+/// an error naming the command (results so far come back either way).
+pub async fn run(
+    stage: Stage,
+    env: &Environment,
+    facts: &Facts<'_>,
+) -> (Vec<HookResult>, Result<()>) {
+    let mut results = Vec::new();
+    for command in stage.commands(env) {
+        let started = std::time::Instant::now();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .env("SLUICE_STAGE", stage.as_str())
+            .env("SLUICE_RUN_ID", facts.run_id)
+            .env("SLUICE_ACTION", facts.action)
+            .env("SLUICE_ENV", &env.name)
+            .env("SLUICE_TIER", env.tier.to_string())
+            .env("SLUICE_DATABASE", facts.database)
+            .env("SLUICE_MIGRATIONS", facts.migrations.join(","))
+            .env("SLUICE_OUTCOME", facts.outcome.unwrap_or(""))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let outcome = match cmd.spawn() {
+            Err(e) => Err(format!("cannot start: {e}")),
+            Ok(child) => {
+                match tokio::time::timeout(env.hooks.timeout, child.wait_with_output()).await {
+                    Err(_) => Err(format!(
+                        "timed out after {:.0} s and was killed",
+                        env.hooks.timeout.as_secs_f64()
+                    )),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Ok(Ok(out)) => Ok(out),
+                }
+            }
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let (ok, exit_code, output) = match outcome {
+            Ok(out) => {
+                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                let tail: Vec<&str> = text.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                (out.status.success(), out.status.code(), tail.join("\n"))
+            }
+            Err(why) => (false, None, why),
+        };
+        results.push(HookResult {
+            stage: stage.as_str(),
+            command: command.clone(),
+            ok,
+            exit_code,
+            duration_ms,
+            output: output.clone(),
+        });
+        if !ok {
+            let code = exit_code.map_or("no exit code".to_string(), |c| format!("exit {c}"));
+            let said = if output.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", output.replace('\n', " | "))
+            };
+            return (
+                results,
+                Err(Error::guard(format!(
+                    "{} hook `{command}` failed ({code}){said}",
+                    stage.as_str()
+                ))),
+            );
+        }
+    }
+    (results, Ok(()))
+}

@@ -1,0 +1,241 @@
+//! Verify after a change (or on demand): what a failed or half-done migration leaves behind,
+//! per-migration checks, and at higher levels schema drift, sequences and security.
+
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::core::data::config::{Environment, Tier};
+use crate::core::data::plan::{MigrationState, Status};
+use crate::core::db::ledger::Ledger;
+use crate::core::error::{Error, Result};
+use crate::core::guard::precheck::{Check, Outcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Basic,
+    Standard,
+    Comprehensive,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Result<Level> {
+        Ok(match s {
+            "basic" => Level::Basic,
+            "standard" => Level::Standard,
+            "comprehensive" => Level::Comprehensive,
+            other => {
+                return Err(Error::input(format!(
+                    "--level {other:?}: use basic, standard or comprehensive"
+                )))
+            }
+        })
+    }
+}
+
+fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
+    Check { name, outcome, figure: figure.into() }
+}
+
+async fn names(client: &Client, sql: &str) -> Result<Vec<String>> {
+    Ok(client.query(sql, &[]).await?.iter().map(|r| r.get::<_, String>(0)).collect())
+}
+
+pub struct Context<'a> {
+    pub env: &'a Environment,
+    pub ledger: &'a Ledger,
+    pub status: &'a Status,
+    pub local_socket: bool,
+}
+
+pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<Check>> {
+    let mut out = Vec::new();
+    let invalid = names(
+        client,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE NOT i.indisvalid ORDER BY 1",
+    )
+    .await?;
+    out.push(if invalid.is_empty() {
+        check("invalid indexes", Outcome::Pass, "none")
+    } else {
+        let fixes: Vec<String> =
+            invalid.iter().map(|i| format!("DROP INDEX CONCURRENTLY IF EXISTS {i};")).collect();
+        check(
+            "invalid indexes",
+            Outcome::Fail,
+            format!(
+                "{} (a failed CONCURRENTLY build); clean up with: {}",
+                invalid.join(", "),
+                fixes.join(" ")
+            ),
+        )
+    });
+    let not_valid = names(
+        client,
+        "SELECT format('%s.%I', k.conrelid::regclass, k.conname) FROM pg_constraint k
+         WHERE NOT k.convalidated AND k.conrelid <> 0 ORDER BY 1",
+    )
+    .await?;
+    out.push(if not_valid.is_empty() {
+        check("not valid constraints", Outcome::Pass, "none")
+    } else {
+        check(
+            "not valid constraints",
+            Outcome::Warn,
+            format!("{}: VALIDATE CONSTRAINT them in a later migration", not_valid.join(", ")),
+        )
+    });
+    let off: Vec<String> = cx
+        .status
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                MigrationState::Failed | MigrationState::Drifted | MigrationState::Missing
+            )
+        })
+        .map(|i| format!("{} {}", i.label(), i.state.as_str()))
+        .collect();
+    out.push(if off.is_empty() {
+        check("ledger vs files", Outcome::Pass, "consistent")
+    } else {
+        let failed = off.iter().any(|o| o.ends_with("failed"));
+        check("ledger vs files", if failed { Outcome::Fail } else { Outcome::Warn }, off.join(", "))
+    });
+    if level >= Level::Standard {
+        out.push(match cx.ledger.last_snapshot(client).await? {
+            None => check("schema snapshot", Outcome::Warn, "no snapshot yet"),
+            Some((_, at, before)) => {
+                let live = crate::core::db::schema::snapshot(client, cx.ledger.schema()).await?;
+                if live == before {
+                    check("schema snapshot", Outcome::Pass, format!("matches the snapshot of {at}"))
+                } else {
+                    check(
+                        "schema snapshot",
+                        Outcome::Warn,
+                        format!("differs from the snapshot of {at}: see sluice diff"),
+                    )
+                }
+            }
+        });
+        for item in cx.status.items.iter().filter(|i| i.state == MigrationState::Applied) {
+            let Some(v) = item.migration.as_ref().and_then(|m| m.verify.as_ref()) else { continue };
+            let name = "migration verify";
+            out.push(match client.simple_query(&v.text).await {
+                Err(e) => check(
+                    name,
+                    Outcome::Fail,
+                    format!("{}: {}", v.path.display(), crate::core::error::describe_pg(&e)),
+                ),
+                Ok(msgs) => {
+                    let rows: Vec<Vec<Option<String>>> = msgs
+                        .iter()
+                        .filter_map(|m| match m {
+                            SimpleQueryMessage::Row(r) => {
+                                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    let ok = rows.is_empty()
+                        || (rows.len() == 1
+                            && rows[0].len() == 1
+                            && rows[0][0].as_deref() == Some("t"));
+                    if ok {
+                        check(name, Outcome::Pass, format!("{} holds", v.path.display()))
+                    } else {
+                        check(
+                            name,
+                            Outcome::Fail,
+                            format!(
+                                "{} returned {} row(s): {:?}",
+                                v.path.display(),
+                                rows.len(),
+                                rows.first()
+                            ),
+                        )
+                    }
+                }
+            });
+        }
+        let seqs = client
+            .query(
+                "SELECT format('%I.%I', schemaname, sequencename),
+                        (coalesce(last_value, start_value)::float8 - min_value::float8) / (max_value::float8 - min_value::float8)
+                 FROM pg_sequences WHERE max_value > min_value ORDER BY 2 DESC LIMIT 5",
+                &[],
+            )
+            .await?;
+        let worst = seqs.first().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1)));
+        out.push(match worst {
+            Some((s, used)) if used > 0.95 => {
+                check("sequences", Outcome::Fail, format!("{s} is {:.0}% used", used * 100.0))
+            }
+            Some((s, used)) if used > 0.8 => {
+                check("sequences", Outcome::Warn, format!("{s} is {:.0}% used", used * 100.0))
+            }
+            _ => check("sequences", Outcome::Pass, "none near exhaustion"),
+        });
+    }
+    if level >= Level::Comprehensive {
+        let unindexed = names(
+            client,
+            "SELECT format('%s (%s)', k.conrelid::regclass, k.conname) FROM pg_constraint k
+             WHERE k.contype = 'f' AND NOT EXISTS (
+                 SELECT 1 FROM pg_index i WHERE i.indrelid = k.conrelid
+                   AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
+                   AND k.conkey @> (i.indkey::int2[])[0:cardinality(k.conkey) - 1])
+             ORDER BY 1",
+        )
+        .await?;
+        out.push(if unindexed.is_empty() {
+            check(
+                "foreign key indexes",
+                Outcome::Pass,
+                "every foreign key has an index on its columns",
+            )
+        } else {
+            check(
+                "foreign key indexes",
+                Outcome::Warn,
+                format!("no index on the referencing side: {}", unindexed.join(", ")),
+            )
+        });
+        let r = client
+            .query_one(
+                "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+                        has_schema_privilege('public', 'public', 'CREATE'),
+                        coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )
+            .await?;
+        let (superuser, public_create, ssl): (bool, bool, bool) = (r.get(0), r.get(1), r.get(2));
+        let prod = cx.env.tier == Tier::Production;
+        out.push(match superuser {
+            false => check("role", Outcome::Pass, "not a superuser"),
+            true if prod => check(
+                "role",
+                Outcome::Fail,
+                "migrations run as a superuser in production: use an owner role",
+            ),
+            true => check("role", Outcome::Warn, "migrations run as a superuser"),
+        });
+        out.push(if public_create {
+            check(
+                "schema public",
+                Outcome::Warn,
+                "PUBLIC may CREATE in schema public: REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            )
+        } else {
+            check("schema public", Outcome::Pass, "PUBLIC cannot CREATE")
+        });
+        out.push(match (ssl, cx.local_socket, prod) {
+            (true, _, _) => check("tls", Outcome::Pass, "in use"),
+            (false, true, _) => check("tls", Outcome::Pass, "local socket"),
+            (false, false, true) => check("tls", Outcome::Fail, "not in use in production"),
+            (false, false, false) => check("tls", Outcome::Warn, "not in use"),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,302 @@
+//! What a run tells the world: live events on a channel, and the report at the end.
+
+use serde::Serialize;
+
+use crate::core::error::{Error, ErrorKind};
+
+/// The stages of a guarded apply, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    PreChecks,
+    Lint,
+    Backup,
+    DryRun,
+    Apply,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::PreChecks => "pre-checks",
+            Stage::Lint => "lint",
+            Stage::Backup => "backup",
+            Stage::DryRun => "dry run",
+            Stage::Apply => "apply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageOutcome {
+    Passed,
+    /// Passed with something the operator should read (warnings, an override).
+    Warned,
+    /// Not needed here (no backup by policy, lint gate off).
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageResult {
+    pub stage: Stage,
+    pub outcome: StageOutcome,
+    /// One line: "14 passed, 2 warnings", "3 findings, 1 error overridden: CHG-1".
+    pub summary: String,
+    pub duration_ms: u64,
+}
+
+/// A session that blocks one of ours, as pg_blocking_pids and pg_stat_activity tell it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Blocker {
+    pub pid: i32,
+    pub user: String,
+    pub application_name: String,
+    pub state: String,
+    pub query: String,
+    pub transaction_age_s: f64,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} ({}{}, {}, transaction open {:.0}s): {}",
+            self.pid,
+            self.user,
+            if self.application_name.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", self.application_name)
+            },
+            self.state,
+            self.transaction_age_s,
+            self.query.replace(char::is_whitespace, " ")
+        )
+    }
+}
+
+/// Progress of a run, sent as it happens.
+/// One row of pg_stat_progress_*: the command, its phase, and work done of total
+/// (blocks, or tuples where the phase counts those).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandProgress {
+    pub command: String,
+    pub phase: String,
+    pub done: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        action: String,
+        migrations: usize,
+    },
+    MigrationStarted {
+        version: String,
+        name: String,
+        direction: String,
+        transactional: bool,
+        statements: usize,
+        source: String,
+    },
+    StatementFinished {
+        version: String,
+        index: usize,
+        line: usize,
+        rows: u64,
+        duration_ms: u64,
+    },
+    Waiting {
+        version: String,
+        index: usize,
+        blockers: Vec<Blocker>,
+    },
+    /// Every half second while a statement runs past the watch delay: how long it has
+    /// run, what PostgreSQL reports of its progress (CREATE INDEX, CLUSTER / VACUUM FULL,
+    /// VACUUM, ANALYZE), and the sessions waiting on a lock our statement holds or wants.
+    Progress {
+        version: String,
+        index: usize,
+        elapsed_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<CommandProgress>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        blocking: Vec<Blocker>,
+    },
+    LockTimeout {
+        version: String,
+        attempt: u32,
+        retries: u32,
+        retry_in_ms: u64,
+        blockers: Vec<Blocker>,
+    },
+    MigrationFinished {
+        version: String,
+        direction: String,
+        duration_ms: u64,
+    },
+    MigrationFailed {
+        version: String,
+        statement: Option<usize>,
+        line: Option<usize>,
+        error: String,
+    },
+    NotRehearsed {
+        version: String,
+        reason: String,
+    },
+    PreChecks {
+        checks: Vec<crate::core::guard::precheck::Check>,
+    },
+    BackupStarted {
+        directory: String,
+    },
+    BackupProgress {
+        bytes: u64,
+        bytes_per_s: u64,
+    },
+    BackupFinished {
+        path: String,
+        bytes: u64,
+        duration_ms: u64,
+        pruned: usize,
+    },
+    StageStarted {
+        stage: Stage,
+    },
+    StageFinished {
+        result: StageResult,
+    },
+    RunFinished {
+        run_id: String,
+        outcome: String,
+    },
+}
+
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LockTaken {
+    pub relation: String,
+    /// Serialized as PostgreSQL's docs write it: ACCESS EXCLUSIVE, SHARE, ROW EXCLUSIVE...
+    pub mode: crate::core::data::sql::LockMode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementReport {
+    pub index: usize,
+    pub line: usize,
+    pub rows: u64,
+    pub duration_ms: u64,
+    /// Locks this statement took that the run did not hold before (dry run only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<LockTaken>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    pub version: String,
+    pub name: String,
+    pub direction: String,
+    /// Where the SQL came from: "file" or "ledger".
+    pub source: String,
+    pub transactional: bool,
+    pub rehearsed: bool,
+    pub duration_ms: u64,
+    pub lock_retries: u32,
+    pub statements: Vec<StatementReport>,
+    /// Dry run: "ACCESS EXCLUSIVE on public.orders for 1.8 s" (held until the migration's
+    /// transaction would commit); for a migration not rehearsed, the locks it would take.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_summary: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportError {
+    pub kind: String,
+    pub exit_code: i32,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<Blocker>,
+}
+
+impl ReportError {
+    pub fn from_error(e: &Error, blockers: Vec<Blocker>) -> ReportError {
+        ReportError {
+            kind: match e.kind {
+                ErrorKind::Guard => "guard",
+                ErrorKind::Input => "input",
+                ErrorKind::Database => "database",
+            }
+            .into(),
+            exit_code: e.exit_code(),
+            message: e.message.clone(),
+            blockers,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub environment: String,
+    pub action: String,
+    /// "done", "failed", "nothing-to-do", "rehearsed".
+    pub outcome: String,
+    pub migrations: Vec<MigrationReport>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::core::guard::backup::BackupInfo>,
+    /// Basic verify after a change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<crate::core::guard::precheck::Check>,
+    /// Dry run: the schema before and after, as a unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportError>,
+    /// The guarded run's stages as they went.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prechecks: Vec<crate::core::guard::precheck::Check>,
+    /// Guards the operator overrode, each with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+    /// A dry run inside an apply (the console's wizard rehearses before it applies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rehearsal: Vec<MigrationReport>,
+    /// Second approvers who redeemed a code for this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<crate::core::guard::approval::Approval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Sessions the operator terminated because they blocked the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terminated: Vec<String>,
+    /// SQL run to settle a failed migration (`resolve`): what undid the statements that
+    /// ran, or the INVALID index dropped before a retry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compensated: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Override {
+    /// "lint", "maintenance-window", "drift", "out-of-order", "resolve <how>".
+    pub guard: String,
+    pub reason: String,
+    /// What was overridden: the findings, the window...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub what: Vec<String>,
+}
+
+impl RunReport {
+    pub fn exit_code(&self) -> i32 {
+        self.error.as_ref().map_or(0, |e| e.exit_code)
+    }
+}
