@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::output::{print_json, print_report};
-use super::{FailedArg, Format};
+use crate::args::{FailedArg, Format};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::source::Layout;
 use crate::core::error::{Error, Result};

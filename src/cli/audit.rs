@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::output::print_json;
-use super::Format;
+use crate::args::Format;
 use crate::core::data::config::paths::audit_log;
 use crate::core::error::Result;
 use crate::core::record::audit::chain;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::{ConsoleRequest, Opening, Outcome};
 use crate::core::data::config::Project;
 use crate::core::db::cluster::Cluster;
 use crate::core::error::{Error, Result};
@@ -16,7 +17,7 @@ const DEMO_ENVS: &[(&str, &str, &str)] = &[
     ("prod", "production", "0006"),
 ];
 
-pub async fn run(no_wait: bool, ui: &crate::ui::Options) -> Result<i32> {
+pub async fn run(no_wait: bool, interactive: bool) -> Result<Outcome> {
     eprintln!("starting a throwaway PostgreSQL cluster…");
     let cluster = tokio::task::spawn_blocking(Cluster::start)
         .await
@@ -49,23 +50,29 @@ pub async fn run(no_wait: bool, ui: &crate::ui::Options) -> Result<i32> {
     }
     if no_wait {
         cluster.stop();
-        return Ok(0);
+        return Ok(Outcome::Exit(0));
     }
-    if std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && std::io::IsTerminal::is_terminal(&std::io::stdout())
-    {
+    if interactive {
         // The console on the demo; the cluster goes when it closes.
-        let result = crate::ui::run(project, None, ui).await;
-        eprintln!("stopping the cluster…");
-        tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
-        return result;
+        let (opening, cluster) = (Opening::Migrations, Some(cluster));
+        return Ok(Outcome::Console(Box::new(ConsoleRequest {
+            project,
+            env: None,
+            opening,
+            cluster,
+        })));
     }
     println!();
     println!("Press Ctrl-C to stop the cluster and remove it.");
     let _ = tokio::signal::ctrl_c().await;
+    stop(cluster).await;
+    Ok(Outcome::Exit(0))
+}
+
+/// Stops and removes the demo's cluster.
+pub async fn stop(cluster: Cluster) {
     eprintln!("stopping the cluster…");
     tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
-    Ok(0)
 }
 
 async fn set_up(cluster: &Cluster) -> Result<Project> {
@@ -105,6 +112,6 @@ async fn set_up(cluster: &Cluster) -> Result<Project> {
     }
     let env = project.environment(Some("dev"))?;
     let status = crate::core::query::status(&project, env).await?;
-    super::output::print_status(super::Format::Text, &project, env, &status);
+    super::output::print_status(crate::args::Format::Text, &project, env, &status);
     Ok(project)
 }

@@ -1,6 +1,7 @@
 //! Headless runs: the engine's events printed as they come, Ctrl-C as a cancel.
 
-use super::{output, Format};
+use super::output;
+use crate::args::Format;
 use crate::core::error::Result;
 use crate::core::exec;
 use crate::core::record::report::RunReport;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::Format;
+use crate::args::Format;
 use crate::core::data::config::{LintGate, Project};
 use crate::core::data::lint::{self, Finding, Options, Report, Severity, TableSize, RULES};
 use crate::core::db::connect::Target;

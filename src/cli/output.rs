@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::Format;
+use crate::args::Format;
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::{MigrationState, Status};
 use crate::core::db::ledger::{HistoryRow, RunRow};
@@ -323,7 +323,7 @@ fn run_line(r: &RunRow) -> String {
 
 pub fn print_info(format: Format, project: Option<&Project>) {
     let config = crate::core::data::config::paths::config_dir().map(|d| d.display().to_string());
-    let logs = super::log_dir().map(|d| d.display().to_string());
+    let logs = crate::core::data::config::paths::log_dir().map(|d| d.display().to_string());
     let data = crate::core::data::config::paths::data_dir().ok().map(|d| d.display().to_string());
     let envs: Vec<_> = project
         .map(|p| {
@@ -576,4 +576,28 @@ pub fn print_recovery(
             println!("  undo by hand (no automatic inverse): statement(s) {}", list.join(", "));
         }
     }
+}
+
+/// A second approver's code, with what to do with it.
+pub fn print_approval(format: Format, env: &Environment, run_id: Option<&str>, code: &str) {
+    use crate::core::guard::approval::VALID_MINUTES;
+    let who = crate::core::host::identity::os_user();
+    // exec::approve refused to issue a code without a known account.
+    let account = crate::core::host::identity::account().unwrap_or_default();
+    if format == Format::Json {
+        let v = json!({
+            "environment": env.name, "run_id": run_id, "approver": who, "account": account,
+            "code": code, "valid_minutes": VALID_MINUTES,
+        });
+        println!("{v}");
+        return;
+    }
+    let what = match run_id {
+        Some(id) => format!("run {id}"),
+        None => format!("the next run on {}", env.name),
+    };
+    println!("approval for {what} by {who} (OS account {account}): {code}");
+    println!(
+        "give the operator your name ({who}) and this code; it works once, within {VALID_MINUTES} minutes, and not for a run by the same OS account"
+    );
 }

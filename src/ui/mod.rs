@@ -27,7 +27,7 @@ use model::{update, Command, EnvTab, Key, Model, Msg};
 
 /// How the console looks and where it says its logs are.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub struct ConsoleOptions {
     pub log_dir: String,
     /// A built-in theme or one in `<config dir>/themes/`; default dark.
     pub theme: Option<String>,
@@ -45,7 +45,7 @@ pub enum Start {
 }
 
 /// Opens the console on `project` (the environment named first, else the first one).
-pub async fn run(project: Project, env: Option<&str>, opts: &Options) -> Result<i32> {
+pub async fn run(project: Project, env: Option<&str>, opts: &ConsoleOptions) -> Result<i32> {
     if project.environments.is_empty() {
         return Err(Error::input(
             "sluice.toml defines no environment: add an [environments.NAME] table",

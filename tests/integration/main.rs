@@ -3,6 +3,7 @@
 mod adopt;
 mod apply;
 mod approvals;
+mod architecture;
 mod backup;
 mod bad_input;
 mod bypass;
