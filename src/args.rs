@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::core::exec::Sign;
+use crate::core::guard::policy::Sign;
 
 #[derive(Parser, Debug)]
 #[command(name = "sluice", version, about = "Guarded PostgreSQL schema migrations")]

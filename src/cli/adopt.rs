@@ -8,7 +8,8 @@ use crate::core::data::config::{Environment, Project};
 use crate::core::data::source::Layout;
 use crate::core::error::{Error, Result};
 use crate::core::exec::adopt::{adopt, AdoptOptions, AdoptPlan, FailedChoice};
-use crate::core::exec::{Control, Sign};
+use crate::core::exec::Control;
+use crate::core::guard::policy::Sign;
 
 /// The command line's choices as the engine's options.
 pub fn options(

@@ -11,6 +11,7 @@ mod inspect;
 mod lint;
 mod new;
 mod output;
+mod refusal;
 
 use crate::args::{AuditVerb, Cli, Format, Verb};
 use crate::core::data::config::{Environment, Project};

@@ -5,8 +5,9 @@ use serde_json::json;
 use crate::args::Format;
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::{MigrationState, Status};
-use crate::core::db::ledger::{HistoryRow, RunRow};
-use crate::core::error::{Error, ErrorKind};
+use crate::core::db::ledger::HistoryRow;
+use crate::core::error::Error;
+use crate::core::record::details::RunRecord;
 use crate::core::record::report::{Event, RunReport};
 
 pub fn print_json(v: &serde_json::Value) {
@@ -14,17 +15,16 @@ pub fn print_json(v: &serde_json::Value) {
 }
 
 pub fn print_error(format: Format, e: &Error) {
+    let message = super::refusal::phrase(&e.message, e.refusal.as_ref(), None);
     if format != Format::Text {
-        let kind = match e.kind {
-            ErrorKind::Guard => "guard",
-            ErrorKind::Input => "input",
-            ErrorKind::Database => "database",
-        };
-        print_json(
-            &json!({ "error": { "kind": kind, "exit_code": e.exit_code(), "message": e.message } }),
-        );
+        let mut error =
+            json!({ "kind": e.kind.as_str(), "exit_code": e.exit_code(), "message": message });
+        if let Some(r) = &e.refusal {
+            error["refusal"] = json!(r);
+        }
+        print_json(&json!({ "error": error }));
     }
-    eprintln!("sluice: {}", e.message);
+    eprintln!("sluice: {message}");
 }
 
 fn symbol(state: MigrationState, out_of_order: bool) -> &'static str {
@@ -268,11 +268,12 @@ pub fn print_report(format: Format, report: &RunReport) {
         print_checks(&report.verify);
     }
     if let Some(e) = &report.error {
-        eprintln!("sluice: {}", e.message);
+        let action = Some(report.action.as_str());
+        eprintln!("sluice: {}", super::refusal::phrase(&e.message, e.refusal.as_ref(), action));
     }
 }
 
-pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], runs: &[RunRow]) {
+pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], runs: &[RunRecord]) {
     if format == Format::Json {
         print_json(&json!({ "environment": env.name, "history": rows, "runs": runs }));
         return;
@@ -309,7 +310,7 @@ pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], run
     }
 }
 
-fn run_line(r: &RunRow) -> String {
+fn run_line(r: &RunRecord) -> String {
     format!(
         "{} {:<21} {:<9} {:<14} by {} ({})",
         r.run_id,
@@ -466,7 +467,7 @@ pub fn print_check_result(format: Format, checks: &[crate::core::guard::precheck
     print_checks(checks);
 }
 
-pub fn print_runs(format: Format, env: &Environment, runs: &[RunRow]) {
+pub fn print_runs(format: Format, env: &Environment, runs: &[RunRecord]) {
     if format == Format::Json {
         print_json(&json!({ "environment": env.name, "runs": runs }));
         return;
@@ -479,7 +480,7 @@ pub fn print_runs(format: Format, env: &Environment, runs: &[RunRow]) {
     }
 }
 
-pub fn print_run(format: Format, run: &RunRow, markdown: Option<&str>) {
+pub fn print_run(format: Format, run: &RunRecord, markdown: Option<&str>) {
     if format == Format::Json {
         print_json(&json!({ "run": run, "report_markdown": markdown }));
         return;

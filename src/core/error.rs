@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// What went wrong, in the terms of the exit-code contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -25,21 +27,82 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Guard => "guard",
+            ErrorKind::Input => "input",
+            ErrorKind::Database => "database",
+        }
+    }
+}
+
+/// What an operator can do about an error, for each face to phrase in its own terms: the
+/// CLI names its flags, the console its keys. The message itself says what and why, and
+/// names no flag and no key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Refusal {
+    /// A production-tier change needs the environment's name repeated.
+    Confirmation { environment: String },
+    /// The policy needs a change ticket reference.
+    Ticket,
+    /// The policy needs a second approver's name and code.
+    SecondApprover,
+    /// Findings at or above the environment's lint gate; an override with a reason passes.
+    LintGate,
+    /// Outside the maintenance window; an override with a reason passes.
+    MaintenanceWindow,
+    /// Applied migration files changed since they ran; allowing drift passes.
+    Drift,
+    /// Pending migrations older than the newest applied one; allowing them passes.
+    OutOfOrder,
+    /// A migration failed partway and must be settled (retried, or marked) first.
+    FailedMigration { version: String },
+    /// The policy requires a backup before a change; skipping it is refused.
+    BackupRequired,
+    /// Another runner holds the ledger lock.
+    LedgerLocked,
+    /// An override or a claim that is recorded was made without its reason.
+    ReasonMissing,
+    /// Another tool's history marks a migration failed: say whether it was finished.
+    FailedInHistory,
+    /// Adopt: the files do not say which tool migrated the database; name it.
+    ChooseTool,
+    /// Adopt: the tool's history table is not where it usually is, or in two schemas.
+    NameHistoryTable,
+    /// Several environments are defined and none was chosen.
+    ChooseEnvironment,
+    /// No sluice.toml where sluice looked.
+    NoProject,
+}
+
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// Set where a face can offer a way past it (an override, a confirmation, resolve).
+    pub refusal: Option<Refusal>,
 }
 
 impl Error {
     pub fn guard(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Guard, message: message.into() }
+        Error { kind: ErrorKind::Guard, message: message.into(), refusal: None }
     }
     pub fn input(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Input, message: message.into() }
+        Error { kind: ErrorKind::Input, message: message.into(), refusal: None }
     }
     pub fn database(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Database, message: message.into() }
+        Error { kind: ErrorKind::Database, message: message.into(), refusal: None }
+    }
+    /// A guard's refusal, with what can be done about it.
+    pub fn refused(refusal: Refusal, message: impl Into<String>) -> Self {
+        Error { refusal: Some(refusal), ..Error::guard(message) }
+    }
+    /// Marks what can be done about this error, keeping its kind.
+    pub fn with_refusal(mut self, refusal: Refusal) -> Self {
+        self.refusal = Some(refusal);
+        self
     }
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()

@@ -7,14 +7,17 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, ListItem, Paragraph, Wrap};
 use ratatui::Frame;
-use serde_json::Value;
 
 use super::model::{Entry, Load, Model, Screen};
 use super::view::border;
-use crate::core::db::ledger::{HistoryRow, RunRow};
+use crate::core::db::ledger::HistoryRow;
+use crate::core::guard::hooks::HookResult;
+use crate::core::guard::precheck::Outcome as CheckOutcome;
+use crate::core::record::details::{RunDetails, RunRecord};
+use crate::core::record::report::StageOutcome;
 
-fn ms(v: &Value) -> String {
-    match v.as_u64() {
+fn ms(v: Option<u64>) -> String {
+    match v {
         Some(n) if n >= 10_000 => format!("{:.0} s", n as f64 / 1000.0),
         Some(n) if n >= 1000 => format!("{:.1} s", n as f64 / 1000.0),
         Some(n) => format!("{n} ms"),
@@ -27,14 +30,14 @@ fn when(ts: &str) -> String {
 }
 
 /// One run: a line for the list, and its record laid out for the detail pane.
-pub fn run_entry(r: &RunRow) -> Entry {
+pub fn run_entry(r: &RunRecord) -> Entry {
     let d = &r.details;
     let line = format!(
         "{}  {:<8} {:<13} {:>7}  {}",
         when(&r.started_at),
         r.action,
         r.outcome,
-        ms(&d["duration_ms"]),
+        ms(d.duration_ms),
         r.operator
     );
     let mut out = vec![
@@ -51,113 +54,25 @@ pub fn run_entry(r: &RunRow) -> Entry {
             r.finished_at.as_deref().map(when).unwrap_or_else(|| "(not recorded)".into())
         ),
     ];
-    if let Some(to) = d["to"].as_str() {
+    if let Some(to) = &d.request.to {
         out.push(format!("target version {to}"));
     }
-    if let Some(stages) = d["stages"].as_array().filter(|s| !s.is_empty()) {
-        out.push(String::new());
-        out.push("stages".into());
-        for s in stages {
-            let mark = match s["outcome"].as_str() {
-                Some("passed") => "✓",
-                Some("warned") => "!",
-                Some("skipped") => "–",
-                _ => "✗",
-            };
-            out.push(format!(
-                "  {mark} {:<11} {} ({})",
-                s["stage"].as_str().unwrap_or("?"),
-                s["summary"].as_str().unwrap_or(""),
-                ms(&s["duration_ms"])
-            ));
-        }
-    }
-    if let Some(checks) = d["prechecks"].as_array().filter(|c| !c.is_empty()) {
-        out.push(String::new());
-        out.push("pre-checks".into());
-        for c in checks {
-            let mark = match c["outcome"].as_str() {
-                Some("pass") => "✓",
-                Some("warn") => "!",
-                _ => "✗",
-            };
-            out.push(format!(
-                "  {mark} {:<19} {}",
-                c["name"].as_str().unwrap_or("?"),
-                c["figure"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    let overrides = d["overrides"].as_array().cloned().unwrap_or_default();
-    if !overrides.is_empty() || d["window_override"].is_string() {
-        out.push(String::new());
-        out.push("overrides".into());
-        for o in &overrides {
-            let what: Vec<&str> = o["what"]
-                .as_array()
-                .map(|w| w.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            out.push(format!(
-                "  {}: {}{}",
-                o["guard"].as_str().unwrap_or("?"),
-                o["reason"].as_str().unwrap_or(""),
-                if what.is_empty() { String::new() } else { format!(" ({})", what.join(", ")) }
-            ));
-        }
-        if overrides.is_empty() {
-            if let Some(w) = d["window_override"].as_str() {
-                out.push(format!("  maintenance window: {w}"));
-            }
-        }
-    }
-    if let Some(b) = d["backup"].as_object() {
+    stage_lines(d, &mut out);
+    override_lines(d, &mut out);
+    if let Some(b) = &d.backup {
         out.push(String::new());
         out.push(format!(
             "backup {} ({:.1} MB, {} entries verified, {})",
-            b.get("path").and_then(Value::as_str).unwrap_or("?"),
-            b.get("bytes").and_then(Value::as_u64).unwrap_or(0) as f64 / 1_048_576.0,
-            b.get("entries").and_then(Value::as_u64).unwrap_or(0),
-            ms(b.get("duration_ms").unwrap_or(&Value::Null))
+            b.path.display(),
+            b.bytes as f64 / 1_048_576.0,
+            b.entries,
+            ms(Some(b.duration_ms))
         ));
     }
-    if let Some(f) = d["restored"].as_str() {
-        out.push(format!("restored {f}"));
+    if let Some(f) = &d.restored {
+        out.push(format!("restored {}", f.display()));
     }
-    if let Some(ms_) = d["migrations"].as_array().filter(|m| !m.is_empty()) {
-        out.push(String::new());
-        out.push("migrations".into());
-        for m in ms_ {
-            let arrow = if m["direction"] == "down" { "↓" } else { "↑" };
-            out.push(format!(
-                "  {arrow} {}_{}  {}{}",
-                m["version"].as_str().unwrap_or("?"),
-                m["name"].as_str().unwrap_or("?"),
-                ms(&m["duration_ms"]),
-                match m["lock_retries"].as_u64() {
-                    Some(n) if n > 0 => format!(", {n} lock retries"),
-                    _ => String::new(),
-                }
-            ));
-        }
-    }
-    for (key, value) in d.as_object().into_iter().flatten() {
-        if let (Some(stage), Some(hooks)) = (key.strip_prefix("hooks_"), value.as_array()) {
-            for h in hooks {
-                out.push(format!("hook {stage}: {}", compact(h)));
-            }
-        }
-    }
-    if let Some(e) = d["error"].as_object() {
-        out.push(String::new());
-        out.push(format!("error: {}", e.get("message").and_then(Value::as_str).unwrap_or("?")));
-        for b in e.get("blockers").and_then(Value::as_array).into_iter().flatten() {
-            out.push(format!(
-                "  blocked by pid {} ({})",
-                b["pid"],
-                b["application_name"].as_str().unwrap_or("")
-            ));
-        }
-    }
+    outcome_lines(d, &mut out);
     let search = format!(
         "{} {} {} {} {} {}",
         r.run_id, r.action, r.outcome, r.operator, r.started_at, r.environment
@@ -166,17 +81,90 @@ pub fn run_entry(r: &RunRow) -> Entry {
     Entry { line, detail: out, search, outcome: r.outcome.clone() }
 }
 
-fn compact(v: &Value) -> String {
-    match v {
-        Value::Object(o) => o
-            .iter()
-            .map(|(k, v)| {
-                format!("{k}={}", v.as_str().map(str::to_string).unwrap_or(v.to_string()))
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
+/// The stages as they went, and the pre-checks.
+fn stage_lines(d: &RunDetails, out: &mut Vec<String>) {
+    if !d.stages.is_empty() {
+        out.push(String::new());
+        out.push("stages".into());
+        for s in &d.stages {
+            let mark = match s.outcome {
+                StageOutcome::Passed => "✓",
+                StageOutcome::Warned => "!",
+                StageOutcome::Skipped => "–",
+                StageOutcome::Failed => "✗",
+            };
+            let (stage, took) = (s.stage.id(), ms(Some(s.duration_ms)));
+            out.push(format!("  {mark} {stage:<11} {} ({took})", s.summary));
+        }
     }
+    if !d.prechecks.is_empty() {
+        out.push(String::new());
+        out.push("pre-checks".into());
+        for c in &d.prechecks {
+            let mark = match c.outcome {
+                CheckOutcome::Pass => "✓",
+                CheckOutcome::Warn => "!",
+                CheckOutcome::Fail => "✗",
+            };
+            out.push(format!("  {mark} {:<19} {}", c.name, c.figure));
+        }
+    }
+}
+
+fn override_lines(d: &RunDetails, out: &mut Vec<String>) {
+    if d.overrides.is_empty() && d.window_override.is_none() {
+        return;
+    }
+    out.push(String::new());
+    out.push("overrides".into());
+    for o in &d.overrides {
+        let what =
+            if o.what.is_empty() { String::new() } else { format!(" ({})", o.what.join(", ")) };
+        out.push(format!("  {}: {}{what}", o.guard, o.reason));
+    }
+    if let (true, Some(w)) = (d.overrides.is_empty(), &d.window_override) {
+        out.push(format!("  maintenance window: {w}"));
+    }
+}
+
+/// The migrations it ran, its hooks and its error.
+fn outcome_lines(d: &RunDetails, out: &mut Vec<String>) {
+    if !d.migrations.is_empty() {
+        out.push(String::new());
+        out.push("migrations".into());
+        for m in &d.migrations {
+            let arrow = if m.direction == "down" { "↓" } else { "↑" };
+            let retries = match m.lock_retries {
+                0 => String::new(),
+                n => format!(", {n} lock retries"),
+            };
+            out.push(format!(
+                "  {arrow} {}_{}  {}{retries}",
+                m.version,
+                m.name,
+                ms(Some(m.duration_ms))
+            ));
+        }
+    }
+    for (point, h) in d.hooks.all() {
+        out.push(format!("hook {}: {}", point.as_str(), hook_line(h)));
+    }
+    if let Some(e) = &d.error {
+        out.push(String::new());
+        out.push(format!("error: {}", e.message));
+        for b in &e.blockers {
+            out.push(format!("  blocked by pid {} ({})", b.pid, b.application_name));
+        }
+    }
+}
+
+/// A hook's record as `key=value` pairs, in the order the record keeps them.
+fn hook_line(h: &HookResult) -> String {
+    let exit = h.exit_code.map_or("null".to_string(), |c| c.to_string());
+    format!(
+        "command={} duration_ms={} exit_code={exit} ok={} output={} stage={}",
+        h.command, h.duration_ms, h.ok, h.output, h.stage
+    )
 }
 
 /// One ledger row.
@@ -194,7 +182,7 @@ pub fn ledger_entry(h: &HistoryRow) -> Entry {
         h.version,
         h.name,
         if h.success { "ok" } else { "FAILED" },
-        ms(&h.duration_ms.map(|d| Value::from(d.max(0) as u64)).unwrap_or(Value::Null)),
+        ms(h.duration_ms.map(|d| d.max(0) as u64)),
         who
     );
     let mut detail = vec![

@@ -8,6 +8,7 @@ use super::model::{self, FindingRow, Load, Msg, Row};
 use crate::core::data::config::Project;
 use crate::core::data::plan::{Item, Status};
 use crate::core::error::Result;
+use crate::core::record::details::RunRecord;
 
 /// Loads one environment in the background, in two messages: the list as soon as files and
 /// ledger are read (the first full frame), then lint findings, history, runs and drift SQL.
@@ -168,7 +169,8 @@ async fn details(
     let mut ledger_entries: Vec<model::Entry> =
         all_history.iter().map(browse::ledger_entry).collect();
     ledger_entries.reverse();
-    let runs = ledger.runs(&client).await?.iter().rev().map(browse::run_entry).collect();
+    let runs = ledger.runs(&client).await?.into_iter().rev();
+    let runs = runs.map(|r| browse::run_entry(&RunRecord::from_row(r))).collect();
     for h in all_history {
         let outcome = if h.success {
             "ok".to_string()

@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 
 use crate::core::data::source::{Layout, Migration, Version};
 use crate::core::data::sql::quote_ident;
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 
 /// Where a tool keeps its history by default, in the order to look.
 pub fn default_tables(tool: Layout) -> &'static [&'static str] {
@@ -176,15 +176,17 @@ pub async fn find_table(client: &Client, tool: Layout, given: Option<&str>) -> R
     let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let Some((s, t)) = found.first() else {
         return Err(Error::input(format!(
-            "no {tool} history table ({}) in this database; give it with --table SCHEMA.TABLE",
+            "no {tool} history table ({}) in this database; name the table that holds it",
             names.join(" or ")
-        )));
+        ))
+        .with_refusal(Refusal::NameHistoryTable));
     };
     if let Some((s2, _)) = found.iter().skip(1).find(|(s2, t2)| t2 == t && s2 != s) {
         if given.is_none() {
             return Err(Error::input(format!(
-                "{t} is in schema {s} and in {s2}; say which with --table SCHEMA.{t}"
-            )));
+                "{t} is in schema {s} and in {s2}; say which (SCHEMA.{t})"
+            ))
+            .with_refusal(Refusal::NameHistoryTable));
         }
     }
     Ok(format!("{}.{}", quote_ident(s), quote_ident(t)))

@@ -58,7 +58,8 @@ pub struct NewRun<'a> {
     pub action: &'a str,
     pub operator: &'a str,
     pub client_host: &'a str,
-    pub details: &'a serde_json::Value,
+    /// The run's details as JSON (record::details::RunDetails).
+    pub details: &'a str,
 }
 
 /// Who holds the ledger lock.
@@ -437,7 +438,7 @@ impl Ledger {
              VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
             self.t("runs")
         );
-        let details = run.details.to_string();
+        let details = run.details;
         client
             .execute(
                 &sql,
@@ -466,35 +467,33 @@ impl Ledger {
         Ok(())
     }
 
+    /// Ends a run: its outcome and its details as the run wrote them last.
     pub async fn finish_run(
         &self,
         client: &impl GenericClient,
         run_id: &str,
         outcome: &str,
-        details: &serde_json::Value,
+        details: &str,
     ) -> Result<()> {
         let sql = format!(
-            "UPDATE {} SET finished_at = now(), outcome = $2, details = details || $3::text::jsonb \
+            "UPDATE {} SET finished_at = now(), outcome = $2, details = $3::text::jsonb \
              WHERE run_id = $1",
             self.t("runs")
         );
-        let details = details.to_string();
         client.execute(&sql, &[&run_id, &outcome, &details]).await?;
         Ok(())
     }
 
-    /// Merges facts into a running run's details (an override and its reason, say).
-    pub async fn add_run_details(
+    /// Replaces a running run's details with what it has gathered so far.
+    pub async fn save_run_details(
         &self,
         client: &impl GenericClient,
         run_id: &str,
-        details: &serde_json::Value,
+        details: &str,
     ) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET details = details || $2::text::jsonb WHERE run_id = $1",
-            self.t("runs")
-        );
-        client.execute(&sql, &[&run_id, &details.to_string()]).await?;
+        let sql =
+            format!("UPDATE {} SET details = $2::text::jsonb WHERE run_id = $1", self.t("runs"));
+        client.execute(&sql, &[&run_id, &details]).await?;
         Ok(())
     }
 
@@ -521,13 +520,14 @@ impl Ledger {
                 started_at: r.get(5),
                 finished_at: r.get(6),
                 outcome: r.get(7),
-                details: serde_json::from_str(r.get::<_, &str>(8)).unwrap_or_default(),
+                details: r.get(8),
             })
             .collect())
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// A runs row as stored; `record::details::RunRecord` reads its details.
+#[derive(Debug, Clone)]
 pub struct RunRow {
     pub run_id: String,
     pub environment: String,
@@ -537,5 +537,6 @@ pub struct RunRow {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub outcome: String,
-    pub details: serde_json::Value,
+    /// JSON, as `record::details::RunDetails` wrote it.
+    pub details: String,
 }

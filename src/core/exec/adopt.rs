@@ -4,20 +4,20 @@
 //! default; a failed or dirty state is refused until the operator chooses what it means.
 
 use serde::Serialize;
-use serde_json::json;
 use tokio_postgres::Client;
 
 use super::session::control::Control;
 use super::session::run::{fail_early, Run};
-use super::Sign;
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::Direction;
 use crate::core::data::source::{self, Layout, Migration};
 use crate::core::db::connect::Target;
 use crate::core::db::foreign::{self, Key, Recorded};
 use crate::core::db::ledger::{Ledger, NewRow};
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 use crate::core::guard::policy::check_confirmation;
+use crate::core::guard::policy::Sign;
+use crate::core::record::details::{Adopted, Request};
 use crate::core::record::report::{MigrationReport, Override, RunReport};
 
 /// What a failed or dirty migration in the other tool's history is taken to be.
@@ -90,10 +90,13 @@ impl AdoptPlan {
             .map(|m| format!("{} ({})", Self::label(m), m.detail.as_deref().unwrap_or("failed")))
             .collect();
         (!refused.is_empty()).then(|| {
-            Error::guard(format!(
-                "cannot adopt {}: check the schema, then choose: --failed applied --reason TEXT (it was finished by hand) or --failed failed (record it failed; sluice resolve settles it)",
-                refused.join(", ")
-            ))
+            Error::refused(
+                Refusal::FailedInHistory,
+                format!(
+                    "cannot adopt {}: check the schema, then say whether it was finished by hand (recorded applied, with a reason) or is still failed (recorded failed; sluice resolve settles it)",
+                    refused.join(", ")
+                ),
+            )
         })
     }
 }
@@ -132,8 +135,9 @@ async fn which_tool(client: &Client, project: &Project, from: Option<Layout>) ->
     match found.as_slice() {
         [one] => Ok(*one),
         _ => Err(Error::input(
-            "the files are plain up/down pairs, which several tools write: say which tool migrated this database with --from (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle)",
-        )),
+            "the files are plain up/down pairs, which several tools write: say which tool migrated this database (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle)",
+        )
+        .with_refusal(Refusal::ChooseTool)),
     }
 }
 
@@ -272,12 +276,13 @@ pub async fn adopt(
         return Ok((Some(plan(&client, &ledger, project, env, opts).await?), None));
     }
     check_confirmation(env, opts.sign.confirm.as_deref(), "adopt")?;
-    let details = json!({
-        "from": opts.from.map(|l| l.to_string()),
-        "table": opts.table,
-        "reason": opts.reason,
-    });
-    let mut run = Run::begin(project, env, "adopt", details, ctl).await?;
+    let request = Request {
+        from: opts.from.map(|l| l.to_string()),
+        table: opts.table.clone(),
+        reason: opts.reason.clone(),
+        ..Request::default()
+    };
+    let mut run = Run::begin(project, env, "adopt", request, ctl).await?;
     let mut plan = match plan(&run.session.client, &run.session.ledger, project, env, opts).await {
         Ok(p) => p,
         Err(e) => return Ok((None, Some(fail_early(run, e).await))),
@@ -291,11 +296,14 @@ pub async fn adopt(
         .collect();
     let refusal = plan.refusal().or_else(|| {
         (!finished_by_hand.is_empty() && reason.is_none()).then(|| {
-            Error::guard(format!(
-                "--failed applied records {} as applied although {} recorded it failed: say why with --reason TEXT",
-                finished_by_hand.join(", "),
-                plan.tool
-            ))
+            Error::refused(
+                Refusal::ReasonMissing,
+                format!(
+                    "recording {} as applied although {} recorded it failed needs a reason",
+                    finished_by_hand.join(", "),
+                    plan.tool
+                ),
+            )
         })
     });
     if let Some(e) = refusal {
@@ -332,15 +340,14 @@ pub async fn adopt(
     }
     let differs: Vec<String> =
         plan.migrations.iter().filter(|m| m.checksum == "differs").map(AdoptPlan::label).collect();
-    let summary = json!({
-        "adopted_from": plan.tool,
-        "history_table": plan.table,
-        "adopted": plan.migrations.iter().filter(|m| written(m)).map(AdoptPlan::label).collect::<Vec<_>>(),
-        "tool_checksum_differs": differs,
-        "unmatched": plan.unmatched,
-    });
-    let s = &run.session;
-    if let Err(e) = s.ledger.add_run_details(&s.client, &s.run_id, &summary).await {
+    run.details.adopted = Adopted {
+        adopted_from: Some(plan.tool.to_string()),
+        history_table: Some(plan.table.clone()),
+        adopted: plan.migrations.iter().filter(|m| written(m)).map(AdoptPlan::label).collect(),
+        tool_checksum_differs: differs,
+        unmatched: plan.unmatched.clone(),
+    };
+    if let Err(e) = run.save_details().await {
         return Ok((Some(plan), Some(fail_early(run, e).await)));
     }
     plan.executed = true;

@@ -21,15 +21,6 @@ pub use session::control::{Control, Interrupt};
 use crate::core::data::source::Version;
 use crate::core::error::{Error, Result};
 
-/// How an operator signs a rollback or restore: the typed name, and where the policy asks
-/// for them, a ticket and a second approver's name and code.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sign {
-    pub confirm: Option<String>,
-    pub ticket: Option<String>,
-    pub approval: Option<(String, String)>,
-}
-
 #[derive(Debug, Clone)]
 pub enum RollbackTarget {
     Steps(usize),

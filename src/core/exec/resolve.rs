@@ -2,19 +2,19 @@
 //! statement, or record it applied or rolled back (optionally running the compensating SQL
 //! that undoes what ran first).
 
-use serde_json::json;
-
 use super::apply::up_step;
 use super::session::control::Control;
 use super::session::run::{fail_early, Run};
-use super::{parse_version, Resolution, Sign};
+use super::{parse_version, Resolution};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::Direction;
 use crate::core::data::plan::{Item, MigrationState, Status};
 use crate::core::data::source;
-use crate::core::error::{describe_pg, Error, Result};
+use crate::core::error::{describe_pg, Error, Refusal, Result};
 use crate::core::guard::policy::check_confirmation;
+use crate::core::guard::policy::Sign;
 use crate::core::query::recovery::{inspect, Recovery};
+use crate::core::record::details::Request;
 use crate::core::record::report::{MigrationReport, Override, RunReport};
 
 #[derive(Debug, Clone)]
@@ -41,13 +41,14 @@ pub async fn resolve(
     let v = parse_version(version, "resolve")?;
     let migrations = source::load(&project.migrations_dir, project.layout)?;
     let how = opts.how;
-    let details = json!({
-        "version": version,
-        "resolution": how.as_str(),
-        "compensate": opts.compensate,
-        "reason": opts.reason,
-    });
-    let mut run = Run::begin(project, env, "resolve", details, ctl).await?;
+    let request = Request {
+        version: Some(version.to_string()),
+        resolution: Some(how.as_str().to_string()),
+        compensate: Some(opts.compensate),
+        reason: opts.reason.clone(),
+        ..Request::default()
+    };
+    let mut run = Run::begin(project, env, "resolve", request, ctl).await?;
     let prepared = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
@@ -102,11 +103,14 @@ fn check_plan(r: &Recovery, opts: &ResolveOptions) -> Result<()> {
         },
         Resolution::MarkRolledBack if opts.compensate && !r.by_hand.is_empty() && !has_reason => {
             let list: Vec<String> = r.by_hand.iter().map(|n| n.to_string()).collect();
-            Err(Error::guard(format!(
-                "{}: statement(s) {} ran and cannot be undone automatically: undo them by hand, then say so with --reason",
-                r.label(),
-                list.join(", ")
-            )))
+            Err(Error::refused(
+                Refusal::ReasonMissing,
+                format!(
+                    "{}: statement(s) {} ran and cannot be undone automatically: undo them by hand, then say so in the reason",
+                    r.label(),
+                    list.join(", ")
+                ),
+            ))
         }
         _ => Ok(()),
     }

@@ -3,14 +3,13 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use super::session::control::Control;
 use super::session::guards::backup_before;
 use super::session::run::{fail_early, Run};
-use super::Sign;
 use crate::core::data::config::{Environment, Project};
 use crate::core::error::{Error, Result};
+use crate::core::guard::policy::{check_typed_name, Requirements, Sign};
+use crate::core::record::details::Request;
 use crate::core::record::report::{ReportError, RunReport};
 
 /// pg_restore --clean of `file` into the environment, after a safety backup. Every tier
@@ -22,17 +21,14 @@ pub async fn restore(
     sign: &Sign,
     ctl: Control,
 ) -> Result<RunReport> {
-    if sign.confirm.as_deref() != Some(env.name.as_str()) {
-        return Err(Error::guard(format!(
-            "a restore replaces the data of {}: repeat its name with --confirm {}",
-            env.name, env.name
-        )));
-    }
+    let needs = Requirements::restore(env);
+    let action = "restore a backup into it: a restore replaces its data";
+    check_typed_name(env, &needs, sign.confirm.as_deref(), action)?;
     if !file.is_file() {
         return Err(Error::input(format!("{}: no such backup file", file.display())));
     }
-    let details = json!({ "file": file });
-    let mut run = Run::begin(project, env, "restore", details.clone(), ctl).await?;
+    let request = Request { file: Some(file.to_path_buf()), ..Request::default() };
+    let mut run = Run::begin(project, env, "restore", request, ctl).await?;
     run.announce(0);
     if let Err(e) = run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await {
         return Ok(fail_early(run, e).await);
@@ -45,6 +41,9 @@ pub async fn restore(
         let err = ReportError::from_error(&e, vec![]);
         return Ok(run.finish("failed", Some(err)).await);
     }
+    run.details.restored = Some(file.to_path_buf());
+    run.details.safety_backup = run.report.backup.as_ref().map(|b| b.path.clone());
+    let details = run.details.to_json();
     let s = &run.session;
     let row = crate::core::db::ledger::NewRun {
         run_id: &run.report.run_id,
@@ -56,12 +55,6 @@ pub async fn restore(
     };
     if let Err(e) = s.ledger.restart_run(&s.client, &row).await {
         tracing::warn!("cannot record the restore in the restored ledger: {e}");
-    }
-    let safety = run.report.backup.as_ref().map(|b| b.path.clone());
-    let s = &run.session;
-    let details = json!({ "restored": file, "safety_backup": safety });
-    if let Err(e) = s.ledger.add_run_details(&s.client, &run.report.run_id, &details).await {
-        tracing::warn!("cannot record the restore: {e}");
     }
     Ok(run.finish("done", None).await)
 }

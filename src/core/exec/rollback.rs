@@ -1,13 +1,11 @@
 //! Rolling back the newest migrations, by count or down to a version, with the down SQL of
 //! their files or, when a file is gone, the copy the ledger keeps.
 
-use serde_json::json;
-
 use super::session::control::Control;
 use super::session::guards::{backup_before, check_guards};
 use super::session::migration::Change;
 use super::session::run::{fail_early, Run};
-use super::{parse_version, RollbackTarget, Sign};
+use super::{parse_version, RollbackTarget};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::{Direction, LatestRow};
 use crate::core::data::plan::{MigrationState, Status};
@@ -16,6 +14,8 @@ use crate::core::error::{Error, Result};
 use crate::core::exec::ApplyOptions;
 use crate::core::guard::hooks;
 use crate::core::guard::policy::check_confirmation;
+use crate::core::guard::policy::Sign;
+use crate::core::record::details::Request;
 use crate::core::record::report::RunReport;
 
 /// Rolls back the newest migrations, by count or down to a version.
@@ -28,18 +28,18 @@ pub async fn rollback(
 ) -> Result<RunReport> {
     check_confirmation(env, sign.confirm.as_deref(), "roll back")?;
     let to = match target {
-        RollbackTarget::To(v) => Some(parse_version(v, "--to")?),
+        RollbackTarget::To(v) => Some(parse_version(v, "target version")?),
         RollbackTarget::Steps(0) => {
-            return Err(Error::input("--steps 0 rolls nothing back; use 1 or more"))
+            return Err(Error::input("0 steps roll nothing back; roll back 1 or more"))
         }
         RollbackTarget::Steps(_) => None,
     };
     let migrations = source::load(&project.migrations_dir, project.layout)?;
-    let details = match target {
-        RollbackTarget::Steps(n) => json!({ "steps": n }),
-        RollbackTarget::To(v) => json!({ "to": v }),
+    let request = match target {
+        RollbackTarget::Steps(n) => Request { steps: Some(*n), ..Request::default() },
+        RollbackTarget::To(v) => Request { to: Some(v.clone()), ..Request::default() },
     };
-    let mut run = Run::begin(project, env, "rollback", details, ctl).await?;
+    let mut run = Run::begin(project, env, "rollback", request, ctl).await?;
     let plan = async {
         let latest = run.session.ledger.latest(&run.session.client).await?;
         let status = Status::build(migrations, latest)?;
@@ -55,7 +55,7 @@ pub async fn rollback(
             (RollbackTarget::Steps(n), _) => {
                 if *n > applied.len() {
                     return Err(Error::input(format!(
-                        "--steps {n}: only {} migration(s) are applied",
+                        "{n} steps: only {} migration(s) are applied",
                         applied.len()
                     )));
                 }
@@ -64,7 +64,7 @@ pub async fn rollback(
             (RollbackTarget::To(_), Some(v)) => {
                 if v.key() != "0" && !status.items.iter().any(|i| &i.version == v && i.state.is_in_database()) {
                     return Err(Error::input(format!(
-                        "--to {v}: that version is not applied; use an applied version, or --to 0 to roll back everything"
+                        "target version {v}: that version is not applied; use an applied version, or 0 to roll back everything"
                     )));
                 }
                 // --to 0 is everything, a migration numbered 0 too (diesel's, drizzle's first).
@@ -137,14 +137,14 @@ pub async fn rollback(
             // backup policy: undoing a change can lose data too.
             let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
             if let Some(first) = steps.first() {
-                if let Err(e) = run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+                if let Err(e) = run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
                     return Ok(fail_early(run, e).await);
                 }
                 let label = format!("pre-rollback-{}", first.version);
                 if let Err(e) = backup_before(&mut run, env, None, &label).await {
                     return Ok(fail_early(run, e).await);
                 }
-                if let Err(e) = run.hooks(hooks::Stage::PreApply, &versions, None).await {
+                if let Err(e) = run.hooks(hooks::HookPoint::PreApply, &versions, None).await {
                     return Ok(fail_early(run, e).await);
                 }
             }

@@ -5,7 +5,7 @@
 //! `SLUICE_OPERATOR` is only a label), the code works once, for that run (or, issued without
 //! a run, for the next run on that environment), within `VALID_MINUTES`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio_postgres::GenericClient;
 
@@ -17,7 +17,7 @@ use crate::core::host::identity::Unvouched;
 pub const VALID_MINUTES: i64 = 30;
 
 /// A redeemed approval, as the run records it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Approval {
     pub approver: String,
     /// The OS account `sluice approve` ran as.

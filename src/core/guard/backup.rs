@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 
 use crate::core::data::config::paths::backup_dir;
@@ -14,13 +14,14 @@ use crate::core::db::connect::Target;
 use crate::core::db::tools::{client_tool, server_major, tool_env};
 use crate::core::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackupInfo {
     pub path: PathBuf,
     pub bytes: u64,
     pub duration_ms: u64,
     /// Entries pg_restore --list read back from the file.
     pub entries: usize,
+    #[serde(default)]
     pub pruned: Vec<PathBuf>,
 }
 

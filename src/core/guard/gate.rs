@@ -1,13 +1,30 @@
 //! The lint gate before an apply: findings at or above the environment's gate refuse the
 //! run, unless the operator overrides with a reason, which the run records.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use crate::core::data::config::{Environment, LintGate, Project};
 use crate::core::data::lint::{self, Finding, Input, Options, Severity, TableSize};
 use crate::core::data::plan::Item;
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
+
+/// A finding the operator passed the lint gate with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverriddenFinding {
+    pub file: String,
+    pub line: usize,
+    pub rule: String,
+    pub severity: String,
+}
+
+/// The lint gate's override: the reason and the findings it let through (recorded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LintOverride {
+    pub reason: String,
+    #[serde(default)]
+    pub findings: Vec<OverriddenFinding>,
+}
 
 /// The severity at which the environment's gate refuses, if it has one.
 pub fn threshold(env: &Environment) -> Option<Severity> {
@@ -59,7 +76,7 @@ pub fn decide(
     env: &Environment,
     findings: &[Finding],
     override_reason: Option<&str>,
-) -> Result<Option<serde_json::Value>> {
+) -> Result<Option<LintOverride>> {
     let Some(gate) = threshold(env) else { return Ok(None) };
     let blocking: Vec<&Finding> = findings.iter().filter(|f| f.severity >= gate).collect();
     if blocking.is_empty() {
@@ -79,17 +96,27 @@ pub fn decide(
         String::new()
     };
     match override_reason {
-        Some(reason) if !reason.trim().is_empty() => Ok(Some(json!({
-            "reason": reason,
-            "findings": blocking.iter().map(|f| json!({
-                "file": f.file, "line": f.line, "rule": f.rule, "severity": f.severity.as_str(),
-            })).collect::<Vec<_>>(),
-        }))),
-        Some(_) => Err(Error::input("--override-lint needs a reason, e.g. --override-lint \"CHG-4411: table is empty\"")),
-        None => Err(Error::guard(format!(
-            "the lint gate ({}) refuses: {}{more}; fix them, allow them in the SQL with `-- sluice:allow <rule> <reason>`, or pass --override-lint \"reason\" (recorded)",
-            gate.as_str(),
-            listed.join(", ")
-        ))),
+        Some(reason) if !reason.trim().is_empty() => Ok(Some(LintOverride {
+            reason: reason.to_string(),
+            findings: blocking
+                .iter()
+                .map(|f| OverriddenFinding {
+                    file: f.file.clone(),
+                    line: f.line,
+                    rule: f.rule.to_string(),
+                    severity: f.severity.as_str().to_string(),
+                })
+                .collect(),
+        })),
+        Some(_) => Err(Error::input("an override of the lint gate needs a reason, e.g. \"CHG-4411: table is empty\"")
+            .with_refusal(Refusal::ReasonMissing)),
+        None => Err(Error::refused(
+            Refusal::LintGate,
+            format!(
+                "the lint gate ({}) refuses: {}{more}; fix them, allow them in the SQL with `-- sluice:allow <rule> <reason>`, or override the gate with a reason (recorded)",
+                gate.as_str(),
+                listed.join(", ")
+            ),
+        )),
     }
 }

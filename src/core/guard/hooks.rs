@@ -3,14 +3,14 @@
 
 use std::process::Stdio;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 
 use crate::core::data::config::Environment;
 use crate::core::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub enum HookPoint {
     PreCheck,
     PreApply,
     PostApply,
@@ -18,30 +18,30 @@ pub enum Stage {
     OnFailure,
 }
 
-impl Stage {
+impl HookPoint {
     pub fn as_str(self) -> &'static str {
         match self {
-            Stage::PreCheck => "pre_check",
-            Stage::PreApply => "pre_apply",
-            Stage::PostApply => "post_apply",
-            Stage::PostVerify => "post_verify",
-            Stage::OnFailure => "on_failure",
+            HookPoint::PreCheck => "pre_check",
+            HookPoint::PreApply => "pre_apply",
+            HookPoint::PostApply => "post_apply",
+            HookPoint::PostVerify => "post_verify",
+            HookPoint::OnFailure => "on_failure",
         }
     }
     fn commands(self, env: &Environment) -> &[String] {
         match self {
-            Stage::PreCheck => &env.hooks.pre_check,
-            Stage::PreApply => &env.hooks.pre_apply,
-            Stage::PostApply => &env.hooks.post_apply,
-            Stage::PostVerify => &env.hooks.post_verify,
-            Stage::OnFailure => &env.hooks.on_failure,
+            HookPoint::PreCheck => &env.hooks.pre_check,
+            HookPoint::PreApply => &env.hooks.pre_apply,
+            HookPoint::PostApply => &env.hooks.post_apply,
+            HookPoint::PostVerify => &env.hooks.post_verify,
+            HookPoint::OnFailure => &env.hooks.on_failure,
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HookResult {
-    pub stage: &'static str,
+    pub stage: String,
     pub command: String,
     pub ok: bool,
     pub exit_code: Option<i32>,
@@ -62,7 +62,7 @@ pub struct Facts<'a> {
 /// Runs the stage's commands in order, stopping at the first failure, which is returned as
 /// an error naming the command (results so far come back either way).
 pub async fn run(
-    stage: Stage,
+    stage: HookPoint,
     env: &Environment,
     facts: &Facts<'_>,
 ) -> (Vec<HookResult>, Result<()>) {
@@ -109,7 +109,7 @@ pub async fn run(
             Err(why) => (false, None, why),
         };
         results.push(HookResult {
-            stage: stage.as_str(),
+            stage: stage.as_str().to_string(),
             command: command.clone(),
             ok,
             exit_code,

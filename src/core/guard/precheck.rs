@@ -1,6 +1,8 @@
 //! Pre-checks before a change: each a pass, warn or fail with the figure it saw.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use crate::core::data::config::{Environment, Tier};
@@ -8,7 +10,7 @@ use crate::core::data::plan::{MigrationState, Status};
 use crate::core::db::ledger::Ledger;
 use crate::core::error::Result;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -16,16 +18,16 @@ pub enum Outcome {
     Fail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub outcome: Outcome,
     /// What was seen: "142 of 200 connections", "pid 8812 (etl) idle in transaction 41 min".
     pub figure: String,
 }
 
-fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
-    Check { name, outcome, figure: figure.into() }
+pub(crate) fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
+    Check { name: Cow::Borrowed(name), outcome, figure: figure.into() }
 }
 
 pub struct Context<'a> {
@@ -46,6 +48,9 @@ pub struct Context<'a> {
     /// Connected over a Unix socket (TLS does not apply).
     pub local_socket: bool,
 }
+
+/// The pre-check that an override of the maintenance window passes.
+pub const WINDOW_CHECK: &str = "maintenance window";
 
 /// Seconds an open transaction may be old before it counts as a blocker.
 const OLD_TRANSACTION_S: f64 = 60.0;
@@ -268,15 +273,13 @@ pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
         let (day, minute) = now_utc_day_minute();
         let inside = w.contains(day, minute);
         out.push(match (inside, cx.window_override) {
-            (true, _) => check("maintenance window", Outcome::Pass, "inside"),
+            (true, _) => check(WINDOW_CHECK, Outcome::Pass, "inside"),
             (false, Some(reason)) => {
-                check("maintenance window", Outcome::Warn, format!("outside, overridden: {reason}"))
+                check(WINDOW_CHECK, Outcome::Warn, format!("outside, overridden: {reason}"))
             }
-            (false, None) => check(
-                "maintenance window",
-                Outcome::Fail,
-                format!("outside the window ({})", w.describe()),
-            ),
+            (false, None) => {
+                check(WINDOW_CHECK, Outcome::Fail, format!("outside the window ({})", w.describe()))
+            }
         });
     }
 
@@ -320,7 +323,7 @@ fn recent_backup(env: &Environment, max_age: std::time::Duration) -> Check {
                 "backup",
                 Outcome::Fail,
                 format!(
-                    "newest backup {} is {} old, older than the policy's {limit}: take one (sluice backup) or let this run take it (--backup)",
+                    "newest backup {} is {} old, older than the policy's {limit}: take one (sluice backup) or have this run take one",
                     f.path.display(),
                     crate::core::data::config::describe_duration(std::time::Duration::from_secs(f.age_s))
                 ),
@@ -328,7 +331,7 @@ fn recent_backup(env: &Environment, max_age: std::time::Duration) -> Check {
             None => check(
                 "backup",
                 Outcome::Fail,
-                format!("no backup on disk and the policy wants one within {limit}: take one (sluice backup) or pass --backup"),
+                format!("no backup on disk and the policy wants one within {limit}: take one (sluice backup) or have this run take one"),
             ),
         },
         Err(e) => check("backup", Outcome::Fail, format!("cannot list backups: {e}")),

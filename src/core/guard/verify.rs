@@ -7,7 +7,7 @@ use crate::core::data::config::{Environment, Tier};
 use crate::core::data::plan::{MigrationState, Status};
 use crate::core::db::ledger::Ledger;
 use crate::core::error::{Error, Result};
-use crate::core::guard::precheck::{Check, Outcome};
+use crate::core::guard::precheck::{check, Check, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -24,15 +24,11 @@ impl Level {
             "comprehensive" => Level::Comprehensive,
             other => {
                 return Err(Error::input(format!(
-                    "--level {other:?}: use basic, standard or comprehensive"
+                    "verify level {other:?}: use basic, standard or comprehensive"
                 )))
             }
         })
     }
-}
-
-fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
-    Check { name, outcome, figure: figure.into() }
 }
 
 async fn names(client: &Client, sql: &str) -> Result<Vec<String>> {

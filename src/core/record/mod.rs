@@ -2,4 +2,5 @@
 //! disk (`audit`: report files and the hash-chained audit log).
 
 pub mod audit;
+pub mod details;
 pub mod report;

@@ -1,11 +1,11 @@
 //! What a run tells the world: live events on a channel, and the report at the end.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::core::error::{Error, ErrorKind};
+use crate::core::error::{Error, Refusal};
 
 /// The stages of a guarded apply, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     PreChecks,
@@ -16,6 +16,17 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The stage as the run's record spells it ("dry-run").
+    pub fn id(self) -> &'static str {
+        match self {
+            Stage::PreChecks => "pre-checks",
+            Stage::Lint => "lint",
+            Stage::Backup => "backup",
+            Stage::DryRun => "dry-run",
+            Stage::Apply => "apply",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::PreChecks => "pre-checks",
@@ -27,7 +38,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StageOutcome {
     Passed,
@@ -38,17 +49,21 @@ pub enum StageOutcome {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageResult {
     pub stage: Stage,
     pub outcome: StageOutcome,
     /// One line: "14 passed, 2 warnings", "3 findings, 1 error overridden: CHG-1".
     pub summary: String,
     pub duration_ms: u64,
+    /// Why a failed stage refused, where an operator can act on it (override, confirm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 /// A session that blocks one of ours, as pg_blocking_pids and pg_stat_activity tell it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Blocker {
     pub pid: i32,
     pub user: String,
@@ -216,27 +231,26 @@ pub struct MigrationReport {
     pub lock_summary: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportError {
     pub kind: String,
     pub exit_code: i32,
     pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blockers: Vec<Blocker>,
+    /// What the operator can do about it (each face phrases it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 impl ReportError {
     pub fn from_error(e: &Error, blockers: Vec<Blocker>) -> ReportError {
         ReportError {
-            kind: match e.kind {
-                ErrorKind::Guard => "guard",
-                ErrorKind::Input => "input",
-                ErrorKind::Database => "database",
-            }
-            .into(),
+            kind: e.kind.as_str().into(),
             exit_code: e.exit_code(),
             message: e.message.clone(),
             blockers,
+            refusal: e.refusal.clone(),
         }
     }
 }
@@ -285,13 +299,13 @@ pub struct RunReport {
     pub compensated: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Override {
     /// "lint", "maintenance-window", "drift", "out-of-order", "resolve <how>".
     pub guard: String,
     pub reason: String,
     /// What was overridden: the findings, the window...
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub what: Vec<String>,
 }
 

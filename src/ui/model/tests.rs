@@ -45,9 +45,9 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
 /// Three runs as the ledger records them: a guarded apply with an override, a refused one,
 /// a rollback.
 pub fn runs() -> Vec<Entry> {
-    use crate::core::db::ledger::RunRow;
+    use crate::core::record::details::{RunDetails, RunRecord};
     let run =
-        |id: &str, action: &str, outcome: &str, at: &str, details: serde_json::Value| RunRow {
+        |id: &str, action: &str, outcome: &str, at: &str, details: serde_json::Value| RunRecord {
             run_id: id.into(),
             environment: "dev".into(),
             action: action.into(),
@@ -56,7 +56,7 @@ pub fn runs() -> Vec<Entry> {
             started_at: at.into(),
             finished_at: Some(at.into()),
             outcome: outcome.into(),
-            details,
+            details: RunDetails::parse(&details.to_string()),
         };
     let apply = serde_json::json!({
         "duration_ms": 1840,

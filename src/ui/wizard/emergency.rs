@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{Ask, Effect, Form, RunCmd, RunMsg};
-use crate::core::exec::Sign;
+use crate::core::guard::policy::Sign;
 use crate::core::query::emergency::RollbackPlan;
 use crate::core::query::recovery::Recovery;
 use crate::core::record::report::RunReport;

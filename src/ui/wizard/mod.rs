@@ -100,7 +100,7 @@ pub enum RunCmd {
     /// choice needs one).
     Emergency {
         choice: emergency::Choice,
-        sign: crate::core::exec::Sign,
+        sign: crate::core::guard::policy::Sign,
         reason: Option<String>,
     },
     /// Cancel the statement in flight (pg_cancel_backend's protocol twin) and stop.

@@ -10,7 +10,7 @@ use crate::core::record::report::{MigrationReport, Override};
 use crate::ui::model::{FindingRow, Key};
 
 fn result(stage: Stage, outcome: StageOutcome, summary: &str) -> StageResult {
-    StageResult { stage, outcome, summary: summary.into(), duration_ms: 12 }
+    StageResult { stage, outcome, summary: summary.into(), duration_ms: 12, refusal: None }
 }
 
 pub fn report() -> Box<RunReport> {
@@ -29,9 +29,13 @@ pub fn report() -> Box<RunReport> {
         error: None,
         stages: Vec::new(),
         prechecks: vec![
-            Check { name: "connections", outcome: Outcome::Pass, figure: "12 of 100".into() },
             Check {
-                name: "idle in transaction",
+                name: "connections".into(),
+                outcome: Outcome::Pass,
+                figure: "12 of 100".into(),
+            },
+            Check {
+                name: "idle in transaction".into(),
                 outcome: Outcome::Warn,
                 figure: "pid 8812 (etl) 41 min".into(),
             },

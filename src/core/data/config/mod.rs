@@ -8,9 +8,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 
 mod duration;
 pub mod paths;
@@ -22,7 +22,7 @@ use raw::*;
 
 pub const PROJECT_FILE: &str = "sluice.toml";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Development,
@@ -232,9 +232,10 @@ impl Project {
                 .map_err(|_| Error::input(format!("{}: not valid UTF-8", file.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::input(format!(
-                    "{} not found: run sluice in a project folder or pass --project DIR",
+                    "{} not found: run sluice in a project folder, or name the folder that holds it",
                     file.display()
-                )))
+                ))
+                .with_refusal(Refusal::NoProject))
             }
             Err(e) => return Err(Error::input(format!("{}: {e}", file.display()))),
         };
@@ -326,9 +327,10 @@ impl Project {
                 "sluice.toml defines no environment: add an [environments.NAME] table",
             )),
             None => Err(Error::input(format!(
-                "several environments are defined ({}): choose one with --env NAME",
+                "several environments are defined ({}): choose one",
                 self.env_names()
-            ))),
+            ))
+            .with_refusal(Refusal::ChooseEnvironment)),
         }
     }
 

@@ -4,7 +4,7 @@
 use tokio_postgres::{Client, GenericClient};
 
 use super::{Ledger, LockHolder, LOCK_CLASS, TS};
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 
 impl Ledger {
     /// Takes the session-level ledger lock, or names who holds it.
@@ -20,12 +20,19 @@ impl Ledger {
             return Ok(());
         }
         let holder = self.holder(client).await?;
-        Err(Error::guard(match holder {
-            Some(h) => {
-                format!("the ledger is locked by another sluice run: {h}; wait for it to finish")
-            }
-            None => "the ledger is locked by another session that just finished; try again".into(),
-        }))
+        Err(Error::refused(
+            Refusal::LedgerLocked,
+            match holder {
+                Some(h) => {
+                    format!(
+                        "the ledger is locked by another sluice run: {h}; wait for it to finish"
+                    )
+                }
+                None => {
+                    "the ledger is locked by another session that just finished; try again".into()
+                }
+            },
+        ))
     }
 
     pub async fn unlock(&self, client: &Client) -> Result<()> {

@@ -5,14 +5,13 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::{rehearse, up_step, ApplyOptions};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::lint::Finding;
 use crate::core::data::plan::{Item, Status};
 use crate::core::data::source;
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 use crate::core::exec::parse_version;
 use crate::core::exec::session::control::Control;
 use crate::core::exec::session::guards;
@@ -20,6 +19,7 @@ use crate::core::exec::session::migration::Change;
 use crate::core::exec::session::run::{fail_early, Run};
 use crate::core::guard::policy::check_confirmation;
 use crate::core::guard::{gate, hooks};
+use crate::core::record::details::Request;
 use crate::core::record::report::{
     Blocker, Event, Override, ReportError, RunReport, Stage, StageOutcome, StageResult,
 };
@@ -67,17 +67,18 @@ impl GuardedRun {
         ctl: Control,
     ) -> Result<Opened> {
         let migrations = source::load(&project.migrations_dir, project.layout)?;
-        let to = opts.to.as_deref().map(|v| parse_version(v, "--to")).transpose()?;
+        let to = opts.to.as_deref().map(|v| parse_version(v, "target version")).transpose()?;
         if let Some(to) = &to {
             if !migrations.iter().any(|m| &m.version == to) {
                 return Err(Error::input(format!(
-                    "--to {to}: no migration file has that version in {}",
+                    "target version {to}: no migration file has that version in {}",
                     project.migrations_dir.display()
                 )));
             }
         }
         let action = if opts.dry_run { "dry-run" } else { "apply" };
-        let mut run = Run::begin(project, env, action, json!({ "to": opts.to }), ctl).await?;
+        let request = Request { to: opts.to.clone(), ..Request::default() };
+        let mut run = Run::begin(project, env, action, request, ctl).await?;
         let planned = async {
             let latest = run.session.ledger.latest(&run.session.client).await?;
             let status = Status::build(migrations, latest)?;
@@ -91,10 +92,13 @@ impl GuardedRun {
                 let late: Vec<String> =
                     pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
                 if !late.is_empty() {
-                    return Err(Error::guard(format!(
-                        "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then pass --allow-out-of-order",
-                        late.join(", ")
-                    )));
+                    return Err(Error::refused(
+                        Refusal::OutOfOrder,
+                        format!(
+                            "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
+                            late.join(", ")
+                        ),
+                    ));
                 }
             }
             let mut steps = Vec::new();
@@ -125,7 +129,7 @@ impl GuardedRun {
             if !drifted.is_empty() {
                 overrides.push(Override {
                     guard: "drift".into(),
-                    reason: "--allow-drift".into(),
+                    reason: "drift allowed by the operator".into(),
                     what: drifted,
                 });
             }
@@ -136,7 +140,7 @@ impl GuardedRun {
             if !late.is_empty() {
                 overrides.push(Override {
                     guard: "out-of-order".into(),
-                    reason: "--allow-out-of-order".into(),
+                    reason: "out of order allowed by the operator".into(),
                     what: late,
                 });
             }
@@ -256,13 +260,15 @@ impl GuardedRun {
             Ok((outcome, summary)) => {
                 self.next += 1;
                 self.failure = None;
-                StageResult { stage, outcome: *outcome, summary: summary.clone(), duration_ms }
+                let summary = summary.clone();
+                StageResult { stage, outcome: *outcome, summary, duration_ms, refusal: None }
             }
             Err(e) => StageResult {
                 stage,
                 outcome: StageOutcome::Failed,
                 summary: e.message.clone(),
                 duration_ms,
+                refusal: e.refusal.clone(),
             },
         };
         self.record(result.clone()).await;
@@ -274,18 +280,16 @@ impl GuardedRun {
         // A retried stage replaces its failed attempt in the record.
         self.run.report.stages.retain(|r| r.stage != result.stage);
         self.run.report.stages.push(result);
-        let s = &self.run.session;
-        let details = json!({ "stages": self.run.report.stages });
-        if let Err(e) = s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await
-        {
+        self.run.details.stages = self.run.report.stages.clone();
+        if let Err(e) = self.run.save_details().await {
             tracing::warn!("cannot record the stage: {e}");
         }
     }
 
     async fn prechecks(&mut self) -> Result<(StageOutcome, String)> {
-        use crate::core::guard::precheck::Outcome;
+        use crate::core::guard::precheck::{Outcome, WINDOW_CHECK};
         let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
-        if let Err(e) = self.run.hooks(hooks::Stage::PreCheck, &versions, None).await {
+        if let Err(e) = self.run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
             self.failure = Some((e.clone(), vec![], "refused"));
             return Err(e);
         }
@@ -303,7 +307,7 @@ impl GuardedRun {
                 .report
                 .prechecks
                 .iter()
-                .any(|c| c.name == "maintenance window" && c.outcome == Outcome::Warn);
+                .any(|c| c.name == WINDOW_CHECK && c.outcome == Outcome::Warn);
             if outside {
                 self.add_override(Override {
                     guard: "maintenance-window".into(),
@@ -360,9 +364,8 @@ impl GuardedRun {
                     })
                     .collect();
                 self.add_override(Override { guard: "lint".into(), reason: reason.clone(), what });
-                let s = &self.run.session;
-                let details = json!({ "lint_overridden": overridden });
-                s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await?;
+                self.run.details.lint_overridden = Some(overridden);
+                self.run.save_details().await?;
                 Ok((StageOutcome::Warned, format!("{tally}; gate overridden: {reason}")))
             }
             Err(e) => {
@@ -450,14 +453,12 @@ impl GuardedRun {
         }
         self.run.session.emit(Event::StageStarted { stage: Stage::Apply });
         let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
-        if let Err(e) = self.run.hooks(hooks::Stage::PreApply, &versions, None).await {
+        if let Err(e) = self.run.hooks(hooks::HookPoint::PreApply, &versions, None).await {
             self.failure = Some((e, vec![], "refused"));
             return self.abandon().await;
         }
-        let details = json!({ "overrides": self.run.report.overrides });
-        let s = &self.run.session;
-        if let Err(e) = s.ledger.add_run_details(&s.client, &self.run.report.run_id, &details).await
-        {
+        self.run.details.overrides = self.run.report.overrides.clone();
+        if let Err(e) = self.run.save_details().await {
             tracing::warn!("cannot record the overrides: {e}");
         }
         self.run.apply_started = Some(Instant::now());

@@ -1,15 +1,14 @@
 //! What a change must pass before it starts: the guards every write run checks, the
 //! pre-checks (recorded in the run) and the backup the environment's policy asks for.
 
-use serde_json::json;
-
 use super::migration::Change;
 use super::run::Run;
 use crate::core::data::config::Environment;
 use crate::core::data::plan::{MigrationState, Status};
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 use crate::core::exec::ApplyOptions;
 use crate::core::guard::policy;
+use crate::core::guard::precheck::{Check, Outcome, WINDOW_CHECK};
 use crate::core::record::report::Event;
 
 /// Guards every write run checks: no failed migration waiting for resolution, no drift
@@ -17,11 +16,13 @@ use crate::core::record::report::Event;
 pub(crate) fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
     if let Some(f) = status.items.iter().find(|i| i.state == MigrationState::Failed) {
         let at = f.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0);
-        return Err(Error::guard(format!(
-            "migration {} failed at statement {at} and is partly applied; resolve it first: sluice resolve {} --retry | --mark-applied | --mark-rolled-back",
-            f.label(),
-            f.version
-        )));
+        return Err(Error::refused(
+            Refusal::FailedMigration { version: f.version.to_string() },
+            format!(
+                "migration {} failed at statement {at} and is partly applied; settle it first: retry it, or mark it applied or rolled back",
+                f.label()
+            ),
+        ));
     }
     if !opts.allow_drift {
         let drifted: Vec<String> = status
@@ -31,10 +32,13 @@ pub(crate) fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
             .map(|i| i.label())
             .collect();
         if !drifted.is_empty() {
-            return Err(Error::guard(format!(
-                "applied migrations changed on disk (drift): {}; restore the files as applied (see the ledger's SQL with sluice history), or pass --allow-drift",
-                drifted.join(", ")
-            )));
+            return Err(Error::refused(
+                Refusal::Drift,
+                format!(
+                    "applied migrations changed on disk (drift): {}; restore the files as applied (see the ledger's SQL with sluice history), or allow the drift",
+                    drifted.join(", ")
+                ),
+            ));
         }
     }
     Ok(())
@@ -67,22 +71,21 @@ pub(crate) async fn prechecks(
     let checks = crate::core::guard::precheck::run(&run.session.client, &cx).await?;
     run.session.emit(Event::PreChecks { checks: checks.clone() });
     run.report.prechecks = checks.clone();
-    let details = json!({ "prechecks": checks, "window_override": cx.window_override });
-    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.outcome == crate::core::guard::precheck::Outcome::Fail)
-        .map(|c| format!("{}: {}", c.name, c.figure))
-        .collect();
+    run.details.prechecks = checks.clone();
+    run.details.window_override = cx.window_override.map(str::to_string);
+    run.save_details().await?;
+    let failed: Vec<&Check> = checks.iter().filter(|c| c.outcome == Outcome::Fail).collect();
     if failed.is_empty() {
         return Ok(());
     }
-    let hint = if failed.iter().any(|f| f.starts_with("maintenance window")) {
-        "; to run outside the window pass --override-window \"reason\" (recorded)"
+    let listed: Vec<String> = failed.iter().map(|c| format!("{}: {}", c.name, c.figure)).collect();
+    let message = format!("pre-checks failed: {}", listed.join("; "));
+    // Outside the window, an override with a reason passes that check.
+    Err(if failed.iter().any(|c| c.name == WINDOW_CHECK) {
+        Error::refused(Refusal::MaintenanceWindow, message)
     } else {
-        ""
-    };
-    Err(Error::guard(format!("pre-checks failed: {}{hint}", failed.join("; "))))
+        Error::guard(message)
+    })
 }
 
 /// The backup the environment's policy asks for before a change, recorded in the run.
@@ -93,10 +96,13 @@ pub(crate) async fn backup_before(
     label: &str,
 ) -> Result<()> {
     if env.backup.mode == crate::core::data::config::BackupMode::Required && wanted == Some(false) {
-        return Err(Error::guard(format!(
-            "{}'s policy requires a backup before a change; --no-backup is refused",
-            env.name
-        )));
+        return Err(Error::refused(
+            Refusal::BackupRequired,
+            format!(
+                "{}'s policy requires a backup before a change; it cannot be skipped",
+                env.name
+            ),
+        ));
     }
     let take = policy::backup_taken(env, wanted);
     if !take {
@@ -120,8 +126,8 @@ pub(crate) async fn backup_before(
         duration_ms: info.duration_ms,
         pruned: info.pruned.len(),
     });
-    let details = json!({ "backup": info });
-    run.session.ledger.add_run_details(&run.session.client, &run.report.run_id, &details).await?;
+    run.details.backup = Some(info.clone());
     run.report.backup = Some(info);
+    run.save_details().await?;
     Ok(())
 }

@@ -3,16 +3,15 @@
 
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::control::{Control, Interrupt};
 use super::migration::{Change, Session};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::Status;
 use crate::core::db::connect::Target;
 use crate::core::db::ledger::Ledger;
-use crate::core::error::{Error, Result};
+use crate::core::error::{Error, Refusal, Result};
 use crate::core::guard::hooks;
+use crate::core::record::details::{Request, RunDetails};
 use crate::core::record::report::{
     Event, ReportError, RunReport, Stage, StageOutcome, StageResult,
 };
@@ -29,6 +28,8 @@ pub(crate) struct Run {
     announced: bool,
     /// Set by a guarded run when its apply stage starts; the stage is recorded at finish.
     pub(crate) apply_started: Option<Instant>,
+    /// What the runs table keeps of this run; `save_details` writes it.
+    pub(crate) details: RunDetails,
 }
 
 impl Run {
@@ -36,7 +37,7 @@ impl Run {
         project: &Project,
         env: &Environment,
         action: &str,
-        details: serde_json::Value,
+        request: Request,
         ctl: Control,
     ) -> Result<Run> {
         let target = Target::resolve(env)?;
@@ -52,13 +53,12 @@ impl Run {
         session.ledger.ensure(&session.client).await?;
         // The tier goes with every run, so a second environment in sluice.toml pointing a
         // lower tier at a production database cannot skip production's guards.
-        let mut details = details;
-        if let Some(d) = details.as_object_mut() {
-            d.insert("tier".into(), env.tier.to_string().into());
-            if let Ok(account) = &session.account {
-                d.insert("account".into(), account.clone().into());
-            }
-        }
+        let details = RunDetails {
+            tier: Some(env.tier),
+            account: session.account.as_ref().ok().cloned(),
+            request,
+            ..RunDetails::default()
+        };
         if env.tier != crate::core::data::config::Tier::Production {
             if let Some((name, id)) = session.ledger.production_run(&session.client).await? {
                 return Err(Error::guard(format!(
@@ -73,7 +73,7 @@ impl Run {
             action,
             operator: &session.operator,
             client_host: &session.host,
-            details: &details,
+            details: &details.to_json(),
         };
         session.ledger.start_run(&session.client, &run).await?;
         tracing::info!(run_id, action, env = env.name, "run started");
@@ -105,12 +105,19 @@ impl Run {
             },
             announced: false,
             apply_started: None,
+            details,
             session,
         })
     }
 
     pub(crate) fn env(&self) -> &Environment {
         &self.env
+    }
+
+    /// Writes what the run has gathered so far to its runs row.
+    pub(crate) async fn save_details(&self) -> Result<()> {
+        let s = &self.session;
+        s.ledger.save_run_details(&s.client, &self.report.run_id, &self.details.to_json()).await
     }
 
     /// Redeems a second approver's code for this run and records it.
@@ -132,8 +139,8 @@ impl Run {
         )
         .await?;
         self.report.approvals.push(approval.clone());
-        let details = json!({ "approvals": self.report.approvals });
-        s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await?;
+        self.details.approvals = self.report.approvals.clone();
+        self.save_details().await?;
         Ok(approval)
     }
 
@@ -149,26 +156,28 @@ impl Run {
         let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
         match (&policy.ticket, ticket) {
             (TicketPolicy::Required, None) => {
-                return Err(Error::guard(format!(
-                    "{} requires a change ticket reference: --ticket REF",
-                    self.env.name
-                )))
+                return Err(Error::refused(
+                    Refusal::Ticket,
+                    format!("{} requires a change ticket reference", self.env.name),
+                ))
             }
             (TicketPolicy::Off, _) | (_, None) => {}
             (_, Some(t)) => {
                 self.report.ticket = Some(t.to_string());
-                let s = &self.session;
-                let details = json!({ "ticket": t });
-                s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await?;
+                self.details.ticket = Some(t.to_string());
+                self.save_details().await?;
             }
         }
         if policy.required >= 2 && self.report.approvals.is_empty() {
             let Some((name, code)) = approval else {
-                return Err(Error::guard(format!(
-                    "{env} requires a second approver: they run `sluice approve {id} --env {env}` (or, before the run, `sluice approve --env {env}`) on their own terminal and give you their name and code (--approver NAME --approval-code CODE)",
-                    env = self.env.name,
-                    id = self.report.run_id,
-                )));
+                return Err(Error::refused(
+                    Refusal::SecondApprover,
+                    format!(
+                        "{env} requires a second approver: they run `sluice approve {id} --env {env}` (or, before the run, `sluice approve --env {env}`) on their own terminal and give you their name and code",
+                        env = self.env.name,
+                        id = self.report.run_id,
+                    ),
+                ));
             };
             self.approve(name, code).await?;
         }
@@ -192,18 +201,10 @@ impl Run {
                 },
                 summary: format!("{} migration(s): {outcome}", self.report.migrations.len()),
                 duration_ms: t.elapsed().as_millis() as u64,
+                refusal: None,
             });
         }
-        let details = json!({
-            "stages": self.report.stages,
-            "migrations": self.report.migrations.iter().map(|m| json!({
-                "version": m.version, "name": m.name, "direction": m.direction,
-                "source": m.source, "duration_ms": m.duration_ms, "lock_retries": m.lock_retries,
-            })).collect::<Vec<_>>(),
-            "error": self.report.error,
-            "duration_ms": self.report.duration_ms,
-            "terminated": self.report.terminated,
-        });
+        self.details.finish(&self.report);
         // After a run that changed the schema, remember it: drift made outside sluice shows
         // up later as a diff against this snapshot.
         let restored = self.report.action == "restore" && outcome == "done";
@@ -232,7 +233,7 @@ impl Run {
         if let Err(e) = self
             .session
             .ledger
-            .finish_run(&self.session.client, &self.report.run_id, outcome, &details)
+            .finish_run(&self.session.client, &self.report.run_id, outcome, &self.details.to_json())
             .await
         {
             tracing::warn!("cannot record the end of run {}: {e}", self.report.run_id);
@@ -268,7 +269,7 @@ impl Run {
     /// Runs a stage's hooks and records what they did in the run.
     pub(crate) async fn hooks(
         &mut self,
-        stage: hooks::Stage,
+        stage: hooks::HookPoint,
         versions: &[String],
         outcome: Option<&str>,
     ) -> Result<()> {
@@ -282,10 +283,8 @@ impl Run {
         };
         let (results, res) = hooks::run(stage, &self.env, &facts).await;
         if !results.is_empty() {
-            let details = json!({ format!("hooks_{}", stage.as_str()): results });
-            let s = &self.session;
-            if let Err(e) = s.ledger.add_run_details(&s.client, &self.report.run_id, &details).await
-            {
+            self.details.hooks.at_mut(stage).extend(results);
+            if let Err(e) = self.save_details().await {
                 tracing::warn!("cannot record hooks: {e}");
             }
         }
@@ -386,7 +385,7 @@ impl Run {
                     let err = ReportError::from_error(&f.error, f.blockers);
                     let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
                     if let Err(e) =
-                        self.hooks(hooks::Stage::OnFailure, &versions, Some(outcome)).await
+                        self.hooks(hooks::HookPoint::OnFailure, &versions, Some(outcome)).await
                     {
                         tracing::warn!("{e}");
                     }
@@ -402,7 +401,7 @@ impl Run {
                 return self.finish("failed", Some(err)).await;
             }
         }
-        if let Err(e) = self.hooks(hooks::Stage::PostApply, &versions, Some("applied")).await {
+        if let Err(e) = self.hooks(hooks::HookPoint::PostApply, &versions, Some("applied")).await {
             degraded.push(e.message);
         }
         // A change that went through is verified at once: what it left behind decides
@@ -418,7 +417,7 @@ impl Run {
             }
             _ => "passed",
         };
-        if let Err(e) = self.hooks(hooks::Stage::PostVerify, &versions, Some(verdict)).await {
+        if let Err(e) = self.hooks(hooks::HookPoint::PostVerify, &versions, Some(verdict)).await {
             degraded.push(e.message);
         }
         match verified {

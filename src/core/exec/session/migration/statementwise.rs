@@ -161,11 +161,13 @@ impl Session {
                         );
                     }
                     f.error.message.push_str(&format!(
-                        "; the ledger marks {} failed at statement {}: fix the cause, then `sluice resolve {} --retry` (or --mark-applied / --mark-rolled-back)",
+                        "; the ledger marks {} failed at statement {}: fix the cause, then retry it, or mark it applied or rolled back",
                         step.version,
                         i + 1,
-                        step.version
                     ));
+                    let version = step.version.clone();
+                    f.error.refusal =
+                        Some(crate::core::error::Refusal::FailedMigration { version });
                     return Err(Attempt::Failed(f));
                 }
             }
