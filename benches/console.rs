@@ -11,8 +11,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sluice::core::data::config::Tier;
+use sluice::core::data::lint::{Finding, Severity};
 use sluice::core::db::cluster::Cluster;
-use sluice::ui::model::{update, EnvTab, FindingRow, Key, Load, Model, Msg, Row};
+use sluice::core::db::ledger::HistoryRow;
+use sluice::ui::model::{update, EnvTab, Key, Load, Model, Msg, Row, RowState};
 
 const N: usize = 2000;
 
@@ -31,7 +34,7 @@ fn render_bench() {
         .map(|i| Row {
             version: format!("{i:05}"),
             name: format!("m{i}"),
-            state: if i % 10 == 0 { "pending".into() } else { "applied".into() },
+            state: if i % 10 == 0 { RowState::Pending } else { RowState::Applied },
             out_of_order: false,
             applied_at: Some("2026-11-21T02:14:00Z".into()),
             failed_at: None,
@@ -41,18 +44,38 @@ fn render_bench() {
             down_sql: Some(format!("DROP TABLE t{i};\n")),
             ledger_sql: None,
             drift_diff: None,
-            findings: vec![FindingRow {
+            findings: vec![Finding {
+                file: format!("migrations/{i:05}_m{i}.up.sql"),
                 line: 3,
-                rule: "create-index-non-concurrently".into(),
-                severity: "warning".into(),
+                column: 1,
+                rule: "create-index-non-concurrently",
+                severity: Severity::Warning,
                 message: "CREATE INDEX without CONCURRENTLY blocks writes".into(),
                 help: "CREATE INDEX CONCURRENTLY in a -- sluice:no-transaction migration".into(),
+                lock: Some("SHARE"),
+                rewrites: false,
+                excerpt: String::new(),
             }],
-            history: vec!["2026-11-21 02:14:00  up  ok  12 ms  alice  run a1b2c3d4".into()],
+            history: vec![HistoryRow {
+                id: i as i64,
+                version: format!("{i:05}"),
+                name: format!("m{i}"),
+                direction: "up".into(),
+                success: true,
+                failed_at_statement: None,
+                checksum: "9f86d081".into(),
+                applied_at: "2026-11-21T02:14:00Z".into(),
+                applied_by: "app".into(),
+                os_user: Some("alice".into()),
+                client_host: None,
+                duration_ms: Some(12),
+                run_id: Some("a1b2c3d4".into()),
+                error: None,
+            }],
             problem: None,
         })
         .collect();
-    let envs = vec![EnvTab::new("bench", "production")];
+    let envs = vec![EnvTab::new("bench", Tier::Production)];
     let mut m = Model::new("bench", envs, 0, "/tmp/logs");
     let load = Load::Loaded {
         rows,

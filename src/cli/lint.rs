@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::args::Format;
-use crate::core::data::config::{LintGate, Project};
-use crate::core::data::lint::{self, Finding, Options, Report, Severity, TableSize, RULES};
+use crate::core::data::config::Project;
+use crate::core::data::lint::{self, Finding, Report, Severity, RULES};
 use crate::core::db::connect::Target;
 use crate::core::error::{Error, Result};
+use crate::core::guard::gate;
 
 pub async fn run(
     format: Format,
@@ -32,52 +33,19 @@ pub async fn run(
     } else {
         lint::collect(paths)?
     };
-    let mut opts = Options {
-        levels: project.as_ref().map(|p| p.lint_levels(env.map(|e| e.tier))).unwrap_or_default(),
-        ..Options::default()
-    };
-    let mut gate = Severity::Error;
+    let mut opts = gate::lint_options(project.as_ref(), env);
+    // Without an environment the default gate (error) decides the exit code.
+    let mut threshold = Some(Severity::Error);
     if let Some(env) = env {
-        opts.lock_timeout_ms = Some(env.lock_timeout.as_millis() as u64);
-        gate = match env.lint_gate {
-            LintGate::Error => Severity::Error,
-            LintGate::Warning => Severity::Warning,
-            LintGate::Off => Severity::Error,
-        };
-        connected_context(&Target::resolve(env)?, &mut opts).await?;
+        threshold = gate::threshold(env);
+        let client = Target::resolve(env)?.connect("sluice/lint").await?;
+        client.batch_execute("SET statement_timeout = 5000").await?;
+        gate::add_server_context(&client, &mut opts).await?;
     }
     let report = lint::lint(&inputs, &opts);
     print(format, &report);
-    let gate_off = env.is_some_and(|e| e.lint_gate == LintGate::Off);
-    Ok(if !gate_off && report.worst().is_some_and(|w| w >= gate) { 1 } else { 0 })
-}
-
-/// Server version and table sizes (pg_class estimates: no locks, no table scans).
-async fn connected_context(target: &Target, opts: &mut Options) -> Result<()> {
-    let client = target.connect("sluice/lint").await?;
-    client.batch_execute("SET statement_timeout = 5000").await?;
-    let v: i32 =
-        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
-    opts.server_version = Some(v);
-    let rows = client
-        .query(
-            "SELECT lower(n.nspname), lower(c.relname), greatest(c.reltuples, 0)::float8,
-                    c.relpages::int8 * current_setting('block_size')::int8
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p', 'm')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-            &[],
-        )
-        .await?;
-    for r in rows {
-        let (schema, name): (String, String) = (r.get(0), r.get(1));
-        let size = TableSize { rows: r.get(2), bytes: r.get(3) };
-        opts.table_sizes.insert(format!("{schema}.{name}"), size);
-        if schema == "public" || !opts.table_sizes.contains_key(&name) {
-            opts.table_sizes.insert(name, size);
-        }
-    }
-    Ok(())
+    let refused = threshold.is_some_and(|t| report.worst().is_some_and(|w| w >= t));
+    Ok(if refused { 1 } else { 0 })
 }
 
 pub fn print(format: Format, report: &Report) {

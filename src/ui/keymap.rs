@@ -1,44 +1,65 @@
 //! What each key does. The defaults are vim and arrow keys; `<config dir>/keymap.toml` can
-//! rebind any action (a partial overlay). The help overlay and the footer hints are drawn
-//! from this same table, so they never disagree with the keys.
+//! rebind any action (a partial overlay): `[keys]` for the main screens, `[wizard]` for the
+//! guided runs. The help overlay and every footer are drawn from these same tables, so they
+//! never disagree with the keys. Text fields (the confirmation form, a reason) take letters
+//! as letters; Enter, Esc, Tab and Backspace steer them.
 
 use std::path::Path;
 
 use super::model::Key;
 
 macro_rules! actions {
-    ($($variant:ident = $name:literal, $help:literal, [$($key:literal),*];)*) => {
+    ($enum:ident { $($variant:ident = $name:literal, $help:literal, [$($key:literal),*];)* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Action {
+        pub enum $enum {
             $($variant,)*
         }
 
-        impl Action {
-            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$variant,)*];
 
             /// The name a keymap file uses.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Action::$variant => $name,)*
+                    $($enum::$variant => $name,)*
                 }
             }
 
             pub fn help(self) -> &'static str {
                 match self {
-                    $(Action::$variant => $help,)*
+                    $($enum::$variant => $help,)*
                 }
             }
 
             fn default_keys(self) -> &'static [&'static str] {
                 match self {
-                    $(Action::$variant => &[$($key),*],)*
+                    $($enum::$variant => &[$($key),*],)*
                 }
+            }
+        }
+
+        impl Bindable for $enum {
+            fn all() -> &'static [$enum] {
+                $enum::ALL
+            }
+            fn name(self) -> &'static str {
+                $enum::name(self)
+            }
+            fn default_keys(self) -> &'static [&'static str] {
+                $enum::default_keys(self)
             }
         }
     };
 }
 
-actions! {
+/// An action a key can be bound to, in one of the keymap's tables.
+pub trait Bindable: Copy + PartialEq + 'static {
+    fn all() -> &'static [Self];
+    fn name(self) -> &'static str;
+    fn default_keys(self) -> &'static [&'static str];
+}
+
+actions! { Action {
     Up = "up", "move up", ["up", "k"];
     Down = "down", "move down", ["down", "j"];
     PageUp = "page_up", "up by ten", ["pageup"];
@@ -71,25 +92,104 @@ actions! {
     Rollback = "rollback", "emergency rollback", ["u"];
     Help = "help", "this help", ["?"];
     Quit = "quit", "quit", ["q", "esc"];
-}
+} }
 
+actions! { WizardAction {
+    Continue = "continue", "run the next step / take the choice", ["enter"];
+    Back = "back", "back one step / close", ["esc"];
+    Up = "up", "move up / scroll up", ["up", "k"];
+    Down = "down", "move down / scroll down", ["down", "j"];
+    ScrollUp = "scroll_up", "scroll up by five", ["K", "pageup"];
+    ScrollDown = "scroll_down", "scroll down by five", ["J", "pagedown"];
+    Retry = "retry", "run the failed step again / retry the lock now", ["r"];
+    Override = "override", "override the lint gate or the window (with a reason)", ["o"];
+    Abandon = "abandon", "abandon the run before the apply", ["x"];
+    Cancel = "cancel", "cancel the running statement", ["c"];
+    Terminate = "terminate", "terminate the blocking session", ["t"];
+    WaitLonger = "wait_longer", "wait longer for the lock on the next try", ["w"];
+    Yes = "yes", "answer yes to a question", ["y", "Y"];
+    Quit = "quit", "leave the console (asks while a run holds the ledger)", ["q"];
+} }
+
+/// One table of bindings: which key does which action.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Keymap {
-    bindings: Vec<(Key, Action)>,
+pub struct Bindings<A: Bindable> {
+    bindings: Vec<(Key, A)>,
 }
 
-impl Default for Keymap {
-    fn default() -> Keymap {
+impl<A: Bindable> Default for Bindings<A> {
+    fn default() -> Bindings<A> {
         let mut bindings = Vec::new();
-        for a in Action::ALL {
+        for a in A::all() {
             for k in a.default_keys() {
                 if let Some(key) = parse_key(k) {
                     bindings.push((key, *a));
                 }
             }
         }
-        Keymap { bindings }
+        Bindings { bindings }
     }
+}
+
+impl<A: Bindable> Bindings<A> {
+    pub fn action(&self, k: Key) -> Option<A> {
+        self.bindings.iter().find(|(key, _)| *key == k).map(|(_, a)| *a)
+    }
+
+    pub fn keys(&self, a: A) -> Vec<Key> {
+        self.bindings.iter().filter(|(_, x)| *x == a).map(|(k, _)| *k).collect()
+    }
+
+    /// "↑ k" for the help; "" when the action has no key.
+    pub fn label(&self, a: A) -> String {
+        self.keys(a).into_iter().map(key_label).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The first key of an action as a footer writes it ("" when unbound).
+    pub fn first(&self, a: A) -> String {
+        self.keys(a).first().map(|k| key_label(*k)).unwrap_or_default()
+    }
+
+    /// The file's table over these: an action named there gets exactly the keys listed,
+    /// and a key it takes leaves the action that had it.
+    fn overlay(&mut self, table: &str, keys: &toml::Table) -> Result<(), String> {
+        for (name, v) in keys {
+            let Some(action) = A::all().iter().copied().find(|a| a.name() == name) else {
+                let names: Vec<&str> = A::all().iter().map(|a| a.name()).collect();
+                return Err(format!(
+                    "{table}.{name}: no such action (actions: {})",
+                    names.join(", ")
+                ));
+            };
+            let list: Vec<&str> = match v {
+                toml::Value::String(s) => vec![s.as_str()],
+                toml::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+                _ => return Err(format!("{table}.{name}: write a key or a list of keys")),
+            };
+            let mut parsed = Vec::new();
+            for s in list {
+                let k = parse_key(s).ok_or_else(|| {
+                    format!("{table}.{name} = {s:?}: not a key (a character, or up, down, pageup, pagedown, home, end, tab, backtab, enter, esc, backspace, space)")
+                })?;
+                if matches!(k, Key::Char('1'..='9')) {
+                    return Err(format!(
+                        "{table}.{name} = {s:?}: 1-9 pick an environment or a choice"
+                    ));
+                }
+                parsed.push(k);
+            }
+            self.bindings.retain(|(k, a)| *a != action && !parsed.contains(k));
+            self.bindings.extend(parsed.into_iter().map(|k| (k, action)));
+        }
+        Ok(())
+    }
+}
+
+/// Both tables: the main screens' keys and the guided runs' keys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Keymap {
+    pub main: Bindings<Action>,
+    pub wizard: Bindings<WizardAction>,
 }
 
 /// "j", "G", "enter", "pageup", "space"...: a key as a keymap file writes it.
@@ -136,56 +236,37 @@ pub fn key_label(k: Key) -> String {
 }
 
 impl Keymap {
+    /// A main-screen key's action.
     pub fn action(&self, k: Key) -> Option<Action> {
-        self.bindings.iter().find(|(key, _)| *key == k).map(|(_, a)| *a)
+        self.main.action(k)
     }
 
     pub fn keys(&self, a: Action) -> Vec<Key> {
-        self.bindings.iter().filter(|(_, x)| *x == a).map(|(k, _)| *k).collect()
+        self.main.keys(a)
     }
 
-    /// "↑ k" for the help; "" when the action has no key.
     pub fn label(&self, a: Action) -> String {
-        self.keys(a).into_iter().map(key_label).collect::<Vec<_>>().join(" ")
+        self.main.label(a)
     }
 
-    /// The file's bindings over these: an action named there gets exactly the keys listed,
-    /// and a key it takes leaves the action that had it.
+    /// A keymap file over these defaults: `[keys]` and `[wizard]` tables.
     fn overlay(&mut self, text: &str) -> Result<(), String> {
         let table = super::theme::parse_toml(text)?;
         let mut next = self.clone();
         for (key, value) in &table {
             let toml::Value::Table(keys) = value else {
-                return Err(format!("{key}: unknown key (a keymap has a [keys] table)"));
+                return Err(format!(
+                    "{key}: unknown key (a keymap has [keys] and [wizard] tables)"
+                ));
             };
-            if key != "keys" {
-                return Err(format!("[{key}]: unknown table (a keymap has a [keys] table)"));
-            }
-            for (name, v) in keys {
-                let Some(action) = Action::ALL.iter().copied().find(|a| a.name() == name) else {
-                    let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            match key.as_str() {
+                "keys" => next.main.overlay("keys", keys)?,
+                "wizard" => next.wizard.overlay("wizard", keys)?,
+                _ => {
                     return Err(format!(
-                        "keys.{name}: no such action (actions: {})",
-                        names.join(", ")
-                    ));
-                };
-                let list: Vec<&str> = match v {
-                    toml::Value::String(s) => vec![s.as_str()],
-                    toml::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
-                    _ => return Err(format!("keys.{name}: write a key or a list of keys")),
-                };
-                let mut parsed = Vec::new();
-                for s in list {
-                    let k = parse_key(s).ok_or_else(|| {
-                        format!("keys.{name} = {s:?}: not a key (a character, or up, down, pageup, pagedown, home, end, tab, backtab, enter, esc, backspace, space)")
-                    })?;
-                    if matches!(k, Key::Char('1'..='9')) {
-                        return Err(format!("keys.{name} = {s:?}: 1-9 pick an environment"));
-                    }
-                    parsed.push(k);
+                        "[{key}]: unknown table (a keymap has [keys] and [wizard] tables)"
+                    ))
                 }
-                next.bindings.retain(|(k, a)| *a != action && !parsed.contains(k));
-                next.bindings.extend(parsed.into_iter().map(|k| (k, action)));
             }
         }
         *self = next;
@@ -220,11 +301,19 @@ mod tests {
         for a in Action::ALL {
             assert!(!m.keys(*a).is_empty(), "{} has a key", a.name());
         }
-        let mut keys: Vec<String> = m.bindings.iter().map(|(k, _)| format!("{k:?}")).collect();
-        let n = keys.len();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), n, "no key does two things");
+        for mut keys in [
+            m.main.bindings.iter().map(|(k, _)| format!("{k:?}")).collect::<Vec<_>>(),
+            m.wizard.bindings.iter().map(|(k, _)| format!("{k:?}")).collect::<Vec<_>>(),
+        ] {
+            let n = keys.len();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), n, "no key does two things in one table");
+        }
+        for a in WizardAction::ALL {
+            assert!(!m.wizard.keys(*a).is_empty(), "{} has a key", a.name());
+        }
+        assert_eq!(m.wizard.action(Key::Char('x')), Some(WizardAction::Abandon));
         assert_eq!(m.action(Key::Char('j')), Some(Action::Down));
         assert_eq!(m.label(Action::Up), "↑ k");
     }

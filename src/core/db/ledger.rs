@@ -16,7 +16,7 @@ const LEDGER_VERSION: i32 = 5;
 const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 
 /// One row of the full history, for `sluice history`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HistoryRow {
     pub id: i64,
     pub version: String,

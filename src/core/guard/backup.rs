@@ -25,6 +25,18 @@ pub struct BackupInfo {
     pub pruned: Vec<PathBuf>,
 }
 
+impl BackupInfo {
+    /// "/backups/x.dump (1.4 MB, 42 entries verified)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:.1} MB, {} entries verified)",
+            self.path.display(),
+            self.bytes as f64 / 1_048_576.0,
+            self.entries
+        )
+    }
+}
+
 /// Called about twice a second with the bytes written so far and the time taken.
 pub type Progress = Box<dyn Fn(u64, Duration) + Send + Sync>;
 

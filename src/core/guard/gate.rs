@@ -35,6 +35,56 @@ pub fn threshold(env: &Environment) -> Option<Severity> {
     }
 }
 
+/// The options every face lints an environment's migrations with: the project's rule
+/// levels for the environment's tier and its lock_timeout. Without an environment (a lone
+/// `sluice lint`), the project's levels alone.
+pub fn lint_options(project: Option<&Project>, env: Option<&Environment>) -> Options {
+    Options {
+        levels: project.map(|p| p.lint_levels(env.map(|e| e.tier))).unwrap_or_default(),
+        lock_timeout_ms: env.map(|e| e.lock_timeout.as_millis() as u64),
+        ..Options::default()
+    }
+}
+
+/// Adds what the live server knows: its version and every table's size (pg_class
+/// estimates: no locks, no scans), by schema-qualified name and by bare name (the one in
+/// `public` when two schemas share it).
+pub async fn add_server_context(client: &Client, opts: &mut Options) -> Result<()> {
+    let v: i32 =
+        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
+    opts.server_version = Some(v);
+    let rows = client
+        .query(
+            "SELECT lower(n.nspname), lower(c.relname), greatest(c.reltuples, 0)::float8,
+                    c.relpages::int8 * current_setting('block_size')::int8
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'm')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .await?;
+    for r in rows {
+        let (schema, name): (String, String) = (r.get(0), r.get(1));
+        let size = TableSize { rows: r.get(2), bytes: r.get(3) };
+        opts.table_sizes.insert(format!("{schema}.{name}"), size);
+        if schema == "public" || !opts.table_sizes.contains_key(&name) {
+            opts.table_sizes.insert(name, size);
+        }
+    }
+    Ok(())
+}
+
+/// The options for an environment with the server's context read on `client`.
+pub async fn connected_options(
+    project: &Project,
+    env: &Environment,
+    client: &Client,
+) -> Result<Options> {
+    let mut opts = lint_options(Some(project), Some(env));
+    add_server_context(client, &mut opts).await?;
+    Ok(opts)
+}
+
 /// Lints the pending migrations as they will run, with the live server's context.
 pub async fn findings(
     project: &Project,
@@ -45,26 +95,7 @@ pub async fn findings(
     if pending.is_empty() {
         return Ok(Vec::new());
     }
-    let mut opts = Options {
-        levels: project.lint_levels(Some(env.tier)),
-        lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
-        ..Options::default()
-    };
-    let v: i32 =
-        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
-    opts.server_version = Some(v);
-    for r in client
-        .query(
-            "SELECT lower(c.relname), greatest(c.reltuples, 0)::float8,
-                    c.relpages::int8 * current_setting('block_size')::int8
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-            &[],
-        )
-        .await?
-    {
-        opts.table_sizes.insert(r.get(0), TableSize { rows: r.get(1), bytes: r.get(2) });
-    }
+    let opts = connected_options(project, env, client).await?;
     let inputs: Vec<Input> =
         pending.iter().filter_map(|i| i.migration.as_ref()).map(Input::from_migration).collect();
     Ok(lint::lint(&inputs, &opts).findings)

@@ -28,16 +28,17 @@ pub struct Requirements {
 impl Requirements {
     /// What apply, rollback, resolve and adopt need on this environment.
     pub fn of(env: &Environment) -> Requirements {
-        let confirmation = match env.tier {
+        Requirements::for_tier(env.tier, env.approvals.required, env.approvals.ticket)
+    }
+
+    /// What a tier requires, with its approvals policy.
+    pub fn for_tier(tier: Tier, approvals: u8, ticket: TicketPolicy) -> Requirements {
+        let confirmation = match tier {
             Tier::Development => Confirmation::Ask,
             Tier::Testing => Confirmation::Keypress,
             Tier::Production => Confirmation::TypedName,
         };
-        Requirements {
-            confirmation,
-            second_approver: env.approvals.required >= 2,
-            ticket: env.approvals.ticket,
-        }
+        Requirements { confirmation, second_approver: approvals >= 2, ticket }
     }
 
     /// A restore replaces data: its name typed out on every tier.

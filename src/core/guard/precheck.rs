@@ -26,6 +26,21 @@ pub struct Check {
     pub figure: String,
 }
 
+/// How many checks passed, warned and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub warned: usize,
+    pub failed: usize,
+}
+
+impl Tally {
+    pub fn of(checks: &[Check]) -> Tally {
+        let n = |o| checks.iter().filter(|c| c.outcome == o).count();
+        Tally { passed: n(Outcome::Pass), warned: n(Outcome::Warn), failed: n(Outcome::Fail) }
+    }
+}
+
 pub(crate) fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
     Check { name: Cow::Borrowed(name), outcome, figure: figure.into() }
 }

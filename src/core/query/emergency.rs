@@ -51,11 +51,7 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
         source::load(&project.migrations_dir, project.layout)?,
         ledger.latest(&client).await?,
     )?;
-    let opts = crate::core::data::lint::Options {
-        levels: project.lint_levels(Some(env.tier)),
-        lock_timeout_ms: Some(env.lock_timeout.as_millis() as u64),
-        ..Default::default()
-    };
+    let opts = crate::core::guard::gate::connected_options(project, env, &client).await?;
     let mut applied = Vec::new();
     for item in status.items.iter().rev().filter(|i| i.state.is_in_database()).take(NEWEST) {
         let Some(entry) = &item.entry else { continue };

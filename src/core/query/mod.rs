@@ -4,6 +4,7 @@ pub mod checks;
 pub mod diff;
 pub mod emergency;
 pub mod history;
+pub mod overview;
 pub mod recovery;
 pub mod status;
 

@@ -1,53 +1,25 @@
-//! The console's state and `update`: messages in, commands out. No I/O here.
+//! The console's state and `update`: messages in, requests out. No I/O and no drawing here;
+//! the tasks (`ui::tasks`) do the work, the view (`ui::view`) draws this.
+
+pub mod browse;
+mod navigate;
+pub mod overlay;
+pub mod palette;
+mod update;
+pub mod wizard;
 
 use std::collections::HashMap;
 
+pub use crate::core::query::overview::{MigrationRow as Row, RowState};
+pub use overlay::{Overlay, Top};
+pub use update::{retry_after_ms, update};
+
 use super::keymap::Keymap;
-use super::wizard::emergency::{EmergencyWizard, Kind};
-
-/// One migration as the console shows it (owned, loaded by a background task).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub version: String,
-    pub name: String,
-    /// applied, pending, drifted, missing, failed, unreadable.
-    pub state: String,
-    pub out_of_order: bool,
-    pub applied_at: Option<String>,
-    pub failed_at: Option<i32>,
-    pub up_sql: Option<String>,
-    pub down_sql: Option<String>,
-    /// The up SQL the ledger says ran (for drift diffs, and when the file is gone).
-    pub ledger_sql: Option<String>,
-    /// Drift: unified diff of the SQL that ran against the file, computed once at load.
-    pub drift_diff: Option<String>,
-    pub findings: Vec<FindingRow>,
-    /// This version's ledger rows, oldest first: when, direction, outcome, who, run.
-    pub history: Vec<String>,
-    /// Why the file cannot be read (state unreadable).
-    pub problem: Option<String>,
-}
-
-impl Row {
-    /// Version and name joined by `sep`; a Flyway repeatable's version (`R__<name>`) alone.
-    pub fn title(&self, sep: &str) -> String {
-        if self.version.starts_with("R__") {
-            self.version.clone()
-        } else {
-            format!("{}{sep}{}", self.version, self.name)
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FindingRow {
-    pub line: usize,
-    pub rule: String,
-    /// error, warning, info.
-    pub severity: String,
-    pub message: String,
-    pub help: String,
-}
+use crate::core::data::config::{Environment, Tier};
+use crate::core::guard::policy::Requirements;
+use wizard::apply::ApplyWizard;
+use wizard::emergency::{EmergencyWizard, Kind};
+use wizard::{ApplyCmd, ApplyMsg, EmergencyCmd, EmergencyMsg};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
@@ -122,18 +94,30 @@ impl DetailTab {
     }
 }
 
-#[derive(Debug, Clone)]
+/// An environment's tab: its name, tier, and what its policy asks of whoever signs a run.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnvTab {
     pub name: String,
-    pub tier: String,
-    /// People who must approve a run here (1 or 2).
-    pub approvals: u8,
-    pub ticket_required: bool,
+    pub tier: Tier,
+    pub needs: Requirements,
 }
 
 impl EnvTab {
-    pub fn new(name: &str, tier: &str) -> EnvTab {
-        EnvTab { name: name.into(), tier: tier.into(), approvals: 1, ticket_required: false }
+    pub fn of(env: &Environment) -> EnvTab {
+        EnvTab { name: env.name.clone(), tier: env.tier, needs: Requirements::of(env) }
+    }
+
+    /// A tab with the tier's defaults (one approver, optional ticket).
+    pub fn new(name: &str, tier: Tier) -> EnvTab {
+        EnvTab {
+            name: name.into(),
+            tier,
+            needs: Requirements::for_tier(tier, 1, Default::default()),
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.tier == Tier::Production
     }
 }
 
@@ -171,12 +155,15 @@ pub enum Msg {
     Retry(String),
     /// Something worth one look (shown in the footer until a key is pressed).
     Notice(String),
-    /// From the task that runs the wizard's guarded run.
-    Run(super::wizard::RunMsg),
+    /// From the task that runs the apply wizard's guarded run.
+    Apply(ApplyMsg),
+    /// From the task behind the emergency rollback or the recovery.
+    Emergency(EmergencyMsg),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+/// What the console asks of its tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
     LoadStatus(String),
     /// Point the monitor at an environment, at an interval, or pause it.
     Monitor {
@@ -199,17 +186,19 @@ pub enum Command {
         kind: Kind,
     },
     /// A one-off job on an environment whose outcome comes back as a notice.
-    Task {
+    Job {
         env: String,
-        task: Task,
+        job: Job,
     },
-    /// Tell the run task what the operator decided.
-    Run(super::wizard::RunCmd),
+    /// Tell the apply's run task what the operator decided.
+    Apply(ApplyCmd),
+    /// Tell the emergency task what the operator decided.
+    Emergency(EmergencyCmd),
     Quit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
+pub enum Job {
     /// pg_dump now, verified (writes a file, not the database).
     Backup,
     /// What migrations left behind, at the standard level.
@@ -226,14 +215,12 @@ pub struct Model {
     pub loads: HashMap<String, Load>,
     pub selected: usize,
     pub filter: String,
-    pub filtering: bool,
     pub tab: DetailTab,
     pub scroll: u16,
     /// The finding `n` last jumped to: its line is marked in the SQL tab.
     pub finding: Option<usize>,
     /// Rows of the detail pane, as last drawn: what a page scroll moves by.
     pub page: u16,
-    pub help: bool,
     pub log_dir: String,
     pub metrics: Option<Result<crate::core::db::monitor::Snapshot, String>>,
     pub conn_history: Vec<u64>,
@@ -242,17 +229,13 @@ pub struct Model {
     pub paused: bool,
     pub theme: super::theme::Theme,
     pub keymap: Keymap,
-    /// Problems worth one look (a bad theme or keymap file); any key dismisses them.
+    /// Problems worth one look; while any is shown it is on top: the next key hides it.
     pub notices: Vec<String>,
     pub screen: Screen,
     /// Failed loads in a row, per environment: the reconnecting state and its backoff.
     pub attempts: HashMap<String, u32>,
-    /// The `:` palette's typed text while it is open.
-    pub palette: Option<String>,
-    /// The guarded-run wizard, while one is open.
-    pub wizard: Option<super::wizard::Wizard>,
-    /// The emergency rollback, while it is open.
-    pub emergency: Option<super::wizard::emergency::EmergencyWizard>,
+    /// What is open over the screen, bottom first (see `overlay`).
+    pub overlays: Vec<Overlay>,
     /// `--readonly`: every action that writes is refused.
     pub readonly: bool,
 }
@@ -266,12 +249,10 @@ impl Model {
             loads: HashMap::new(),
             selected: 0,
             filter: String::new(),
-            filtering: false,
             tab: DetailTab::Up,
             scroll: 0,
             finding: None,
             page: 10,
-            help: false,
             log_dir: log_dir.to_string(),
             metrics: None,
             conn_history: Vec::new(),
@@ -283,27 +264,43 @@ impl Model {
             notices: Vec::new(),
             screen: Screen::Migrations,
             attempts: HashMap::new(),
-            palette: None,
-            wizard: None,
-            emergency: None,
+            overlays: Vec::new(),
             readonly: false,
         }
     }
 
+    pub fn env_tab(&self) -> Option<&EnvTab> {
+        self.envs.get(self.env)
+    }
+
+    pub fn env_name(&self) -> &str {
+        self.env_tab().map(|e| e.name.as_str()).unwrap_or("")
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env_tab().is_some_and(EnvTab::is_production)
+    }
+
+    pub fn load(&self) -> Option<&Load> {
+        self.loads.get(self.env_name())
+    }
+
     /// Opens the guarded apply wizard on the current environment.
-    pub(super) fn start_apply(&mut self) -> Vec<Command> {
-        if self.wizard.is_some() {
+    pub(super) fn start_apply(&mut self) -> Vec<Request> {
+        if self.apply_wizard().is_some() {
             return Vec::new();
         }
-        let pending = self.visible().iter().filter(|r| r.state == "pending").count();
+        let pending = self.visible().iter().filter(|r| r.state == RowState::Pending).count();
         match self.load() {
-            Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == "unreadable") => {
+            Some(Load::Loaded { rows, .. })
+                if rows.iter().any(|r| r.state == RowState::Unreadable) =>
+            {
                 self.notices.push("a migration file cannot be read: fix it before applying".into());
                 return Vec::new();
             }
             // Nothing runs past a failed migration: the recovery screen opens instead (it
             // says so; a notice would hide its keys).
-            Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == "failed") => {
+            Some(Load::Loaded { rows, .. }) if rows.iter().any(|r| r.state == RowState::Failed) => {
                 return self.start_emergency(Kind::Recover);
             }
             Some(Load::Loaded { .. }) if pending == 0 && self.filter.is_empty() => {
@@ -316,26 +313,42 @@ impl Model {
                 return Vec::new();
             }
         }
-        let Some(e) = self.envs.get(self.env) else { return Vec::new() };
-        let mut w = super::wizard::Wizard::new(&e.name, &e.tier, e.approvals, e.ticket_required);
+        let Some(e) = self.env_tab().cloned() else { return Vec::new() };
+        let mut w = ApplyWizard::new(&e);
         w.readonly = self.readonly;
-        self.wizard = Some(w);
-        vec![Command::StartApply(e.name.clone())]
+        self.overlays.push(Overlay::Apply(Box::new(w)));
+        vec![Request::StartApply(e.name)]
+    }
+
+    /// Opens the emergency rollback, or the recovery of a failed migration, on the current
+    /// environment.
+    pub(super) fn start_emergency(&mut self, kind: Kind) -> Vec<Request> {
+        if self.readonly {
+            let what = if kind == Kind::Recover { "recovery" } else { "rollback" };
+            self.notices.push(format!("read-only console (--readonly): {what} is disabled"));
+            return Vec::new();
+        }
+        if self.apply_wizard().is_some() || self.emergency().is_some() {
+            return Vec::new();
+        }
+        let Some(e) = self.env_tab().cloned() else { return Vec::new() };
+        self.overlays.push(Overlay::Emergency(Box::new(EmergencyWizard::new(kind, &e))));
+        vec![Request::StartEmergency { env: e.name, kind }]
     }
 
     /// `:lint`: the findings of the list in one line, and the first migration with any.
     pub(super) fn lint_summary(&mut self) {
+        use crate::core::data::lint::Severity;
         let Some(Load::Loaded { rows, .. }) = self.load() else {
             self.notices.push("the environment is not loaded yet".into());
             return;
         };
         let count =
-            |sev: &str| rows.iter().flat_map(|r| &r.findings).filter(|f| f.severity == sev).count();
-        let (errors, warnings) = (count("error"), count("warning"));
+            |sev| rows.iter().flat_map(|r| &r.findings).filter(|f| f.severity == sev).count();
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
         let with = rows.iter().filter(|r| !r.findings.is_empty()).count();
-        let first = rows.iter().position(|r| {
-            r.findings.iter().any(|f| f.severity == "error" || f.severity == "warning")
-        });
+        let first =
+            rows.iter().position(|r| r.findings.iter().any(|f| f.severity >= Severity::Warning));
         self.notices.push(format!(
             "lint: {errors} error(s), {warnings} warning(s) in {with} migration(s){}",
             if first.is_some() { "; showing the first; n jumps to the line" } else { "" }
@@ -348,209 +361,7 @@ impl Model {
             self.scroll = 0;
         }
     }
-
-    /// Opens the emergency rollback, or the recovery of a failed migration, on the current
-    /// environment.
-    pub(super) fn start_emergency(&mut self, kind: Kind) -> Vec<Command> {
-        if self.readonly {
-            let what = if kind == Kind::Recover { "recovery" } else { "rollback" };
-            self.notices.push(format!("read-only console (--readonly): {what} is disabled"));
-            return Vec::new();
-        }
-        if self.wizard.is_some() || self.emergency.is_some() {
-            return Vec::new();
-        }
-        let Some(e) = self.envs.get(self.env) else { return Vec::new() };
-        let (name, tier, n, ticket) = (&e.name, &e.tier, e.approvals, e.ticket_required);
-        self.emergency = Some(match kind {
-            Kind::Rollback => EmergencyWizard::new(name, tier, n, ticket),
-            Kind::Recover => EmergencyWizard::recover(name, tier, n, ticket),
-        });
-        vec![Command::StartEmergency { env: e.name.clone(), kind }]
-    }
-
-    fn wizard_effects(&mut self, effects: Vec<super::wizard::Effect>) -> Vec<Command> {
-        use super::wizard::Effect;
-        let mut cmds = Vec::new();
-        for e in effects {
-            match e {
-                Effect::Run(c) => cmds.push(Command::Run(c)),
-                Effect::Quit => cmds.push(Command::Quit),
-                Effect::Close => {
-                    self.wizard = None;
-                    self.emergency = None;
-                    cmds.extend(self.reload());
-                }
-            }
-        }
-        cmds
-    }
-
-    /// Entries of the browser on screen that match the filter.
-    pub fn entries(&self) -> Vec<&Entry> {
-        let f = self.filter.to_lowercase();
-        let all = match (self.load(), self.screen) {
-            (Some(Load::Loaded { runs, .. }), Screen::Runs) => runs,
-            (Some(Load::Loaded { ledger, .. }), Screen::Ledger) => ledger,
-            _ => return Vec::new(),
-        };
-        all.iter().filter(|e| f.is_empty() || e.search.contains(&f)).collect()
-    }
-
-    fn visible_len(&self) -> usize {
-        match self.screen {
-            Screen::Migrations => self.visible().len(),
-            Screen::Monitor => 0,
-            _ => self.entries().len(),
-        }
-    }
-
-    /// The key of a browser opens it, and closes it again.
-    fn show(&mut self, screen: Screen) {
-        self.open(if self.screen == screen { Screen::Migrations } else { screen });
-    }
-
-    pub(super) fn open(&mut self, screen: Screen) {
-        self.screen = screen;
-        self.selected = 0;
-        self.scroll = 0;
-        self.filter.clear();
-    }
-
-    pub(super) fn reload(&mut self) -> Vec<Command> {
-        let name = self.env_name().to_string();
-        self.loads.insert(name.clone(), Load::Loading);
-        vec![Command::LoadStatus(name)]
-    }
-
-    pub fn env_name(&self) -> &str {
-        self.envs.get(self.env).map(|e| e.name.as_str()).unwrap_or("")
-    }
-
-    pub fn is_production(&self) -> bool {
-        self.envs.get(self.env).is_some_and(|e| e.tier == "production")
-    }
-
-    pub fn load(&self) -> Option<&Load> {
-        self.loads.get(self.env_name())
-    }
-
-    /// Rows of the current environment that match the filter.
-    pub fn visible(&self) -> Vec<&Row> {
-        let f = self.filter.to_lowercase();
-        match self.load() {
-            Some(Load::Loaded { rows, .. }) => rows
-                .iter()
-                .filter(|r| {
-                    f.is_empty()
-                        || r.version.contains(&f)
-                        || r.name.to_lowercase().contains(&f)
-                        || r.state.contains(&f)
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    pub fn current(&self) -> Option<&Row> {
-        self.visible().get(self.selected).copied()
-    }
-
-    /// Commands to run at start: load the first environment and watch it.
-    pub fn init(&mut self) -> Vec<Command> {
-        self.switch_env(self.env)
-    }
-
-    fn push_sample(&mut self, snap: &crate::core::db::monitor::Snapshot) {
-        self.conn_history.push(snap.connections.max(0) as u64);
-        self.tps_history.push(snap.tps.unwrap_or(0.0).max(0.0) as u64);
-        for h in [&mut self.conn_history, &mut self.tps_history] {
-            if h.len() > HISTORY {
-                h.remove(0);
-            }
-        }
-    }
-
-    fn monitor(&self) -> Command {
-        let relations = match self.load() {
-            Some(Load::Loaded { touched, .. }) => touched.clone(),
-            _ => Vec::new(),
-        };
-        Command::Monitor {
-            env: self.env_name().to_string(),
-            interval_ms: self.interval_ms,
-            paused: self.paused,
-            relations,
-        }
-    }
-
-    pub(super) fn switch_env(&mut self, i: usize) -> Vec<Command> {
-        let changed = i != self.env;
-        self.env = i;
-        self.selected = 0;
-        self.scroll = 0;
-        let name = self.env_name().to_string();
-        if name.is_empty() {
-            return Vec::new();
-        }
-        let mut cmds = Vec::new();
-        let loaded = matches!(self.loads.get(&name), Some(Load::Loaded { .. }));
-        if changed || self.metrics.is_none() {
-            self.metrics = None;
-            self.conn_history.clear();
-            self.tps_history.clear();
-            // Not loaded yet: the monitor starts when the load lands (it then knows the
-            // tables to watch, and does not compete with the first frame).
-            if loaded {
-                cmds.push(self.monitor());
-            }
-        }
-        if !loaded {
-            self.loads.insert(name.clone(), Load::Loading);
-            cmds.push(Command::LoadStatus(name));
-        }
-        cmds
-    }
-
-    /// Opens the SQL tab at the next finding's line (a few lines of context above it).
-    fn next_finding(&mut self) {
-        let Some(n) = self.current().map(|r| r.findings.len()) else { return };
-        if n == 0 {
-            self.notices.push("this migration has no findings".into());
-            return;
-        }
-        let i = self.finding.map_or(0, |i| (i + 1) % n);
-        let line = self.current().map_or(1, |r| r.findings[i].line);
-        self.tab = DetailTab::Up;
-        self.finding = Some(i);
-        self.scroll = line.saturating_sub(3).min(u16::MAX as usize) as u16;
-    }
-
-    fn clamp(&mut self) {
-        let n = self.visible_len();
-        if n == 0 {
-            self.selected = 0;
-        } else if self.selected >= n {
-            self.selected = n - 1;
-        }
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let n = self.visible_len() as isize;
-        if n == 0 {
-            return;
-        }
-        let next = (self.selected as isize + delta).clamp(0, n - 1);
-        if next as usize != self.selected {
-            self.selected = next as usize;
-            self.scroll = 0;
-            self.finding = None;
-        }
-    }
 }
-
-mod update;
-pub use update::{retry_after_ms, update};
 
 #[cfg(test)]
 pub mod tests;

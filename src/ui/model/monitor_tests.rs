@@ -28,7 +28,7 @@ fn metrics_interval_pause_and_stale_samples() {
     assert_eq!(m.conn_history, vec![12], "a sample from another environment is dropped");
     assert_eq!(
         update(&mut m, Msg::Key(Key::Char('+'))),
-        vec![Command::Monitor {
+        vec![Request::Monitor {
             env: "dev".into(),
             interval_ms: 2000,
             paused: false,
@@ -42,7 +42,7 @@ fn metrics_interval_pause_and_stale_samples() {
     let cmds = update(&mut m, Msg::Key(Key::Char(' ')));
     assert_eq!(
         cmds,
-        vec![Command::Monitor {
+        vec![Request::Monitor {
             env: "dev".into(),
             interval_ms: 250,
             paused: true,

@@ -1,12 +1,45 @@
 //! update() driven by messages, as the console would see them.
 
 use super::*;
+use crate::core::data::config::Tier;
+
+fn state_of(state: &str) -> RowState {
+    match state {
+        "applied" => RowState::Applied,
+        "pending" => RowState::Pending,
+        "drifted" => RowState::Drifted,
+        "missing" => RowState::Missing,
+        "failed" => RowState::Failed,
+        _ => RowState::Unreadable,
+    }
+}
+
+/// One ledger row of a migration's history, as the engine reads it.
+pub fn history_row(v: &str, name: &str) -> crate::core::db::ledger::HistoryRow {
+    crate::core::db::ledger::HistoryRow {
+        id: 1,
+        version: v.into(),
+        name: name.into(),
+        direction: "up".into(),
+        success: true,
+        failed_at_statement: None,
+        checksum: "9f86d081884c7d65".into(),
+        applied_at: "2026-11-21T02:14:00Z".into(),
+        applied_by: "app_owner".into(),
+        os_user: Some("dba.kim".into()),
+        client_host: Some("ops-1".into()),
+        duration_ms: Some(12),
+        run_id: Some("7f3a2b1c".into()),
+        error: None,
+    }
+}
 
 pub fn row(v: &str, name: &str, state: &str) -> Row {
+    use crate::core::data::lint::{Finding, Severity};
     Row {
         version: v.into(),
         name: name.into(),
-        state: state.into(),
+        state: state_of(state),
         out_of_order: false,
         applied_at: (state == "applied").then(|| "2026-11-21T02:14:00Z".into()),
         failed_at: (state == "failed").then_some(2),
@@ -23,18 +56,23 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
             )
         }),
         findings: if name == "orders_status_index" {
-            vec![FindingRow {
+            vec![Finding {
+                file: format!("migrations/{v}_{name}.up.sql"),
                 line: 2,
-                rule: "create-index-non-concurrently".into(),
-                severity: "warning".into(),
+                column: 1,
+                rule: "create-index-non-concurrently",
+                severity: Severity::Warning,
                 message: "orders: CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built. (orders: 2.1M rows, 350.0 MB)".into(),
                 help: "Build it CONCURRENTLY in a migration marked `-- sluice:no-transaction`.".into(),
+                lock: Some("SHARE"),
+                rewrites: false,
+                excerpt: String::new(),
             }]
         } else {
             Vec::new()
         },
         history: if state == "applied" || state == "drifted" {
-            vec![format!("2026-11-21T02:14:00Z  up    ok      12 ms  dba.kim  run 7f3a2b1c")]
+            vec![history_row(v, name)]
         } else {
             Vec::new()
         },
@@ -86,7 +124,7 @@ pub fn runs() -> Vec<Entry> {
         run("a1b2c3d4", "apply", "done", "2026-11-21T02:14:00Z", apply),
     ]
     .iter()
-    .map(crate::ui::browse::run_entry)
+    .map(crate::ui::model::browse::run_entry)
     .collect()
 }
 
@@ -111,15 +149,15 @@ pub fn ledger() -> Vec<Entry> {
     };
     [row(2, "down", "2026-11-22T03:12:09Z", true), row(1, "up", "2026-11-21T02:14:00Z", false)]
         .iter()
-        .map(crate::ui::browse::ledger_entry)
+        .map(crate::ui::model::browse::ledger_entry)
         .collect()
 }
 
 pub fn sample() -> Model {
     let envs = vec![
-        EnvTab::new("dev", "development"),
-        EnvTab::new("staging", "testing"),
-        EnvTab::new("prod", "production"),
+        EnvTab::new("dev", Tier::Development),
+        EnvTab::new("staging", Tier::Testing),
+        EnvTab::new("prod", Tier::Production),
     ];
     let mut m = Model::new("shop-api", envs, 0, "~/.local/state/sluice");
     let rows = vec![
@@ -144,7 +182,7 @@ pub fn sample() -> Model {
     m
 }
 
-fn key(m: &mut Model, k: Key) -> Vec<Command> {
+fn key(m: &mut Model, k: Key) -> Vec<Request> {
     update(m, Msg::Key(k))
 }
 
@@ -167,11 +205,11 @@ fn moving_filtering_and_switching() {
     assert_eq!(key(&mut m, Key::Esc), vec![], "Esc clears the filter first");
     assert!(m.filter.is_empty());
     let cmds = key(&mut m, Key::Tab);
-    assert_eq!(cmds, vec![Command::LoadStatus("staging".into())], "the monitor waits for the load");
+    assert_eq!(cmds, vec![Request::LoadStatus("staging".into())], "the monitor waits for the load");
     assert_eq!(m.load(), Some(&Load::Loading));
     assert_eq!(
         key(&mut m, Key::Char('1')),
-        vec![Command::Monitor {
+        vec![Request::Monitor {
             env: "dev".into(),
             interval_ms: 1000,
             paused: false,
@@ -179,16 +217,16 @@ fn moving_filtering_and_switching() {
         }],
         "dev is loaded already: only the monitor moves"
     );
-    assert_eq!(key(&mut m, Key::Char('q')), vec![Command::Quit]);
+    assert_eq!(key(&mut m, Key::Char('q')), vec![Request::Quit]);
 }
 
 #[test]
 fn help_and_detail_tabs() {
     let mut m = sample();
     key(&mut m, Key::Char('?'));
-    assert!(m.help);
+    assert!(m.help_open());
     assert!(key(&mut m, Key::Char('q')).is_empty(), "q closes help, it does not quit");
-    assert!(!m.help);
+    assert!(!m.help_open());
     key(&mut m, Key::Enter);
     assert_eq!(m.tab, DetailTab::Down);
     key(&mut m, Key::Enter);
@@ -202,17 +240,17 @@ fn help_and_detail_tabs() {
     assert_eq!(m.tab, DetailTab::Diff);
     let out = update(&mut m, Msg::Loaded { env: "dev".into(), load: Load::Failed("gone".into()) });
     assert!(
-        matches!(&out[..], [Command::RetryLater { after_ms: 1000, .. }, Command::Monitor { relations, .. }] if relations.is_empty()),
+        matches!(&out[..], [Request::RetryLater { after_ms: 1000, .. }, Request::Monitor { relations, .. }] if relations.is_empty()),
         "retried later, and the monitor still runs, to say why it cannot connect: {out:?}"
     );
     let other =
         update(&mut m, Msg::Loaded { env: "staging".into(), load: Load::Failed("x".into()) });
     assert!(
-        matches!(&other[..], [Command::RetryLater { .. }]),
+        matches!(&other[..], [Request::RetryLater { .. }]),
         "another environment's load does not move the monitor: {other:?}"
     );
     assert!(m.current().is_none());
-    assert_eq!(key(&mut m, Key::CtrlC), vec![Command::Quit]);
+    assert_eq!(key(&mut m, Key::CtrlC), vec![Request::Quit]);
 }
 
 #[test]
@@ -223,10 +261,10 @@ fn keys_follow_the_keymap() {
     m.keymap = crate::ui::keymap::load(Some(dir.path())).0;
     assert!(key(&mut m, Key::Esc).is_empty(), "Esc no longer quits");
     key(&mut m, Key::Char('q'));
-    assert!(m.help, "q is help now");
+    assert!(m.help_open(), "q is help now");
     key(&mut m, Key::Char('q'));
-    assert!(!m.help, "and closes it");
-    assert_eq!(key(&mut m, Key::Char('x')), vec![Command::Quit]);
+    assert!(!m.help_open(), "and closes it");
+    assert_eq!(key(&mut m, Key::Char('x')), vec![Request::Quit]);
     key(&mut m, Key::Char('j'));
     assert_eq!(m.selected, 1, "unchanged keys keep their defaults");
 }
@@ -274,14 +312,14 @@ fn a_server_that_went_away_is_retried_with_backoff() {
     let mut m = sample();
     let failed =
         || Msg::Loaded { env: "dev".into(), load: Load::Failed("connection refused".into()) };
-    let backoff = |cmds: &[Command]| {
+    let backoff = |cmds: &[Request]| {
         cmds.iter().find_map(|c| match c {
-            Command::RetryLater { env, after_ms } if env == "dev" => Some(*after_ms),
+            Request::RetryLater { env, after_ms } if env == "dev" => Some(*after_ms),
             _ => None,
         })
     };
     assert_eq!(backoff(&update(&mut m, failed())), Some(1000));
-    assert_eq!(update(&mut m, Msg::Retry("dev".into())), vec![Command::LoadStatus("dev".into())]);
+    assert_eq!(update(&mut m, Msg::Retry("dev".into())), vec![Request::LoadStatus("dev".into())]);
     assert_eq!(m.load(), Some(&Load::Loading));
     assert_eq!(backoff(&update(&mut m, failed())), Some(2000));
     update(&mut m, Msg::Retry("dev".into()));
@@ -316,20 +354,20 @@ fn type_text(m: &mut Model, text: &str) {
 fn the_palette_completes_runs_and_reports_mistakes() {
     let mut m = sample();
     key(&mut m, Key::Char(':'));
-    assert_eq!(m.palette.as_deref(), Some(""));
+    assert_eq!(m.palette_text(), Some(""));
     type_text(&mut m, "ru");
     key(&mut m, Key::Enter);
-    assert_eq!(m.palette, None);
+    assert_eq!(m.palette_text(), None);
     assert_eq!(m.screen, Screen::Runs, "a unique prefix is enough");
 
     key(&mut m, Key::Char(':'));
     type_text(&mut m, "en");
     key(&mut m, Key::Tab);
-    assert_eq!(m.palette.as_deref(), Some("env "));
+    assert_eq!(m.palette_text(), Some("env "));
     type_text(&mut m, "st");
     key(&mut m, Key::Tab);
-    assert_eq!(m.palette.as_deref(), Some("env staging"));
-    assert_eq!(key(&mut m, Key::Enter), vec![Command::LoadStatus("staging".into())]);
+    assert_eq!(m.palette_text(), Some("env staging"));
+    assert_eq!(key(&mut m, Key::Enter), vec![Request::LoadStatus("staging".into())]);
     assert_eq!(m.env_name(), "staging");
 
     key(&mut m, Key::Char(':'));
@@ -351,15 +389,15 @@ fn the_palette_completes_runs_and_reports_mistakes() {
     key(&mut m, Key::Char(':'));
     type_text(&mut m, "q");
     key(&mut m, Key::Backspace);
-    assert_eq!(m.palette.as_deref(), Some(""));
+    assert_eq!(m.palette_text(), Some(""));
     key(&mut m, Key::Backspace);
-    assert_eq!(m.palette, None, "Backspace on nothing closes it");
+    assert_eq!(m.palette_text(), None, "Backspace on nothing closes it");
     key(&mut m, Key::Char(':'));
     type_text(&mut m, "quit");
     assert_eq!(key(&mut m, Key::Esc), vec![], "Esc closes without running");
     key(&mut m, Key::Char(':'));
     type_text(&mut m, "quit");
-    assert_eq!(key(&mut m, Key::Enter), vec![Command::Quit]);
+    assert_eq!(key(&mut m, Key::Enter), vec![Request::Quit]);
 }
 
 #[test]
@@ -369,7 +407,7 @@ fn a_project_that_cannot_be_read_is_not_retried() {
     let load = Load::from_error(&e);
     assert!(matches!(load, Load::Invalid(_)));
     let cmds = update(&mut m, Msg::Loaded { env: "dev".into(), load });
-    assert!(!cmds.iter().any(|c| matches!(c, Command::RetryLater { .. })), "{cmds:?}");
+    assert!(!cmds.iter().any(|c| matches!(c, Request::RetryLater { .. })), "{cmds:?}");
     let down = crate::core::error::Error::database("connection refused");
     assert!(matches!(Load::from_error(&down), Load::Failed(_)));
 }
@@ -403,7 +441,7 @@ fn palette_jobs_lint_and_readonly() {
     let mut m = sample();
     type_text(&mut m, ":verify");
     let cmds = key(&mut m, Key::Enter);
-    assert_eq!(cmds, [Command::Task { env: "dev".into(), task: Task::Verify }]);
+    assert_eq!(cmds, [Request::Job { env: "dev".into(), job: Job::Verify }]);
     key(&mut m, Key::Esc);
     type_text(&mut m, ":lint");
     key(&mut m, Key::Enter);
@@ -421,22 +459,25 @@ fn palette_jobs_lint_and_readonly() {
         key(&mut m, Key::Esc);
     }
     assert!(key(&mut m, Key::Char('a')).is_empty());
-    assert!(m.wizard.is_none() && m.emergency.is_none());
+    assert!(m.apply_wizard().is_none() && m.emergency().is_none());
 }
 
 #[test]
 fn apply_with_a_failed_migration_opens_the_recovery_instead() {
     let mut m = sample();
     let cmds = key(&mut m, Key::Char('a'));
-    assert_eq!(cmds, [Command::StartEmergency { env: "dev".into(), kind: Kind::Recover }]);
-    assert!(m.wizard.is_none());
-    assert_eq!(m.emergency.as_ref().map(|w| w.kind), Some(Kind::Recover));
+    assert_eq!(cmds, [Request::StartEmergency { env: "dev".into(), kind: Kind::Recover }]);
+    assert!(m.apply_wizard().is_none());
+    assert_eq!(m.emergency().map(|w| w.kind), Some(Kind::Recover));
     // Esc closes it (nothing was written) and reloads; :recover opens it again.
     let cmds = key(&mut m, Key::Esc);
-    assert!(m.emergency.is_none() && cmds.contains(&Command::LoadStatus("dev".into())), "{cmds:?}");
+    assert!(
+        m.emergency().is_none() && cmds.contains(&Request::LoadStatus("dev".into())),
+        "{cmds:?}"
+    );
     type_text(&mut m, ":recover");
     assert_eq!(
         key(&mut m, Key::Enter),
-        [Command::StartEmergency { env: "dev".into(), kind: Kind::Recover }]
+        [Request::StartEmergency { env: "dev".into(), kind: Kind::Recover }]
     );
 }

@@ -1,40 +1,24 @@
 //! `update`: the one place the console's state changes, key by key and message by message.
+//! A key goes to the layer on top of the overlay stack (`Model::top`), and only there.
 
-use super::{Command, DetailTab, Key, Load, Model, Msg, Screen};
-use crate::ui::keymap::Action;
-use crate::ui::wizard::emergency::Kind;
+use super::wizard::Effect;
+use super::{DetailTab, Key, Load, Model, Msg, Overlay, Request, Screen, Top};
+use crate::ui::keymap::{Action, WizardAction};
+use crate::ui::model::wizard::emergency::Kind;
 
-/// The one place state changes. Returns what the runtime must do (load data, quit).
-pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
+/// Returns what the runtime must do (load data, start a run, quit).
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
     match msg {
         Msg::Resize(h) => {
             m.page = (h / 2).max(1);
             Vec::new()
         }
-        Msg::Loaded { env, load } => {
-            let current = env == m.env_name();
-            let mut cmds = Vec::new();
-            // A server that went away is tried again, less and less often, up to every 30 s.
-            if matches!(load, Load::Failed(_)) {
-                let n = m.attempts.entry(env.clone()).or_insert(0);
-                *n += 1;
-                cmds.push(Command::RetryLater { env: env.clone(), after_ms: retry_after_ms(*n) });
-            } else {
-                m.attempts.remove(&env);
-            }
-            m.loads.insert(env, load);
-            m.clamp();
-            // The monitor starts, or learns which tables the pending migrations touch.
-            if current && !m.paused {
-                cmds.push(m.monitor());
-            }
-            cmds
-        }
+        Msg::Loaded { env, load } => loaded(m, env, load),
         Msg::Retry(env) => {
             // Only a still-failed environment is tried again (r may have done it already).
             if matches!(m.loads.get(&env), Some(Load::Failed(_))) {
                 m.loads.insert(env.clone(), Load::Loading);
-                vec![Command::LoadStatus(env)]
+                vec![Request::LoadStatus(env)]
             } else {
                 Vec::new()
             }
@@ -55,92 +39,172 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
-        Msg::Run(r) => {
-            let effects = match (m.emergency.as_mut(), m.wizard.as_mut()) {
-                (Some(rb), _) => rb.on_msg(r),
-                (None, Some(w)) => w.on_msg(r),
-                (None, None) => Vec::new(),
-            };
-            m.wizard_effects(effects)
+        Msg::Apply(r) => {
+            let effects = m.apply_wizard_mut().map(|w| w.on_msg(r)).unwrap_or_default();
+            effects_of(m, effects, Request::Apply)
         }
-        Msg::Key(k) if m.emergency.is_some() => {
-            let Some(w) = m.emergency.as_mut() else { return Vec::new() };
-            let effects = match k {
-                Key::CtrlC => w.quit(),
-                Key::Char('q') if !w.typing() => w.quit(),
-                k => w.on_key(k),
-            };
-            m.wizard_effects(effects)
+        Msg::Emergency(r) => {
+            let effects = m.emergency_mut().map(|w| w.on_msg(r)).unwrap_or_default();
+            effects_of(m, effects, Request::Emergency)
         }
-        // A wizard owns the keys; leaving asks while its run holds the ledger.
-        Msg::Key(k) if m.wizard.is_some() => {
-            let Some(w) = m.wizard.as_mut() else { return Vec::new() };
-            let effects = match k {
-                Key::CtrlC => w.quit(),
-                Key::Char('q') if !w.typing() => w.quit(),
-                k => w.on_key(k),
-            };
-            m.wizard_effects(effects)
+        Msg::Key(Key::CtrlC) => ctrl_c(m),
+        Msg::Key(k) => key(m, k),
+    }
+}
+
+fn loaded(m: &mut Model, env: String, load: Load) -> Vec<Request> {
+    let current = env == m.env_name();
+    let mut out = Vec::new();
+    // A server that went away is tried again, less and less often, up to every 30 s.
+    if matches!(load, Load::Failed(_)) {
+        let n = m.attempts.entry(env.clone()).or_insert(0);
+        *n += 1;
+        out.push(Request::RetryLater { env: env.clone(), after_ms: retry_after_ms(*n) });
+    } else {
+        m.attempts.remove(&env);
+    }
+    m.loads.insert(env, load);
+    m.clamp();
+    // The monitor starts, or learns which tables the pending migrations touch.
+    if current && !m.paused {
+        out.push(m.monitor());
+    }
+    out
+}
+
+/// What a wizard's effects ask of the console: tell its task, close it, or quit.
+fn effects_of<C>(m: &mut Model, effects: Vec<Effect<C>>, send: fn(C) -> Request) -> Vec<Request> {
+    let mut out = Vec::new();
+    for e in effects {
+        match e {
+            Effect::Send(c) => out.push(send(c)),
+            Effect::Quit => out.push(Request::Quit),
+            Effect::Close => {
+                m.close_wizards();
+                out.extend(m.reload());
+            }
         }
-        Msg::Key(Key::CtrlC) => vec![Command::Quit],
+    }
+    out
+}
+
+/// Ctrl-C leaves the console; while a wizard holds a run, it asks first.
+fn ctrl_c(m: &mut Model) -> Vec<Request> {
+    if let Some(w) = m.apply_wizard_mut() {
+        let effects = w.quit();
+        return effects_of(m, effects, Request::Apply);
+    }
+    if let Some(w) = m.emergency_mut() {
+        let effects = w.quit();
+        return effects_of(m, effects, Request::Emergency);
+    }
+    vec![Request::Quit]
+}
+
+fn key(m: &mut Model, k: Key) -> Vec<Request> {
+    match m.top() {
         // The key that hides a notice does nothing else: it was pressed to read on.
-        Msg::Key(_) if !m.notices.is_empty() => {
+        Top::Notice => {
             m.notices.clear();
-            Vec::new()
+            return Vec::new();
         }
-        Msg::Key(k) if m.palette.is_some() => {
-            let text = m.palette.take().unwrap_or_default();
-            match k {
-                Key::Esc => {}
-                Key::Enter => return crate::ui::palette::run(m, &text),
-                Key::Tab => m.palette = Some(crate::ui::palette::complete(m, &text)),
-                Key::Backspace if text.is_empty() => {}
-                Key::Backspace => {
-                    let mut t = text;
-                    t.pop();
-                    m.palette = Some(t);
-                }
-                Key::Char(c) => m.palette = Some(text + &c.to_string()),
-                _ => m.palette = Some(text),
+        Top::Screen => return screen_key(m, k),
+        Top::Overlay(_) => {}
+    }
+    let Some(top) = m.overlays.last_mut() else { return Vec::new() };
+    match top {
+        Overlay::Palette(text) => {
+            let text = std::mem::take(text);
+            m.pop();
+            palette_key(m, text, k)
+        }
+        Overlay::Help => {
+            let closes = matches!(k, Key::Esc | Key::Enter)
+                || matches!(m.keymap.action(k), Some(Action::Help | Action::Quit));
+            if closes {
+                m.pop();
             }
             Vec::new()
         }
-        Msg::Key(k) if m.help => {
-            if matches!(k, Key::Esc | Key::Enter)
-                || matches!(m.keymap.action(k), Some(Action::Help | Action::Quit))
-            {
-                m.help = false;
-            }
+        Overlay::Filter => {
+            filter_key(m, k);
             Vec::new()
         }
-        Msg::Key(k) if m.filtering => {
-            match k {
-                Key::Esc => {
-                    m.filtering = false;
-                    m.filter.clear();
-                }
-                Key::Enter => m.filtering = false,
-                Key::Backspace => {
-                    m.filter.pop();
-                }
-                Key::Char(c) => m.filter.push(c),
-                Key::Up => m.move_by(-1),
-                Key::Down => m.move_by(1),
-                _ => {}
-            }
-            m.selected = m.selected.min(m.visible_len().saturating_sub(1));
-            Vec::new()
+        Overlay::Apply(w) => {
+            let keys = &m.keymap.wizard;
+            let effects = if keys.action(k) == Some(WizardAction::Quit) && !w.typing() {
+                w.quit()
+            } else {
+                w.on_key(k, keys)
+            };
+            effects_of(m, effects, Request::Apply)
         }
-        Msg::Key(Key::Esc) if !m.filter.is_empty() => {
+        Overlay::Emergency(w) => {
+            let keys = &m.keymap.wizard;
+            let effects = if keys.action(k) == Some(WizardAction::Quit) && !w.typing() {
+                w.quit()
+            } else {
+                w.on_key(k, keys)
+            };
+            effects_of(m, effects, Request::Emergency)
+        }
+    }
+}
+
+fn palette_key(m: &mut Model, text: String, k: Key) -> Vec<Request> {
+    let reopen = |m: &mut Model, t: String| m.overlays.push(Overlay::Palette(t));
+    match k {
+        Key::Esc => {}
+        Key::Enter => return super::palette::run(m, &text),
+        Key::Tab => {
+            let done = super::palette::complete(m, &text);
+            reopen(m, done);
+        }
+        Key::Backspace if text.is_empty() => {}
+        Key::Backspace => {
+            let mut t = text;
+            t.pop();
+            reopen(m, t);
+        }
+        Key::Char(c) => reopen(m, text + &c.to_string()),
+        _ => reopen(m, text),
+    }
+    Vec::new()
+}
+
+fn filter_key(m: &mut Model, k: Key) {
+    match k {
+        Key::Esc => {
+            m.pop();
+            m.filter.clear();
+        }
+        Key::Enter => {
+            m.pop();
+        }
+        Key::Backspace => {
+            m.filter.pop();
+        }
+        Key::Char(c) => m.filter.push(c),
+        Key::Up => m.move_by(-1),
+        Key::Down => m.move_by(1),
+        _ => {}
+    }
+    m.selected = m.selected.min(m.visible_len().saturating_sub(1));
+}
+
+/// A key with nothing open over the screen.
+fn screen_key(m: &mut Model, k: Key) -> Vec<Request> {
+    match k {
+        Key::Esc if !m.filter.is_empty() => {
             m.filter.clear();
             Vec::new()
         }
         // Esc backs out of a browser to the migrations.
-        Msg::Key(Key::Esc) if m.screen != Screen::Migrations => {
+        Key::Esc if m.screen != Screen::Migrations => {
             m.show(Screen::Migrations);
             Vec::new()
         }
-        Msg::Key(Key::Char(c @ '1'..='9')) => {
+        Key::Char(c @ '1'..='9') => {
             let i = c as usize - '1' as usize;
             if i < m.envs.len() {
                 m.switch_env(i)
@@ -148,7 +212,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 Vec::new()
             }
         }
-        Msg::Key(k) => match m.keymap.action(k) {
+        k => match m.keymap.action(k) {
             Some(a) => act(m, a),
             None => Vec::new(),
         },
@@ -160,43 +224,31 @@ pub fn retry_after_ms(attempt: u32) -> u64 {
     (1000u64 << attempt.saturating_sub(1).min(5)).min(30_000)
 }
 
-fn act(m: &mut Model, a: Action) -> Vec<Command> {
-    let tab = |m: &mut Model, t: DetailTab| {
-        m.tab = t;
-        m.scroll = 0;
-        m.finding = None;
-        Vec::new()
-    };
+fn act(m: &mut Model, a: Action) -> Vec<Request> {
     match a {
-        Action::Quit => return vec![Command::Quit],
+        Action::Quit => return vec![Request::Quit],
         Action::Up => m.move_by(-1),
         Action::Down => m.move_by(1),
         Action::PageUp => m.move_by(-10),
         Action::PageDown => m.move_by(10),
         Action::First => m.selected = 0,
         Action::Last => m.selected = m.visible_len().saturating_sub(1),
-        Action::NextEnv => {
+        Action::NextEnv | Action::PrevEnv => {
             let n = m.envs.len().max(1);
-            return m.switch_env((m.env + 1) % n);
+            let step = if a == Action::NextEnv { 1 } else { n - 1 };
+            return m.switch_env((m.env + step) % n);
         }
-        Action::PrevEnv => {
-            let n = m.envs.len().max(1);
-            return m.switch_env((m.env + n - 1) % n);
-        }
-        Action::Filter => m.filtering = true,
-        Action::Help => m.help = true,
-        Action::NextTab => {
-            let next = m.tab.next();
-            return tab(m, next);
-        }
+        Action::Filter => m.overlays.push(Overlay::Filter),
+        Action::Help => m.overlays.push(Overlay::Help),
+        Action::NextTab => m.set_tab(m.tab.next()),
         Action::ShowRuns => m.show(Screen::Runs),
         Action::ShowLedger => m.show(Screen::Ledger),
         Action::ShowMonitor => m.show(Screen::Monitor),
-        Action::ShowSql => return tab(m, DetailTab::Up),
-        Action::ShowDown => return tab(m, DetailTab::Down),
-        Action::ShowDiff => return tab(m, DetailTab::Diff),
-        Action::ShowFindings => return tab(m, DetailTab::Findings),
-        Action::ShowHistory => return tab(m, DetailTab::History),
+        Action::ShowSql => m.set_tab(DetailTab::Up),
+        Action::ShowDown => m.set_tab(DetailTab::Down),
+        Action::ShowDiff => m.set_tab(DetailTab::Diff),
+        Action::ShowFindings => m.set_tab(DetailTab::Findings),
+        Action::ShowHistory => m.set_tab(DetailTab::History),
         Action::ScrollDown => m.scroll = m.scroll.saturating_add(1),
         Action::ScrollUp => m.scroll = m.scroll.saturating_sub(1),
         Action::ScrollPageDown => m.scroll = m.scroll.saturating_add(m.page.max(1)),
@@ -215,7 +267,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Command> {
             return vec![m.monitor()];
         }
         Action::Reload => return m.reload(),
-        Action::Palette => m.palette = Some(String::new()),
+        Action::Palette => m.overlays.push(Overlay::Palette(String::new())),
         Action::Apply if m.readonly => {
             m.notices.push("read-only console (--readonly): apply is disabled".into())
         }

@@ -7,6 +7,8 @@ use super::super::model::tests::sample;
 use super::super::model::{update, Key, Msg};
 use super::*;
 use crate::core::data::sql::LockMode;
+use crate::ui::model::{Load, Model};
+use ratatui::style::Color;
 
 fn render(m: &Model, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -172,14 +174,14 @@ fn the_live_view_draws_the_blocker_tree_and_the_locks() {
 #[test]
 fn the_blocker_tree_nests_and_survives_a_cycle() {
     let s = busy_snapshot();
-    let tree = crate::ui::live::blocker_tree(&s);
+    let tree = crate::ui::view::blocker_tree(&s);
     assert!(tree[0].starts_with("pid 8812 (etl) idle in transaction, transaction 00:41:00"));
     assert!(tree[1].starts_with("└─ pid 4242 (api) waits 12 s"), "{tree:?}");
     assert!(tree[2].starts_with("   └─ pid 5151 (worker)"), "{tree:?}");
     let mut cycle = s.clone();
     cycle.blockers.clear();
     cycle.blocked[0].blockers = vec![5151];
-    let tree = crate::ui::live::blocker_tree(&cycle);
+    let tree = crate::ui::view::blocker_tree(&cycle);
     assert_eq!(tree.len(), 2, "{tree:?}");
     assert!(tree.iter().all(|l| l.contains("in a cycle")), "{tree:?}");
 }

@@ -78,7 +78,11 @@ fn environment_selection() {
     .unwrap();
     let none = p.environment(None).unwrap_err();
     assert!(none.message.contains("choose one"), "{none}");
-    assert_eq!(none.refusal, Some(crate::core::error::Refusal::ChooseEnvironment), "each face says how");
+    assert_eq!(
+        none.refusal,
+        Some(crate::core::error::Refusal::ChooseEnvironment),
+        "each face says how"
+    );
     assert_eq!(p.environment(Some("b")).unwrap().tier, Tier::Testing);
     let err = p.environment(Some("prod")).unwrap_err();
     assert!(err.message.contains("a, b"), "{err}");

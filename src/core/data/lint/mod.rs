@@ -18,7 +18,7 @@ use crate::core::data::sql::parser;
 use crate::core::data::sql::{self, Statement};
 use crate::core::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub file: String,
     pub line: usize,

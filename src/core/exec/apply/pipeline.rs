@@ -287,7 +287,7 @@ impl GuardedRun {
     }
 
     async fn prechecks(&mut self) -> Result<(StageOutcome, String)> {
-        use crate::core::guard::precheck::{Outcome, WINDOW_CHECK};
+        use crate::core::guard::precheck::{Outcome, Tally, WINDOW_CHECK};
         let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
         if let Err(e) = self.run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
             self.failure = Some((e.clone(), vec![], "refused"));
@@ -316,13 +316,11 @@ impl GuardedRun {
                 });
             }
         }
-        let checks = &self.run.report.prechecks;
-        let warned = checks.iter().filter(|c| c.outcome == Outcome::Warn).count();
-        let passed = checks.iter().filter(|c| c.outcome == Outcome::Pass).count();
-        Ok(if warned > 0 {
-            (StageOutcome::Warned, format!("{passed} passed, {warned} warning(s)"))
+        let tally = Tally::of(&self.run.report.prechecks);
+        Ok(if tally.warned > 0 {
+            (StageOutcome::Warned, format!("{} passed, {} warning(s)", tally.passed, tally.warned))
         } else {
-            (StageOutcome::Passed, format!("{passed} passed"))
+            (StageOutcome::Passed, format!("{} passed", tally.passed))
         })
     }
 
@@ -383,15 +381,7 @@ impl GuardedRun {
             return Err(e);
         }
         Ok(match &self.run.report.backup {
-            Some(b) => (
-                StageOutcome::Passed,
-                format!(
-                    "{} ({:.1} MB, {} entries verified)",
-                    b.path.display(),
-                    b.bytes as f64 / 1_048_576.0,
-                    b.entries
-                ),
-            ),
+            Some(b) => (StageOutcome::Passed, b.describe()),
             None => (StageOutcome::Skipped, "no backup: optional by policy".into()),
         })
     }

@@ -1,0 +1,84 @@
+//! The footer line, from the layer on top of the overlay stack: a notice, the palette, the
+//! filter, a wizard's keys, or the screen's keys, each from the keymap it is read with.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::ui::keymap::Action;
+use crate::ui::model::{Model, Overlay, Screen, Top};
+
+pub(super) fn footer(m: &Model, f: &mut Frame, area: Rect) {
+    match m.top() {
+        Top::Notice => notice(m, f, area),
+        Top::Overlay(Overlay::Palette(text)) => palette(m, text, f, area),
+        Top::Overlay(Overlay::Filter) => {
+            let keys = " type to filter · Enter keep · Esc clear";
+            f.render_widget(Paragraph::new(keys).style(Style::new().fg(m.theme.dim)), area);
+        }
+        Top::Overlay(Overlay::Apply(w)) => super::wizard::apply::footer(m, w, f, area),
+        Top::Overlay(Overlay::Emergency(w)) => super::wizard::emergency::footer(m, w, f, area),
+        Top::Overlay(Overlay::Help) | Top::Screen => screen(m, f, area),
+    }
+}
+
+/// The first notice, and that a key hides it (the key does nothing else).
+fn notice(m: &Model, f: &mut Frame, area: Rect) {
+    let Some(n) = m.notices.first() else { return };
+    let more = if m.notices.len() > 1 {
+        format!(" (+{} more in the log)", m.notices.len() - 1)
+    } else {
+        String::new()
+    };
+    let line = format!(" ⚠ {n}{more} · any key hides this");
+    f.render_widget(Paragraph::new(line).style(Style::new().fg(m.theme.warning)), area);
+}
+
+fn palette(m: &Model, text: &str, f: &mut Frame, area: Rect) {
+    let fits = crate::ui::model::palette::suggestions(text);
+    let hint = match fits.as_slice() {
+        [one] => crate::ui::model::palette::COMMANDS
+            .iter()
+            .find(|(c, _)| c == one)
+            .map(|(c, what)| format!("{c} {what}"))
+            .unwrap_or_default(),
+        [] => "no such command".into(),
+        many => many.join(" · "),
+    };
+    let line = Line::from(vec![
+        Span::styled(format!(" :{text}█"), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("   {hint} · Tab completes · Enter runs · Esc closes"),
+            Style::new().fg(m.theme.dim),
+        ),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn screen(m: &Model, f: &mut Frame, area: Rect) {
+    let keys = {
+        let first = |a: Action| m.keymap.main.first(a);
+        let browsing = m.screen != Screen::Migrations;
+        let hints: Vec<String> = [
+            (format!("{}{}", first(Action::Up), first(Action::Down)), "move"),
+            (first(Action::NextEnv), "env"),
+            if browsing {
+                (format!("{}{}", first(Action::ScrollDown), first(Action::ScrollUp)), "scroll")
+            } else {
+                (first(Action::NextTab), "next tab")
+            },
+            (first(Action::Filter), "filter"),
+            if browsing { ("Esc".into(), "back") } else { (first(Action::ShowRuns), "runs") },
+            (first(Action::Help), "help"),
+            (first(Action::Quit), "quit"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, what)| format!("{k} {what}"))
+        .collect();
+        format!(" {}      logs: {}", hints.join(" · "), m.log_dir)
+    };
+    f.render_widget(Paragraph::new(keys).style(Style::new().fg(m.theme.dim)), area);
+}
