@@ -43,7 +43,29 @@ pub struct Context<'a> {
 }
 
 pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<Check>> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        invalid_indexes(client).await?,
+        not_valid_constraints(client).await?,
+        ledger_vs_files(cx),
+    ];
+    if level >= Level::Standard {
+        out.push(schema_snapshot(client, cx).await?);
+        for item in cx.status.items.iter().filter(|i| i.state == MigrationState::Applied) {
+            if let Some(v) = item.migration.as_ref().and_then(|m| m.verify.as_ref()) {
+                out.push(migration_verify(client, v).await);
+            }
+        }
+        out.push(sequences(client).await?);
+    }
+    if level >= Level::Comprehensive {
+        out.push(foreign_key_indexes(client).await?);
+        out.extend(security(client, cx).await?);
+    }
+    Ok(out)
+}
+
+/// Indexes a failed CONCURRENTLY build left INVALID, with the statement that cleans up.
+async fn invalid_indexes(client: &Client) -> Result<Check> {
     let invalid = names(
         client,
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i
@@ -51,7 +73,7 @@ pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<
          WHERE NOT i.indisvalid ORDER BY 1",
     )
     .await?;
-    out.push(if invalid.is_empty() {
+    Ok(if invalid.is_empty() {
         check("invalid indexes", Outcome::Pass, "none")
     } else {
         let fixes: Vec<String> =
@@ -65,14 +87,17 @@ pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<
                 fixes.join(" ")
             ),
         )
-    });
+    })
+}
+
+async fn not_valid_constraints(client: &Client) -> Result<Check> {
     let not_valid = names(
         client,
         "SELECT format('%s.%I', k.conrelid::regclass, k.conname) FROM pg_constraint k
          WHERE NOT k.convalidated AND k.conrelid <> 0 ORDER BY 1",
     )
     .await?;
-    out.push(if not_valid.is_empty() {
+    Ok(if not_valid.is_empty() {
         check("not valid constraints", Outcome::Pass, "none")
     } else {
         check(
@@ -80,7 +105,11 @@ pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<
             Outcome::Warn,
             format!("{}: VALIDATE CONSTRAINT them in a later migration", not_valid.join(", ")),
         )
-    });
+    })
+}
+
+/// Failed, drifted or missing migrations: the ledger and the files disagree.
+fn ledger_vs_files(cx: &Context<'_>) -> Check {
     let off: Vec<String> = cx
         .status
         .items
@@ -93,145 +122,152 @@ pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<
         })
         .map(|i| format!("{} {}", i.label(), i.state.as_str()))
         .collect();
-    out.push(if off.is_empty() {
+    if off.is_empty() {
         check("ledger vs files", Outcome::Pass, "consistent")
     } else {
         let failed = off.iter().any(|o| o.ends_with("failed"));
         check("ledger vs files", if failed { Outcome::Fail } else { Outcome::Warn }, off.join(", "))
-    });
-    if level >= Level::Standard {
-        out.push(match cx.ledger.last_snapshot(client).await? {
-            None => check("schema snapshot", Outcome::Warn, "no snapshot yet"),
-            Some((_, at, before)) => {
-                let live = crate::core::db::schema::snapshot(client, cx.ledger.schema()).await?;
-                if live == before {
-                    check("schema snapshot", Outcome::Pass, format!("matches the snapshot of {at}"))
-                } else {
-                    check(
-                        "schema snapshot",
-                        Outcome::Warn,
-                        format!("differs from the snapshot of {at}: see sluice diff"),
-                    )
-                }
+    }
+}
+
+async fn schema_snapshot(client: &Client, cx: &Context<'_>) -> Result<Check> {
+    Ok(match cx.ledger.last_snapshot(client).await? {
+        None => check("schema snapshot", Outcome::Warn, "no snapshot yet"),
+        Some((_, at, before)) => {
+            let live = crate::core::db::schema::snapshot(client, cx.ledger.schema()).await?;
+            if live == before {
+                check("schema snapshot", Outcome::Pass, format!("matches the snapshot of {at}"))
+            } else {
+                check(
+                    "schema snapshot",
+                    Outcome::Warn,
+                    format!("differs from the snapshot of {at}: see sluice diff"),
+                )
             }
-        });
-        for item in cx.status.items.iter().filter(|i| i.state == MigrationState::Applied) {
-            let Some(v) = item.migration.as_ref().and_then(|m| m.verify.as_ref()) else { continue };
-            let name = "migration verify";
-            out.push(match client.simple_query(&v.text).await {
-                Err(e) => check(
+        }
+    })
+}
+
+/// A migration's verify file holds when it returns no rows, or one row of one `true`.
+async fn migration_verify(client: &Client, v: &crate::core::data::source::SqlFile) -> Check {
+    let name = "migration verify";
+    match client.simple_query(&v.text).await {
+        Err(e) => check(
+            name,
+            Outcome::Fail,
+            format!("{}: {}", v.path.display(), crate::core::error::describe_pg(&e)),
+        ),
+        Ok(msgs) => {
+            let rows: Vec<Vec<Option<String>>> = msgs
+                .iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let ok = rows.is_empty()
+                || (rows.len() == 1 && rows[0].len() == 1 && rows[0][0].as_deref() == Some("t"));
+            if ok {
+                check(name, Outcome::Pass, format!("{} holds", v.path.display()))
+            } else {
+                check(
                     name,
                     Outcome::Fail,
-                    format!("{}: {}", v.path.display(), crate::core::error::describe_pg(&e)),
-                ),
-                Ok(msgs) => {
-                    let rows: Vec<Vec<Option<String>>> = msgs
-                        .iter()
-                        .filter_map(|m| match m {
-                            SimpleQueryMessage::Row(r) => {
-                                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-                            }
-                            _ => None,
-                        })
-                        .collect();
-                    let ok = rows.is_empty()
-                        || (rows.len() == 1
-                            && rows[0].len() == 1
-                            && rows[0][0].as_deref() == Some("t"));
-                    if ok {
-                        check(name, Outcome::Pass, format!("{} holds", v.path.display()))
-                    } else {
-                        check(
-                            name,
-                            Outcome::Fail,
-                            format!(
-                                "{} returned {} row(s): {:?}",
-                                v.path.display(),
-                                rows.len(),
-                                rows.first()
-                            ),
-                        )
-                    }
-                }
-            });
+                    format!(
+                        "{} returned {} row(s): {:?}",
+                        v.path.display(),
+                        rows.len(),
+                        rows.first()
+                    ),
+                )
+            }
         }
-        let seqs = client
-            .query(
-                "SELECT format('%I.%I', schemaname, sequencename),
-                        (coalesce(last_value, start_value)::float8 - min_value::float8) / (max_value::float8 - min_value::float8)
-                 FROM pg_sequences WHERE max_value > min_value ORDER BY 2 DESC LIMIT 5",
-                &[],
-            )
-            .await?;
-        let worst = seqs.first().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1)));
-        out.push(match worst {
-            Some((s, used)) if used > 0.95 => {
-                check("sequences", Outcome::Fail, format!("{s} is {:.0}% used", used * 100.0))
-            }
-            Some((s, used)) if used > 0.8 => {
-                check("sequences", Outcome::Warn, format!("{s} is {:.0}% used", used * 100.0))
-            }
-            _ => check("sequences", Outcome::Pass, "none near exhaustion"),
-        });
     }
-    if level >= Level::Comprehensive {
-        let unindexed = names(
-            client,
-            "SELECT format('%s (%s)', k.conrelid::regclass, k.conname) FROM pg_constraint k
-             WHERE k.contype = 'f' AND NOT EXISTS (
-                 SELECT 1 FROM pg_index i WHERE i.indrelid = k.conrelid
-                   AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
-                   AND k.conkey @> (i.indkey::int2[])[0:cardinality(k.conkey) - 1])
-             ORDER BY 1",
+}
+
+/// The sequence nearest its maximum.
+async fn sequences(client: &Client) -> Result<Check> {
+    let seqs = client
+        .query(
+            "SELECT format('%I.%I', schemaname, sequencename),
+                    (coalesce(last_value, start_value)::float8 - min_value::float8) / (max_value::float8 - min_value::float8)
+             FROM pg_sequences WHERE max_value > min_value ORDER BY 2 DESC LIMIT 5",
+            &[],
         )
         .await?;
-        out.push(if unindexed.is_empty() {
-            check(
-                "foreign key indexes",
-                Outcome::Pass,
-                "every foreign key has an index on its columns",
-            )
-        } else {
-            check(
-                "foreign key indexes",
-                Outcome::Warn,
-                format!("no index on the referencing side: {}", unindexed.join(", ")),
-            )
-        });
-        let r = client
-            .query_one(
-                "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
-                        has_schema_privilege('public', 'public', 'CREATE'),
-                        coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
-                &[],
-            )
-            .await?;
-        let (superuser, public_create, ssl): (bool, bool, bool) = (r.get(0), r.get(1), r.get(2));
-        let prod = cx.env.tier == Tier::Production;
-        out.push(match superuser {
-            false => check("role", Outcome::Pass, "not a superuser"),
-            true if prod => check(
-                "role",
-                Outcome::Fail,
-                "migrations run as a superuser in production: use an owner role",
-            ),
-            true => check("role", Outcome::Warn, "migrations run as a superuser"),
-        });
-        out.push(if public_create {
-            check(
-                "schema public",
-                Outcome::Warn,
-                "PUBLIC may CREATE in schema public: REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-            )
-        } else {
-            check("schema public", Outcome::Pass, "PUBLIC cannot CREATE")
-        });
-        out.push(match (ssl, cx.local_socket, prod) {
-            (true, _, _) => check("tls", Outcome::Pass, "in use"),
-            (false, true, _) => check("tls", Outcome::Pass, "local socket"),
-            (false, false, true) => check("tls", Outcome::Fail, "not in use in production"),
-            (false, false, false) => check("tls", Outcome::Warn, "not in use"),
-        });
-    }
-    Ok(out)
+    let worst = seqs.first().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1)));
+    Ok(match worst {
+        Some((s, used)) if used > 0.95 => {
+            check("sequences", Outcome::Fail, format!("{s} is {:.0}% used", used * 100.0))
+        }
+        Some((s, used)) if used > 0.8 => {
+            check("sequences", Outcome::Warn, format!("{s} is {:.0}% used", used * 100.0))
+        }
+        _ => check("sequences", Outcome::Pass, "none near exhaustion"),
+    })
+}
+
+/// Foreign keys with no index on the referencing columns (every delete on the parent scans).
+async fn foreign_key_indexes(client: &Client) -> Result<Check> {
+    let unindexed = names(
+        client,
+        "SELECT format('%s (%s)', k.conrelid::regclass, k.conname) FROM pg_constraint k
+         WHERE k.contype = 'f' AND NOT EXISTS (
+             SELECT 1 FROM pg_index i WHERE i.indrelid = k.conrelid
+               AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
+               AND k.conkey @> (i.indkey::int2[])[0:cardinality(k.conkey) - 1])
+         ORDER BY 1",
+    )
+    .await?;
+    Ok(if unindexed.is_empty() {
+        check("foreign key indexes", Outcome::Pass, "every foreign key has an index on its columns")
+    } else {
+        check(
+            "foreign key indexes",
+            Outcome::Warn,
+            format!("no index on the referencing side: {}", unindexed.join(", ")),
+        )
+    })
+}
+
+/// A superuser in production, PUBLIC's CREATE on schema public, TLS.
+async fn security(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let r = client
+        .query_one(
+            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+                    has_schema_privilege('public', 'public', 'CREATE'),
+                    coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+            &[],
+        )
+        .await?;
+    let (superuser, public_create, ssl): (bool, bool, bool) = (r.get(0), r.get(1), r.get(2));
+    let prod = cx.env.tier == Tier::Production;
+    checks.push(match superuser {
+        false => check("role", Outcome::Pass, "not a superuser"),
+        true if prod => check(
+            "role",
+            Outcome::Fail,
+            "migrations run as a superuser in production: use an owner role",
+        ),
+        true => check("role", Outcome::Warn, "migrations run as a superuser"),
+    });
+    checks.push(if public_create {
+        check(
+            "schema public",
+            Outcome::Warn,
+            "PUBLIC may CREATE in schema public: REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        )
+    } else {
+        check("schema public", Outcome::Pass, "PUBLIC cannot CREATE")
+    });
+    checks.push(match (ssl, cx.local_socket, prod) {
+        (true, _, _) => check("tls", Outcome::Pass, "in use"),
+        (false, true, _) => check("tls", Outcome::Pass, "local socket"),
+        (false, false, true) => check("tls", Outcome::Fail, "not in use in production"),
+        (false, false, false) => check("tls", Outcome::Warn, "not in use"),
+    });
+    Ok(checks)
 }

@@ -1,0 +1,99 @@
+//! Pre-checks before a change: each a pass, warn or fail with the figure it saw.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Client;
+
+mod plan;
+mod policy;
+mod server;
+
+use crate::core::data::config::Environment;
+use crate::core::data::plan::Status;
+use crate::core::db::ledger::Ledger;
+use crate::core::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    pub name: Cow<'static, str>,
+    pub outcome: Outcome,
+    /// What was seen: "142 of 200 connections", "pid 8812 (etl) idle in transaction 41 min".
+    pub figure: String,
+}
+
+/// How many checks passed, warned and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub warned: usize,
+    pub failed: usize,
+}
+
+impl Tally {
+    pub fn of(checks: &[Check]) -> Tally {
+        let n = |o| checks.iter().filter(|c| c.outcome == o).count();
+        Tally { passed: n(Outcome::Pass), warned: n(Outcome::Warn), failed: n(Outcome::Fail) }
+    }
+}
+
+pub(crate) fn check(name: &'static str, outcome: Outcome, figure: impl Into<String>) -> Check {
+    Check { name: Cow::Borrowed(name), outcome, figure: figure.into() }
+}
+
+pub struct Context<'a> {
+    pub env: &'a Environment,
+    pub ledger: &'a Ledger,
+    pub status: &'a Status,
+    /// The migrations this run will apply ("0007_orders_total_check"), `--to` applied.
+    pub planned: Vec<String>,
+    /// Tables the pending migrations touch (lower case, unqualified).
+    pub touched: Vec<String>,
+    /// Whether a backup will be taken before the change; None for a dry run, which
+    /// changes nothing and needs none.
+    pub backup_planned: Option<bool>,
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// Reason given to run outside the maintenance window.
+    pub window_override: Option<&'a str>,
+    pub allow_drift: bool,
+    /// Connected over a Unix socket (TLS does not apply).
+    pub local_socket: bool,
+}
+
+/// The pre-check that an override of the maintenance window passes.
+pub const WINDOW_CHECK: &str = "maintenance window";
+
+/// Seconds an open transaction may be old before it counts as a blocker.
+const OLD_TRANSACTION_S: f64 = 60.0;
+
+pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
+    let mut out = vec![server::connectivity(client).await?, server::ledger_lock(client, cx).await?];
+    out.extend([plan::failed(cx), plan::pending(cx), plan::file_drift(cx)]);
+    out.push(server::schema_drift(client, cx).await?);
+    out.push(server::connections(client).await?);
+    out.push(server::blocking_sessions(client, cx).await?);
+    out.push(server::replication(client).await);
+    out.extend(policy::backup(client, cx).await?);
+    out.extend(policy::window(cx));
+    out.push(server::tls(client, cx).await?);
+    Ok(out)
+}
+
+/// (day of week, 0 = Monday; minute of the day) now, in UTC.
+pub fn now_utc_day_minute() -> (u8, u16) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    // 1970-01-01 was a Thursday (3 when Monday is 0).
+    (((days + 3) % 7) as u8, ((secs % 86_400) / 60) as u16)
+}

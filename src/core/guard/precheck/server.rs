@@ -1,0 +1,176 @@
+//! The checks that ask the server: reachable, the ledger free, schema drift since the last
+//! run, connections, sessions that would block the migrations, replication, TLS.
+
+use tokio_postgres::Client;
+
+use super::{check, Check, Context, Outcome, OLD_TRANSACTION_S};
+use crate::core::data::config::Tier;
+use crate::core::error::Result;
+
+pub(super) async fn connectivity(client: &Client) -> Result<Check> {
+    let version: String = client.query_one("SHOW server_version", &[]).await?.get(0);
+    Ok(check("connectivity", Outcome::Pass, format!("PostgreSQL {version}")))
+}
+
+pub(super) async fn ledger_lock(client: &Client, cx: &Context<'_>) -> Result<Check> {
+    let holder = cx.ledger.holder(client).await?;
+    Ok(match holder {
+        Some(h) => check("ledger lock", Outcome::Fail, format!("held by {h}")),
+        None => check("ledger lock", Outcome::Pass, "free"),
+    })
+}
+
+/// The live schema against the snapshot the last run took.
+pub(super) async fn schema_drift(client: &Client, cx: &Context<'_>) -> Result<Check> {
+    Ok(match cx.ledger.last_snapshot(client).await? {
+        None => check("schema drift", Outcome::Pass, "no snapshot yet"),
+        Some((run_id, at, before)) => {
+            let live = crate::core::db::schema::snapshot(client, cx.ledger.schema()).await?;
+            let diff = crate::core::db::schema::unified_diff(&before, &live, "snapshot", "live");
+            if diff.is_empty() {
+                check(
+                    "schema drift",
+                    Outcome::Pass,
+                    format!("matches the snapshot of run {} ({at})", run_id.unwrap_or_default()),
+                )
+            } else {
+                let changed = diff
+                    .lines()
+                    .filter(|l| {
+                        (l.starts_with('+') || l.starts_with('-'))
+                            && !l.starts_with("+++")
+                            && !l.starts_with("---")
+                    })
+                    .count();
+                check(
+                    "schema drift",
+                    Outcome::Warn,
+                    format!("{changed} line(s) changed outside sluice since {at}: see sluice diff"),
+                )
+            }
+        }
+    })
+}
+
+pub(super) async fn connections(client: &Client) -> Result<Check> {
+    let row = client
+        .query_one(
+            "SELECT count(*)::int8, current_setting('max_connections')::int8,
+                    count(*) FILTER (WHERE state = 'idle in transaction')::int8
+             FROM pg_stat_activity WHERE backend_type = 'client backend'",
+            &[],
+        )
+        .await?;
+    let (used, max, idle_tx): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let ratio = used as f64 / max.max(1) as f64;
+    Ok(check(
+        "connections",
+        if ratio > 0.9 {
+            Outcome::Fail
+        } else if ratio > 0.75 {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        },
+        format!("{used} of {max} ({idle_tx} idle in transaction)"),
+    ))
+}
+
+/// Sessions idle in a transaction, or in one for long, holding a lock on a table the
+/// migrations touch: the DDL would queue behind them.
+pub(super) async fn blocking_sessions(client: &Client, cx: &Context<'_>) -> Result<Check> {
+    let blockers = client
+        .query(
+            "SELECT DISTINCT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''),
+                    coalesce(a.state, ''), left(coalesce(a.query, ''), 120),
+                    coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8, lower(c.relname)
+             FROM pg_locks l
+             JOIN pg_stat_activity a ON a.pid = l.pid
+             JOIN pg_class c ON c.oid = l.relation
+             WHERE l.locktype = 'relation' AND a.pid <> pg_backend_pid()
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND lower(c.relname) = ANY ($1)
+               AND (a.state LIKE 'idle in transaction%' OR now() - a.xact_start > make_interval(secs => $2))
+             ORDER BY 6 DESC",
+            &[&cx.touched, &OLD_TRANSACTION_S],
+        )
+        .await?;
+    Ok(if blockers.is_empty() {
+        check(
+            "blocking sessions",
+            Outcome::Pass,
+            format!("none on the {} table(s) the migrations touch", cx.touched.len()),
+        )
+    } else {
+        let named: Vec<String> = blockers
+            .iter()
+            .map(|r| {
+                let age: f64 = r.get(5);
+                format!(
+                    "pid {} ({}{}, {}, {:.0} s) holds a lock on {}: {}",
+                    r.get::<_, i32>(0),
+                    r.get::<_, String>(1),
+                    {
+                        let a: String = r.get(2);
+                        if a.is_empty() {
+                            a
+                        } else {
+                            format!(" via {a}")
+                        }
+                    },
+                    r.get::<_, String>(3),
+                    age,
+                    r.get::<_, String>(6),
+                    r.get::<_, String>(4).replace(char::is_whitespace, " ")
+                )
+            })
+            .collect();
+        check("blocking sessions", Outcome::Fail, named.join("; "))
+    })
+}
+
+/// Standbys and their replay lag (a role that cannot read pg_stat_replication warns).
+pub(super) async fn replication(client: &Client) -> Check {
+    let lag = client
+        .query_one(
+            "SELECT count(*)::int8, coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication",
+            &[],
+        )
+        .await;
+    match lag {
+        Ok(r) if r.get::<_, i64>(0) == 0 => check("replication", Outcome::Pass, "no standbys"),
+        Ok(r) => {
+            let (n, lag): (i64, f64) = (r.get(0), r.get(1));
+            check(
+                "replication",
+                if lag > 30.0 { Outcome::Warn } else { Outcome::Pass },
+                format!("{n} standby(s), replay lag {lag:.1} s"),
+            )
+        }
+        Err(_) => {
+            check("replication", Outcome::Warn, "pg_stat_replication not readable by this role")
+        }
+    }
+}
+
+pub(super) async fn tls(client: &Client, cx: &Context<'_>) -> Result<Check> {
+    let ssl: bool = client
+        .query_one(
+            "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(match (ssl, cx.env.tier) {
+        (true, _) => check("tls", Outcome::Pass, "in use"),
+        (false, _) if cx.local_socket => {
+            check("tls", Outcome::Pass, "local socket: no network to protect")
+        }
+        (false, Tier::Production) => check(
+            "tls",
+            Outcome::Fail,
+            "not in use on a production connection: set sslmode = \"verify-full\"",
+        ),
+        (false, _) => check("tls", Outcome::Warn, "not in use"),
+    })
+}
