@@ -3,7 +3,7 @@
 use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior};
 use pg_query::{NodeEnum, NodeRef};
 
-use super::analyze::{column_types, strings, type_name, Migration, Seen};
+use super::analyze::{column_types, strings, type_name, At, Seen};
 
 /// Functions whose default forces a table rewrite when used in ADD COLUMN ... DEFAULT.
 const VOLATILE: &[&str] = &[
@@ -77,98 +77,95 @@ fn default_volatility(expr: &protobuf::Node) -> Volatility {
     }
 }
 
-pub(super) fn alter_cmd(
-    m: &Migration,
-    st: &mut Seen,
-    i: usize,
-    table: &str,
-    c: &protobuf::AlterTableCmd,
-    hit: &mut impl FnMut(&'static str, String, Option<String>),
-) {
+/// ADD COLUMN: a default that rewrites, NOT NULL without one, stored generated columns,
+/// an inline UNIQUE, and the column's type.
+fn add_column(at: &mut At, table: &str, c: &protobuf::AlterTableCmd) {
     let t = Some(table.to_string());
-    let sub = c.subtype;
-    let at = |x: AlterTableType| sub == x as i32;
-    if at(AlterTableType::AtAddColumn) {
-        let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
-            return;
-        };
-        if !m.transactional && !c.missing_ok {
-            hit(
-                "non-idempotent-no-transaction",
-                format!("ADD COLUMN {} without IF NOT EXISTS", col.colname),
-                None,
-            );
-        }
-        let mut default = col.raw_default.as_deref().cloned();
-        let mut not_null = col.is_not_null;
-        let mut generated_stored = false;
-        for k in &col.constraints {
-            let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
-            match k.contype {
-                x if x == ConstrType::ConstrDefault as i32 => {
-                    default = k.raw_expr.as_deref().cloned()
-                }
-                x if x == ConstrType::ConstrNotnull as i32 => not_null = true,
-                x if x == ConstrType::ConstrGenerated as i32 => generated_stored = true,
-                x if x == ConstrType::ConstrIdentity as i32 => {
-                    default = Some(protobuf::Node::default())
-                }
-                x if (x == ConstrType::ConstrUnique as i32
-                    || x == ConstrType::ConstrPrimary as i32)
-                    && k.indexname.is_empty() =>
-                {
-                    hit(
-                        "add-unique-without-using-index",
-                        format!("{table}.{}", col.colname),
-                        t.clone(),
-                    )
-                }
-                _ => {}
+    let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+        return;
+    };
+    if !at.m.transactional && !c.missing_ok {
+        at.hit(
+            "non-idempotent-no-transaction",
+            format!("ADD COLUMN {} without IF NOT EXISTS", col.colname),
+            None,
+        );
+    }
+    let mut default = col.raw_default.as_deref().cloned();
+    let mut not_null = col.is_not_null;
+    let mut generated_stored = false;
+    for k in &col.constraints {
+        let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
+        match k.contype {
+            x if x == ConstrType::ConstrDefault as i32 => default = k.raw_expr.as_deref().cloned(),
+            x if x == ConstrType::ConstrNotnull as i32 => not_null = true,
+            x if x == ConstrType::ConstrGenerated as i32 => generated_stored = true,
+            x if x == ConstrType::ConstrIdentity as i32 => {
+                default = Some(protobuf::Node::default())
             }
-        }
-        if generated_stored {
-            hit("add-stored-generated-column", format!("{table}.{}", col.colname), t.clone());
-        }
-        match &default {
-            Some(expr) if m.server_version.is_some_and(|v| v < 110_000) && expr.node.is_some() => {
-                hit(
-                    "add-column-volatile-default",
-                    format!(
-                        "{table}.{}: before PostgreSQL 11 any default rewrites the table",
-                        col.colname
-                    ),
+            x if (x == ConstrType::ConstrUnique as i32
+                || x == ConstrType::ConstrPrimary as i32)
+                && k.indexname.is_empty() =>
+            {
+                at.hit(
+                    "add-unique-without-using-index",
+                    format!("{table}.{}", col.colname),
                     t.clone(),
                 )
             }
-            Some(expr) => match default_volatility(expr) {
-                Volatility::Known(f) => hit(
-                    "add-column-volatile-default",
-                    format!("{table}.{} DEFAULT {f}()", col.colname),
-                    t.clone(),
+            _ => {}
+        }
+    }
+    if generated_stored {
+        at.hit("add-stored-generated-column", format!("{table}.{}", col.colname), t.clone());
+    }
+    match &default {
+        Some(expr) if at.m.server_version.is_some_and(|v| v < 110_000) && expr.node.is_some() => at
+            .hit(
+                "add-column-volatile-default",
+                format!(
+                    "{table}.{}: before PostgreSQL 11 any default rewrites the table",
+                    col.colname
                 ),
-                Volatility::Unknown(f) => hit(
-                    "add-column-volatile-default",
-                    format!(
-                        "{table}.{} DEFAULT {f}(): rewrites the table if {f} is VOLATILE",
-                        col.colname
-                    ),
-                    t.clone(),
-                ),
-                Volatility::None => {}
-            },
-            None if not_null && !generated_stored => hit(
-                "add-not-null-column-without-default",
-                format!("{table}.{}", col.colname),
                 t.clone(),
             ),
-            None => {}
-        }
-        let mut local = Vec::new();
-        column_types(col, i, &mut local, false);
-        for h in local {
-            hit(h.rule, h.detail, None);
-        }
-    } else if at(AlterTableType::AtAlterColumnType) {
+        Some(expr) => match default_volatility(expr) {
+            Volatility::Known(f) => at.hit(
+                "add-column-volatile-default",
+                format!("{table}.{} DEFAULT {f}()", col.colname),
+                t.clone(),
+            ),
+            Volatility::Unknown(f) => at.hit(
+                "add-column-volatile-default",
+                format!(
+                    "{table}.{} DEFAULT {f}(): rewrites the table if {f} is VOLATILE",
+                    col.colname
+                ),
+                t.clone(),
+            ),
+            Volatility::None => {}
+        },
+        None if not_null && !generated_stored => at.hit(
+            "add-not-null-column-without-default",
+            format!("{table}.{}", col.colname),
+            t.clone(),
+        ),
+        None => {}
+    }
+    let mut local = Vec::new();
+    column_types(col, at.i, &mut local, false);
+    for h in local {
+        at.hit(h.rule, h.detail, None);
+    }
+}
+
+pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::AlterTableCmd) {
+    let t = Some(table.to_string());
+    let sub = c.subtype;
+    let is = |x: AlterTableType| sub == x as i32;
+    if is(AlterTableType::AtAddColumn) {
+        add_column(at, table, c);
+    } else if is(AlterTableType::AtAlterColumnType) {
         let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
             return;
         };
@@ -181,23 +178,23 @@ pub(super) fn alter_cmd(
             } else {
                 ""
             };
-            hit("alter-column-type", format!("{table}.{} to {name}{note}", c.name), t.clone());
+            at.hit("alter-column-type", format!("{table}.{} to {name}{note}", c.name), t.clone());
         }
-    } else if at(AlterTableType::AtSetNotNull) {
-        hit("set-not-null", format!("{table}.{}", c.name), t.clone());
-    } else if at(AlterTableType::AtDropColumn) {
-        hit("drop-column", format!("{table}.{}", c.name), t.clone());
+    } else if is(AlterTableType::AtSetNotNull) {
+        at.hit("set-not-null", format!("{table}.{}", c.name), t.clone());
+    } else if is(AlterTableType::AtDropColumn) {
+        at.hit("drop-column", format!("{table}.{}", c.name), t.clone());
         if c.behavior == DropBehavior::DropCascade as i32 {
-            hit("drop-cascade", format!("{table}.{}", c.name), t.clone());
+            at.hit("drop-cascade", format!("{table}.{}", c.name), t.clone());
         }
-    } else if at(AlterTableType::AtSetLogged) || at(AlterTableType::AtSetUnLogged) {
-        hit("set-logged-unlogged", table.to_string(), t.clone());
-    } else if at(AlterTableType::AtDisableTrig)
-        || at(AlterTableType::AtDisableTrigAll)
-        || at(AlterTableType::AtDisableTrigUser)
+    } else if is(AlterTableType::AtSetLogged) || is(AlterTableType::AtSetUnLogged) {
+        at.hit("set-logged-unlogged", table.to_string(), t.clone());
+    } else if is(AlterTableType::AtDisableTrig)
+        || is(AlterTableType::AtDisableTrigAll)
+        || is(AlterTableType::AtDisableTrigUser)
     {
-        hit("disable-triggers", table.to_string(), t.clone());
-    } else if at(AlterTableType::AtAddConstraint) {
+        at.hit("disable-triggers", table.to_string(), t.clone());
+    } else if is(AlterTableType::AtAddConstraint) {
         let Some(NodeEnum::Constraint(k)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
             return;
         };
@@ -207,24 +204,24 @@ pub(super) fn alter_cmd(
         }
         match k.contype {
             x if x == ConstrType::ConstrForeign as i32 && !k.skip_validation => {
-                hit("add-foreign-key-without-not-valid", name, t.clone())
+                at.hit("add-foreign-key-without-not-valid", name, t.clone())
             }
             x if x == ConstrType::ConstrCheck as i32 && !k.skip_validation => {
-                hit("add-check-without-not-valid", name, t.clone())
+                at.hit("add-check-without-not-valid", name, t.clone())
             }
             x if (x == ConstrType::ConstrUnique as i32
                 || x == ConstrType::ConstrPrimary as i32
                 || x == ConstrType::ConstrExclusion as i32)
                 && k.indexname.is_empty() =>
             {
-                hit("add-unique-without-using-index", name, t.clone())
+                at.hit("add-unique-without-using-index", name, t.clone())
             }
             _ => {}
         }
-    } else if at(AlterTableType::AtValidateConstraint)
-        && m.transactional
+    } else if is(AlterTableType::AtValidateConstraint)
+        && at.m.transactional
         && st.not_valid.contains(&(table.to_lowercase(), c.name.to_lowercase()))
     {
-        hit("validate-in-same-transaction", format!("{table}.{}", c.name), t.clone());
+        at.hit("validate-in-same-transaction", format!("{table}.{}", c.name), t.clone());
     }
 }

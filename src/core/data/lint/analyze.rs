@@ -4,14 +4,11 @@
 
 use std::collections::HashSet;
 
-use pg_query::protobuf::{
-    self, a_const, ConstrType, DropBehavior, ObjectType, TransactionStmtKind,
-};
+use pg_query::protobuf::{self, a_const, ConstrType};
 use pg_query::{NodeEnum, NodeRef};
 
 use crate::core::data::sql::Statement;
 
-use super::alter::alter_cmd;
 use crate::core::data::sql::parser;
 
 /// A rule that fired on one statement, before allow comments and levels are applied.
@@ -48,7 +45,7 @@ pub(super) struct Seen {
     pub(super) first_strong_lock: Option<(usize, String)>,
 }
 
-fn name_of(rv: Option<&protobuf::RangeVar>) -> String {
+pub(super) fn name_of(rv: Option<&protobuf::RangeVar>) -> String {
     rv.map(|r| r.relname.to_lowercase()).unwrap_or_default()
 }
 
@@ -178,6 +175,32 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
     hits
 }
 
+/// One statement being judged: the migration, its place, and where its hits go.
+pub(super) struct At<'a> {
+    pub(super) m: &'a Migration<'a>,
+    pub(super) i: usize,
+    pub(super) hits: &'a mut Vec<Hit>,
+}
+
+impl At<'_> {
+    pub(super) fn hit(&mut self, rule: &'static str, detail: String, table: Option<String>) {
+        self.hits.push(Hit { rule, statement: self.i, detail, table })
+    }
+
+    /// The first statement that takes a strong lock on an existing table.
+    pub(super) fn strong(&self, st: &mut Seen, table: String) {
+        if st.first_strong_lock.is_none() {
+            st.first_strong_lock = Some((self.i, table));
+        }
+    }
+}
+
+/// A table the migration did not create itself.
+pub(super) fn existing(st: &Seen, rv: Option<&protobuf::RangeVar>) -> bool {
+    let n = name_of(rv);
+    !n.is_empty() && !st.created_tables.contains(&n)
+}
+
 fn statement(
     m: &Migration,
     st: &mut Seen,
@@ -186,231 +209,67 @@ fn statement(
     node: &NodeEnum,
     hits: &mut Vec<Hit>,
 ) {
-    let mut hit = |rule: &'static str, detail: String, table: Option<String>| {
-        hits.push(Hit { rule, statement: i, detail, table })
-    };
+    use super::statements as s;
     let in_tx = m.transactional || st.explicit_tx.is_some();
+    let mut at = At { m, i, hits };
     if in_tx {
         if let Some(why) = stmt.needs_no_transaction() {
-            hit("non-transactional-in-transaction", why.to_string(), None);
+            at.hit("non-transactional-in-transaction", why.to_string(), None);
         }
     }
-    let existing = |st: &Seen, rv: Option<&protobuf::RangeVar>| {
-        let n = name_of(rv);
-        !n.is_empty() && !st.created_tables.contains(&n)
-    };
-    let strong = |st: &mut Seen, table: String| {
-        if st.first_strong_lock.is_none() {
-            st.first_strong_lock = Some((i, table));
-        }
-    };
     match node {
-        NodeEnum::TransactionStmt(t) => {
-            let kind = t.kind;
-            if m.transactional {
-                if kind != TransactionStmtKind::TransStmtSavepoint as i32
-                    && kind != TransactionStmtKind::TransStmtRelease as i32
-                    && kind != TransactionStmtKind::TransStmtRollbackTo as i32
-                {
-                    hit("transaction-control-in-migration", String::new(), None);
-                }
-            } else if kind == TransactionStmtKind::TransStmtBegin as i32
-                || kind == TransactionStmtKind::TransStmtStart as i32
-            {
-                st.explicit_tx = Some(i);
-            } else if kind == TransactionStmtKind::TransStmtCommit as i32
-                || kind == TransactionStmtKind::TransStmtRollback as i32
-            {
-                st.explicit_tx = None;
-            }
-        }
+        NodeEnum::TransactionStmt(t) => s::transaction(&mut at, st, t.kind),
         NodeEnum::VariableSetStmt(v) if v.name.eq_ignore_ascii_case("lock_timeout") => {
             st.sets_lock_timeout = true;
         }
-        NodeEnum::CreateStmt(c) => {
-            st.created_tables.insert(name_of(c.relation.as_ref()));
-            let pk_cols: HashSet<String> = c
-                .table_elts
-                .iter()
-                .filter_map(|e| match &e.node {
-                    Some(NodeEnum::Constraint(k))
-                        if k.contype == ConstrType::ConstrPrimary as i32 =>
-                    {
-                        Some(strings(&k.keys))
-                    }
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            for e in &c.table_elts {
-                if let Some(NodeEnum::ColumnDef(col)) = &e.node {
-                    let mut local = Vec::new();
-                    column_types(col, i, &mut local, pk_cols.contains(&col.colname.to_lowercase()));
-                    for h in local {
-                        hit(h.rule, h.detail, None);
-                    }
-                }
-            }
-            if !m.transactional && !c.if_not_exists {
-                hit(
-                    "non-idempotent-no-transaction",
-                    format!("CREATE TABLE {}", qualified(c.relation.as_ref())),
-                    None,
-                );
-            }
-        }
+        NodeEnum::CreateStmt(c) => s::create_table(&mut at, st, c),
         NodeEnum::CreateTableAsStmt(c) => {
             if let Some(into) = &c.into {
                 st.created_tables.insert(name_of(into.rel.as_ref()));
             }
         }
-        NodeEnum::DropdbStmt(d) => hit("drop-database", d.dbname.clone(), None),
-        NodeEnum::DropStmt(d) => {
-            let objects: Vec<String> = d
-                .objects
-                .iter()
-                .filter_map(|o| match &o.node {
-                    Some(NodeEnum::List(l)) => Some(strings(&l.items).join(".")),
-                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-                    _ => None,
-                })
-                .collect();
-            let created_here = objects
-                .iter()
-                .all(|o| st.created_tables.contains(o.rsplit('.').next().unwrap_or(o)));
-            let what = objects.join(", ");
-            let rt = d.remove_type;
-            if rt == ObjectType::ObjectTable as i32 && !created_here {
-                hit("drop-table", what.clone(), objects.first().cloned());
-            } else if rt == ObjectType::ObjectSchema as i32 {
-                hit("drop-schema", what.clone(), None);
-            } else if rt == ObjectType::ObjectIndex as i32 && !d.concurrent {
-                hit("drop-index-non-concurrently", what.clone(), None);
-            }
-            if d.behavior == DropBehavior::DropCascade as i32 && !created_here {
-                hit("drop-cascade", what.clone(), None);
-            }
-            if !m.transactional && !d.missing_ok {
-                hit(
-                    "non-idempotent-no-transaction",
-                    format!("DROP {what} without IF EXISTS"),
-                    None,
-                );
-            }
-        }
-        NodeEnum::TruncateStmt(t) => {
-            let tables: Vec<String> = t
-                .relations
-                .iter()
-                .filter_map(|r| match &r.node {
-                    Some(NodeEnum::RangeVar(v)) => Some(qualified(Some(v))),
-                    _ => None,
-                })
-                .collect();
-            let cascade = if t.behavior == DropBehavior::DropCascade as i32 {
-                " CASCADE: tables that reference it are emptied too"
-            } else {
-                ""
-            };
-            hit("truncate", format!("{}{cascade}", tables.join(", ")), tables.first().cloned());
-        }
+        NodeEnum::DropdbStmt(d) => at.hit("drop-database", d.dbname.clone(), None),
+        NodeEnum::DropStmt(d) => s::drop(&mut at, st, d),
+        NodeEnum::TruncateStmt(t) => s::truncate(&mut at, t),
         NodeEnum::DeleteStmt(d) => {
-            if d.where_clause.is_none() && existing(st, d.relation.as_ref()) {
-                hit(
-                    "delete-without-where",
-                    qualified(d.relation.as_ref()),
-                    Some(qualified(d.relation.as_ref())),
-                );
-            }
-            if existing(st, d.relation.as_ref()) && st.backfill.is_none() {
-                st.backfill = Some((i, qualified(d.relation.as_ref())));
-            }
+            s::change_rows(&mut at, st, d.relation.as_ref(), d.where_clause.is_none(), "delete")
         }
         NodeEnum::UpdateStmt(u) => {
-            if u.where_clause.is_none() && existing(st, u.relation.as_ref()) {
-                hit(
-                    "update-without-where",
-                    qualified(u.relation.as_ref()),
-                    Some(qualified(u.relation.as_ref())),
-                );
-            }
-            if existing(st, u.relation.as_ref()) && st.backfill.is_none() {
-                st.backfill = Some((i, qualified(u.relation.as_ref())));
-            }
-            enum_use(st, node, &mut hit);
+            s::change_rows(&mut at, st, u.relation.as_ref(), u.where_clause.is_none(), "update");
+            enum_use(&mut at, st, node);
         }
-        NodeEnum::InsertStmt(_) | NodeEnum::SelectStmt(_) => enum_use(st, node, &mut hit),
-        NodeEnum::IndexStmt(x) => {
-            let table = qualified(x.relation.as_ref());
-            if !x.concurrent && existing(st, x.relation.as_ref()) {
-                hit("create-index-non-concurrently", table.clone(), Some(table.clone()));
-                strong(st, table.clone());
-            }
-            if !m.transactional && !x.if_not_exists {
-                hit("non-idempotent-no-transaction", format!("CREATE INDEX {}", x.idxname), None);
-            }
-        }
+        NodeEnum::InsertStmt(_) | NodeEnum::SelectStmt(_) => enum_use(&mut at, st, node),
+        NodeEnum::IndexStmt(x) => s::create_index(&mut at, st, x),
         NodeEnum::ReindexStmt(r) if !has_option(&r.params, "concurrently") => {
             let target =
                 if r.relation.is_some() { qualified(r.relation.as_ref()) } else { r.name.clone() };
-            hit("reindex-non-concurrently", target, None);
+            at.hit("reindex-non-concurrently", target, None);
         }
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_option(&v.options, "full") => {
-            hit("vacuum-full", String::new(), None);
+            at.hit("vacuum-full", String::new(), None);
         }
         NodeEnum::ClusterStmt(c) => {
-            hit("cluster", qualified(c.relation.as_ref()), Some(qualified(c.relation.as_ref())))
+            let table = qualified(c.relation.as_ref());
+            at.hit("cluster", table.clone(), Some(table))
         }
-        NodeEnum::LockStmt(_) => hit("lock-table", String::new(), None),
+        NodeEnum::LockStmt(_) => at.hit("lock-table", String::new(), None),
         NodeEnum::RefreshMatViewStmt(r) if !r.concurrent => {
-            hit("refresh-matview-non-concurrently", qualified(r.relation.as_ref()), None);
+            at.hit("refresh-matview-non-concurrently", qualified(r.relation.as_ref()), None);
         }
-        NodeEnum::RenameStmt(r) => {
-            let table = qualified(r.relation.as_ref());
-            if existing(st, r.relation.as_ref()) {
-                if r.rename_type == ObjectType::ObjectTable as i32 {
-                    hit("rename-table", format!("{table} to {}", r.newname), Some(table.clone()));
-                } else if r.rename_type == ObjectType::ObjectColumn as i32 {
-                    hit(
-                        "rename-column",
-                        format!("{table}.{} to {}", r.subname, r.newname),
-                        Some(table.clone()),
-                    );
-                }
-            }
-        }
+        NodeEnum::RenameStmt(r) => s::rename(&mut at, st, r),
         NodeEnum::AlterEnumStmt(e) if !e.new_val.is_empty() => {
             st.new_enum_values.push(e.new_val.clone());
             let old_server = m.server_version.is_some_and(|v| v < 120_000);
             if in_tx && old_server {
-                hit("enum-add-value-in-transaction", e.new_val.clone(), None);
+                at.hit("enum-add-value-in-transaction", e.new_val.clone(), None);
             }
         }
-        NodeEnum::AlterTableStmt(a) => {
-            let table = qualified(a.relation.as_ref());
-            if !existing(st, a.relation.as_ref()) {
-                return;
-            }
-            let mut took_lock = false;
-            for cmd in &a.cmds {
-                let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else { continue };
-                took_lock = true;
-                alter_cmd(m, st, i, &table, c, &mut hit);
-            }
-            if took_lock {
-                st.ddl_on_existing.get_or_insert(i);
-                strong(st, table);
-            }
-        }
+        NodeEnum::AlterTableStmt(a) => s::alter_table(&mut at, st, a),
         _ => {}
     }
 }
 
-fn enum_use(
-    st: &Seen,
-    node: &NodeEnum,
-    hit: &mut impl FnMut(&'static str, String, Option<String>),
-) {
+fn enum_use(at: &mut At, st: &Seen, node: &NodeEnum) {
     if st.new_enum_values.is_empty() {
         return;
     }
@@ -418,7 +277,7 @@ fn enum_use(
         if let NodeRef::AConst(c) = n {
             if let Some(a_const::Val::Sval(s)) = &c.val {
                 if st.new_enum_values.contains(&s.sval) {
-                    hit("enum-value-used-in-same-transaction", s.sval.clone(), None);
+                    at.hit("enum-value-used-in-same-transaction", s.sval.clone(), None);
                     return;
                 }
             }

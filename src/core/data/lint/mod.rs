@@ -5,6 +5,7 @@ mod analyze;
 pub mod locks;
 mod reversibility;
 pub mod rules;
+mod statements;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

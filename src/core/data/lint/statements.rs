@@ -1,0 +1,169 @@
+//! The rules of each kind of statement: transactions, CREATE/DROP/TRUNCATE, row changes,
+//! indexes, renames and ALTER TABLE. Each sees what earlier statements of the migration
+//! created (`Seen`) and reports through `At`.
+
+use std::collections::HashSet;
+
+use pg_query::protobuf::{self, ConstrType, DropBehavior, ObjectType, TransactionStmtKind};
+use pg_query::NodeEnum;
+
+use super::alter::alter_cmd;
+use super::analyze::{column_types, existing, name_of, qualified, strings, At, Seen};
+
+/// BEGIN and COMMIT: refused inside sluice's own transaction, tracked outside it.
+pub(super) fn transaction(at: &mut At, st: &mut Seen, kind: i32) {
+    let is = |k: TransactionStmtKind| kind == k as i32;
+    if at.m.transactional {
+        let nested = is(TransactionStmtKind::TransStmtSavepoint)
+            || is(TransactionStmtKind::TransStmtRelease)
+            || is(TransactionStmtKind::TransStmtRollbackTo);
+        if !nested {
+            at.hit("transaction-control-in-migration", String::new(), None);
+        }
+    } else if is(TransactionStmtKind::TransStmtBegin) || is(TransactionStmtKind::TransStmtStart) {
+        st.explicit_tx = Some(at.i);
+    } else if is(TransactionStmtKind::TransStmtCommit) || is(TransactionStmtKind::TransStmtRollback)
+    {
+        st.explicit_tx = None;
+    }
+}
+
+/// A new table: remembered as new, its column types judged.
+pub(super) fn create_table(at: &mut At, st: &mut Seen, c: &protobuf::CreateStmt) {
+    st.created_tables.insert(name_of(c.relation.as_ref()));
+    let pk_cols: HashSet<String> = c
+        .table_elts
+        .iter()
+        .filter_map(|e| match &e.node {
+            Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrPrimary as i32 => {
+                Some(strings(&k.keys))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for e in &c.table_elts {
+        if let Some(NodeEnum::ColumnDef(col)) = &e.node {
+            let mut local = Vec::new();
+            column_types(col, at.i, &mut local, pk_cols.contains(&col.colname.to_lowercase()));
+            for h in local {
+                at.hit(h.rule, h.detail, None);
+            }
+        }
+    }
+    if !at.m.transactional && !c.if_not_exists {
+        let what = format!("CREATE TABLE {}", qualified(c.relation.as_ref()));
+        at.hit("non-idempotent-no-transaction", what, None);
+    }
+}
+
+pub(super) fn drop(at: &mut At, st: &Seen, d: &protobuf::DropStmt) {
+    let objects: Vec<String> = d
+        .objects
+        .iter()
+        .filter_map(|o| match &o.node {
+            Some(NodeEnum::List(l)) => Some(strings(&l.items).join(".")),
+            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect();
+    let created_here =
+        objects.iter().all(|o| st.created_tables.contains(o.rsplit('.').next().unwrap_or(o)));
+    let what = objects.join(", ");
+    let rt = d.remove_type;
+    if rt == ObjectType::ObjectTable as i32 && !created_here {
+        at.hit("drop-table", what.clone(), objects.first().cloned());
+    } else if rt == ObjectType::ObjectSchema as i32 {
+        at.hit("drop-schema", what.clone(), None);
+    } else if rt == ObjectType::ObjectIndex as i32 && !d.concurrent {
+        at.hit("drop-index-non-concurrently", what.clone(), None);
+    }
+    if d.behavior == DropBehavior::DropCascade as i32 && !created_here {
+        at.hit("drop-cascade", what.clone(), None);
+    }
+    if !at.m.transactional && !d.missing_ok {
+        at.hit("non-idempotent-no-transaction", format!("DROP {what} without IF EXISTS"), None);
+    }
+}
+
+pub(super) fn truncate(at: &mut At, t: &protobuf::TruncateStmt) {
+    let tables: Vec<String> = t
+        .relations
+        .iter()
+        .filter_map(|r| match &r.node {
+            Some(NodeEnum::RangeVar(v)) => Some(qualified(Some(v))),
+            _ => None,
+        })
+        .collect();
+    let cascade = if t.behavior == DropBehavior::DropCascade as i32 {
+        " CASCADE: tables that reference it are emptied too"
+    } else {
+        ""
+    };
+    at.hit("truncate", format!("{}{cascade}", tables.join(", ")), tables.first().cloned());
+}
+
+/// DELETE or UPDATE (`verb`) of an existing table: every row without a WHERE, and the
+/// first backfill of the migration.
+pub(super) fn change_rows(
+    at: &mut At,
+    st: &mut Seen,
+    rel: Option<&protobuf::RangeVar>,
+    no_where: bool,
+    verb: &str,
+) {
+    if !existing(st, rel) {
+        return;
+    }
+    let table = qualified(rel);
+    if no_where {
+        let rule = if verb == "delete" { "delete-without-where" } else { "update-without-where" };
+        at.hit(rule, table.clone(), Some(table.clone()));
+    }
+    if st.backfill.is_none() {
+        st.backfill = Some((at.i, table));
+    }
+}
+
+pub(super) fn create_index(at: &mut At, st: &mut Seen, x: &protobuf::IndexStmt) {
+    let table = qualified(x.relation.as_ref());
+    if !x.concurrent && existing(st, x.relation.as_ref()) {
+        at.hit("create-index-non-concurrently", table.clone(), Some(table.clone()));
+        at.strong(st, table);
+    }
+    if !at.m.transactional && !x.if_not_exists {
+        at.hit("non-idempotent-no-transaction", format!("CREATE INDEX {}", x.idxname), None);
+    }
+}
+
+/// Renaming an existing table or column breaks the code that still uses the old name.
+pub(super) fn rename(at: &mut At, st: &Seen, r: &protobuf::RenameStmt) {
+    if !existing(st, r.relation.as_ref()) {
+        return;
+    }
+    let table = qualified(r.relation.as_ref());
+    if r.rename_type == ObjectType::ObjectTable as i32 {
+        at.hit("rename-table", format!("{table} to {}", r.newname), Some(table));
+    } else if r.rename_type == ObjectType::ObjectColumn as i32 {
+        let what = format!("{table}.{} to {}", r.subname, r.newname);
+        at.hit("rename-column", what, Some(table));
+    }
+}
+
+/// ALTER TABLE on an existing table: each subcommand, and the strong lock it takes.
+pub(super) fn alter_table(at: &mut At, st: &mut Seen, a: &protobuf::AlterTableStmt) {
+    if !existing(st, a.relation.as_ref()) {
+        return;
+    }
+    let table = qualified(a.relation.as_ref());
+    let mut took_lock = false;
+    for cmd in &a.cmds {
+        let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else { continue };
+        took_lock = true;
+        alter_cmd(at, st, &table, c);
+    }
+    if took_lock {
+        st.ddl_on_existing.get_or_insert(at.i);
+        at.strong(st, table);
+    }
+}
