@@ -192,195 +192,237 @@ pub async fn find_table(client: &Client, tool: Layout, given: Option<&str>) -> R
     Ok(format!("{}.{}", quote_ident(s), quote_ident(t)))
 }
 
+/// A tool's history table being read: the query text with the table in it, and an error
+/// that names the table.
+struct History<'a> {
+    client: &'a Client,
+    tool: Layout,
+    table: &'a str,
+}
+
+impl History<'_> {
+    fn sql(&self, sql: &str) -> String {
+        sql.replace("{t}", self.table)
+    }
+
+    fn bad(&self, what: &str) -> Error {
+        Error::database(format!("{}: {what}; is this {}'s history table?", self.table, self.tool))
+    }
+
+    /// A timestamp column as UTC text.
+    fn at(&self, col: &str) -> String {
+        format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+    }
+}
+
 /// Every migration `tool` records in `table`, as the tool itself would read it.
 pub async fn read(client: &Client, tool: Layout, table: &str) -> Result<Vec<ForeignRow>> {
-    let q = |sql: &str| sql.replace("{t}", table);
-    let bad =
-        |what: &str| Error::database(format!("{table}: {what}; is this {tool}'s history table?"));
-    let ts = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
-    let at = |col: &str| ts.replace("%s", col);
-    let mut out = Vec::new();
+    let h = History { client, tool, table };
     match tool {
-        Layout::Flyway => {
-            let rows = client
-                .query(
-                    &q(&format!(
-                        "SELECT installed_rank, version, description, type, checksum, success, {} \
-                         FROM {{t}} ORDER BY installed_rank",
-                        at("installed_on::timestamptz")
-                    )),
-                    &[],
-                )
-                .await?;
-            // The newest row of each migration decides (an undo or a delete ends it).
-            let mut latest: Vec<ForeignRow> = Vec::new();
-            let mut baseline: Option<Version> = None;
-            for r in rows {
-                let version: Option<String> = r.get(1);
-                let description: String = r.get(2);
-                let kind: String = r.get(3);
-                let checksum: Option<i32> = r.get(4);
-                let success: bool = r.get(5);
-                let key = match &version {
-                    Some(v) => Key::Version(
-                        Version::parse(v).ok_or_else(|| bad(&format!("version {v:?}")))?,
-                    ),
-                    None if kind == "SCHEMA" => continue,
-                    None => Key::Repeatable(description.clone()),
-                };
-                latest.retain(|f| f.key != key);
-                if kind == "BASELINE" {
-                    if let Key::Version(v) = &key {
-                        baseline = Some(v.clone());
-                    }
-                    continue;
-                }
-                if matches!(kind.as_str(), "UNDO_SQL" | "UNDO_JDBC" | "UNDO_SCRIPT" | "DELETE") {
-                    continue;
-                }
-                let recorded = if success {
-                    Recorded::Applied
-                } else {
-                    Recorded::Failed(format!("{tool} recorded it failed (success = false)"))
-                };
-                latest.push(ForeignRow {
-                    key,
-                    recorded,
-                    checksum: checksum.map(Sum::Crc32),
-                    applied_at: r.get(6),
-                });
+        Layout::Flyway => read_flyway(&h).await,
+        Layout::GolangMigrate => read_golang(&h).await,
+        Layout::Dbmate | Layout::Diesel => read_versions(&h).await,
+        Layout::Sqlx => read_sqlx(&h).await,
+        Layout::Prisma => read_prisma(&h).await,
+        Layout::Drizzle => read_drizzle(&h).await,
+        Layout::Native => Err(Error::input("sluice's own ledger is not another tool's")),
+    }
+}
+
+/// Flyway: the newest row of each migration decides (an undo or a delete ends it); a
+/// baseline stands for every version up to it.
+async fn read_flyway(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let tool = h.tool;
+    let rows = h
+        .client
+        .query(
+            &h.sql(&format!(
+                "SELECT installed_rank, version, description, type, checksum, success, {} \
+                 FROM {{t}} ORDER BY installed_rank",
+                h.at("installed_on::timestamptz")
+            )),
+            &[],
+        )
+        .await?;
+    // The newest row of each migration decides (an undo or a delete ends it).
+    let mut latest: Vec<ForeignRow> = Vec::new();
+    let mut baseline: Option<Version> = None;
+    for r in rows {
+        let version: Option<String> = r.get(1);
+        let description: String = r.get(2);
+        let kind: String = r.get(3);
+        let checksum: Option<i32> = r.get(4);
+        let success: bool = r.get(5);
+        let key = match &version {
+            Some(v) => {
+                Key::Version(Version::parse(v).ok_or_else(|| h.bad(&format!("version {v:?}")))?)
             }
-            if let Some(b) = baseline {
-                latest.push(ForeignRow {
-                    key: Key::UpTo(b),
-                    recorded: Recorded::Baselined,
-                    checksum: None,
-                    applied_at: None,
-                });
+            None if kind == "SCHEMA" => continue,
+            None => Key::Repeatable(description.clone()),
+        };
+        latest.retain(|f| f.key != key);
+        if kind == "BASELINE" {
+            if let Key::Version(v) = &key {
+                baseline = Some(v.clone());
             }
-            out = latest;
+            continue;
         }
-        Layout::GolangMigrate => {
-            let rows = client.query(&q("SELECT version, dirty FROM {t}"), &[]).await?;
-            if rows.len() > 1 {
-                return Err(bad("more than one row (golang-migrate keeps one)"));
-            }
-            for r in rows {
-                let v: i64 = r.get(0);
-                let dirty: bool = r.get(1);
-                let v = Version::parse(&v.to_string()).ok_or_else(|| bad("a negative version"))?;
-                if dirty {
-                    out.push(ForeignRow {
-                        key: Key::Version(v.clone()),
-                        recorded: Recorded::Failed(
-                            "golang-migrate marks it dirty: it failed part-way".into(),
-                        ),
-                        checksum: None,
-                        applied_at: None,
-                    });
-                }
-                out.push(ForeignRow {
-                    key: Key::UpTo(v),
-                    recorded: Recorded::Applied,
-                    checksum: None,
-                    applied_at: None,
-                });
-            }
+        if matches!(kind.as_str(), "UNDO_SQL" | "UNDO_JDBC" | "UNDO_SCRIPT" | "DELETE") {
+            continue;
         }
-        Layout::Dbmate | Layout::Diesel => {
-            let sql = if tool == Layout::Diesel {
-                format!("SELECT version::text, {} FROM {{t}}", at("run_on::timestamptz"))
+        let recorded = if success {
+            Recorded::Applied
+        } else {
+            Recorded::Failed(format!("{tool} recorded it failed (success = false)"))
+        };
+        latest.push(ForeignRow {
+            key,
+            recorded,
+            checksum: checksum.map(Sum::Crc32),
+            applied_at: r.get(6),
+        });
+    }
+    if let Some(b) = baseline {
+        latest.push(ForeignRow {
+            key: Key::UpTo(b),
+            recorded: Recorded::Baselined,
+            checksum: None,
+            applied_at: None,
+        });
+    }
+    Ok(latest)
+}
+
+/// golang-migrate keeps one row: the version reached, and whether it is dirty.
+async fn read_golang(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let mut out = Vec::new();
+    let rows = h.client.query(&h.sql("SELECT version, dirty FROM {t}"), &[]).await?;
+    if rows.len() > 1 {
+        return Err(h.bad("more than one row (golang-migrate keeps one)"));
+    }
+    for r in rows {
+        let v: i64 = r.get(0);
+        let dirty: bool = r.get(1);
+        let v = Version::parse(&v.to_string()).ok_or_else(|| h.bad("a negative version"))?;
+        if dirty {
+            out.push(ForeignRow {
+                key: Key::Version(v.clone()),
+                recorded: Recorded::Failed(
+                    "golang-migrate marks it dirty: it failed part-way".into(),
+                ),
+                checksum: None,
+                applied_at: None,
+            });
+        }
+        out.push(ForeignRow {
+            key: Key::UpTo(v),
+            recorded: Recorded::Applied,
+            checksum: None,
+            applied_at: None,
+        });
+    }
+    Ok(out)
+}
+
+/// dbmate and diesel: one row per applied version.
+async fn read_versions(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let (tool, mut out) = (h.tool, Vec::new());
+    let sql = if tool == Layout::Diesel {
+        format!("SELECT version::text, {} FROM {{t}}", h.at("run_on::timestamptz"))
+    } else {
+        "SELECT version::text, NULL::text FROM {t}".to_string()
+    };
+    for r in h.client.query(&h.sql(&sql), &[]).await? {
+        let v: String = r.get(0);
+        let v = Version::parse(v.trim()).ok_or_else(|| h.bad(&format!("version {v:?}")))?;
+        out.push(ForeignRow {
+            key: Key::Version(v),
+            recorded: Recorded::Applied,
+            checksum: None,
+            applied_at: r.get(1),
+        });
+    }
+    Ok(out)
+}
+
+async fn read_sqlx(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let mut out = Vec::new();
+    let sql = format!("SELECT version, success, checksum, {} FROM {{t}}", h.at("installed_on"));
+    for r in h.client.query(&h.sql(&sql), &[]).await? {
+        let v: i64 = r.get(0);
+        let success: bool = r.get(1);
+        let v = Version::parse(&v.to_string()).ok_or_else(|| h.bad("a negative version"))?;
+        out.push(ForeignRow {
+            key: Key::Version(v),
+            recorded: if success {
+                Recorded::Applied
             } else {
-                "SELECT version::text, NULL::text FROM {t}".to_string()
-            };
-            for r in client.query(&q(&sql), &[]).await? {
-                let v: String = r.get(0);
-                let v = Version::parse(v.trim()).ok_or_else(|| bad(&format!("version {v:?}")))?;
-                out.push(ForeignRow {
-                    key: Key::Version(v),
-                    recorded: Recorded::Applied,
-                    checksum: None,
-                    applied_at: r.get(1),
-                });
-            }
-        }
-        Layout::Sqlx => {
-            let sql =
-                format!("SELECT version, success, checksum, {} FROM {{t}}", at("installed_on"));
-            for r in client.query(&q(&sql), &[]).await? {
-                let v: i64 = r.get(0);
-                let success: bool = r.get(1);
-                let v = Version::parse(&v.to_string()).ok_or_else(|| bad("a negative version"))?;
-                out.push(ForeignRow {
-                    key: Key::Version(v),
-                    recorded: if success {
-                        Recorded::Applied
-                    } else {
-                        Recorded::Failed(
-                            "sqlx recorded it partially applied (success = false)".into(),
-                        )
-                    },
-                    checksum: Some(Sum::Sha384(r.get(2))),
-                    applied_at: r.get(3),
-                });
-            }
-        }
-        Layout::Prisma => {
-            let sql = format!(
-                "SELECT migration_name, checksum, finished_at IS NOT NULL, logs, {} FROM {{t}} \
-                 WHERE rolled_back_at IS NULL ORDER BY started_at",
-                at("coalesce(finished_at, started_at)")
-            );
-            for r in client.query(&q(&sql), &[]).await? {
-                let name: String = r.get(0);
-                let finished: bool = r.get(2);
-                let v = name.split('_').next().and_then(Version::parse);
-                let v = v.ok_or_else(|| bad(&format!("migration_name {name:?}")))?;
-                let key = Key::Version(v);
-                let logs: Option<String> = r.get(3);
-                let recorded = if finished {
-                    Recorded::Applied
-                } else {
-                    let first = logs.as_deref().and_then(|l| l.lines().next()).unwrap_or("");
-                    Recorded::Failed(
-                        format!("Prisma recorded it failed (not finished) {first}")
-                            .trim()
-                            .to_string(),
-                    )
-                };
-                // An applied row wins over an earlier failed attempt.
-                if let Some(f) = out.iter_mut().find(|f| f.key == key) {
-                    if f.recorded != Recorded::Applied {
-                        *f = ForeignRow {
-                            key,
-                            recorded,
-                            checksum: Some(Sum::Sha256Hex(r.get(1))),
-                            applied_at: r.get(4),
-                        };
-                    }
-                    continue;
-                }
-                out.push(ForeignRow {
+                Recorded::Failed("sqlx recorded it partially applied (success = false)".into())
+            },
+            checksum: Some(Sum::Sha384(r.get(2))),
+            applied_at: r.get(3),
+        });
+    }
+    Ok(out)
+}
+
+/// Prisma: rolled-back attempts do not count, and an applied row wins over a failed one.
+async fn read_prisma(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let mut out: Vec<ForeignRow> = Vec::new();
+    let sql = format!(
+        "SELECT migration_name, checksum, finished_at IS NOT NULL, logs, {} FROM {{t}} \
+         WHERE rolled_back_at IS NULL ORDER BY started_at",
+        h.at("coalesce(finished_at, started_at)")
+    );
+    for r in h.client.query(&h.sql(&sql), &[]).await? {
+        let name: String = r.get(0);
+        let finished: bool = r.get(2);
+        let v = name.split('_').next().and_then(Version::parse);
+        let v = v.ok_or_else(|| h.bad(&format!("migration_name {name:?}")))?;
+        let key = Key::Version(v);
+        let logs: Option<String> = r.get(3);
+        let recorded = if finished {
+            Recorded::Applied
+        } else {
+            let first = logs.as_deref().and_then(|l| l.lines().next()).unwrap_or("");
+            Recorded::Failed(
+                format!("Prisma recorded it failed (not finished) {first}").trim().to_string(),
+            )
+        };
+        // An applied row wins over an earlier failed attempt.
+        if let Some(f) = out.iter_mut().find(|f| f.key == key) {
+            if f.recorded != Recorded::Applied {
+                *f = ForeignRow {
                     key,
                     recorded,
                     checksum: Some(Sum::Sha256Hex(r.get(1))),
                     applied_at: r.get(4),
-                });
+                };
             }
+            continue;
         }
-        Layout::Drizzle => {
-            for r in client.query(&q("SELECT hash, created_at FROM {t} ORDER BY id"), &[]).await? {
-                let when: Option<i64> = r.get(1);
-                let when = when.ok_or_else(|| bad("a row without created_at"))?;
-                out.push(ForeignRow {
-                    key: Key::Millis(when),
-                    recorded: Recorded::Applied,
-                    checksum: Some(Sum::Sha256Hex(r.get(0))),
-                    applied_at: None,
-                });
-            }
-        }
-        Layout::Native => return Err(Error::input("sluice's own ledger is not another tool's")),
+        out.push(ForeignRow {
+            key,
+            recorded,
+            checksum: Some(Sum::Sha256Hex(r.get(1))),
+            applied_at: r.get(4),
+        });
+    }
+    Ok(out)
+}
+
+/// Drizzle records a hash and the journal's `when`, in order.
+async fn read_drizzle(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let mut out = Vec::new();
+    for r in h.client.query(&h.sql("SELECT hash, created_at FROM {t} ORDER BY id"), &[]).await? {
+        let when: Option<i64> = r.get(1);
+        let when = when.ok_or_else(|| h.bad("a row without created_at"))?;
+        out.push(ForeignRow {
+            key: Key::Millis(when),
+            recorded: Recorded::Applied,
+            checksum: Some(Sum::Sha256Hex(r.get(0))),
+            applied_at: None,
+        });
     }
     Ok(out)
 }
