@@ -8,8 +8,9 @@ use super::session::run::{fail_early, Run};
 use super::{parse_version, RollbackTarget};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::{Direction, LatestRow};
-use crate::core::data::plan::{MigrationState, Status};
-use crate::core::data::source::{self, checked_statements, SqlFile};
+use crate::core::data::plan::{Item, MigrationState, Status};
+use crate::core::data::source::{self, checked_statements, SqlFile, Version};
+use crate::core::data::sql::is_blank;
 use crate::core::error::{Error, Result};
 use crate::core::exec::ApplyOptions;
 use crate::core::guard::hooks;
@@ -40,121 +41,142 @@ pub async fn rollback(
         RollbackTarget::To(v) => Request { to: Some(v.clone()), ..Request::default() },
     };
     let mut run = Run::begin(project, env, "rollback", request, ctl).await?;
-    let plan = async {
-        let latest = run.session.ledger.latest(&run.session.client).await?;
-        let status = Status::build(migrations, latest)?;
-        check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
-        // Repeatables have no undo: they stay, and run again at the next apply (below).
-        let mut applied: Vec<_> = status
-            .items
-            .iter()
-            .filter(|i| i.state.is_in_database() && !i.version.is_repeatable())
-            .collect();
-        applied.reverse();
-        let chosen: Vec<_> = match (target, &to) {
-            (RollbackTarget::Steps(n), _) => {
-                if *n > applied.len() {
-                    return Err(Error::input(format!(
-                        "{n} steps: only {} migration(s) are applied",
-                        applied.len()
-                    )));
-                }
-                applied.into_iter().take(*n).collect()
-            }
-            (RollbackTarget::To(_), Some(v)) => {
-                if v.key() != "0" && !status.items.iter().any(|i| &i.version == v && i.state.is_in_database()) {
-                    return Err(Error::input(format!(
-                        "target version {v}: that version is not applied; use an applied version, or 0 to roll back everything"
-                    )));
-                }
-                // --to 0 is everything, a migration numbered 0 too (diesel's, drizzle's first).
-                applied.into_iter().filter(|i| &i.version > v || v.key() == "0").collect()
-            }
-            _ => Vec::new(),
-        };
-        let mut steps = Vec::new();
-        let mut no_down = Vec::new();
-        for item in chosen {
-            let entry = item.entry.as_ref().expect("applied items have a ledger row");
-            let (stored_up, stored_down) =
-                run.session.ledger.stored_sql(&run.session.client, entry.id).await?;
-            let file_down = item.migration.as_ref().and_then(|m| m.down.clone());
-            let (down, source) = match (file_down, stored_down) {
-                (Some(f), _) if !crate::core::data::sql::is_blank(&f.text) => (f, "file"),
-                (_, Some(text)) if !crate::core::data::sql::is_blank(&text) => {
-                    let path = format!("ledger:{}_{}.down.sql", item.version, item.name);
-                    let no_transaction = source::header_directives(&text)
-                        .map(|d| d.no_transaction)
-                        .unwrap_or(false);
-                    (SqlFile { path: path.into(), text, no_transaction }, "ledger")
-                }
-                _ => {
-                    no_down.push(item.label());
-                    continue;
-                }
-            };
-            let statements = checked_statements(&down)?;
-            steps.push(Change {
-                version: item.version.to_string(),
-                name: item.name.clone(),
-                direction: Direction::Down,
-                transactional: !down.no_transaction,
-                origin: down.path.display().to_string(),
-                source,
-                checksum: entry.checksum.clone(),
-                up_sql: stored_up,
-                down_sql: Some(down.text.clone()),
-                statements,
-                start_at: 0,
-            });
-        }
-        if !no_down.is_empty() {
-            return Err(Error::guard(format!(
-                "cannot roll back {}: no down file and no down SQL in the ledger; write a down file, or restore a backup",
-                no_down.join(", ")
-            )));
-        }
-        let repeatables: Vec<LatestRow> = if steps.is_empty() {
-            Vec::new()
-        } else {
-            let applied = status.items.iter().filter(|i| {
-                i.version.is_repeatable() && i.state.is_in_database() && i.state != MigrationState::Failed
-            });
-            applied.filter_map(|i| i.entry.clone()).collect()
-        };
-        Ok((steps, repeatables))
-    }
-    .await;
-    let plan = match plan {
-        Ok(plan) => {
-            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| plan)
+    let planned = plan(&run, migrations, target, to.as_ref()).await;
+    let planned = match planned {
+        Ok(p) => {
+            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| p)
         }
         Err(e) => Err(e),
     };
-    match plan {
-        Ok((steps, repeatables)) => {
-            // An emergency rollback still goes through the environment's pre hooks and
-            // backup policy: undoing a change can lose data too.
-            let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
-            if let Some(first) = steps.first() {
-                if let Err(e) = run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
-                    return Ok(fail_early(run, e).await);
-                }
-                let label = format!("pre-rollback-{}", first.version);
-                if let Err(e) = backup_before(&mut run, env, None, &label).await {
-                    return Ok(fail_early(run, e).await);
-                }
-                if let Err(e) = run.hooks(hooks::HookPoint::PreApply, &versions, None).await {
-                    return Ok(fail_early(run, e).await);
-                }
-            }
-            if let Err(e) = mark_for_rerun(&run, &repeatables).await {
-                return Ok(fail_early(run, e).await);
-            }
-            Ok(run.run_changes(steps).await)
-        }
-        Err(e) => Ok(fail_early(run, e).await),
+    let (steps, repeatables) = match planned {
+        Ok(p) => p,
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    if let Err(e) = before_changes(&mut run, env, &steps).await {
+        return Ok(fail_early(run, e).await);
     }
+    if let Err(e) = mark_for_rerun(&run, &repeatables).await {
+        return Ok(fail_early(run, e).await);
+    }
+    Ok(run.run_changes(steps).await)
+}
+
+/// What to undo, newest first, and the applied repeatables to mark for a re-run.
+async fn plan(
+    run: &Run,
+    migrations: Vec<source::Migration>,
+    target: &RollbackTarget,
+    to: Option<&Version>,
+) -> Result<(Vec<Change>, Vec<LatestRow>)> {
+    let latest = run.session.ledger.latest(&run.session.client).await?;
+    let status = Status::build(migrations, latest)?;
+    check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
+    let mut steps = Vec::new();
+    let mut no_down = Vec::new();
+    for item in chosen(&status, target, to)? {
+        match down_change(run, item).await? {
+            Some(c) => steps.push(c),
+            None => no_down.push(item.label()),
+        }
+    }
+    if !no_down.is_empty() {
+        return Err(Error::guard(format!(
+            "cannot roll back {}: no down file and no down SQL in the ledger; write a down file, or restore a backup",
+            no_down.join(", ")
+        )));
+    }
+    let repeatables: Vec<LatestRow> = if steps.is_empty() {
+        Vec::new()
+    } else {
+        let applied = status.items.iter().filter(|i| {
+            i.version.is_repeatable()
+                && i.state.is_in_database()
+                && i.state != MigrationState::Failed
+        });
+        applied.filter_map(|i| i.entry.clone()).collect()
+    };
+    Ok((steps, repeatables))
+}
+
+/// The applied migrations a target names, newest first. Repeatables have no undo: they
+/// stay, and run again at the next apply (see `mark_for_rerun`).
+fn chosen<'a>(
+    status: &'a Status,
+    target: &RollbackTarget,
+    to: Option<&Version>,
+) -> Result<Vec<&'a Item>> {
+    let mut applied: Vec<&Item> = status
+        .items
+        .iter()
+        .filter(|i| i.state.is_in_database() && !i.version.is_repeatable())
+        .collect();
+    applied.reverse();
+    Ok(match (target, to) {
+        (RollbackTarget::Steps(n), _) => {
+            if *n > applied.len() {
+                return Err(Error::input(format!(
+                    "{n} steps: only {} migration(s) are applied",
+                    applied.len()
+                )));
+            }
+            applied.into_iter().take(*n).collect()
+        }
+        (RollbackTarget::To(_), Some(v)) => {
+            let is_applied = |i: &Item| &i.version == v && i.state.is_in_database();
+            if v.key() != "0" && !status.items.iter().any(is_applied) {
+                return Err(Error::input(format!(
+                    "target version {v}: that version is not applied; use an applied version, or 0 to roll back everything"
+                )));
+            }
+            // 0 is everything, a migration numbered 0 too (diesel's, drizzle's first).
+            applied.into_iter().filter(|i| &i.version > v || v.key() == "0").collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// The down side of an applied migration: its down file, else the down SQL the ledger
+/// kept; None when neither has any.
+async fn down_change(run: &Run, item: &Item) -> Result<Option<Change>> {
+    let Some(entry) = item.entry.as_ref() else { return Ok(None) };
+    let (stored_up, stored_down) =
+        run.session.ledger.stored_sql(&run.session.client, entry.id).await?;
+    let file_down = item.migration.as_ref().and_then(|m| m.down.clone());
+    let (down, source) = match (file_down, stored_down) {
+        (Some(f), _) if !is_blank(&f.text) => (f, "file"),
+        (_, Some(text)) if !is_blank(&text) => {
+            let path = format!("ledger:{}_{}.down.sql", item.version, item.name);
+            let no_transaction =
+                source::header_directives(&text).map(|d| d.no_transaction).unwrap_or(false);
+            (SqlFile { path: path.into(), text, no_transaction }, "ledger")
+        }
+        _ => return Ok(None),
+    };
+    let statements = checked_statements(&down)?;
+    Ok(Some(Change {
+        version: item.version.to_string(),
+        name: item.name.clone(),
+        direction: Direction::Down,
+        transactional: !down.no_transaction,
+        origin: down.path.display().to_string(),
+        source,
+        checksum: entry.checksum.clone(),
+        up_sql: stored_up,
+        down_sql: Some(down.text.clone()),
+        statements,
+        start_at: 0,
+    }))
+}
+
+/// An emergency rollback still goes through the environment's pre hooks and backup
+/// policy: undoing a change can lose data too.
+async fn before_changes(run: &mut Run, env: &Environment, steps: &[Change]) -> Result<()> {
+    let Some(first) = steps.first() else { return Ok(()) };
+    let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+    run.hooks(hooks::HookPoint::PreCheck, &versions, None).await?;
+    let label = format!("pre-rollback-{}", first.version);
+    backup_before(run, env, None, &label).await?;
+    run.hooks(hooks::HookPoint::PreApply, &versions, None).await
 }
 
 /// Flyway repeatables build on what versioned migrations made, and have no undo: when those
