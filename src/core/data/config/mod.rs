@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use crate::core::error::{Error, Refusal, Result};
 
 mod duration;
+mod environment;
 pub mod paths;
 mod raw;
 use crate::core::data::lint::rules::{self, Severity};
 use duration::parse_duration_field;
 pub use duration::{describe_duration, parse_duration};
+use environment::build_environment;
 use raw::*;
 
 pub const PROJECT_FILE: &str = "sluice.toml";
@@ -366,169 +368,6 @@ fn lint_levels(
         out.insert(rule.clone(), level);
     }
     Ok(out)
-}
-
-fn build_environment(
-    name: &str,
-    raw: RawEnvironment,
-    root: &Path,
-    default_lock: Duration,
-    default_stmt: Duration,
-) -> Result<Environment> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(Error::input("environment names use letters, digits, - and _"));
-    }
-    let tier = raw.tier.ok_or_else(|| {
-        Error::input("missing tier: add tier = \"development\", \"testing\" or \"production\"")
-    })?;
-    match (&raw.url, &raw.url_env) {
-        (Some(_), Some(_)) => {
-            return Err(Error::input("set either url or url_env, not both"));
-        }
-        (None, None) => {
-            return Err(Error::input(
-                "no connection: set url = \"postgres://user@host/db\" or url_env = \"VAR\"",
-            ))
-        }
-        (Some(url), None) => {
-            if url_has_password(url) {
-                return Err(Error::input(
-                    "the url holds a password; passwords never live in sluice.toml, which is committed: \
-                     use url_env = \"VAR\", PGPASSWORD or ~/.pgpass",
-                ));
-            }
-        }
-        (None, Some(var)) => {
-            if var.is_empty() || var.contains('=') {
-                return Err(Error::input(format!("url_env = {var:?} is not a variable name")));
-            }
-        }
-    }
-    let sslmode = match raw.sslmode.as_deref() {
-        None => None,
-        Some(s) => Some(SslMode::parse(s).ok_or_else(|| {
-            Error::input(format!(
-                "sslmode = {s:?}: use disable, prefer, require, verify-ca or verify-full"
-            ))
-        })?),
-    };
-    let path = |p: Option<String>| p.map(|p| root.join(p));
-    let tls = Tls {
-        sslmode,
-        sslrootcert: path(raw.sslrootcert),
-        sslcert: path(raw.sslcert),
-        sslkey: path(raw.sslkey),
-    };
-    if tls.sslcert.is_some() != tls.sslkey.is_some() {
-        return Err(Error::input("sslcert and sslkey go together: set both or neither"));
-    }
-    let lock_timeout =
-        parse_duration_field(raw.lock_timeout.as_deref(), "lock_timeout", default_lock)?;
-    let statement_timeout =
-        parse_duration_field(raw.statement_timeout.as_deref(), "statement_timeout", default_stmt)?;
-    let lock_retry_backoff = parse_duration_field(
-        raw.lock_retry_backoff.as_deref(),
-        "lock_retry_backoff",
-        Duration::from_secs(1),
-    )?;
-    let lock_retries = raw.lock_retries.unwrap_or(3);
-    if lock_retries > 100 {
-        return Err(Error::input(format!("lock_retries = {lock_retries}: at most 100")));
-    }
-    let rb = raw.backup.unwrap_or_default();
-    let backup = BackupPolicy {
-        mode: rb.mode.unwrap_or(if tier == Tier::Production {
-            BackupMode::Required
-        } else {
-            BackupMode::Optional
-        }),
-        kind: rb.kind.unwrap_or_default(),
-        dir: path(rb.dir),
-        keep_days: rb.keep_days,
-        keep_count: rb.keep_count,
-        max_age: rb
-            .max_age
-            .as_deref()
-            .map(|v| {
-                parse_duration(v).filter(|d| !d.is_zero()).ok_or_else(|| {
-                    Error::input(format!(
-                        "backup.max_age = {v:?}: write a duration such as \"6h\" or \"2d\""
-                    ))
-                })
-            })
-            .transpose()?,
-    };
-    let ra = raw.approvals.unwrap_or_default();
-    let required = ra.required.unwrap_or(1);
-    if !(1..=2).contains(&required) {
-        return Err(Error::input(format!("approvals.required = {required}: use 1 or 2")));
-    }
-    let approvals = ApprovalPolicy { required, ticket: ra.ticket.unwrap_or_default() };
-    let maintenance_window = raw.maintenance_window.map(build_window).transpose()?;
-    let rh = raw.hooks.unwrap_or_default();
-    let hooks = Hooks {
-        pre_check: rh.pre_check,
-        pre_apply: rh.pre_apply,
-        post_apply: rh.post_apply,
-        post_verify: rh.post_verify,
-        on_failure: rh.on_failure,
-        timeout: parse_duration_field(
-            rh.timeout.as_deref(),
-            "hooks.timeout",
-            Duration::from_secs(60),
-        )?,
-    };
-    Ok(Environment {
-        name: name.to_string(),
-        tier,
-        url: raw.url,
-        url_env: raw.url_env,
-        tls,
-        lock_timeout,
-        statement_timeout,
-        lock_retries,
-        lock_retry_backoff,
-        lint_gate: raw.lint_gate.unwrap_or_default(),
-        backup,
-        approvals,
-        maintenance_window,
-        seeds: raw.seeds.into_iter().map(|s| root.join(s)).collect(),
-        hooks,
-        report_dir: raw.report_dir.map(|d| root.join(d)),
-    })
-}
-
-fn build_window(raw: RawWindow) -> Result<MaintenanceWindow> {
-    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let mut days = Vec::new();
-    for d in raw.days.unwrap_or_else(|| DAYS.iter().map(|s| s.to_string()).collect()) {
-        let lower = d.to_ascii_lowercase();
-        let idx = DAYS.iter().position(|x| lower.starts_with(x)).ok_or_else(|| {
-            Error::input(format!("maintenance_window.days: {d:?} is not a day (mon..sun)"))
-        })?;
-        days.push(idx as u8);
-    }
-    let start_minute = parse_clock(&raw.start, "maintenance_window.start")?;
-    let end_minute = parse_clock(&raw.end, "maintenance_window.end")?;
-    if let Some(tz) = raw.timezone {
-        if !tz.eq_ignore_ascii_case("utc") {
-            return Err(Error::input(format!(
-                "maintenance_window.timezone = {tz:?}: only UTC is supported; write the times in UTC"
-            )));
-        }
-    }
-    Ok(MaintenanceWindow { days, start_minute, end_minute })
-}
-
-fn parse_clock(s: &str, field: &str) -> Result<u16> {
-    let bad = || Error::input(format!("{field} = {s:?}: write the time as HH:MM (24-hour, UTC)"));
-    let (h, m) = s.split_once(':').ok_or_else(bad)?;
-    let h: u16 = h.parse().map_err(|_| bad())?;
-    let m: u16 = m.parse().map_err(|_| bad())?;
-    if h > 24 || m > 59 || (h == 24 && m > 0) {
-        return Err(bad());
-    }
-    Ok(h * 60 + m)
 }
 
 fn is_identifier(s: &str) -> bool {
