@@ -80,12 +80,10 @@ fn walk(text: &str, mut on: impl FnMut(Token) -> bool) {
     let mut at_statement_start = true;
     while i < b.len() {
         let c = b[i];
-        let start = i;
-        match c {
+        let next = match c {
+            // Comments change nothing about where a statement starts.
             b'-' if b[i..].starts_with(b"--") => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p);
                 continue;
             }
             b'/' if b[i..].starts_with(b"/*") => match block_comment_end(b, i) {
@@ -93,109 +91,94 @@ fn walk(text: &str, mut on: impl FnMut(Token) -> bool) {
                     i = end;
                     continue;
                 }
-                None => {
-                    on(Token::Problem(Problem {
-                        offset: start,
-                        message: "unterminated /* comment".into(),
-                    }));
-                    return;
-                }
+                None => Err(problem(i, "unterminated /* comment".into())),
             },
-            b'\'' => {
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'E' | b'e')
-                    && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
-                i += 1;
-                loop {
-                    if i >= b.len() {
-                        on(Token::Problem(Problem {
-                            offset: start,
-                            message: "unterminated quoted string".into(),
-                        }));
-                        return;
-                    }
-                    if escapes && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == b'\'' {
-                        if b.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                loop {
-                    if i >= b.len() {
-                        on(Token::Problem(Problem {
-                            offset: start,
-                            message: "unterminated quoted identifier".into(),
-                        }));
-                        return;
-                    }
-                    if b[i] == b'"' {
-                        if b.get(i + 1) == Some(&b'"') {
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'$' => {
-                match dollar_tag(b, i) {
-                    Some(len) => {
-                        let tag = &b[i..i + len];
-                        let body = i + len;
-                        match b[body..].windows(len).position(|w| w == tag) {
-                            Some(p) => i = body + p + len,
-                            None => {
-                                let shown = String::from_utf8_lossy(tag);
-                                on(Token::Problem(Problem {
-                                offset: start,
-                                message: format!("unterminated dollar-quoted string: {shown} is never closed"),
-                            }));
-                                return;
-                            }
-                        }
-                    }
-                    None => i += 1,
-                }
-            }
-            b'\\' if at_statement_start || line_start(b, i) => {
-                let end =
-                    b[i..].iter().position(|&c| c.is_ascii_whitespace()).map_or(b.len(), |p| i + p);
-                let cmd = String::from_utf8_lossy(&b[i..end]);
-                on(Token::Problem(Problem {
-                    offset: start,
-                    message: format!(
-                        "psql meta-command {cmd} is not SQL; sluice runs SQL only: remove it (set psql options on the command line instead)"
-                    ),
-                }));
-                return;
-            }
+            b'\'' => string_end(b, i),
+            b'"' => identifier_end(b, i),
+            b'$' => dollar_end(b, i),
+            b'\\' if at_statement_start || line_start(b, i) => Err(meta_command(b, i)),
             b';' => {
-                i += 1;
                 at_statement_start = true;
-                if !on(Token::Semicolon(start)) {
+                if !on(Token::Semicolon(i)) {
                     return;
                 }
+                i += 1;
                 continue;
             }
-            _ => i += 1,
+            _ => Ok(i + 1),
+        };
+        match next {
+            Ok(n) => i = n,
+            Err(p) => {
+                on(Token::Problem(p));
+                return;
+            }
         }
         if !c.is_ascii_whitespace() {
             at_statement_start = false;
         }
     }
+}
+
+fn problem(offset: usize, message: String) -> Problem {
+    Problem { offset, message }
+}
+
+/// Past a '...' string at `start` ('' inside it; backslash escapes in an E'...' string).
+fn string_end(b: &[u8], start: usize) -> Result<usize, Problem> {
+    let escapes = start > 0
+        && matches!(b[start - 1], b'E' | b'e')
+        && (start < 2 || !(b[start - 2].is_ascii_alphanumeric() || b[start - 2] == b'_'));
+    let mut i = start + 1;
+    loop {
+        match b.get(i) {
+            None => return Err(problem(start, "unterminated quoted string".into())),
+            Some(b'\\') if escapes => i += 2,
+            Some(b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
+            Some(b'\'') => return Ok(i + 1),
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// Past a "..." identifier at `start` ("" inside it).
+fn identifier_end(b: &[u8], start: usize) -> Result<usize, Problem> {
+    let mut i = start + 1;
+    loop {
+        match b.get(i) {
+            None => return Err(problem(start, "unterminated quoted identifier".into())),
+            Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
+            Some(b'"') => return Ok(i + 1),
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// Past a $tag$...$tag$ string at `start`; a $ that opens no tag is just a character.
+fn dollar_end(b: &[u8], start: usize) -> Result<usize, Problem> {
+    let Some(len) = dollar_tag(b, start) else { return Ok(start + 1) };
+    let tag = &b[start..start + len];
+    let body = start + len;
+    match b[body..].windows(len).position(|w| w == tag) {
+        Some(p) => Ok(body + p + len),
+        None => {
+            let shown = String::from_utf8_lossy(tag);
+            let message = format!("unterminated dollar-quoted string: {shown} is never closed");
+            Err(problem(start, message))
+        }
+    }
+}
+
+/// A psql backslash command where a statement starts: not SQL.
+fn meta_command(b: &[u8], i: usize) -> Problem {
+    let end = b[i..].iter().position(|&c| c.is_ascii_whitespace()).map_or(b.len(), |p| i + p);
+    let cmd = String::from_utf8_lossy(&b[i..end]);
+    problem(
+        i,
+        format!(
+            "psql meta-command {cmd} is not SQL; sluice runs SQL only: remove it (set psql options on the command line instead)"
+        ),
+    )
 }
 
 fn line_start(b: &[u8], i: usize) -> bool {
