@@ -12,7 +12,7 @@ use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::Direction;
 use crate::core::data::source::{self, Layout, Migration};
 use crate::core::db::connect::Target;
-use crate::core::db::foreign::{self, Key, Recorded};
+use crate::core::db::foreign::{self, ForeignRow, Key, Recorded};
 use crate::core::db::ledger::{Ledger, NewRow};
 use crate::core::error::{Error, Refusal, Result};
 use crate::core::guard::policy::check_confirmation;
@@ -163,7 +163,6 @@ async fn plan(
     } else {
         vec![]
     };
-    let when_of = |v: &source::Version| whens.iter().find(|(w, _)| w == v).map(|(_, t)| *t);
     let drizzle_top = rows
         .iter()
         .filter_map(|r| match r.key {
@@ -171,41 +170,85 @@ async fn plan(
             _ => None,
         })
         .max();
+    let history =
+        ToolHistory { tool, rows: &rows, whens, drizzle_top, in_ledger, failed: opts.failed };
     let mut matched = vec![false; rows.len()];
     let mut items = Vec::new();
     for m in migrations {
-        let own = rows.iter().position(|r| match &r.key {
+        items.push(history.item(m, &mut matched)?);
+    }
+    let unmatched = unmatched(&rows, &matched, &items);
+    Ok(AdoptPlan {
+        tool: tool.to_string(),
+        table,
+        environment: env.name.clone(),
+        migrations: items,
+        unmatched,
+        executed: false,
+    })
+}
+
+/// What the other tool's history says, set beside each migration file.
+struct ToolHistory<'a> {
+    tool: Layout,
+    rows: &'a [ForeignRow],
+    /// Drizzle's journal time of each version.
+    whens: Vec<(source::Version, i64)>,
+    /// Drizzle runs what is newer than its newest row.
+    drizzle_top: Option<i64>,
+    in_ledger: Vec<source::Version>,
+    failed: Option<FailedChoice>,
+}
+
+impl ToolHistory<'_> {
+    fn when_of(&self, v: &source::Version) -> Option<i64> {
+        self.whens.iter().find(|(w, _)| w == v).map(|(_, t)| *t)
+    }
+
+    /// What the tool recorded of `m`: its own row, a baseline or "up to" row that covers
+    /// it, or (drizzle) its journal time at or before the newest row.
+    fn recorded(
+        &self,
+        m: &Migration,
+        matched: &mut [bool],
+    ) -> (Option<&ForeignRow>, Option<Recorded>) {
+        let own = self.rows.iter().position(|r| match &r.key {
             Key::Version(v) => *v == m.version,
             Key::Repeatable(d) => m.version.is_repeatable() && *d == m.name.replace('_', " "),
-            Key::Millis(t) => when_of(&m.version) == Some(*t),
+            Key::Millis(t) => self.when_of(&m.version) == Some(*t),
             Key::UpTo(_) => false,
         });
-        let upto = rows.iter().position(|r| match &r.key {
+        let upto = self.rows.iter().position(|r| match &r.key {
             Key::UpTo(v) => !m.version.is_repeatable() && m.version <= *v,
             _ => false,
         });
         if let Some(i) = own {
             matched[i] = true;
         }
-        let row = own.map(|i| &rows[i]);
+        let row = own.map(|i| &self.rows[i]);
         let recorded = match (row, upto) {
             (Some(r), _) => Some(r.recorded.clone()),
-            (None, Some(i)) => Some(rows[i].recorded.clone()),
-            // Drizzle runs what is newer than its newest row; older is applied.
-            (None, None) => match (when_of(&m.version), drizzle_top) {
+            (None, Some(i)) => Some(self.rows[i].recorded.clone()),
+            (None, None) => match (self.when_of(&m.version), self.drizzle_top) {
                 (Some(w), Some(top)) if w <= top => Some(Recorded::Applied),
                 _ => None,
             },
         };
+        (row, recorded)
+    }
+
+    /// One migration's line of the plan: what the tool recorded and what adopting does.
+    fn item(&self, m: Migration, matched: &mut [bool]) -> Result<AdoptItem> {
+        let (row, recorded) = self.recorded(&m, matched);
         let (checksum, tool_checksum) = match row.and_then(|r| r.checksum.as_ref()) {
-            Some(sum) if foreign::same(tool, sum, &m)? => ("matches", Some(sum.to_string())),
+            Some(sum) if foreign::same(self.tool, sum, &m)? => ("matches", Some(sum.to_string())),
             Some(sum) => ("differs", Some(sum.to_string())),
             None => ("none kept", None),
         };
         let action = match &recorded {
-            _ if in_ledger.contains(&m.version) => "in-ledger",
+            _ if self.in_ledger.contains(&m.version) => "in-ledger",
             None => "pending",
-            Some(Recorded::Failed(_)) => match opts.failed {
+            Some(Recorded::Failed(_)) => match self.failed {
                 None => "refused",
                 Some(FailedChoice::Applied) => "adopt",
                 Some(FailedChoice::Failed) => "adopt-failed",
@@ -213,7 +256,7 @@ async fn plan(
             Some(_) if m.version.is_repeatable() && checksum == "differs" => "rerun",
             Some(_) => "adopt",
         };
-        items.push(AdoptItem {
+        Ok(AdoptItem {
             version: m.version.to_string(),
             name: m.name.clone(),
             recorded: match &recorded {
@@ -231,9 +274,13 @@ async fn plan(
             tool_checksum,
             action: action.into(),
             migration: Some(m),
-        });
+        })
     }
-    let mut unmatched = Vec::new();
+}
+
+/// Rows of the tool's history that no migration file answers.
+fn unmatched(rows: &[ForeignRow], matched: &[bool], items: &[AdoptItem]) -> Vec<String> {
+    let mut out = Vec::new();
     for (r, seen) in rows.iter().zip(matched) {
         let what = match &r.key {
             Key::Version(v) if !seen => format!("version {v}"),
@@ -249,16 +296,9 @@ async fn plan(
             }
             _ => continue,
         };
-        unmatched.push(what);
+        out.push(what);
     }
-    Ok(AdoptPlan {
-        tool: tool.to_string(),
-        table,
-        environment: env.name.clone(),
-        migrations: items,
-        unmatched,
-        executed: false,
-    })
+    out
 }
 
 /// Plans the adoption (dry run), or with `execute` records it as one run under the ledger
