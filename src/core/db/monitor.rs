@@ -99,39 +99,9 @@ impl Monitor {
             (xacts - before).max(0) as f64 / now.duration_since(at).as_secs_f64().max(0.001)
         });
         self.last = Some((now, xacts));
-        let longest = self
-            .client
-            .query_opt(
-                "SELECT pid, coalesce(nullif(application_name, ''), usename::text, '?'),
-                        extract(epoch FROM now() - xact_start)::float8
-                 FROM pg_stat_activity
-                 WHERE xact_start IS NOT NULL AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-                 ORDER BY xact_start LIMIT 1",
-                &[],
-            )
-            .await?
-            .map(|r| (r.get(0), r.get(1), r.get(2)));
-        let blocked = self
-            .client
-            .query(
-                "SELECT pid, coalesce(usename::text, ''), coalesce(application_name, ''), pg_blocking_pids(pid),
-                        coalesce(extract(epoch FROM now() - query_start), 0)::float8, left(coalesce(query, ''), 80)
-                 FROM pg_stat_activity
-                 WHERE cardinality(pg_blocking_pids(pid)) > 0 AND pid <> pg_backend_pid()
-                 ORDER BY query_start LIMIT 10",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| Blocked {
-                pid: r.get(0),
-                user: r.get(1),
-                application: r.get(2),
-                blockers: r.get(3),
-                seconds: r.get(4),
-                query: r.get::<_, String>(5).replace(char::is_whitespace, " "),
-            })
-            .collect::<Vec<Blocked>>();
+        let longest = self.longest().await?;
+        let blocked = self.blocked().await?;
+        // The sessions that block without waiting themselves: the roots of the tree.
         let waiting: Vec<i32> = blocked.iter().map(|b| b.pid).collect();
         let mut roots: Vec<i32> = blocked
             .iter()
@@ -144,41 +114,7 @@ impl Monitor {
         let idle_in_tx = self
             .sessions("state LIKE 'idle in transaction%' AND $1::int4[] IS NOT NULL", &[])
             .await?;
-        let locks = if relations.is_empty() {
-            Vec::new()
-        } else {
-            self.client
-                .query(
-                    "SELECT n.nspname || '.' || c.relname, l.pid,
-                            coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
-                            l.mode, l.granted,
-                            coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8
-                     FROM pg_locks l
-                     JOIN pg_class c ON c.oid = l.relation
-                     JOIN pg_namespace n ON n.oid = c.relnamespace
-                     JOIN pg_stat_activity a ON a.pid = l.pid
-                     WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid()
-                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                       AND lower(c.relname) = ANY ($1)
-                     ORDER BY l.granted, 6 DESC, 1, 2
-                     LIMIT 50",
-                    &[&relations],
-                )
-                .await?
-                .iter()
-                // Predicate locks (SIReadLock) are no table mode and block nobody's DDL.
-                .filter_map(|r| {
-                    Some(RelationLock {
-                        relation: r.get(0),
-                        pid: r.get(1),
-                        who: r.get(2),
-                        mode: LockMode::from_pg(r.get::<_, &str>(3))?,
-                        granted: r.get(4),
-                        xact_seconds: r.get(5),
-                    })
-                })
-                .collect()
-        };
+        let locks = if relations.is_empty() { Vec::new() } else { self.locks(relations).await? };
         Ok(Snapshot {
             connections: r.get(0),
             max_connections: r.get(1),
@@ -192,6 +128,83 @@ impl Monitor {
             locks,
             idle_in_tx,
         })
+    }
+
+    /// The oldest open transaction: pid, who, seconds.
+    async fn longest(&self) -> Result<Option<(i32, String, f64)>> {
+        Ok(self
+    .client
+    .query_opt(
+        "SELECT pid, coalesce(nullif(application_name, ''), usename::text, '?'),
+                extract(epoch FROM now() - xact_start)::float8
+         FROM pg_stat_activity
+         WHERE xact_start IS NOT NULL AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+         ORDER BY xact_start LIMIT 1",
+        &[],
+    )
+    .await?
+    .map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// Sessions waiting on a lock, with the pids they wait for.
+    async fn blocked(&self) -> Result<Vec<Blocked>> {
+        Ok(self
+    .client
+    .query(
+        "SELECT pid, coalesce(usename::text, ''), coalesce(application_name, ''), pg_blocking_pids(pid),
+                coalesce(extract(epoch FROM now() - query_start), 0)::float8, left(coalesce(query, ''), 80)
+         FROM pg_stat_activity
+         WHERE cardinality(pg_blocking_pids(pid)) > 0 AND pid <> pg_backend_pid()
+         ORDER BY query_start LIMIT 10",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Blocked {
+        pid: r.get(0),
+        user: r.get(1),
+        application: r.get(2),
+        blockers: r.get(3),
+        seconds: r.get(4),
+        query: r.get::<_, String>(5).replace(char::is_whitespace, " "),
+    })
+    .collect::<Vec<Blocked>>())
+    }
+
+    /// Locks held or awaited on the tables the pending migrations touch.
+    async fn locks(&self, relations: &[String]) -> Result<Vec<RelationLock>> {
+        Ok(self
+            .client
+            .query(
+                "SELECT n.nspname || '.' || c.relname, l.pid,
+                coalesce(nullif(a.application_name, ''), a.usename::text, '?'),
+                l.mode, l.granted,
+                coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8
+         FROM pg_locks l
+         JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND lower(c.relname) = ANY ($1)
+         ORDER BY l.granted, 6 DESC, 1, 2
+         LIMIT 50",
+                &[&relations],
+            )
+            .await?
+            .iter()
+            // Predicate locks (SIReadLock) are no table mode and block nobody's DDL.
+            .filter_map(|r| {
+                Some(RelationLock {
+                    relation: r.get(0),
+                    pid: r.get(1),
+                    who: r.get(2),
+                    mode: LockMode::from_pg(r.get::<_, &str>(3))?,
+                    granted: r.get(4),
+                    xact_seconds: r.get(5),
+                })
+            })
+            .collect())
     }
 
     async fn sessions(&self, filter: &str, pids: &[i32]) -> Result<Vec<Session>> {
