@@ -3,6 +3,7 @@
 
 mod pipeline;
 mod rehearse;
+mod stages;
 
 pub use pipeline::{GuardedRun, Opened, Planned};
 

@@ -6,19 +6,19 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{rehearse, up_step, ApplyOptions};
+use super::{up_step, ApplyOptions};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::lint::Finding;
-use crate::core::data::plan::{Item, Status};
-use crate::core::data::source;
+use crate::core::data::plan::{Item, MigrationState, Status};
+use crate::core::data::source::{self, Version};
 use crate::core::error::{Error, Refusal, Result};
 use crate::core::exec::parse_version;
 use crate::core::exec::session::control::Control;
 use crate::core::exec::session::guards;
 use crate::core::exec::session::migration::Change;
 use crate::core::exec::session::run::{fail_early, Run};
+use crate::core::guard::hooks;
 use crate::core::guard::policy::check_confirmation;
-use crate::core::guard::{gate, hooks};
 use crate::core::record::details::Request;
 use crate::core::record::report::{
     Blocker, Event, Override, ReportError, RunReport, Stage, StageOutcome, StageResult,
@@ -42,17 +42,70 @@ pub enum Opened {
 
 /// A guarded apply in progress: connected, holding the ledger lock, recorded as a run.
 pub struct GuardedRun {
-    run: Run,
-    project: Project,
-    opts: ApplyOptions,
-    status: Status,
-    pending: Vec<Item>,
-    steps: Vec<Change>,
-    stages: Vec<Stage>,
-    next: usize,
-    findings: Vec<Finding>,
+    pub(super) run: Run,
+    pub(super) project: Project,
+    pub(super) opts: ApplyOptions,
+    pub(super) status: Status,
+    pub(super) pending: Vec<Item>,
+    pub(super) steps: Vec<Change>,
+    pub(super) stages: Vec<Stage>,
+    pub(super) next: usize,
+    pub(super) findings: Vec<Finding>,
     /// The last stage's failure, kept for the run's record when the operator gives up.
-    failure: Option<(Error, Vec<Blocker>, &'static str)>,
+    pub(super) failure: Option<(Error, Vec<Blocker>, &'static str)>,
+}
+
+/// The pending migrations up to `to`, as changes, once the guards that need no server
+/// figures pass (failed migration, drift, out of order).
+async fn plan(
+    run: &Run,
+    migrations: Vec<source::Migration>,
+    opts: &ApplyOptions,
+    to: Option<&Version>,
+) -> Result<(Status, Vec<Item>, Vec<Change>)> {
+    let latest = run.session.ledger.latest(&run.session.client).await?;
+    let status = Status::build(migrations, latest)?;
+    guards::check_guards(&status, opts)?;
+    let pending: Vec<Item> =
+        status.pending().filter(|i| to.is_none_or(|t| &i.version <= t)).cloned().collect();
+    if !opts.allow_out_of_order {
+        let late: Vec<String> =
+            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+        if !late.is_empty() {
+            return Err(Error::refused(
+                Refusal::OutOfOrder,
+                format!(
+                    "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
+                    late.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut steps = Vec::new();
+    for item in &pending {
+        if let Some(s) = up_step(item)? {
+            steps.push(s);
+        }
+    }
+    Ok((status, pending, steps))
+}
+
+/// The guards the operator allowed past when starting the run, for its record.
+fn allowed(status: &Status, pending: &[Item], opts: &ApplyOptions) -> Vec<Override> {
+    let mut overrides = Vec::new();
+    let labels = |items: Vec<&Item>| -> Vec<String> { items.iter().map(|i| i.label()).collect() };
+    let drifted =
+        labels(status.items.iter().filter(|i| i.state == MigrationState::Drifted).collect());
+    if opts.allow_drift && !drifted.is_empty() {
+        let reason = "drift allowed by the operator".into();
+        overrides.push(Override { guard: "drift".into(), reason, what: drifted });
+    }
+    let late = labels(pending.iter().filter(|i| i.out_of_order).collect());
+    if opts.allow_out_of_order && !late.is_empty() {
+        let reason = "out of order allowed by the operator".into();
+        overrides.push(Override { guard: "out-of-order".into(), reason, what: late });
+    }
+    overrides
 }
 
 impl GuardedRun {
@@ -79,37 +132,7 @@ impl GuardedRun {
         let action = if opts.dry_run { "dry-run" } else { "apply" };
         let request = Request { to: opts.to.clone(), ..Request::default() };
         let mut run = Run::begin(project, env, action, request, ctl).await?;
-        let planned = async {
-            let latest = run.session.ledger.latest(&run.session.client).await?;
-            let status = Status::build(migrations, latest)?;
-            guards::check_guards(&status, opts)?;
-            let pending: Vec<Item> = status
-                .pending()
-                .filter(|i| to.as_ref().is_none_or(|t| &i.version <= t))
-                .cloned()
-                .collect();
-            if !opts.allow_out_of_order {
-                let late: Vec<String> =
-                    pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
-                if !late.is_empty() {
-                    return Err(Error::refused(
-                        Refusal::OutOfOrder,
-                        format!(
-                            "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
-                            late.join(", ")
-                        ),
-                    ));
-                }
-            }
-            let mut steps = Vec::new();
-            for item in &pending {
-                if let Some(s) = up_step(item)? {
-                    steps.push(s);
-                }
-            }
-            Ok((status, pending, steps))
-        }
-        .await;
+        let planned = plan(&run, migrations, opts, to.as_ref()).await;
         let (status, pending, steps) = match planned {
             Ok(p) => p,
             Err(e) => return Ok(Opened::Finished(Box::new(fail_early(run, e).await))),
@@ -118,33 +141,7 @@ impl GuardedRun {
         if steps.is_empty() {
             return Ok(Opened::Finished(Box::new(run.finish("nothing-to-do", None).await)));
         }
-        let mut overrides = Vec::new();
-        if opts.allow_drift {
-            let drifted: Vec<String> = status
-                .items
-                .iter()
-                .filter(|i| i.state == crate::core::data::plan::MigrationState::Drifted)
-                .map(|i| i.label())
-                .collect();
-            if !drifted.is_empty() {
-                overrides.push(Override {
-                    guard: "drift".into(),
-                    reason: "drift allowed by the operator".into(),
-                    what: drifted,
-                });
-            }
-        }
-        if opts.allow_out_of_order {
-            let late: Vec<String> =
-                pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
-            if !late.is_empty() {
-                overrides.push(Override {
-                    guard: "out-of-order".into(),
-                    reason: "out of order allowed by the operator".into(),
-                    what: late,
-                });
-            }
-        }
+        let overrides = allowed(&status, &pending, opts);
         run.report.overrides = overrides;
         let stages = if opts.dry_run {
             vec![Stage::PreChecks, Stage::Lint, Stage::DryRun]
@@ -283,137 +280,6 @@ impl GuardedRun {
         self.run.details.stages = self.run.report.stages.clone();
         if let Err(e) = self.run.save_details().await {
             tracing::warn!("cannot record the stage: {e}");
-        }
-    }
-
-    async fn prechecks(&mut self) -> Result<(StageOutcome, String)> {
-        use crate::core::guard::precheck::{Outcome, Tally, WINDOW_CHECK};
-        let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
-        if let Err(e) = self.run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
-            self.failure = Some((e.clone(), vec![], "refused"));
-            return Err(e);
-        }
-        let env = self.run.env().clone();
-        let res =
-            guards::prechecks(&mut self.run, &env, &self.status, &self.steps, &self.opts).await;
-        if let Err(e) = res {
-            self.failure = Some((e.clone(), vec![], "refused"));
-            return Err(e);
-        }
-        if let Some(reason) = self.opts.override_window.as_deref().filter(|r| !r.trim().is_empty())
-        {
-            let outside = self
-                .run
-                .report
-                .prechecks
-                .iter()
-                .any(|c| c.name == WINDOW_CHECK && c.outcome == Outcome::Warn);
-            if outside {
-                self.add_override(Override {
-                    guard: "maintenance-window".into(),
-                    reason: reason.to_string(),
-                    what: env.maintenance_window.iter().map(|w| w.describe()).collect(),
-                });
-            }
-        }
-        let tally = Tally::of(&self.run.report.prechecks);
-        Ok(if tally.warned > 0 {
-            (StageOutcome::Warned, format!("{} passed, {} warning(s)", tally.passed, tally.warned))
-        } else {
-            (StageOutcome::Passed, format!("{} passed", tally.passed))
-        })
-    }
-
-    fn add_override(&mut self, o: Override) {
-        self.run.report.overrides.retain(|x| x.guard != o.guard);
-        self.run.report.overrides.push(o);
-    }
-
-    async fn lint(&mut self) -> Result<(StageOutcome, String)> {
-        let env = self.run.env().clone();
-        let Some(threshold) = gate::threshold(&env) else {
-            return Ok((StageOutcome::Skipped, "lint gate off for this environment".into()));
-        };
-        let s = &self.run.session;
-        self.findings = match gate::findings(&self.project, &env, &s.client, &self.pending).await {
-            Ok(f) => f,
-            Err(e) => {
-                self.failure = Some((e.clone(), vec![], "refused"));
-                return Err(e);
-            }
-        };
-        let count = |sev| self.findings.iter().filter(|f| f.severity == sev).count();
-        use crate::core::data::lint::Severity;
-        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-        let tally =
-            format!("{} finding(s): {errors} error(s), {warnings} warning(s)", self.findings.len());
-        match gate::decide(&env, &self.findings, self.opts.override_lint.as_deref()) {
-            Ok(None) if errors + warnings > 0 => Ok((StageOutcome::Warned, tally)),
-            Ok(None) => Ok((StageOutcome::Passed, tally)),
-            Ok(Some(overridden)) => {
-                let reason = self.opts.override_lint.clone().unwrap_or_default();
-                let what = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity >= threshold)
-                    .map(|f| {
-                        let file = f.file.rsplit('/').next().unwrap_or(&f.file);
-                        format!("{file}:{} {}", f.line, f.rule)
-                    })
-                    .collect();
-                self.add_override(Override { guard: "lint".into(), reason: reason.clone(), what });
-                self.run.details.lint_overridden = Some(overridden);
-                self.run.save_details().await?;
-                Ok((StageOutcome::Warned, format!("{tally}; gate overridden: {reason}")))
-            }
-            Err(e) => {
-                self.failure = Some((e.clone(), vec![], "refused"));
-                Err(e)
-            }
-        }
-    }
-
-    async fn backup(&mut self) -> Result<(StageOutcome, String)> {
-        let label = format!("pre-{}", self.steps.last().map_or("", |s| s.version.as_str()));
-        let env = self.run.env().clone();
-        if let Err(e) = guards::backup_before(&mut self.run, &env, self.opts.backup, &label).await {
-            self.failure = Some((e.clone(), vec![], "refused"));
-            return Err(e);
-        }
-        Ok(match &self.run.report.backup {
-            Some(b) => (StageOutcome::Passed, b.describe()),
-            None => (StageOutcome::Skipped, "no backup: optional by policy".into()),
-        })
-    }
-
-    async fn dry_run(&mut self) -> Result<(StageOutcome, String)> {
-        match rehearse::rehearse(&mut self.run, &self.steps).await {
-            Ok(r) => {
-                let not = r.migrations.iter().filter(|m| !m.rehearsed).count();
-                let ms: u64 = r.migrations.iter().map(|m| m.duration_ms).sum();
-                let summary = format!(
-                    "{} migration(s) rehearsed in {ms} ms{}",
-                    r.migrations.len() - not,
-                    if not > 0 { format!(", {not} not rehearsable") } else { String::new() }
-                );
-                self.run.report.schema_diff = Some(r.schema_diff);
-                if self.opts.dry_run {
-                    self.run.report.migrations = r.migrations;
-                } else {
-                    self.run.report.rehearsal = r.migrations;
-                }
-                let outcome = if not > 0 { StageOutcome::Warned } else { StageOutcome::Passed };
-                Ok((outcome, summary))
-            }
-            Err(f) => {
-                if self.opts.dry_run {
-                    self.run.report.migrations = f.migrations;
-                } else {
-                    self.run.report.rehearsal = f.migrations;
-                }
-                self.failure = Some((f.error.clone(), f.blockers, "failed"));
-                Err(f.error)
-            }
         }
     }
 

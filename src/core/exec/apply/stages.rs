@@ -1,0 +1,143 @@
+//! The stages of a guarded apply before the apply itself: pre-checks, the lint gate, the
+//! backup and the dry run. Each returns its outcome and a one-line summary, or the error
+//! that stops the run there (kept as the run's failure, should the operator give up).
+
+use super::pipeline::GuardedRun;
+use super::rehearse;
+use crate::core::error::Result;
+use crate::core::exec::session::guards;
+use crate::core::guard::{gate, hooks};
+use crate::core::record::report::{Override, StageOutcome};
+
+impl GuardedRun {
+    pub(super) async fn prechecks(&mut self) -> Result<(StageOutcome, String)> {
+        use crate::core::guard::precheck::{Outcome, Tally, WINDOW_CHECK};
+        let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
+        if let Err(e) = self.run.hooks(hooks::HookPoint::PreCheck, &versions, None).await {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        let env = self.run.env().clone();
+        let res =
+            guards::prechecks(&mut self.run, &env, &self.status, &self.steps, &self.opts).await;
+        if let Err(e) = res {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        if let Some(reason) = self.opts.override_window.as_deref().filter(|r| !r.trim().is_empty())
+        {
+            let outside = self
+                .run
+                .report
+                .prechecks
+                .iter()
+                .any(|c| c.name == WINDOW_CHECK && c.outcome == Outcome::Warn);
+            if outside {
+                self.add_override(Override {
+                    guard: "maintenance-window".into(),
+                    reason: reason.to_string(),
+                    what: env.maintenance_window.iter().map(|w| w.describe()).collect(),
+                });
+            }
+        }
+        let tally = Tally::of(&self.run.report.prechecks);
+        Ok(if tally.warned > 0 {
+            (StageOutcome::Warned, format!("{} passed, {} warning(s)", tally.passed, tally.warned))
+        } else {
+            (StageOutcome::Passed, format!("{} passed", tally.passed))
+        })
+    }
+
+    fn add_override(&mut self, o: Override) {
+        self.run.report.overrides.retain(|x| x.guard != o.guard);
+        self.run.report.overrides.push(o);
+    }
+
+    pub(super) async fn lint(&mut self) -> Result<(StageOutcome, String)> {
+        let env = self.run.env().clone();
+        let Some(threshold) = gate::threshold(&env) else {
+            return Ok((StageOutcome::Skipped, "lint gate off for this environment".into()));
+        };
+        let s = &self.run.session;
+        self.findings = match gate::findings(&self.project, &env, &s.client, &self.pending).await {
+            Ok(f) => f,
+            Err(e) => {
+                self.failure = Some((e.clone(), vec![], "refused"));
+                return Err(e);
+            }
+        };
+        let count = |sev| self.findings.iter().filter(|f| f.severity == sev).count();
+        use crate::core::data::lint::Severity;
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        let tally =
+            format!("{} finding(s): {errors} error(s), {warnings} warning(s)", self.findings.len());
+        match gate::decide(&env, &self.findings, self.opts.override_lint.as_deref()) {
+            Ok(None) if errors + warnings > 0 => Ok((StageOutcome::Warned, tally)),
+            Ok(None) => Ok((StageOutcome::Passed, tally)),
+            Ok(Some(overridden)) => {
+                let reason = self.opts.override_lint.clone().unwrap_or_default();
+                let what = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity >= threshold)
+                    .map(|f| {
+                        let file = f.file.rsplit('/').next().unwrap_or(&f.file);
+                        format!("{file}:{} {}", f.line, f.rule)
+                    })
+                    .collect();
+                self.add_override(Override { guard: "lint".into(), reason: reason.clone(), what });
+                self.run.details.lint_overridden = Some(overridden);
+                self.run.save_details().await?;
+                Ok((StageOutcome::Warned, format!("{tally}; gate overridden: {reason}")))
+            }
+            Err(e) => {
+                self.failure = Some((e.clone(), vec![], "refused"));
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) async fn backup(&mut self) -> Result<(StageOutcome, String)> {
+        let label = format!("pre-{}", self.steps.last().map_or("", |s| s.version.as_str()));
+        let env = self.run.env().clone();
+        if let Err(e) = guards::backup_before(&mut self.run, &env, self.opts.backup, &label).await {
+            self.failure = Some((e.clone(), vec![], "refused"));
+            return Err(e);
+        }
+        Ok(match &self.run.report.backup {
+            Some(b) => (StageOutcome::Passed, b.describe()),
+            None => (StageOutcome::Skipped, "no backup: optional by policy".into()),
+        })
+    }
+
+    pub(super) async fn dry_run(&mut self) -> Result<(StageOutcome, String)> {
+        match rehearse::rehearse(&mut self.run, &self.steps).await {
+            Ok(r) => {
+                let not = r.migrations.iter().filter(|m| !m.rehearsed).count();
+                let ms: u64 = r.migrations.iter().map(|m| m.duration_ms).sum();
+                let summary = format!(
+                    "{} migration(s) rehearsed in {ms} ms{}",
+                    r.migrations.len() - not,
+                    if not > 0 { format!(", {not} not rehearsable") } else { String::new() }
+                );
+                self.run.report.schema_diff = Some(r.schema_diff);
+                if self.opts.dry_run {
+                    self.run.report.migrations = r.migrations;
+                } else {
+                    self.run.report.rehearsal = r.migrations;
+                }
+                let outcome = if not > 0 { StageOutcome::Warned } else { StageOutcome::Passed };
+                Ok((outcome, summary))
+            }
+            Err(f) => {
+                if self.opts.dry_run {
+                    self.run.report.migrations = f.migrations;
+                } else {
+                    self.run.report.rehearsal = f.migrations;
+                }
+                self.failure = Some((f.error.clone(), f.blockers, "failed"));
+                Err(f.error)
+            }
+        }
+    }
+}
