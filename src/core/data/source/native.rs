@@ -55,19 +55,39 @@ pub struct Unreadable {
 /// error instead of failing the whole folder. Layout errors (names, duplicates, orphans)
 /// still fail: they make the order itself unknown.
 pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+    let by_version = pair_files(dir)?;
+    let mut out = Vec::with_capacity(by_version.len());
+    let mut unreadable = Vec::new();
+    for (version, p) in by_version {
+        match read_pair(&version, &p)? {
+            Ok(m) => out.push(m),
+            Err(e) => unreadable.push(Unreadable {
+                version: version.clone(),
+                name: p.name.clone(),
+                message: e.message,
+            }),
+        }
+    }
+    Ok((out, unreadable))
+}
+
+/// One version's files, before they are read.
+struct Pair {
+    name: String,
+    up: Option<PathBuf>,
+    down: Option<PathBuf>,
+    verify: Option<PathBuf>,
+}
+
+/// The folder's files by version: names checked, duplicates refused.
+fn pair_files(dir: &Path) -> Result<BTreeMap<Version, Pair>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::input(format!(
             "migrations folder {}: {e}; create it or set [project] migrations in sluice.toml",
             dir.display()
         ))
     })?;
-    struct Pending {
-        name: String,
-        up: Option<PathBuf>,
-        down: Option<PathBuf>,
-        verify: Option<PathBuf>,
-    }
-    let mut by_version: BTreeMap<Version, Pending> = BTreeMap::new();
+    let mut by_version: BTreeMap<Version, Pair> = BTreeMap::new();
     let mut paths: Vec<PathBuf> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
@@ -93,7 +113,7 @@ pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadabl
                 path.display()
             ))
         })?;
-        let slot = by_version.entry(version.clone()).or_insert_with(|| Pending {
+        let slot = by_version.entry(version.clone()).or_insert_with(|| Pair {
             name: name.clone(),
             up: None,
             down: None,
@@ -126,38 +146,33 @@ pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadabl
         }
         *existing = Some(path);
     }
-    let mut out = Vec::with_capacity(by_version.len());
-    let mut unreadable = Vec::new();
-    for (version, p) in by_version {
-        let Some(up_path) = p.up else {
-            let orphan = p.down.or(p.verify).map(|d| d.display().to_string()).unwrap_or_default();
+    Ok(by_version)
+}
+
+/// Reads one version's files. The outer error (a down or verify file with no up file)
+/// fails the folder; the inner one sets this migration aside as unreadable.
+fn read_pair(version: &Version, p: &Pair) -> Result<Result<Migration>> {
+    let Some(up_path) = &p.up else {
+        let orphan = p.down.as_ref().or(p.verify.as_ref()).map(|d| d.display().to_string());
+        return Err(Error::input(format!(
+            "{}: no up file beside it ({version}_{}.up.sql)",
+            orphan.unwrap_or_default(),
+            p.name
+        )));
+    };
+    let read = || -> Result<Migration> {
+        let up = SqlFile::read(up_path)?;
+        if crate::core::data::sql::is_blank(&up.text) {
             return Err(Error::input(format!(
-                "{orphan}: no up file beside it ({version}_{}.up.sql)",
-                p.name
+                "{}: holds no SQL statement; write the migration or delete the file",
+                up_path.display()
             )));
-        };
-        let read = || -> Result<Migration> {
-            let up = SqlFile::read(&up_path)?;
-            if crate::core::data::sql::is_blank(&up.text) {
-                return Err(Error::input(format!(
-                    "{}: holds no SQL statement; write the migration or delete the file",
-                    up_path.display()
-                )));
-            }
-            let down = p.down.as_deref().map(SqlFile::read).transpose()?;
-            let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
-            Ok(Migration { version: version.clone(), name: p.name.clone(), up, down, verify })
-        };
-        match read() {
-            Ok(m) => out.push(m),
-            Err(e) => unreadable.push(Unreadable {
-                version: version.clone(),
-                name: p.name.clone(),
-                message: e.message,
-            }),
         }
-    }
-    Ok((out, unreadable))
+        let down = p.down.as_deref().map(SqlFile::read).transpose()?;
+        let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
+        Ok(Migration { version: version.clone(), name: p.name.clone(), up, down, verify })
+    };
+    Ok(read())
 }
 
 #[cfg(test)]
