@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use super::output::{print_json, print_report};
+use super::output::print_json;
+use super::report::print_report;
 use crate::args::{FailedArg, Format};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::source::Layout;

@@ -1,6 +1,6 @@
 //! Headless runs: the engine's events printed as they come, Ctrl-C as a cancel.
 
-use super::output;
+use super::report;
 use crate::args::Format;
 use crate::core::error::Result;
 use crate::core::exec;
@@ -17,7 +17,7 @@ where
     let printer = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             if format == Format::Text {
-                output::print_event(&ev);
+                report::print_event(&ev);
             }
         }
     });
@@ -42,6 +42,6 @@ where
     on_ctrl_c.abort();
     let _ = printer.await;
     let report = result?;
-    output::print_report(format, &report);
+    report::print_report(format, &report);
     Ok(report.exit_code())
 }

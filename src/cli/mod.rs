@@ -12,6 +12,7 @@ mod lint;
 mod new;
 mod output;
 mod refusal;
+mod report;
 
 use crate::args::{AuditVerb, Cli, Format, Verb};
 use crate::core::data::config::{Environment, Project};

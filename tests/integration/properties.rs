@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use sluice::core::data::config::Project;
-use sluice::core::data::lint::{self, Input, Options};
+use sluice::core::data::lint::{self, Input, LintOptions};
 use sluice::core::data::source::{self, Layout};
 use sluice::core::data::sql;
 
@@ -103,7 +103,7 @@ fn the_splitter_and_lint_never_panic_and_locate_what_they_find() {
                 down: lint::Down::NotJudged,
                 no_transaction: false,
             };
-            let report = lint::lint(&[input], &Options::default());
+            let report = lint::lint(&[input], &LintOptions::default());
             for f in &report.findings {
                 prop_assert!(f.line >= 1, "{f:?}");
             }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use crate::core::data::config::{Environment, LintGate, Project};
-use crate::core::data::lint::{self, Finding, Input, Options, Severity, TableSize};
+use crate::core::data::lint::{self, Finding, Input, LintOptions, Severity, TableSize};
 use crate::core::data::plan::Item;
 use crate::core::error::{Error, Refusal, Result};
 
@@ -38,18 +38,18 @@ pub fn threshold(env: &Environment) -> Option<Severity> {
 /// The options every face lints an environment's migrations with: the project's rule
 /// levels for the environment's tier and its lock_timeout. Without an environment (a lone
 /// `sluice lint`), the project's levels alone.
-pub fn lint_options(project: Option<&Project>, env: Option<&Environment>) -> Options {
-    Options {
+pub fn lint_options(project: Option<&Project>, env: Option<&Environment>) -> LintOptions {
+    LintOptions {
         levels: project.map(|p| p.lint_levels(env.map(|e| e.tier))).unwrap_or_default(),
         lock_timeout_ms: env.map(|e| e.lock_timeout.as_millis() as u64),
-        ..Options::default()
+        ..LintOptions::default()
     }
 }
 
 /// Adds what the live server knows: its version and every table's size (pg_class
 /// estimates: no locks, no scans), by schema-qualified name and by bare name (the one in
 /// `public` when two schemas share it).
-pub async fn add_server_context(client: &Client, opts: &mut Options) -> Result<()> {
+pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Result<()> {
     let v: i32 =
         client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
     opts.server_version = Some(v);
@@ -79,7 +79,7 @@ pub async fn connected_options(
     project: &Project,
     env: &Environment,
     client: &Client,
-) -> Result<Options> {
+) -> Result<LintOptions> {
     let mut opts = lint_options(Some(project), Some(env));
     add_server_context(client, &mut opts).await?;
     Ok(opts)

@@ -35,14 +35,14 @@ async fn names(client: &Client, sql: &str) -> Result<Vec<String>> {
     Ok(client.query(sql, &[]).await?.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
-pub struct Context<'a> {
+pub struct VerifyInputs<'a> {
     pub env: &'a Environment,
     pub ledger: &'a Ledger,
     pub status: &'a Status,
     pub local_socket: bool,
 }
 
-pub async fn run(client: &Client, cx: &Context<'_>, level: Level) -> Result<Vec<Check>> {
+pub async fn run(client: &Client, cx: &VerifyInputs<'_>, level: Level) -> Result<Vec<Check>> {
     let mut out = vec![
         invalid_indexes(client).await?,
         not_valid_constraints(client).await?,
@@ -109,7 +109,7 @@ async fn not_valid_constraints(client: &Client) -> Result<Check> {
 }
 
 /// Failed, drifted or missing migrations: the ledger and the files disagree.
-fn ledger_vs_files(cx: &Context<'_>) -> Check {
+fn ledger_vs_files(cx: &VerifyInputs<'_>) -> Check {
     let off: Vec<String> = cx
         .status
         .items
@@ -130,7 +130,7 @@ fn ledger_vs_files(cx: &Context<'_>) -> Check {
     }
 }
 
-async fn schema_snapshot(client: &Client, cx: &Context<'_>) -> Result<Check> {
+async fn schema_snapshot(client: &Client, cx: &VerifyInputs<'_>) -> Result<Check> {
     Ok(match cx.ledger.last_snapshot(client).await? {
         None => check("schema snapshot", Outcome::Warn, "no snapshot yet"),
         Some((_, at, before)) => {
@@ -233,7 +233,7 @@ async fn foreign_key_indexes(client: &Client) -> Result<Check> {
 }
 
 /// A superuser in production, PUBLIC's CREATE on schema public, TLS.
-async fn security(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
+async fn security(client: &Client, cx: &VerifyInputs<'_>) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     let r = client
         .query_one(

@@ -23,7 +23,7 @@ pub async fn verify(
         source::load(&project.migrations_dir, project.layout)?,
         ledger.latest(&client).await?,
     )?;
-    let cx = verify::Context {
+    let cx = verify::VerifyInputs {
         env,
         ledger: &ledger,
         status: &status,
@@ -46,7 +46,7 @@ pub async fn precheck(project: &Project, env: &Environment) -> Result<Vec<Check>
     for m in &pending {
         statements.extend(m.up_statements()?);
     }
-    let cx = precheck::Context {
+    let cx = precheck::PrecheckInputs {
         env,
         ledger: &ledger,
         status: &status,

@@ -2,7 +2,7 @@
 //! backup; every ledger row with who, when and how long. Built by the loading task from the
 //! engine's typed records, so drawing them is only layout.
 
-use super::Entry;
+use super::BrowserEntry;
 use crate::core::db::ledger::HistoryRow;
 use crate::core::guard::hooks::HookResult;
 use crate::core::guard::precheck::Outcome as CheckOutcome;
@@ -23,7 +23,7 @@ fn when(ts: &str) -> String {
 }
 
 /// One run: a line for the list, and its record laid out for the detail pane.
-pub fn run_entry(r: &RunRecord) -> Entry {
+pub fn run_entry(r: &RunRecord) -> BrowserEntry {
     let d = &r.details;
     let line = format!(
         "{}  {:<8} {:<13} {:>7}  {}",
@@ -71,7 +71,7 @@ pub fn run_entry(r: &RunRecord) -> Entry {
         r.run_id, r.action, r.outcome, r.operator, r.started_at, r.environment
     )
     .to_lowercase();
-    Entry { line, detail: out, search, outcome: r.outcome.clone() }
+    BrowserEntry { line, detail: out, search, outcome: r.outcome.clone() }
 }
 
 /// The stages as they went, and the pre-checks.
@@ -161,7 +161,7 @@ fn hook_line(h: &HookResult) -> String {
 }
 
 /// One ledger row.
-pub fn ledger_entry(h: &HistoryRow) -> Entry {
+pub fn ledger_entry(h: &HistoryRow) -> BrowserEntry {
     let outcome = if h.success {
         "ok".to_string()
     } else {
@@ -203,7 +203,12 @@ pub fn ledger_entry(h: &HistoryRow) -> Entry {
         h.run_id.as_deref().unwrap_or("")
     )
     .to_lowercase();
-    Entry { line, detail, search, outcome: if h.success { "ok".into() } else { "failed".into() } }
+    BrowserEntry {
+        line,
+        detail,
+        search,
+        outcome: if h.success { "ok".into() } else { "failed".into() },
+    }
 }
 
 /// One ledger row as a migration's History tab lists it.

@@ -28,9 +28,9 @@ pub enum Load {
         rows: Vec<Row>,
         server: String,
         /// Every run here, newest first.
-        runs: Vec<Entry>,
+        runs: Vec<BrowserEntry>,
         /// Every ledger row here, newest first.
-        ledger: Vec<Entry>,
+        ledger: Vec<BrowserEntry>,
         /// Tables the pending migrations touch: the monitor lists their locks.
         touched: Vec<String>,
     },
@@ -64,7 +64,7 @@ pub enum Screen {
 /// A line of the runs or ledger browser and what its detail pane shows (owned, built by
 /// the loading task).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub struct BrowserEntry {
     pub line: String,
     pub detail: Vec<String>,
     /// Lower case; what the filter searches (version, name, operator, date, action...).

@@ -1,11 +1,11 @@
 //! Moving around the console: the rows and entries in view, the selection, the detail
 //! scroll, switching environments and screens, and what the monitor should watch.
 
-use super::{DetailTab, Entry, Load, Model, Request, Row, Screen, HISTORY};
+use super::{BrowserEntry, DetailTab, Load, Model, Request, Row, Screen, HISTORY};
 
 impl Model {
     /// Entries of the browser on screen that match the filter.
-    pub fn entries(&self) -> Vec<&Entry> {
+    pub fn entries(&self) -> Vec<&BrowserEntry> {
         let f = self.filter.to_lowercase();
         let all = match (self.load(), self.screen) {
             (Some(Load::Loaded { runs, .. }), Screen::Runs) => runs,

@@ -82,7 +82,7 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
 
 /// Three runs as the ledger records them: a guarded apply with an override, a refused one,
 /// a rollback.
-pub fn runs() -> Vec<Entry> {
+pub fn runs() -> Vec<BrowserEntry> {
     use crate::core::record::details::{RunDetails, RunRecord};
     let run =
         |id: &str, action: &str, outcome: &str, at: &str, details: serde_json::Value| RunRecord {
@@ -129,7 +129,7 @@ pub fn runs() -> Vec<Entry> {
 }
 
 /// Two ledger rows, newest first.
-pub fn ledger() -> Vec<Entry> {
+pub fn ledger() -> Vec<BrowserEntry> {
     use crate::core::db::ledger::HistoryRow;
     let row = |id: i64, direction: &str, at: &str, success: bool| HistoryRow {
         id,

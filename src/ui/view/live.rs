@@ -7,7 +7,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::border;
+use crate::core::db::monitor::Snapshot;
 use crate::ui::model::Model;
+use crate::ui::theme::Theme;
 
 fn spark(values: &[u64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -161,7 +163,6 @@ pub fn blocker_tree(s: &crate::core::db::monitor::Snapshot) -> Vec<String> {
 /// migrations touch, and the sessions idle in a transaction.
 pub(super) fn monitor_screen(m: &Model, f: &mut Frame, area: Rect) {
     use ratatui::layout::{Constraint, Direction, Layout};
-    use ratatui::style::Modifier;
     let t = &m.theme;
     let rows = Layout::default()
         .direction(Direction::Vertical)
@@ -187,67 +188,7 @@ pub(super) fn monitor_screen(m: &Model, f: &mut Frame, area: Rect) {
             vec![],
             vec![],
         ),
-        Some(Ok(s)) => {
-            let tree: Vec<Line> = if s.blocked.is_empty() {
-                vec![Line::styled(" no session is waiting on a lock", Style::new().fg(t.dim))]
-            } else {
-                blocker_tree(s)
-                    .into_iter()
-                    .map(|l| {
-                        if l.starts_with("pid") {
-                            Line::styled(format!(" {l}"), Style::new().fg(t.warning))
-                        } else {
-                            Line::raw(format!(" {l}"))
-                        }
-                    })
-                    .collect()
-            };
-            let locks: Vec<Line> = if touched.is_empty() {
-                vec![Line::styled(" no pending migration touches a table", Style::new().fg(t.dim))]
-            } else if s.locks.is_empty() {
-                vec![Line::styled(" no lock on them now", Style::new().fg(t.dim))]
-            } else {
-                s.locks
-                    .iter()
-                    .map(|l| {
-                        let text = format!(
-                            " {} {:<22} {:<24} pid {} ({}) tx {}",
-                            if l.granted { "holds " } else { "WAITS " },
-                            l.mode,
-                            l.relation,
-                            l.pid,
-                            l.who,
-                            clock(l.xact_seconds)
-                        );
-                        if l.granted {
-                            Line::raw(text)
-                        } else {
-                            Line::styled(
-                                text,
-                                Style::new().fg(t.warning).add_modifier(Modifier::BOLD),
-                            )
-                        }
-                    })
-                    .collect()
-            };
-            let idle: Vec<Line> = if s.idle_in_tx.is_empty() {
-                vec![Line::styled(" none", Style::new().fg(t.dim))]
-            } else {
-                s.idle_in_tx
-                    .iter()
-                    .map(|x| {
-                        Line::raw(format!(
-                            " pid {} ({}) {}: {}",
-                            x.pid,
-                            x.who,
-                            clock(x.xact_seconds),
-                            x.query
-                        ))
-                    })
-                    .collect()
-            };
-            (tree, locks, idle)
-        }
+        Some(Ok(s)) => (tree_lines(s, t), lock_lines(s, &touched, t), idle_lines(s, t)),
     };
     f.render_widget(
         Paragraph::new(tree).block(block(format!(" Blocking · {} · Esc back ", m.env_name()))),
@@ -260,4 +201,70 @@ pub(super) fn monitor_screen(m: &Model, f: &mut Frame, area: Rect) {
     };
     f.render_widget(Paragraph::new(locks).block(block(title)), bottom[0]);
     f.render_widget(Paragraph::new(idle).block(block(" Idle in transaction ".into())), bottom[1]);
+}
+
+fn tree_lines(s: &Snapshot, t: &Theme) -> Vec<Line<'static>> {
+    if s.blocked.is_empty() {
+        vec![Line::styled(" no session is waiting on a lock", Style::new().fg(t.dim))]
+    } else {
+        blocker_tree(s)
+            .into_iter()
+            .map(|l| {
+                if l.starts_with("pid") {
+                    Line::styled(format!(" {l}"), Style::new().fg(t.warning))
+                } else {
+                    Line::raw(format!(" {l}"))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Who holds or waits for a lock on the touched tables; waiters stand out.
+fn lock_lines(s: &Snapshot, touched: &[String], t: &Theme) -> Vec<Line<'static>> {
+    use ratatui::style::Modifier;
+    if touched.is_empty() {
+        vec![Line::styled(" no pending migration touches a table", Style::new().fg(t.dim))]
+    } else if s.locks.is_empty() {
+        vec![Line::styled(" no lock on them now", Style::new().fg(t.dim))]
+    } else {
+        s.locks
+            .iter()
+            .map(|l| {
+                let text = format!(
+                    " {} {:<22} {:<24} pid {} ({}) tx {}",
+                    if l.granted { "holds " } else { "WAITS " },
+                    l.mode,
+                    l.relation,
+                    l.pid,
+                    l.who,
+                    clock(l.xact_seconds)
+                );
+                if l.granted {
+                    Line::raw(text)
+                } else {
+                    Line::styled(text, Style::new().fg(t.warning).add_modifier(Modifier::BOLD))
+                }
+            })
+            .collect()
+    }
+}
+
+fn idle_lines(s: &Snapshot, t: &Theme) -> Vec<Line<'static>> {
+    if s.idle_in_tx.is_empty() {
+        vec![Line::styled(" none", Style::new().fg(t.dim))]
+    } else {
+        s.idle_in_tx
+            .iter()
+            .map(|x| {
+                Line::raw(format!(
+                    " pid {} ({}) {}: {}",
+                    x.pid,
+                    x.who,
+                    clock(x.xact_seconds),
+                    x.query
+                ))
+            })
+            .collect()
+    }
 }

@@ -77,7 +77,7 @@ pub struct TableSize {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub struct LintOptions {
     /// Per-rule level overrides: None turns the rule off.
     pub levels: BTreeMap<String, Option<Severity>>,
     pub server_version: Option<i32>,
@@ -155,7 +155,7 @@ fn read_text(p: &Path) -> Result<String> {
     crate::core::data::source::SqlFile::read_text(p)
 }
 
-pub fn lint(inputs: &[Input], opts: &Options) -> Report {
+pub fn lint(inputs: &[Input], opts: &LintOptions) -> Report {
     // Files are independent: lint them on every parser thread.
     let mut findings: Vec<Finding> =
         parser::map(inputs, |i| lint_one(i, opts)).into_iter().flatten().collect();
@@ -182,12 +182,12 @@ fn human_size(s: &TableSize) -> String {
     format!("{rows}, {size}")
 }
 
-pub fn lint_one(input: &Input, opts: &Options) -> Vec<Finding> {
+pub fn lint_one(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     // One hop to a parser thread for the whole file, not one per statement.
     parser::run(|| lint_file(input, opts))
 }
 
-fn lint_file(input: &Input, opts: &Options) -> Vec<Finding> {
+fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     let file = input.path.display().to_string();
     let mut out = Vec::new();
     let mut push =
@@ -299,7 +299,7 @@ fn rank_by_size(rule: &str, default: Severity, size: Option<TableSize>) -> Sever
     }
 }
 
-fn lookup_size(opts: &Options, table: &str) -> Option<TableSize> {
+fn lookup_size(opts: &LintOptions, table: &str) -> Option<TableSize> {
     let t = table.to_lowercase();
     opts.table_sizes
         .get(&t)

@@ -9,7 +9,7 @@ fn rules_for(sql: &str) -> Vec<&'static str> {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let mut r: Vec<&'static str> = lint_one(&input, &Options::default())
+    let mut r: Vec<&'static str> = lint_one(&input, &LintOptions::default())
         .into_iter()
         .map(|f| f.rule)
         .filter(|r| *r != "require-lock-timeout")
@@ -207,7 +207,7 @@ fn syntax_errors_and_meta_commands_are_findings_at_their_line() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let f = lint_one(&input, &Options::default());
+    let f = lint_one(&input, &LintOptions::default());
     assert_eq!((f[0].rule, f[0].line, f[0].severity), ("syntax-error", 3, Severity::Error));
     assert!(f[0].message.contains("SELEC"), "{}", f[0].message);
     let input = Input {
@@ -216,7 +216,7 @@ fn syntax_errors_and_meta_commands_are_findings_at_their_line() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let f = lint_one(&input, &Options::default());
+    let f = lint_one(&input, &LintOptions::default());
     assert!(f[0].message.contains("psql meta-command"), "{}", f[0].message);
 }
 
@@ -231,7 +231,7 @@ fn allow_comments_need_a_known_rule_and_a_reason() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let lines: Vec<usize> = lint_one(&input, &Options::default())
+    let lines: Vec<usize> = lint_one(&input, &LintOptions::default())
         .iter()
         .filter(|f| f.rule == "drop-column")
         .map(|f| f.line)
@@ -254,7 +254,7 @@ fn levels_and_context() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let mut opts = Options::default();
+    let mut opts = LintOptions::default();
     opts.levels.insert("rename-column".into(), Some(Severity::Error));
     opts.table_sizes
         .insert("orders".into(), TableSize { rows: 2_100_000.0, bytes: 350 * 1024 * 1024 });
@@ -269,7 +269,7 @@ fn levels_and_context() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let sev = |o: &Options| {
+    let sev = |o: &LintOptions| {
         lint_one(&idx, o)
             .iter()
             .find(|f| f.rule == "create-index-non-concurrently")
@@ -277,10 +277,10 @@ fn levels_and_context() {
             .severity
     };
     assert_eq!(sev(&opts), Severity::Warning, "2.1M rows: as is");
-    let mut tiny = Options::default();
+    let mut tiny = LintOptions::default();
     tiny.table_sizes.insert("orders".into(), TableSize { rows: 10.0, bytes: 8192 });
     assert_eq!(sev(&tiny), Severity::Info);
-    let mut huge = Options::default();
+    let mut huge = LintOptions::default();
     huge.table_sizes.insert("orders".into(), TableSize { rows: 5e7, bytes: 50 << 30 });
     assert_eq!(sev(&huge), Severity::Error);
     let drop = Input {
@@ -303,12 +303,12 @@ fn levels_and_context() {
         down: Down::NotJudged,
         no_transaction: false,
     };
-    let old = Options { server_version: Some(100_012), ..Options::default() };
+    let old = LintOptions { server_version: Some(100_012), ..LintOptions::default() };
     assert!(lint_one(&add_default, &old).iter().any(|f| f.rule == "add-column-volatile-default"));
-    let new = Options { server_version: Some(150_008), ..Options::default() };
+    let new = LintOptions { server_version: Some(150_008), ..LintOptions::default() };
     assert!(lint_one(&add_default, &new).iter().all(|f| f.rule != "add-column-volatile-default"));
 
-    let timeout_off = Options { lock_timeout_ms: Some(0), ..Options::default() };
+    let timeout_off = LintOptions { lock_timeout_ms: Some(0), ..LintOptions::default() };
     let alter = Input {
         path: "m.sql".into(),
         text: "ALTER TABLE o ADD COLUMN n text;".into(),
@@ -333,7 +333,7 @@ fn reversibility() {
     let judge = |down: Down| {
         let input =
             Input { path: "1_x.up.sql".into(), text: up.into(), down, no_transaction: false };
-        lint_one(&input, &Options::default())
+        lint_one(&input, &LintOptions::default())
             .into_iter()
             .map(|f| (f.rule, f.message))
             .collect::<Vec<_>>()
@@ -360,7 +360,7 @@ fn enum_add_value_on_old_servers() {
         no_transaction: false,
     };
     let on = |v| {
-        let o = Options { server_version: Some(v), ..Options::default() };
+        let o = LintOptions { server_version: Some(v), ..LintOptions::default() };
         lint_one(&input, &o).iter().any(|f| f.rule == "enum-add-value-in-transaction")
     };
     assert!(on(110_020));

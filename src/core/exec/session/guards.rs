@@ -56,7 +56,7 @@ pub(crate) async fn prechecks(
     steps: &[Change],
     opts: &ApplyOptions,
 ) -> Result<()> {
-    let cx = crate::core::guard::precheck::Context {
+    let cx = crate::core::guard::precheck::PrecheckInputs {
         env,
         ledger: &run.session.ledger,
         status,

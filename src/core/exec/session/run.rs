@@ -152,9 +152,9 @@ impl Run {
         approval: Option<&(String, String)>,
     ) -> Result<()> {
         use crate::core::data::config::TicketPolicy;
-        let policy = self.env.approvals.clone();
+        let needs = crate::core::guard::policy::Requirements::of(&self.env);
         let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
-        match (&policy.ticket, ticket) {
+        match (needs.ticket, ticket) {
             (TicketPolicy::Required, None) => {
                 return Err(Error::refused(
                     Refusal::Ticket,
@@ -168,7 +168,7 @@ impl Run {
                 self.save_details().await?;
             }
         }
-        if policy.required >= 2 && self.report.approvals.is_empty() {
+        if needs.second_approver && self.report.approvals.is_empty() {
             let Some((name, code)) = approval else {
                 return Err(Error::refused(
                     Refusal::SecondApprover,
@@ -256,7 +256,7 @@ impl Run {
         let migrations = crate::core::data::source::load(&self.migrations_dir, self.layout)?;
         let s = &self.session;
         let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
-        let cx = crate::core::guard::verify::Context {
+        let cx = crate::core::guard::verify::VerifyInputs {
             env: &self.env,
             ledger: &s.ledger,
             status: &status,

@@ -49,7 +49,7 @@ pub(crate) fn check(name: &'static str, outcome: Outcome, figure: impl Into<Stri
     Check { name: Cow::Borrowed(name), outcome, figure: figure.into() }
 }
 
-pub struct Context<'a> {
+pub struct PrecheckInputs<'a> {
     pub env: &'a Environment,
     pub ledger: &'a Ledger,
     pub status: &'a Status,
@@ -74,7 +74,7 @@ pub const WINDOW_CHECK: &str = "maintenance window";
 /// Seconds an open transaction may be old before it counts as a blocker.
 const OLD_TRANSACTION_S: f64 = 60.0;
 
-pub async fn run(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
+pub async fn run(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Vec<Check>> {
     let mut out = vec![server::connectivity(client).await?, server::ledger_lock(client, cx).await?];
     out.extend([plan::failed(cx), plan::pending(cx), plan::file_drift(cx)]);
     out.push(server::schema_drift(client, cx).await?);

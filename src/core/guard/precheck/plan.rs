@@ -1,13 +1,13 @@
 //! The checks the plan answers: failed migrations, what is pending, file drift.
 
-use super::{check, Check, Context, Outcome};
+use super::{check, Check, Outcome, PrecheckInputs};
 use crate::core::data::plan::MigrationState;
 
-fn labels(cx: &Context<'_>, state: MigrationState) -> Vec<String> {
+fn labels(cx: &PrecheckInputs<'_>, state: MigrationState) -> Vec<String> {
     cx.status.items.iter().filter(|i| i.state == state).map(|i| i.label()).collect()
 }
 
-pub(super) fn failed(cx: &Context<'_>) -> Check {
+pub(super) fn failed(cx: &PrecheckInputs<'_>) -> Check {
     let failed = labels(cx, MigrationState::Failed);
     if failed.is_empty() {
         check("failed migrations", Outcome::Pass, "none")
@@ -16,7 +16,7 @@ pub(super) fn failed(cx: &Context<'_>) -> Check {
     }
 }
 
-pub(super) fn pending(cx: &Context<'_>) -> Check {
+pub(super) fn pending(cx: &PrecheckInputs<'_>) -> Check {
     let pending = &cx.planned;
     check(
         "pending migrations",
@@ -29,7 +29,7 @@ pub(super) fn pending(cx: &Context<'_>) -> Check {
     )
 }
 
-pub(super) fn file_drift(cx: &Context<'_>) -> Check {
+pub(super) fn file_drift(cx: &PrecheckInputs<'_>) -> Check {
     let drifted = labels(cx, MigrationState::Drifted);
     match (drifted.is_empty(), cx.allow_drift) {
         (true, _) => check("file drift", Outcome::Pass, "applied files unchanged"),

@@ -3,12 +3,12 @@
 
 use tokio_postgres::Client;
 
-use super::{check, now_utc_day_minute, Check, Context, Outcome, WINDOW_CHECK};
+use super::{check, now_utc_day_minute, Check, Outcome, PrecheckInputs, WINDOW_CHECK};
 use crate::core::data::config::Environment;
 use crate::core::error::Result;
 
 /// The backup this run takes (and the space for it), or the one the policy wants on disk.
-pub(super) async fn backup(client: &Client, cx: &Context<'_>) -> Result<Vec<Check>> {
+pub(super) async fn backup(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     if cx.backup_planned.is_none() {
         checks.push(check("backup", Outcome::Pass, "not needed: a dry run rolls back"));
@@ -52,7 +52,7 @@ pub(super) async fn backup(client: &Client, cx: &Context<'_>) -> Result<Vec<Chec
 }
 
 /// Inside the window, outside with a recorded reason, or outside: refused.
-pub(super) fn window(cx: &Context<'_>) -> Option<Check> {
+pub(super) fn window(cx: &PrecheckInputs<'_>) -> Option<Check> {
     let w = cx.env.maintenance_window.as_ref()?;
     let (day, minute) = now_utc_day_minute();
     let inside = w.contains(day, minute);

@@ -3,7 +3,7 @@
 
 use tokio_postgres::Client;
 
-use super::{check, Check, Context, Outcome, OLD_TRANSACTION_S};
+use super::{check, Check, Outcome, PrecheckInputs, OLD_TRANSACTION_S};
 use crate::core::data::config::Tier;
 use crate::core::error::Result;
 
@@ -12,7 +12,7 @@ pub(super) async fn connectivity(client: &Client) -> Result<Check> {
     Ok(check("connectivity", Outcome::Pass, format!("PostgreSQL {version}")))
 }
 
-pub(super) async fn ledger_lock(client: &Client, cx: &Context<'_>) -> Result<Check> {
+pub(super) async fn ledger_lock(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Check> {
     let holder = cx.ledger.holder(client).await?;
     Ok(match holder {
         Some(h) => check("ledger lock", Outcome::Fail, format!("held by {h}")),
@@ -21,7 +21,7 @@ pub(super) async fn ledger_lock(client: &Client, cx: &Context<'_>) -> Result<Che
 }
 
 /// The live schema against the snapshot the last run took.
-pub(super) async fn schema_drift(client: &Client, cx: &Context<'_>) -> Result<Check> {
+pub(super) async fn schema_drift(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Check> {
     Ok(match cx.ledger.last_snapshot(client).await? {
         None => check("schema drift", Outcome::Pass, "no snapshot yet"),
         Some((run_id, at, before)) => {
@@ -78,7 +78,7 @@ pub(super) async fn connections(client: &Client) -> Result<Check> {
 
 /// Sessions idle in a transaction, or in one for long, holding a lock on a table the
 /// migrations touch: the DDL would queue behind them.
-pub(super) async fn blocking_sessions(client: &Client, cx: &Context<'_>) -> Result<Check> {
+pub(super) async fn blocking_sessions(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Check> {
     let blockers = client
         .query(
             "SELECT DISTINCT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''),
@@ -153,7 +153,7 @@ pub(super) async fn replication(client: &Client) -> Check {
     }
 }
 
-pub(super) async fn tls(client: &Client, cx: &Context<'_>) -> Result<Check> {
+pub(super) async fn tls(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Check> {
     let ssl: bool = client
         .query_one(
             "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",

@@ -74,33 +74,7 @@ fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
 pub fn draw(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
     let t = &m.theme;
     let mut out: Vec<Line> = Vec::new();
-    let env = &w.core.env.name;
-    let env = if w.core.env.is_production() { env.to_uppercase() } else { env.clone() };
-    let last = w
-        .plan
-        .as_ref()
-        .and_then(|p| p.last_run.as_ref())
-        .map(|r| {
-            format!(
-                " · last run {} by {} {} ({}, applied {})",
-                r.run_id,
-                r.operator,
-                r.started_at.replace('T', " ").trim_end_matches('Z'),
-                r.outcome,
-                r.versions.join(", ")
-            )
-        })
-        .unwrap_or_default();
-    let title = match (w.kind, &w.recovery) {
-        (Kind::Rollback, _) => format!(" ROLLBACK · {env}{last}"),
-        (Kind::Recover, Some(r)) => format!(
-            " RECOVER · {env} · {} failed at statement {} of {}",
-            r.label(),
-            r.failed_at,
-            r.statements.len()
-        ),
-        (Kind::Recover, None) => format!(" RECOVER · {env}"),
-    };
+    let title = title(w);
     out.push(Line::styled(title, Style::new().fg(t.production).add_modifier(Modifier::BOLD)));
     match w.phase {
         Phase::Loading if w.kind == Kind::Recover => {
@@ -108,22 +82,7 @@ pub fn draw(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
         }
         Phase::Loading => out.push(Line::raw(" reading the ledger, down SQL and backups…")),
         Phase::Choose | Phase::Confirm => {
-            for (i, o) in w.offers.iter().enumerate() {
-                let mark = if i == w.selected { "▶" } else { " " };
-                let mut style = Style::new();
-                if i == w.selected {
-                    style = style.add_modifier(Modifier::REVERSED);
-                }
-                if o.unavailable.is_some() {
-                    style = style.fg(t.dim);
-                }
-                let default =
-                    if i == w.selected && w.phase == Phase::Choose { "   ← Enter" } else { "" };
-                out.push(Line::styled(format!(" {mark}{} {}{default}", i + 1, o.label), style));
-                if let Some(u) = &o.unavailable {
-                    out.push(Line::styled(format!("     cannot: {u}"), Style::new().fg(t.error)));
-                }
-            }
+            offer_lines(w, &mut out, t);
             out.push(Line::raw(""));
             if w.phase == Phase::Confirm {
                 confirm_lines(w, &mut out);
@@ -160,17 +119,69 @@ pub fn draw(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
         area,
     );
     if let Some(ask) = &w.core.ask {
-        let q = match ask {
-            Ask::Confirm => match w.offers.get(w.selected) {
-                Some(o) if w.kind == Kind::Recover => {
-                    format!("{} on {}?", o.label, w.core.env.name)
-                }
-                _ => format!("Roll back on {}?", w.core.env.name),
-            },
-            Ask::Quit => "A run is in flight: cancel it and quit once it has stopped?".into(),
-            _ => "Cancel the statement running now and stop the rollback?".into(),
-        };
+        let q = question_text(w, ask);
         super::question(f, area, t, &[q, String::new(), super::apply::yes_no(&m.keymap.wizard)]);
+    }
+}
+
+/// "ROLLBACK · PROD · last run 7f3a by dba.kim ..." or "RECOVER · PROD · 0014 failed at ...".
+fn title(w: &EmergencyWizard) -> String {
+    let env = &w.core.env.name;
+    let env = if w.core.env.is_production() { env.to_uppercase() } else { env.clone() };
+    let last = w
+        .plan
+        .as_ref()
+        .and_then(|p| p.last_run.as_ref())
+        .map(|r| {
+            format!(
+                " · last run {} by {} {} ({}, applied {})",
+                r.run_id,
+                r.operator,
+                r.started_at.replace('T', " ").trim_end_matches('Z'),
+                r.outcome,
+                r.versions.join(", ")
+            )
+        })
+        .unwrap_or_default();
+    match (w.kind, &w.recovery) {
+        (Kind::Rollback, _) => format!(" ROLLBACK · {env}{last}"),
+        (Kind::Recover, Some(r)) => format!(
+            " RECOVER · {env} · {} failed at statement {} of {}",
+            r.label(),
+            r.failed_at,
+            r.statements.len()
+        ),
+        (Kind::Recover, None) => format!(" RECOVER · {env}"),
+    }
+}
+
+/// The offers, the selected one marked, the ones that cannot be taken dimmed with why.
+fn offer_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
+    for (i, o) in w.offers.iter().enumerate() {
+        let mark = if i == w.selected { "▶" } else { " " };
+        let mut style = Style::new();
+        if i == w.selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        if o.unavailable.is_some() {
+            style = style.fg(t.dim);
+        }
+        let default = if i == w.selected && w.phase == Phase::Choose { "   ← Enter" } else { "" };
+        out.push(Line::styled(format!(" {mark}{} {}{default}", i + 1, o.label), style));
+        if let Some(u) = &o.unavailable {
+            out.push(Line::styled(format!("     cannot: {u}"), Style::new().fg(t.error)));
+        }
+    }
+}
+
+fn question_text(w: &EmergencyWizard, ask: &Ask) -> String {
+    match ask {
+        Ask::Confirm => match w.offers.get(w.selected) {
+            Some(o) if w.kind == Kind::Recover => format!("{} on {}?", o.label, w.core.env.name),
+            _ => format!("Roll back on {}?", w.core.env.name),
+        },
+        Ask::Quit => "A run is in flight: cancel it and quit once it has stopped?".into(),
+        _ => "Cancel the statement running now and stop the rollback?".into(),
     }
 }
 

@@ -1,0 +1,175 @@
+//! A run as the command line tells it: the engine's events as they happen (text mode),
+//! and the report at the end (text, or the whole report as JSON).
+
+use super::output::{print_checks, print_json};
+use crate::args::Format;
+use crate::core::record::report::{Event, RunReport};
+
+pub fn print_event(ev: &Event) {
+    match ev {
+        Event::RunStarted { run_id, action, migrations } => {
+            println!("run {run_id} · {action} · {migrations} migration(s)");
+        }
+        Event::MigrationStarted { version, name, direction, transactional, statements, source } => {
+            let arrow = if direction == "down" { "↓" } else { "↑" };
+            let tx = if *transactional { "" } else { ", outside a transaction" };
+            let from =
+                if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
+            println!("  {arrow} {version}_{name} ({statements} statement(s){tx}{from})");
+        }
+        Event::StatementFinished { .. } => {}
+        // A heartbeat about every 10 s for a long statement (the progress comes twice a second).
+        Event::Progress { version, index, elapsed_ms, command, blocking }
+            if elapsed_ms % 10_000 < 500 && *elapsed_ms >= 10_000 =>
+        {
+            let mut line = format!("    … {version} statement {index}: {} s", elapsed_ms / 1000);
+            if let Some(c) = command {
+                line.push_str(&format!(", {} {}", c.command, c.phase));
+                if c.total > 0 {
+                    line.push_str(&format!(" {}%", c.done * 100 / c.total));
+                }
+            }
+            if !blocking.is_empty() {
+                line.push_str(&format!(", {} session(s) waiting on it", blocking.len()));
+            }
+            println!("{line}");
+        }
+        Event::Progress { .. } => {}
+        Event::Waiting { version, index, blockers } => {
+            for b in blockers {
+                println!("    ⏳ {version} statement {index} waits for a lock held by {b}");
+            }
+        }
+        Event::LockTimeout { version, attempt, retries, retry_in_ms, .. } => {
+            println!(
+                "    ↻ {version}: lock timeout, retry {attempt}/{retries} in {:.1} s",
+                *retry_in_ms as f64 / 1000.0
+            );
+        }
+        Event::MigrationFinished { version, direction, duration_ms } => {
+            let verb = if direction == "down" { "rolled back" } else { "applied" };
+            println!("    ✓ {version} {verb} in {duration_ms} ms");
+        }
+        Event::MigrationFailed { version, statement, line, .. } => {
+            let at = match (statement, line) {
+                (Some(s), Some(l)) => format!(" at statement {s} (line {l})"),
+                _ => String::new(),
+            };
+            println!("    ✗ {version} failed{at}");
+        }
+        Event::NotRehearsed { version, reason } => {
+            println!("    – {version} not rehearsed: {reason}");
+        }
+        Event::PreChecks { checks } => {
+            println!("  pre-checks:");
+            print_checks(checks);
+        }
+        Event::BackupProgress { .. } => {}
+        Event::BackupStarted { directory } => println!("  backing up to {directory}…"),
+        Event::BackupFinished { path, bytes, duration_ms, pruned } => {
+            println!(
+                "    ✓ backup {path} ({:.1} MB in {:.1} s, verified){}",
+                *bytes as f64 / 1048576.0,
+                *duration_ms as f64 / 1000.0,
+                if *pruned > 0 {
+                    format!("; {pruned} older backup(s) pruned")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Event::StageStarted { .. } | Event::RunFinished { .. } => {}
+        Event::StageFinished { result } => {
+            use crate::core::record::report::StageOutcome;
+            let mark = match result.outcome {
+                StageOutcome::Passed => "✓",
+                StageOutcome::Warned => "!",
+                StageOutcome::Skipped => "–",
+                StageOutcome::Failed => "✗",
+            };
+            println!("  {mark} {}: {}", result.stage.as_str(), result.summary);
+        }
+    }
+}
+
+pub fn print_report(format: Format, report: &RunReport) {
+    if format == Format::Json {
+        print_json(&serde_json::to_value(report).unwrap_or_default());
+        return;
+    }
+    let n = report
+        .migrations
+        .iter()
+        .filter(|m| !m.statements.is_empty() || m.source == "resolve")
+        .count();
+    match report.outcome.as_str() {
+        "nothing-to-do" => println!("nothing to do: no pending migrations"),
+        "done" if report.action == "restore" => println!(
+            "done: restored into {} in {} ms (run {}); the state before is in the safety backup",
+            report.environment, report.duration_ms, report.run_id
+        ),
+        "done" => println!(
+            "done: {} migration(s) {} in {} ms (run {})",
+            n,
+            match report.action.as_str() {
+                "rollback" => "rolled back",
+                "resolve" => "resolved",
+                _ => "applied",
+            },
+            report.duration_ms,
+            report.run_id
+        ),
+        "rehearsed" => {
+            println!("dry run: everything was rolled back (run {})", report.run_id);
+            for m in &report.migrations {
+                if !m.rehearsed {
+                    println!(
+                        "  – {}_{}: not rehearsed (runs outside a transaction)",
+                        m.version, m.name
+                    );
+                    for l in &m.lock_summary {
+                        println!("      {l}");
+                    }
+                    continue;
+                }
+                println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
+                for s in &m.statements {
+                    let locks: Vec<String> =
+                        s.locks.iter().map(|l| format!("{} on {}", l.mode, l.relation)).collect();
+                    let locks = if locks.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; took {}", locks.join(", "))
+                    };
+                    println!(
+                        "      statement {} (line {}): {} ms, {} row(s){locks}",
+                        s.index, s.line, s.duration_ms, s.rows
+                    );
+                }
+                for l in &m.lock_summary {
+                    println!("      lock: {l}");
+                }
+            }
+            if let Some(diff) = &report.schema_diff {
+                if diff.is_empty() {
+                    println!("schema: no change");
+                } else {
+                    println!("schema diff:");
+                    print!("{diff}");
+                }
+            }
+        }
+        _ => {}
+    }
+    for c in &report.compensated {
+        println!("  ran: {c}");
+    }
+    if !report.verify.is_empty() {
+        println!("verify:");
+        print_checks(&report.verify);
+    }
+    if let Some(e) = &report.error {
+        let action = Some(report.action.as_str());
+        eprintln!("sluice: {}", super::refusal::phrase(&e.message, e.refusal.as_ref(), action));
+    }
+}
