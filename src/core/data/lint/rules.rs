@@ -262,7 +262,7 @@ pub static RULES: &[Rule] = &[
 /// The rules reference (docs/lint-rules.md), generated from this registry.
 pub fn reference_markdown() -> String {
     let mut out = String::from(
-        "# Lint rules\n\nGenerated from `src/core/lint/rules.rs` (`sluice lint --explain all` prints the same).\n\
+        "# Lint rules\n\nGenerated from `src/core/data/lint/rules.rs` (`sluice lint --explain all` prints the same).\n\
          Silence one finding with `-- sluice:allow <rule-id> <reason>` on or above the statement;\n\
          re-level rules in sluice.toml under `[lint.rules]` or `[lint.<tier>]`.\n\n\
          | rule | severity | lock | rewrites |\n| --- | --- | --- | --- |\n",
