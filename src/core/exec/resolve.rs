@@ -171,24 +171,8 @@ async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
     let direction = if how == Resolution::MarkApplied { Direction::Up } else { Direction::Down };
     let result = async {
         let s = &run.session;
-        let (stored_up, stored_down) = s.ledger.stored_sql(&s.client, entry.id).await?;
         let stmt = s.ledger.prepare_insert(&s.client).await?;
-        let row = crate::core::db::ledger::NewRow {
-            version: &entry.version,
-            name: &entry.name,
-            checksum: &entry.checksum,
-            up_sql: &stored_up,
-            down_sql: stored_down.as_deref(),
-            direction,
-            os_user: &s.operator,
-            client_host: &s.host,
-            duration_ms: Some(0),
-            run_id: &s.run_id,
-            success: true,
-            failed_at_statement: None,
-            error: None,
-        };
-        s.ledger.insert(&s.client, &stmt, &row).await
+        s.mark(&stmt, &entry, direction).await
     }
     .await;
     match result {

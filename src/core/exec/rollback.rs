@@ -186,23 +186,7 @@ async fn mark_for_rerun(run: &Run, entries: &[LatestRow]) -> Result<()> {
     let s = &run.session;
     let stmt = s.ledger.prepare_insert(&s.client).await?;
     for e in entries {
-        let (up_sql, down_sql) = s.ledger.stored_sql(&s.client, e.id).await?;
-        let row = crate::core::db::ledger::NewRow {
-            version: &e.version,
-            name: &e.name,
-            checksum: &e.checksum,
-            up_sql: &up_sql,
-            down_sql: down_sql.as_deref(),
-            direction: Direction::Down,
-            os_user: &s.operator,
-            client_host: &s.host,
-            duration_ms: Some(0),
-            run_id: &s.run_id,
-            success: true,
-            failed_at_statement: None,
-            error: None,
-        };
-        s.ledger.insert(&s.client, &stmt, &row).await?;
+        s.mark(&stmt, e, Direction::Down).await?;
     }
     Ok(())
 }

@@ -349,11 +349,8 @@ fn finding_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {
     }
     let mut out = Vec::new();
     for f in &r.findings {
-        let (sym, color) = match f.severity {
-            Severity::Error => ("✖ error  ", t.error),
-            Severity::Warning => ("▲ warning", t.warning),
-            Severity::Info => ("• info   ", t.info),
-        };
+        let (mark, word, color) = super::severity(f.severity, t);
+        let sym = format!("{mark} {word}");
         out.push(Line::from(vec![
             Span::styled(format!(" {sym} "), Style::new().fg(color).add_modifier(Modifier::BOLD)),
             Span::styled(f.rule.to_string(), Style::new().add_modifier(Modifier::BOLD)),

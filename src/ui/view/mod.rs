@@ -10,7 +10,7 @@ mod migrations;
 pub mod wizard;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
@@ -18,6 +18,7 @@ use ratatui::Frame;
 use super::model::{Load, Model, Overlay, Screen};
 use super::theme::Theme;
 use crate::core::data::config::Tier;
+use crate::core::data::lint::Severity;
 
 pub use live::blocker_tree;
 
@@ -115,6 +116,15 @@ pub(super) fn selectable(
         .highlight_symbol("▶")
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     f.render_stateful_widget(list, area, &mut state);
+}
+
+/// A finding's severity as the findings lists show it: its symbol, its word, its colour.
+pub(crate) fn severity(s: Severity, t: &Theme) -> (&'static str, &'static str, Color) {
+    match s {
+        Severity::Error => ("✖", "error  ", t.error),
+        Severity::Warning => ("▲", "warning", t.warning),
+        Severity::Info => ("•", "info   ", t.info),
+    }
 }
 
 /// A unified diff line's look: headers bold, + and - in their colours, hunks marked.

@@ -5,18 +5,9 @@ use std::collections::HashSet;
 use pg_query::protobuf::{AlterTableType, ObjectType};
 use pg_query::NodeEnum;
 
+use super::analyze::strings;
 use crate::core::data::sql::parser;
 use crate::core::data::sql::Statement;
-
-fn names(nodes: &[pg_query::protobuf::Node]) -> Vec<String> {
-    nodes
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::String(s)) => Some(s.sval.to_lowercase()),
-            _ => None,
-        })
-        .collect()
-}
 
 /// Each top-level statement's parse tree node, for the statements that parse.
 fn nodes(statements: &[Statement]) -> Vec<NodeEnum> {
@@ -93,7 +84,7 @@ fn dropped(down: &[Statement]) -> (HashSet<(String, String)>, HashSet<String>) {
                 };
                 for o in &d.objects {
                     let Some(NodeEnum::List(l)) = &o.node else { continue };
-                    if let Some(n) = names(&l.items).pop() {
+                    if let Some(n) = strings(&l.items).pop() {
                         if kind == "table" {
                             tables.insert(n.clone());
                         }

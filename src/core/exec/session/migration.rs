@@ -68,6 +68,33 @@ pub struct Session {
 }
 
 impl Session {
+    /// Records in the ledger that `entry`'s migration went `direction` without running any
+    /// SQL (settled by hand, or a repeatable marked to run again), keeping its stored SQL.
+    pub(crate) async fn mark(
+        &self,
+        stmt: &tokio_postgres::Statement,
+        entry: &crate::core::data::plan::LatestRow,
+        direction: Direction,
+    ) -> Result<i64> {
+        let (up_sql, down_sql) = self.ledger.stored_sql(&self.client, entry.id).await?;
+        let row = NewRow {
+            version: &entry.version,
+            name: &entry.name,
+            checksum: &entry.checksum,
+            up_sql: &up_sql,
+            down_sql: down_sql.as_deref(),
+            direction,
+            os_user: &self.operator,
+            client_host: &self.host,
+            duration_ms: Some(0),
+            run_id: &self.run_id,
+            success: true,
+            failed_at_statement: None,
+            error: None,
+        };
+        self.ledger.insert(&self.client, stmt, &row).await
+    }
+
     /// Connects as `sluice/<run_id>`.
     pub async fn open(
         target: &Target,

@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::core::data::lint::Severity;
 use crate::core::guard::policy::Confirmation;
 use crate::ui::keymap::WizardAction as A;
 use crate::ui::model::wizard::emergency::{EmergencyWizard, Kind, Phase};
@@ -49,11 +48,7 @@ fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
             out.push(Line::styled(" Lint of the down SQL: no findings", Style::new().fg(t.dim)));
         }
         for f in &d.findings {
-            let (sym, color) = match f.severity {
-                Severity::Error => ("✖", t.error),
-                Severity::Warning => ("▲", t.warning),
-                Severity::Info => ("•", t.info),
-            };
+            let (sym, _, color) = crate::ui::view::severity(f.severity, t);
             out.push(Line::from(vec![
                 Span::styled(
                     format!(" Lint of the down SQL: {sym} {} ", f.rule),

@@ -4,7 +4,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{mb, overrides};
-use crate::core::data::lint::Severity;
 use crate::core::guard::policy::Confirmation;
 use crate::core::record::report::RunReport;
 use crate::ui::model::wizard::apply::{ApplyStep, ApplyWizard};
@@ -61,11 +60,8 @@ pub(super) fn lint(
         out.push(Line::raw(" no findings"));
     }
     for f in &w.findings {
-        let (sym, color) = match f.severity {
-            Severity::Error => ("✖ error  ", t.error),
-            Severity::Warning => ("▲ warning", t.warning),
-            Severity::Info => ("• info   ", t.info),
-        };
+        let (mark, word, color) = crate::ui::view::severity(f.severity, t);
+        let sym = format!("{mark} {word}");
         out.push(Line::from(vec![
             Span::styled(format!(" {sym} "), Style::new().fg(color).add_modifier(Modifier::BOLD)),
             Span::raw(format!("{} · {}  line {}", f.rule, file_name(&f.file), f.line)),
