@@ -55,11 +55,15 @@ pub fn print(format: Format, report: &Report) {
                 .findings
                 .iter()
                 .map(|f| {
-                    json!({
+                    let mut j = json!({
                         "file": f.file, "line": f.line, "column": f.column, "rule": f.rule,
                         "severity": f.severity.as_str(), "message": f.message, "help": f.help,
                         "lock": f.lock, "rewrites": f.rewrites,
-                    })
+                    });
+                    if let Some(t) = &f.new_table {
+                        j["new_table"] = json!(t);
+                    }
+                    j
                 })
                 .collect();
             let out = json!({ "files": report.files, "findings": findings });

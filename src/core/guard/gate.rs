@@ -1,6 +1,8 @@
 //! The lint gate before an apply: findings at or above the environment's gate refuse the
 //! run, unless the operator overrides with a reason, which the run records.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
@@ -46,31 +48,41 @@ pub fn lint_options(project: Option<&Project>, env: Option<&Environment>) -> Lin
     }
 }
 
-/// Adds what the live server knows: its version and every table's size (pg_class
-/// estimates: no locks, no scans), by schema-qualified name and by bare name (the one in
-/// `public` when two schemas share it).
+/// Adds what the live server knows when the run starts: its version, every relation that
+/// exists (a table missing from it is one the run creates: new and empty), and every
+/// table's size (pg_class estimates: no locks, no scans), by schema-qualified name and by
+/// bare name (the one in `public` when two schemas share it).
 pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Result<()> {
     let v: i32 =
         client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
     opts.server_version = Some(v);
     let rows = client
         .query(
-            "SELECT lower(n.nspname), lower(c.relname), greatest(c.reltuples, 0)::float8,
+            "SELECT lower(n.nspname), lower(c.relname), c.relkind IN ('r', 'p', 'm'),
+                    greatest(c.reltuples, 0)::float8,
                     c.relpages::int8 * current_setting('block_size')::int8
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p', 'm')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+             WHERE c.relkind IN ('r', 'p', 'm', 'v', 'f')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname NOT LIKE 'pg_toast%'",
             &[],
         )
         .await?;
+    let mut existing = HashSet::new();
     for r in rows {
-        let (schema, name): (String, String) = (r.get(0), r.get(1));
-        let size = TableSize { rows: r.get(2), bytes: r.get(3) };
+        let (schema, name, has_rows): (String, String, bool) = (r.get(0), r.get(1), r.get(2));
+        existing.insert(format!("{schema}.{name}"));
+        existing.insert(name.clone());
+        if !has_rows {
+            continue;
+        }
+        let size = TableSize { rows: r.get(3), bytes: r.get(4) };
         opts.table_sizes.insert(format!("{schema}.{name}"), size);
         if schema == "public" || !opts.table_sizes.contains_key(&name) {
             opts.table_sizes.insert(name, size);
         }
     }
+    opts.existing = Some(existing);
     Ok(())
 }
 

@@ -41,6 +41,7 @@ fn plan() -> RollbackPlan {
         help: "expected in a rollback".into(),
         lock: Some("ACCESS EXCLUSIVE"),
         rewrites: false,
+        new_table: None,
         excerpt: String::new(),
     });
     RollbackPlan {

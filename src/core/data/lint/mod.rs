@@ -7,7 +7,7 @@ mod reversibility;
 pub mod rules;
 mod statements;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -31,6 +31,10 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<&'static str>,
     pub rewrites: bool,
+    /// The table the run creates that this finding is about: it is new and empty when the
+    /// statement runs, so the finding cannot hurt and is `info` (the gate counts these).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_table: Option<String>,
     /// The source line the finding points at, for carets in text output.
     #[serde(skip)]
     pub excerpt: String,
@@ -84,6 +88,10 @@ pub struct LintOptions {
     pub lock_timeout_ms: Option<u64>,
     /// Sizes by table name (as written, lower case; also schema-qualified).
     pub table_sizes: HashMap<String, TableSize>,
+    /// The live catalog when the run starts, when it was read: every relation by name
+    /// (lower case; bare and schema-qualified). A table not in it is one the run creates.
+    /// None (not connected): every table is taken to exist and be busy.
+    pub existing: Option<HashSet<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,38 +198,49 @@ pub fn lint_one(input: &Input, opts: &LintOptions) -> Vec<Finding> {
 fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     let file = input.path.display().to_string();
     let mut out = Vec::new();
-    let mut push =
-        |rule: &'static str, line: usize, column: usize, detail: &str, table: Option<&str>| {
-            let Some(r) = rules::find(rule) else { return };
-            let default = if rule == "require-lock-timeout" && opts.lock_timeout_ms == Some(0) {
-                Severity::Warning
-            } else {
-                r.severity
-            };
-            let size = table.and_then(|t| lookup_size(opts, t));
-            let severity = match opts.levels.get(rule) {
-                Some(None) => return,
-                Some(Some(s)) => *s,
-                None => rank_by_size(rule, default, size),
-            };
-            let mut message =
-                if detail.is_empty() { r.why.to_string() } else { format!("{detail}: {}", r.why) };
-            if let Some(size) = size {
-                message.push_str(&format!(" ({}: {})", table.unwrap_or(""), human_size(&size)));
-            }
-            out.push(Finding {
-                file: file.clone(),
-                line,
-                column,
-                rule,
-                severity,
-                message,
-                help: r.help.to_string(),
-                lock: r.lock,
-                rewrites: r.rewrites,
-                excerpt: line_text(&input.text, line),
-            });
+    let mut push = |rule: &'static str,
+                    line: usize,
+                    column: usize,
+                    detail: &str,
+                    table: Option<&str>| {
+        let Some(r) = rules::find(rule) else { return };
+        let default = if rule == "require-lock-timeout" && opts.lock_timeout_ms == Some(0) {
+            Severity::Warning
+        } else {
+            r.severity
         };
+        let size = table.and_then(|t| lookup_size(opts, t));
+        let mut severity = match opts.levels.get(rule) {
+            Some(None) => return,
+            Some(Some(s)) => *s,
+            None => rank_by_size(rule, default, size),
+        };
+        let mut message =
+            if detail.is_empty() { r.why.to_string() } else { format!("{detail}: {}", r.why) };
+        if let Some(size) = size {
+            message.push_str(&format!(" ({}: {})", table.unwrap_or(""), human_size(&size)));
+        }
+        let new_table = table.filter(|t| created_by_the_run(opts, t)).map(str::to_string);
+        if let Some(t) = &new_table {
+            severity = Severity::Info;
+            message.push_str(&format!(
+                    " ({t} does not exist before this run: the run creates it, so it is new and empty here)"
+                ));
+        }
+        out.push(Finding {
+            file: file.clone(),
+            line,
+            column,
+            rule,
+            severity,
+            message,
+            help: r.help.to_string(),
+            lock: r.lock,
+            rewrites: r.rewrites,
+            new_table,
+            excerpt: line_text(&input.text, line),
+        });
+    };
     let transactional = match header_directives(&input.text) {
         Ok(d) => !(d.no_transaction || input.no_transaction),
         Err((line, msg)) => {
@@ -297,6 +316,15 @@ fn rank_by_size(rule: &str, default: Severity, size: Option<TableSize>) -> Sever
         (Severity::Warning, _, true) => Severity::Error,
         (d, _, _) => d,
     }
+}
+
+/// Connected, a table the live catalog does not hold when the run starts is one this run
+/// creates (or a statement that will fail): nothing reads it yet, nothing is in it.
+fn created_by_the_run(opts: &LintOptions, table: &str) -> bool {
+    let Some(existing) = &opts.existing else { return false };
+    let t = table.to_lowercase();
+    let bare = t.rsplit('.').next().unwrap_or(&t);
+    !existing.contains(&t) && !existing.contains(bare)
 }
 
 fn lookup_size(opts: &LintOptions, table: &str) -> Option<TableSize> {

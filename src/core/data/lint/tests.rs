@@ -396,3 +396,40 @@ fn near_misses_in_strings_comments_bodies_and_new_tables() {
     silent("create-index-non-concurrently", &body("CREATE INDEX i ON orders (status);"));
     silent("delete-without-where", "WITH gone AS (DELETE FROM sessions WHERE expires_at < now() RETURNING 1) SELECT count(*) FROM gone;");
 }
+
+#[test]
+fn a_table_the_run_creates_is_new_and_empty() {
+    let input = |text: &str| Input {
+        path: "m.sql".into(),
+        text: text.into(),
+        down: Down::NotJudged,
+        no_transaction: false,
+    };
+    let danger = input(
+        "DELETE FROM orders;\nALTER TABLE orders ADD COLUMN u uuid NOT NULL DEFAULT gen_random_uuid();\nDROP TABLE app.items;\n",
+    );
+    // Offline: every table is taken to exist and be busy.
+    let offline = lint_one(&danger, &LintOptions::default());
+    let worst = offline.iter().map(|f| f.severity).max();
+    assert_eq!(worst, Some(Severity::Error));
+    assert!(offline.iter().all(|f| f.new_table.is_none()));
+    // Connected to a database that has neither table: the run creates them.
+    let empty = LintOptions { existing: Some(Default::default()), ..LintOptions::default() };
+    let fresh = lint_one(&danger, &empty);
+    for rule in ["delete-without-where", "add-column-volatile-default", "drop-table"] {
+        let f = fresh.iter().find(|f| f.rule == rule).unwrap_or_else(|| panic!("{rule}"));
+        assert_eq!(f.severity, Severity::Info, "{rule}");
+        assert!(f.new_table.is_some() && f.message.contains("new and empty"), "{}", f.message);
+    }
+    // Where they exist, nothing is discounted (a schema-qualified name found either way).
+    let existing: std::collections::HashSet<String> =
+        ["orders", "app.items", "items"].iter().map(|s| s.to_string()).collect();
+    let live = LintOptions { existing: Some(existing), ..LintOptions::default() };
+    let busy = lint_one(&danger, &live);
+    assert!(busy.iter().all(|f| f.new_table.is_none()));
+    assert_eq!(busy.iter().map(|f| f.severity).max(), Some(Severity::Error));
+    // A finding about no table (a column type) is not the run's to discount.
+    let typed = lint_one(&input("ALTER TABLE t ADD COLUMN d json;"), &empty);
+    let json = typed.iter().find(|f| f.rule == "prefer-jsonb").unwrap();
+    assert!(json.new_table.is_none());
+}

@@ -69,8 +69,20 @@ impl GuardedRun {
         let count = |sev| self.findings.iter().filter(|f| f.severity == sev).count();
         use crate::core::data::lint::Severity;
         let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-        let tally =
+        let mut tally =
             format!("{} finding(s): {errors} error(s), {warnings} warning(s)", self.findings.len());
+        let new: Vec<&str> = self.findings.iter().filter_map(|f| f.new_table.as_deref()).collect();
+        if !new.is_empty() {
+            let mut tables = new.clone();
+            tables.sort();
+            tables.dedup();
+            tally.push_str(&format!(
+                "; {} discounted to info: {} {} created by this run (new and empty)",
+                new.len(),
+                tables.join(", "),
+                if tables.len() == 1 { "is" } else { "are" }
+            ));
+        }
         match gate::decide(&env, &self.findings, self.opts.override_lint.as_deref()) {
             Ok(None) if errors + warnings > 0 => Ok((StageOutcome::Warned, tally)),
             Ok(None) => Ok((StageOutcome::Passed, tally)),
