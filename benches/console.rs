@@ -54,7 +54,7 @@ fn render_bench() {
                 help: "CREATE INDEX CONCURRENTLY in a -- sluice:no-transaction migration".into(),
                 lock: Some("SHARE"),
                 rewrites: false,
-                new_table: None,
+                created_by_run: None,
                 excerpt: String::new(),
             }],
             history: vec![HistoryRow {

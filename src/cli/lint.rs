@@ -60,8 +60,8 @@ pub fn print(format: Format, report: &Report) {
                         "severity": f.severity.as_str(), "message": f.message, "help": f.help,
                         "lock": f.lock, "rewrites": f.rewrites,
                     });
-                    if let Some(t) = &f.new_table {
-                        j["new_table"] = json!(t);
+                    if let Some(t) = &f.created_by_run {
+                        j["created_by_run"] = json!(t);
                     }
                     j
                 })

@@ -62,8 +62,7 @@ pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Resu
                     greatest(c.reltuples, 0)::float8,
                     c.relpages::int8 * current_setting('block_size')::int8
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p', 'm', 'v', 'f')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
                AND n.nspname NOT LIKE 'pg_toast%'",
             &[],
         )
@@ -80,6 +79,31 @@ pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Resu
         opts.table_sizes.insert(format!("{schema}.{name}"), size);
         if schema == "public" || !opts.table_sizes.contains_key(&name) {
             opts.table_sizes.insert(name, size);
+        }
+    }
+    // Schemas, types and functions: what a DROP ... CASCADE or DROP SCHEMA may name.
+    let others = client
+        .query(
+            "SELECT lower(nspname), NULL FROM pg_namespace
+             UNION ALL SELECT lower(n.nspname), lower(t.typname) FROM pg_type t
+               JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+             UNION ALL SELECT lower(n.nspname), lower(p.proname) FROM pg_proc p
+               JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .await?;
+    for r in others {
+        let (schema, name): (String, Option<String>) = (r.get(0), r.get(1));
+        match name {
+            Some(name) => {
+                existing.insert(format!("{schema}.{name}"));
+                existing.insert(name);
+            }
+            None => {
+                existing.insert(schema);
+            }
         }
     }
     opts.existing = Some(existing);

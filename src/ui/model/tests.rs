@@ -66,7 +66,7 @@ pub fn row(v: &str, name: &str, state: &str) -> Row {
                 help: "Build it CONCURRENTLY in a migration marked `-- sluice:no-transaction`.".into(),
                 lock: Some("SHARE"),
                 rewrites: false,
-                new_table: None,
+                created_by_run: None,
                 excerpt: String::new(),
             }]
         } else {

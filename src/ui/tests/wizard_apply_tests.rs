@@ -431,7 +431,7 @@ fn every_step_renders() {
             help: "add the column without a default, backfill in batches".into(),
             lock: Some("ACCESS EXCLUSIVE"),
             rewrites: true,
-            new_table: None,
+            created_by_run: None,
             excerpt: String::new(),
         }],
     });

@@ -41,7 +41,7 @@ fn plan() -> RollbackPlan {
         help: "expected in a rollback".into(),
         lock: Some("ACCESS EXCLUSIVE"),
         rewrites: false,
-        new_table: None,
+        created_by_run: None,
         excerpt: String::new(),
     });
     RollbackPlan {

@@ -20,6 +20,9 @@ pub struct Hit {
     pub detail: String,
     /// The existing table the finding is about, for size context.
     pub table: Option<String>,
+    /// Other objects it is about (an index, a view, a schema): with the table, what the
+    /// run's context judges. When the run creates them all, the finding cannot hurt.
+    pub objects: Vec<String>,
 }
 
 pub struct Migration<'a> {
@@ -91,7 +94,13 @@ pub(super) fn column_types(
     in_pk: bool,
 ) {
     let (name, mods) = type_name(col.type_name.as_ref());
-    let hit = |rule: &'static str, detail: String| Hit { rule, statement, detail, table: None };
+    let hit = |rule: &'static str, detail: String| Hit {
+        rule,
+        statement,
+        detail,
+        table: None,
+        objects: Vec::new(),
+    };
     match name.as_str() {
         "json" => hits.push(hit("prefer-jsonb", format!("column {}", col.colname))),
         "timestamp" => hits.push(hit("prefer-timestamptz", format!("column {}", col.colname))),
@@ -145,6 +154,7 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
             statement: at,
             detail: String::new(),
             table: None,
+            objects: Vec::new(),
         });
     }
     if m.transactional {
@@ -154,6 +164,7 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
                 statement: at,
                 detail: String::new(),
                 table: Some(table),
+                objects: Vec::new(),
             });
         }
     }
@@ -169,6 +180,7 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
                     String::new()
                 },
                 table: Some(table),
+                objects: Vec::new(),
             });
         }
     }
@@ -184,7 +196,19 @@ pub(super) struct At<'a> {
 
 impl At<'_> {
     pub(super) fn hit(&mut self, rule: &'static str, detail: String, table: Option<String>) {
-        self.hits.push(Hit { rule, statement: self.i, detail, table })
+        self.hits.push(Hit { rule, statement: self.i, detail, table, objects: Vec::new() })
+    }
+
+    /// A finding about several objects (tables, indexes, views, schemas): `table` gives
+    /// the size context, `objects` what the run's context judges.
+    pub(super) fn hit_on(
+        &mut self,
+        rule: &'static str,
+        detail: String,
+        table: Option<String>,
+        objects: Vec<String>,
+    ) {
+        self.hits.push(Hit { rule, statement: self.i, detail, table, objects })
     }
 
     /// The first statement that takes a strong lock on an existing table.
@@ -243,7 +267,12 @@ fn statement(
         NodeEnum::ReindexStmt(r) if !has_option(&r.params, "concurrently") => {
             let target =
                 if r.relation.is_some() { qualified(r.relation.as_ref()) } else { r.name.clone() };
-            at.hit("reindex-non-concurrently", target, None);
+            at.hit_on(
+                "reindex-non-concurrently",
+                target.clone(),
+                None,
+                vec![target.to_lowercase()],
+            );
         }
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_option(&v.options, "full") => {
             at.hit("vacuum-full", String::new(), None);
@@ -252,9 +281,21 @@ fn statement(
             let table = qualified(c.relation.as_ref());
             at.hit("cluster", table.clone(), Some(table))
         }
-        NodeEnum::LockStmt(_) => at.hit("lock-table", String::new(), None),
+        NodeEnum::LockStmt(l) => {
+            let tables: Vec<String> = l
+                .relations
+                .iter()
+                .filter_map(|r| match &r.node {
+                    Some(NodeEnum::RangeVar(v)) => Some(qualified(Some(v)).to_lowercase()),
+                    _ => None,
+                })
+                .collect();
+            at.hit_on("lock-table", String::new(), None, tables);
+        }
         NodeEnum::RefreshMatViewStmt(r) if !r.concurrent => {
-            at.hit("refresh-matview-non-concurrently", qualified(r.relation.as_ref()), None);
+            let view = qualified(r.relation.as_ref());
+            let objects = vec![view.to_lowercase()];
+            at.hit_on("refresh-matview-non-concurrently", view, None, objects);
         }
         NodeEnum::RenameStmt(r) => s::rename(&mut at, st, r),
         NodeEnum::AlterEnumStmt(e) if !e.new_val.is_empty() => {

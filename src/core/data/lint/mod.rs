@@ -34,7 +34,7 @@ pub struct Finding {
     /// The table the run creates that this finding is about: it is new and empty when the
     /// statement runs, so the finding cannot hurt and is `info` (the gate counts these).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_table: Option<String>,
+    pub created_by_run: Option<String>,
     /// The source line the finding points at, for carets in text output.
     #[serde(skip)]
     pub excerpt: String,
@@ -88,9 +88,10 @@ pub struct LintOptions {
     pub lock_timeout_ms: Option<u64>,
     /// Sizes by table name (as written, lower case; also schema-qualified).
     pub table_sizes: HashMap<String, TableSize>,
-    /// The live catalog when the run starts, when it was read: every relation by name
-    /// (lower case; bare and schema-qualified). A table not in it is one the run creates.
-    /// None (not connected): every table is taken to exist and be busy.
+    /// The live catalog when the run starts, when it was read: every relation, schema,
+    /// type and function by name (lower case; bare and schema-qualified). An object not in
+    /// it is one the run creates. None (not connected): everything is taken to exist and
+    /// be busy.
     pub existing: Option<HashSet<String>>,
 }
 
@@ -202,7 +203,8 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
                     line: usize,
                     column: usize,
                     detail: &str,
-                    table: Option<&str>| {
+                    table: Option<&str>,
+                    objects: &[String]| {
         let Some(r) = rules::find(rule) else { return };
         let default = if rule == "require-lock-timeout" && opts.lock_timeout_ms == Some(0) {
             Severity::Warning
@@ -220,12 +222,16 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
         if let Some(size) = size {
             message.push_str(&format!(" ({}: {})", table.unwrap_or(""), human_size(&size)));
         }
-        let new_table = table.filter(|t| created_by_the_run(opts, t)).map(str::to_string);
-        if let Some(t) = &new_table {
+        let about: Vec<&str> =
+            table.into_iter().chain(objects.iter().map(String::as_str)).collect();
+        let created = !about.is_empty() && about.iter().all(|o| created_by_the_run(opts, o));
+        let created_by_run = created.then(|| about.join(", "));
+        if let Some(t) = &created_by_run {
             severity = Severity::Info;
+            let verb = if about.len() == 1 { "does" } else { "do" };
             message.push_str(&format!(
-                    " ({t} does not exist before this run: the run creates it, so it is new and empty here)"
-                ));
+                " ({t} {verb} not exist before this run: the run creates it, so it is new and unused here)"
+            ));
         }
         out.push(Finding {
             file: file.clone(),
@@ -237,21 +243,21 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
             help: r.help.to_string(),
             lock: r.lock,
             rewrites: r.rewrites,
-            new_table,
+            created_by_run,
             excerpt: line_text(&input.text, line),
         });
     };
     let transactional = match header_directives(&input.text) {
         Ok(d) => !(d.no_transaction || input.no_transaction),
         Err((line, msg)) => {
-            push("syntax-error", line, 1, &msg, None);
+            push("syntax-error", line, 1, &msg, None, &[]);
             return out;
         }
     };
     let statements = match sql::split(&input.text) {
         Ok(s) => s,
         Err(e) => {
-            push("syntax-error", e.line, 1, &e.message, None);
+            push("syntax-error", e.line, 1, &e.message, None, &[]);
             return out;
         }
     };
@@ -263,22 +269,22 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     };
     let allows = allow_comments(&input.text, &statements);
     for (line, problem) in &allows.problems {
-        push(problem.0, *line, 1, &problem.1, None);
+        push(problem.0, *line, 1, &problem.1, None, &[]);
     }
     for hit in analyze::analyze(&m) {
         let s = &statements[hit.statement];
         if allows.allowed.iter().any(|(idx, rule)| *idx == hit.statement && rule == hit.rule) {
             continue;
         }
-        push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref());
+        push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref(), &hit.objects);
     }
     match &input.down {
         Down::NotJudged => {}
-        Down::Missing => push("missing-down", 1, 1, "", None),
-        Down::Present(text) if sql::is_blank(text) => push("empty-down", 1, 1, "", None),
+        Down::Missing => push("missing-down", 1, 1, "", None, &[]),
+        Down::Present(text) if sql::is_blank(text) => push("empty-down", 1, 1, "", None, &[]),
         Down::Present(text) => {
             for missing in reversibility::not_undone(&statements, text) {
-                push("down-does-not-undo", 1, 1, &missing, None);
+                push("down-does-not-undo", 1, 1, &missing, None, &[]);
             }
         }
     }
@@ -318,8 +324,8 @@ fn rank_by_size(rule: &str, default: Severity, size: Option<TableSize>) -> Sever
     }
 }
 
-/// Connected, a table the live catalog does not hold when the run starts is one this run
-/// creates (or a statement that will fail): nothing reads it yet, nothing is in it.
+/// Connected, an object the live catalog does not hold when the run starts is one this run
+/// creates (or a statement that will fail): nothing uses it yet, nothing is in it.
 fn created_by_the_run(opts: &LintOptions, table: &str) -> bool {
     let Some(existing) = &opts.existing else { return false };
     let t = table.to_lowercase();

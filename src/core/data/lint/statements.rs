@@ -72,14 +72,14 @@ pub(super) fn drop(at: &mut At, st: &Seen, d: &protobuf::DropStmt) {
     let what = objects.join(", ");
     let rt = d.remove_type;
     if rt == ObjectType::ObjectTable as i32 && !created_here {
-        at.hit("drop-table", what.clone(), objects.first().cloned());
+        at.hit_on("drop-table", what.clone(), objects.first().cloned(), objects.clone());
     } else if rt == ObjectType::ObjectSchema as i32 {
-        at.hit("drop-schema", what.clone(), None);
+        at.hit_on("drop-schema", what.clone(), None, objects.clone());
     } else if rt == ObjectType::ObjectIndex as i32 && !d.concurrent {
-        at.hit("drop-index-non-concurrently", what.clone(), None);
+        at.hit_on("drop-index-non-concurrently", what.clone(), None, objects.clone());
     }
     if d.behavior == DropBehavior::DropCascade as i32 && !created_here {
-        at.hit("drop-cascade", what.clone(), None);
+        at.hit_on("drop-cascade", what.clone(), None, objects.clone());
     }
     if !at.m.transactional && !d.missing_ok {
         at.hit("non-idempotent-no-transaction", format!("DROP {what} without IF EXISTS"), None);

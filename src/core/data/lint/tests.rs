@@ -368,7 +368,7 @@ fn enum_add_value_on_old_servers() {
 }
 
 #[test]
-fn near_misses_in_strings_comments_bodies_and_new_tables() {
+fn near_misses_in_strings_comments_bodies_and_created_by_runs() {
     let body = |sql: &str| {
         format!("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $fn$ BEGIN {sql} END $fn$;")
     };
@@ -412,24 +412,57 @@ fn a_table_the_run_creates_is_new_and_empty() {
     let offline = lint_one(&danger, &LintOptions::default());
     let worst = offline.iter().map(|f| f.severity).max();
     assert_eq!(worst, Some(Severity::Error));
-    assert!(offline.iter().all(|f| f.new_table.is_none()));
+    assert!(offline.iter().all(|f| f.created_by_run.is_none()));
     // Connected to a database that has neither table: the run creates them.
     let empty = LintOptions { existing: Some(Default::default()), ..LintOptions::default() };
     let fresh = lint_one(&danger, &empty);
     for rule in ["delete-without-where", "add-column-volatile-default", "drop-table"] {
         let f = fresh.iter().find(|f| f.rule == rule).unwrap_or_else(|| panic!("{rule}"));
         assert_eq!(f.severity, Severity::Info, "{rule}");
-        assert!(f.new_table.is_some() && f.message.contains("new and empty"), "{}", f.message);
+        assert!(
+            f.created_by_run.is_some() && f.message.contains("new and unused"),
+            "{}",
+            f.message
+        );
     }
     // Where they exist, nothing is discounted (a schema-qualified name found either way).
     let existing: std::collections::HashSet<String> =
         ["orders", "app.items", "items"].iter().map(|s| s.to_string()).collect();
     let live = LintOptions { existing: Some(existing), ..LintOptions::default() };
     let busy = lint_one(&danger, &live);
-    assert!(busy.iter().all(|f| f.new_table.is_none()));
+    assert!(busy.iter().all(|f| f.created_by_run.is_none()));
     assert_eq!(busy.iter().map(|f| f.severity).max(), Some(Severity::Error));
     // A finding about no table (a column type) is not the run's to discount.
     let typed = lint_one(&input("ALTER TABLE t ADD COLUMN d json;"), &empty);
     let json = typed.iter().find(|f| f.rule == "prefer-jsonb").unwrap();
-    assert!(json.new_table.is_none());
+    assert!(json.created_by_run.is_none());
+}
+
+#[test]
+fn dropping_what_the_run_created_is_not_a_danger_but_dropping_what_exists_is() {
+    let input = Input {
+        path: "m.sql".into(),
+        text: "DROP INDEX idx_a;\nDROP VIEW v_a CASCADE;\nDROP SCHEMA r CASCADE;\nREINDEX TABLE big;\n"
+            .into(),
+        down: Down::NotJudged,
+        no_transaction: false,
+    };
+    let severities = |existing: &[&str]| -> Vec<(&'static str, Severity)> {
+        let existing = existing.iter().map(|s| s.to_string()).collect();
+        let opts = LintOptions { existing: Some(existing), ..LintOptions::default() };
+        let mut v: Vec<_> = lint_one(&input, &opts)
+            .into_iter()
+            .filter(|f| f.rule != "require-lock-timeout")
+            .map(|f| (f.rule, f.severity))
+            .collect();
+        v.sort();
+        v
+    };
+    let fresh = severities(&[]);
+    assert!(fresh.iter().all(|(_, s)| *s == Severity::Info), "{fresh:?}");
+    let live = severities(&["idx_a", "v_a", "r", "big"]);
+    assert!(live.contains(&("drop-schema", Severity::Error)), "{live:?}");
+    assert!(live.contains(&("drop-cascade", Severity::Error)), "{live:?}");
+    assert!(live.contains(&("drop-index-non-concurrently", Severity::Warning)), "{live:?}");
+    assert!(live.iter().any(|(r, s)| *r == "reindex-non-concurrently" && *s >= Severity::Warning));
 }

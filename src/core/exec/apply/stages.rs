@@ -71,13 +71,14 @@ impl GuardedRun {
         let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
         let mut tally =
             format!("{} finding(s): {errors} error(s), {warnings} warning(s)", self.findings.len());
-        let new: Vec<&str> = self.findings.iter().filter_map(|f| f.new_table.as_deref()).collect();
+        let new: Vec<&str> =
+            self.findings.iter().filter_map(|f| f.created_by_run.as_deref()).collect();
         if !new.is_empty() {
             let mut tables = new.clone();
             tables.sort();
             tables.dedup();
             tally.push_str(&format!(
-                "; {} discounted to info: {} {} created by this run (new and empty)",
+                "; {} discounted to info: {} {} created by this run (new and unused)",
                 new.len(),
                 tables.join(", "),
                 if tables.len() == 1 { "is" } else { "are" }
