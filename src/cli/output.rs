@@ -61,7 +61,11 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
                 m
             })
             .collect();
-        print_json(&json!({ "environment": env.name, "migrations": migrations }));
+        let mut out = json!({ "environment": env.name, "migrations": migrations });
+        if !status.ignored.is_empty() {
+            out["ignored"] = json!(status.ignored);
+        }
+        print_json(&out);
         return;
     }
     println!("{} · {} ({})", project.name, env.name, env.tier);
@@ -100,6 +104,9 @@ pub fn print_status(format: Format, project: &Project, env: &Environment, status
     .collect();
     if !counts.is_empty() {
         println!("{}", counts.join(", "));
+    }
+    for i in &status.ignored {
+        eprintln!("warning: {}: {}", i.path.display(), i.reason);
     }
 }
 

@@ -15,7 +15,12 @@ pub fn print_event(ev: &Event) {
             let tx = if *transactional { "" } else { ", outside a transaction" };
             let from =
                 if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
-            println!("  {arrow} {version}_{name} ({statements} statement(s){tx}{from})");
+            let what = match (*statements, direction.as_str()) {
+                (0, "down") => "down is empty: nothing undone".to_string(),
+                (0, _) => "empty: nothing to run, recorded as applied".to_string(),
+                (n, _) => format!("{n} statement(s){tx}{from}"),
+            };
+            println!("  {arrow} {version}_{name} ({what})");
         }
         Event::StatementFinished { .. } => {}
         // A heartbeat about every 10 s for a long statement (the progress comes twice a second).

@@ -104,6 +104,8 @@ impl Item {
 #[derive(Debug, Clone)]
 pub struct Status {
     pub items: Vec<Item>,
+    /// Files in the migrations folder that the layout's tool passes over: they never run.
+    pub ignored: Vec<crate::core::data::source::Ignored>,
 }
 
 impl Status {
@@ -177,7 +179,7 @@ impl Status {
                     && !i.version.is_repeatable();
             }
         }
-        Ok(Status { items })
+        Ok(Status { items, ignored: Vec::new() })
     }
 
     pub fn pending(&self) -> impl Iterator<Item = &Item> {
@@ -207,6 +209,7 @@ mod tests {
                 path: format!("{v}.up.sql").into(),
                 text: text.into(),
                 no_transaction: false,
+                layout: crate::core::data::source::Layout::Native,
             },
             down: None,
             verify: None,

@@ -430,13 +430,7 @@ async fn read_drizzle(h: &History<'_>) -> Result<Vec<ForeignRow>> {
 /// Drizzle's journal `when` of each migration, by version, for matching its rows.
 pub fn drizzle_when(dir: &Path) -> Result<Vec<(Version, i64)>> {
     let entries = crate::core::data::source::drizzle::journal(dir)?;
-    Ok(entries
-        .into_iter()
-        .filter_map(|e| {
-            let v = e.tag.split('_').next().and_then(Version::parse)?;
-            Some((v, e.when))
-        })
-        .collect())
+    Ok(entries.into_iter().filter_map(|e| Some((e.version()?.0, e.when))).collect())
 }
 
 #[cfg(test)]

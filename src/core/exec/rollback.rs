@@ -75,14 +75,14 @@ async fn plan(
     let mut no_down = Vec::new();
     for item in chosen(&status, target, to)? {
         match down_change(run, item).await? {
-            Some(c) => steps.push(c),
-            None => no_down.push(item.label()),
+            Ok(c) => steps.push(c),
+            Err(why) => no_down.push(why),
         }
     }
     if !no_down.is_empty() {
         return Err(Error::guard(format!(
-            "cannot roll back {}: no down file and no down SQL in the ledger; write a down file, or restore a backup",
-            no_down.join(", ")
+            "cannot roll back: {}; write a down file, or restore a backup",
+            no_down.join("; ")
         )));
     }
     let repeatables: Vec<LatestRow> = if steps.is_empty() {
@@ -136,24 +136,34 @@ fn chosen<'a>(
 }
 
 /// The down side of an applied migration: its down file, else the down SQL the ledger
-/// kept; None when neither has any.
-async fn down_change(run: &Run, item: &Item) -> Result<Option<Change>> {
-    let Some(entry) = item.entry.as_ref() else { return Ok(None) };
+/// kept; why not, when neither can run. A down of comments (or an empty dbmate section)
+/// undoes nothing and passes, where the layout's tool passes it.
+async fn down_change(run: &Run, item: &Item) -> Result<std::result::Result<Change, String>> {
+    let Some(entry) = item.entry.as_ref() else {
+        return Ok(Err(format!("{}: not in the ledger", item.label())));
+    };
     let (stored_up, stored_down) =
         run.session.ledger.stored_sql(&run.session.client, entry.id).await?;
     let file_down = item.migration.as_ref().and_then(|m| m.down.clone());
+    let refused = file_down.as_ref().and_then(|f| f.blank_refusal());
     let (down, source) = match (file_down, stored_down) {
-        (Some(f), _) if !is_blank(&f.text) => (f, "file"),
+        (Some(f), _) if refused.is_none() => (f, "file"),
         (_, Some(text)) if !is_blank(&text) => {
             let path = format!("ledger:{}_{}.down.sql", item.version, item.name);
             let no_transaction =
                 source::header_directives(&text).map(|d| d.no_transaction).unwrap_or(false);
-            (SqlFile { path: path.into(), text, no_transaction }, "ledger")
+            let layout = source::Layout::Native;
+            (SqlFile { path: path.into(), text, no_transaction, layout }, "ledger")
         }
-        _ => return Ok(None),
+        _ => {
+            return Ok(Err(match refused {
+                Some(e) => e.message,
+                None => format!("{}: no down file and no down SQL in the ledger", item.label()),
+            }))
+        }
     };
     let statements = checked_statements(&down)?;
-    Ok(Some(Change {
+    Ok(Ok(Change {
         version: item.version.to_string(),
         name: item.name.clone(),
         direction: Direction::Down,

@@ -21,6 +21,9 @@ pub struct DownPlan {
     /// "file" or "ledger"; None when neither has down SQL.
     pub source: Option<&'static str>,
     pub sql: Option<String>,
+    /// The down file holds no statement, and the layout's tool runs it as nothing: rolling
+    /// back undoes nothing and records the migration rolled back.
+    pub empty: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -57,8 +60,9 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
         let Some(entry) = &item.entry else { continue };
         let down = item.migration.as_ref().and_then(|m| m.down.as_ref());
         let no_transaction = down.is_some_and(|d| d.no_transaction);
-        let file = down.map(|d| d.text.clone());
-        let (sql, source) = match file.filter(|t| !crate::core::data::sql::is_blank(t)) {
+        let empty = down.is_some_and(|d| d.is_blank() && d.blank_refusal().is_none());
+        let file = down.filter(|d| !d.is_blank() || empty).map(|d| d.text.clone());
+        let (sql, source) = match file {
             Some(t) => (Some(t), Some("file")),
             None => match ledger.stored_sql(&client, entry.id).await?.1 {
                 Some(t) if !crate::core::data::sql::is_blank(&t) => (Some(t), Some("ledger")),
@@ -82,6 +86,7 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
             name: item.name.clone(),
             source,
             sql,
+            empty,
             findings,
         });
     }

@@ -31,8 +31,10 @@ pub async fn status_tolerant(
         Ledger::new(&project.ledger_schema).latest(&client).await
     }
     .await;
-    let (migrations, unreadable) = files.await.map_err(|e| {
+    let folder = files.await.map_err(|e| {
         Error::input(format!("reading {}: {e}", project.migrations_dir.display()))
     })??;
-    Ok((Status::build(migrations, latest?)?, unreadable))
+    let mut status = Status::build(folder.migrations, latest?)?;
+    status.ignored = folder.ignored;
+    Ok((status, folder.unreadable))
 }

@@ -24,6 +24,7 @@ fn down(v: &str, name: &str, source: Option<&'static str>, sql: &str) -> DownPla
         name: name.into(),
         source,
         sql: source.map(|_| sql.to_string()),
+        empty: source.is_some() && sql.is_empty(),
         findings: Vec::new(),
     }
 }

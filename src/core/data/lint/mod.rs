@@ -278,6 +278,9 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
         }
         push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref(), &hit.objects);
     }
+    if statements.is_empty() && !matches!(input.down, Down::NotJudged) {
+        push("empty-up", 1, 1, "", None, &[]);
+    }
     match &input.down {
         Down::NotJudged => {}
         Down::Missing => push("missing-down", 1, 1, "", None, &[]),

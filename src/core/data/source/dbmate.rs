@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{header_directives, Migration, SqlFile, Unreadable, Version};
+use super::{header_directives, Entry, Folder, Layout, SqlFile, Version};
 use crate::core::error::{Error, Result};
 
 struct Marker {
@@ -13,8 +13,11 @@ struct Marker {
     no_transaction: bool,
 }
 
+/// dbmate's marker: `--`, optional space, `migrate:up` or `migrate:down`, at the start of a
+/// line (`^--\s*migrate:up(\s*$|\s+\S+)`), options after it.
 fn marker(line: &str, which: &str) -> Option<Marker> {
-    let rest = line.trim_start().strip_prefix("-- migrate:")?.strip_prefix(which)?;
+    let rest =
+        line.strip_prefix("--")?.trim_start().strip_prefix("migrate:")?.strip_prefix(which)?;
     if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
         return None;
     }
@@ -61,6 +64,17 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
             path.display()
         )));
     };
+    let stray = lines[..up.line].iter().position(|l| {
+        let t = l.trim();
+        !(t.is_empty() || t.starts_with("--"))
+    });
+    if let Some(i) = stray {
+        return Err(Error::input(format!(
+            "{}:{}: SQL before `-- migrate:up`; dbmate refuses statements outside its sections",
+            path.display(),
+            i + 1
+        )));
+    }
     let up_end = match &down {
         Some(d) if d.line > up.line => d.line,
         Some(d) => {
@@ -80,31 +94,33 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
             path: path.to_path_buf(),
             text,
             no_transaction: m.no_transaction || d.no_transaction,
+            layout: Layout::Dbmate,
         })
     };
+    // An empty section runs as nothing and is recorded, as dbmate runs it; an empty down
+    // section undoes nothing.
     let up_file = file(&up, up_end)?;
-    if crate::core::data::sql::is_blank(&up_file.text) {
-        return Err(Error::input(format!(
-            "{}:{}: the `-- migrate:up` section holds no SQL statement",
-            path.display(),
-            up.line + 1
-        )));
-    }
-    let down_file = match &down {
-        Some(d) => {
-            Some(file(d, lines.len())?).filter(|f| !crate::core::data::sql::is_blank(&f.text))
-        }
-        None => None,
-    };
+    let down_file = down.as_ref().map(|d| file(d, lines.len())).transpose()?;
     Ok((up_file, down_file))
 }
 
-pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
-    let name_of = |_: &Path, file: &str| {
-        let stem = &file[..file.len() - 4];
-        let (v, name) = stem.split_once('_').unwrap_or((stem, ""));
-        Some((Version::parse(v).filter(|v| !v.as_str().contains('.'))?, name.to_string()))
-    };
+/// dbmate reads the files named `^(\d+).*\.sql$`: the version is the leading digits, the
+/// rest (after an `_`) the description; it passes over every other file.
+fn name_of(_: &Path, file: &str) -> Entry {
+    let stem = &file[..file.len() - 4];
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    match Version::parse(&stem[..digits]) {
+        Some(v) => {
+            let rest = &stem[digits..];
+            Entry::Migration(v, rest.strip_prefix('_').unwrap_or(rest).to_string())
+        }
+        None => Entry::Skipped(Some(
+            "does not start with a version number: dbmate never runs it".into(),
+        )),
+    }
+}
+
+pub fn load_tolerant(dir: &Path) -> Result<Folder> {
     super::one_per_entry(
         dir,
         false,
@@ -133,7 +149,8 @@ mod tests {
         .unwrap();
         std::fs::write(d.path().join("20240103120000_bad.sql"), "CREATE TABLE t3 (a int);\n")
             .unwrap();
-        let (ok, bad) = load_tolerant(d.path()).unwrap();
+        let f = load_tolerant(d.path()).unwrap();
+        let (ok, bad) = (f.migrations, f.unreadable);
         assert_eq!(ok.len(), 2);
         let m = &ok[0];
         assert_eq!((m.version.as_str(), m.name.as_str()), ("20240101120000", "idx"));
@@ -143,7 +160,7 @@ mod tests {
         let down = m.down.as_ref().unwrap();
         assert!(!down.no_transaction);
         assert_eq!(down.statements().unwrap()[0].line, 6);
-        assert!(ok[1].down.is_none(), "an empty down section is no down");
+        assert!(ok[1].down.as_ref().unwrap().is_blank(), "an empty down section undoes nothing");
         assert!(bad[0].message.contains("no `-- migrate:up` line"), "{}", bad[0].message);
     }
 }

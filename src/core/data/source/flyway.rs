@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Migration, SqlFile, Unreadable, Version};
+use super::{Folder, Ignored, Layout, Migration, SqlFile, Unreadable, Version};
 use crate::core::error::{Error, Result};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -102,7 +102,7 @@ fn read_conf(path: &Path) -> Result<Option<bool>> {
 }
 
 fn read(path: &Path) -> Result<SqlFile> {
-    let mut file = SqlFile::read(path)?;
+    let mut file = SqlFile::read(path, Layout::Flyway)?;
     let mut conf = path.as_os_str().to_owned();
     conf.push(".conf");
     let conf = PathBuf::from(conf);
@@ -117,8 +117,9 @@ fn read(path: &Path) -> Result<SqlFile> {
     Ok(file)
 }
 
-pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+pub fn load_tolerant(dir: &Path) -> Result<Folder> {
     let mut files = Vec::new();
+    let mut ignored = Vec::new();
     walk(dir, &mut files, 0)?;
     struct Pending {
         name: String,
@@ -137,12 +138,15 @@ pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
         if !file.ends_with(".sql") {
             continue;
         }
-        let (kind, version, name) = parse_name(file).ok_or_else(|| {
-            Error::input(format!(
-                "{}: not a Flyway migration name; expected V<version>__<desc>.sql, U<version>__<desc>.sql or R__<desc>.sql",
-                path.display()
-            ))
-        })?;
+        // Flyway filters out a file its naming rules do not match (validateMigrationNaming
+        // is off by default): it never runs.
+        let Some((kind, version, name)) = parse_name(file) else {
+            ignored.push(Ignored {
+                path: path.clone(),
+                reason: "not named V<version>__<desc>.sql, U<version>__<desc>.sql or R__<desc>.sql: Flyway never runs it".into(),
+            });
+            continue;
+        };
         let slot = by_version.entry(version.clone()).or_insert(Pending {
             name: name.clone(),
             up: None,
@@ -168,16 +172,8 @@ pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
             let orphan = p.down.map(|d| d.display().to_string()).unwrap_or_default();
             return Err(Error::input(format!("{orphan}: undoes V{version}, which has no file")));
         };
-        let loaded = read(&up).and_then(|up| {
-            let down = p.down.as_deref().map(read).transpose()?;
-            if crate::core::data::sql::is_blank(&up.text) {
-                return Err(Error::input(format!(
-                    "{}: holds no SQL statement; write the migration or delete the file",
-                    up.path.display()
-                )));
-            }
-            Ok((up, down))
-        });
+        // An empty script runs as nothing and is recorded, as Flyway runs it.
+        let loaded = read(&up).and_then(|up| Ok((up, p.down.as_deref().map(read).transpose()?)));
         match loaded {
             Ok((up, down)) => {
                 out.push(Migration { version, name: p.name, up, down, verify: None });
@@ -185,7 +181,7 @@ pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
             Err(e) => unreadable.push(Unreadable { version, name: p.name, message: e.message }),
         }
     }
-    Ok((out, unreadable))
+    Ok(Folder { migrations: out, unreadable, ignored })
 }
 
 #[cfg(test)]
@@ -219,10 +215,15 @@ mod tests {
         w("V2__d.sql", "CREATE TABLE d (x int);");
         w("V2__d.sql.conf", "# no transaction\nexecuteInTransaction=false\n");
         w("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;");
-        let (ok, bad) = load_tolerant(d.path()).unwrap();
+        w("V3_typo_add.sql", "SELECT 3;");
+        w("V4__empty.sql", "-- nothing yet\n");
+        let f = load_tolerant(d.path()).unwrap();
+        let (ok, bad) = (f.migrations, f.unreadable);
         assert!(bad.is_empty());
+        assert!(f.ignored[0].path.ends_with("V3_typo_add.sql"), "Flyway filters out the name");
+        assert!(ok[4].up_statements().unwrap().is_empty(), "an empty script runs as nothing");
         let order: Vec<_> = ok.iter().map(|m| m.version.as_str()).collect();
-        assert_eq!(order, ["1.9", "1.10", "1.10.1", "2", "R__v"]);
+        assert_eq!(order, ["1.9", "1.10", "1.10.1", "2", "4", "R__v"]);
         assert!(ok[0].down.is_some() && ok[1].down.is_none());
         assert!(!ok[1].up.no_transaction);
         assert!(ok[2].up.no_transaction, "VACUUM: Flyway runs it outside a transaction");
@@ -237,7 +238,7 @@ mod tests {
         assert!(e.message.contains("duplicate version"), "{}", e.message);
         std::fs::remove_file(d.path().join("V01.090__dup2.sql")).unwrap();
         w("V2__d.sql.conf", "executeInTransaction=maybe\n");
-        let (_, bad) = load_tolerant(d.path()).unwrap();
+        let bad = load_tolerant(d.path()).unwrap().unreadable;
         assert!(bad[0].message.contains("V2__d.sql.conf:1"), "{}", bad[0].message);
     }
 }

@@ -43,6 +43,40 @@ impl Layout {
         }
     }
 
+    /// What this layout's own tool does with a file that holds no statement (nothing at
+    /// all, or only comments).
+    pub fn blank_file(self) -> BlankFile {
+        match self {
+            // sluice's own rule: an empty migration is a mistake until someone says otherwise.
+            Layout::Native => BlankFile::Refused,
+            // diesel_migrations refuses a zero-length file (EmptyMigration) and sends any other
+            // to the server, where comments alone run as nothing.
+            Layout::Diesel => BlankFile::ZeroLengthRefused,
+            // Each sends the text as it is: comments alone run as nothing, and the
+            // migration is recorded (sqlx-cli, dbmate and golang-migrate checked in tests).
+            _ => BlankFile::Runs,
+        }
+    }
+
+    /// How a file of this layout says "run me outside a transaction", in the tool's words.
+    pub fn no_transaction_hint(self) -> &'static str {
+        match self {
+            Layout::Native => "put `-- sluice:no-transaction` on the first line of the file",
+            Layout::GolangMigrate | Layout::Prisma => {
+                "move it to a migration of its own (a file of one statement runs outside a transaction, as the tool runs it), or put `-- sluice:no-transaction` on the first line"
+            }
+            Layout::Dbmate => "add `transaction:false` to the section's `-- migrate:` line",
+            Layout::Sqlx => "start the file with `-- no-transaction`",
+            Layout::Diesel => {
+                "put `run_in_transaction = false` in the migration folder's metadata.toml"
+            }
+            Layout::Flyway => "put `executeInTransaction=false` in a `<file>.sql.conf` beside it",
+            Layout::Drizzle => {
+                "move it to a migration of its own marked `-- sluice:no-transaction` (drizzle runs every migration in a transaction)"
+            }
+        }
+    }
+
     /// `layout = "..."` in sluice.toml; None for "auto".
     pub fn parse(s: &str) -> std::result::Result<Option<Layout>, String> {
         if s == "auto" {
@@ -53,6 +87,17 @@ impl Layout {
             format!("layout = {s:?}: use auto or one of {}", names.join(", "))
         })
     }
+}
+
+/// A file with no statement, as the layout's tool takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlankFile {
+    /// Runs (as nothing) and is recorded.
+    Runs,
+    /// Refused when it has no bytes at all; comments alone run as nothing.
+    ZeroLengthRefused,
+    /// Refused.
+    Refused,
 }
 
 impl std::fmt::Display for Layout {

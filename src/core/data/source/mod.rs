@@ -20,35 +20,57 @@ use sha2::{Digest, Sha256};
 use crate::core::data::sql::{self, Statement};
 use crate::core::error::{Error, Result};
 
-pub use layout::{detect, Layout};
+pub use layout::{detect, BlankFile, Layout};
 pub use native::{load_native, load_native_tolerant, Unreadable};
 
 /// Every migration in `dir`, in the given layout or the one detected; the first file that
 /// cannot be read is an error.
 pub fn load(dir: &Path, layout: Option<Layout>) -> Result<Vec<Migration>> {
-    let (migrations, unreadable) = load_tolerant(dir, layout)?;
-    match unreadable.into_iter().next() {
+    let folder = load_tolerant(dir, layout)?;
+    match folder.unreadable.into_iter().next() {
         Some(u) => Err(Error::input(u.message)),
-        None => Ok(migrations),
+        None => Ok(folder.migrations),
     }
 }
 
-/// `load`, with migrations whose files cannot be read set aside (see `load_native_tolerant`).
-pub fn load_tolerant(
-    dir: &Path,
-    layout: Option<Layout>,
-) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+/// `load`, with migrations whose files cannot be read set aside (see `load_native_tolerant`)
+/// and the files the layout's tool passes over listed.
+pub fn load_tolerant(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
     // Every file is split: one hop to a parser thread for the folder, not one per file.
     sql::parser::run(|| load_here(dir, layout))
 }
 
-fn load_here(dir: &Path, layout: Option<Layout>) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+/// What a migrations folder holds, read by its layout's rules.
+#[derive(Debug, Default)]
+pub struct Folder {
+    pub migrations: Vec<Migration>,
+    /// Named like migrations, but their files cannot be read: set aside and flagged.
+    pub unreadable: Vec<Unreadable>,
+    /// Files the layout's tool passes over (not named like its migrations, not in its
+    /// journal): they never run, so sluice does not run them either, and says so.
+    pub ignored: Vec<Ignored>,
+}
+
+impl Folder {
+    fn of(migrations: Vec<Migration>, unreadable: Vec<Unreadable>) -> Folder {
+        Folder { migrations, unreadable, ignored: Vec::new() }
+    }
+}
+
+/// A file in the migrations folder that will never run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ignored {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+fn load_here(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
     let layout = match layout {
         Some(l) => l,
         None => detect(dir)?,
     };
     match layout {
-        Layout::Native => native::load_native_tolerant(dir),
+        Layout::Native => native::load_native_tolerant(dir).map(|(m, u)| Folder::of(m, u)),
         Layout::GolangMigrate => golang::load_tolerant(dir),
         Layout::Dbmate => dbmate::load_tolerant(dir),
         Layout::Flyway => flyway::load_tolerant(dir),
@@ -75,19 +97,28 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// What a layout makes of one entry of its folder.
+enum Entry {
+    Migration(Version, String),
+    /// Passed over by the tool; listed with the reason when there is one.
+    Skipped(Option<String>),
+    /// Refused by the tool: an error saying what was expected.
+    Refused,
+}
+
 /// One migration per entry of `dir` (its folders when `folders`, else its `.sql` files):
-/// `name_of` gives an entry's version and name (None: not this layout's, an error saying
-/// what was `expected`), `read` its files. A version seen twice is an error; a migration
-/// whose files cannot be read is set aside.
+/// `name_of` says what an entry is, `read` reads a migration's files. A version seen twice
+/// is an error; a migration whose files cannot be read is set aside.
 fn one_per_entry(
     dir: &Path,
     folders: bool,
     expected: &str,
-    name_of: impl Fn(&Path, &str) -> Option<(Version, String)>,
+    name_of: impl Fn(&Path, &str) -> Entry,
     read: impl Fn(&Path) -> Result<(SqlFile, Option<SqlFile>)>,
-) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+) -> Result<Folder> {
     let mut by_version: std::collections::BTreeMap<Version, (String, PathBuf)> =
         std::collections::BTreeMap::new();
+    let mut folder = Folder::default();
     for path in sorted_entries(dir)? {
         let Some(entry) = path.file_name().and_then(|f| f.to_str()) else { continue };
         let wanted =
@@ -95,8 +126,14 @@ fn one_per_entry(
         if entry.starts_with('.') || !wanted {
             continue;
         }
-        let (version, name) = name_of(&path, entry)
-            .ok_or_else(|| Error::input(format!("{}: {expected}", path.display())))?;
+        let (version, name) = match name_of(&path, entry) {
+            Entry::Migration(v, n) => (v, n),
+            Entry::Skipped(reason) => {
+                folder.ignored.extend(reason.map(|reason| Ignored { path, reason }));
+                continue;
+            }
+            Entry::Refused => return Err(Error::input(format!("{}: {expected}", path.display()))),
+        };
         if let Some((_, other)) = by_version.get(&version) {
             return Err(Error::input(format!(
                 "duplicate version {version}: {} and {}; give one of them a new version",
@@ -106,15 +143,15 @@ fn one_per_entry(
         }
         by_version.insert(version, (name, path));
     }
-    let mut out = Vec::new();
-    let mut unreadable = Vec::new();
     for (version, (name, path)) in by_version {
         match read(&path) {
-            Ok((up, down)) => out.push(Migration { version, name, up, down, verify: None }),
-            Err(e) => unreadable.push(Unreadable { version, name, message: e.message }),
+            Ok((up, down)) => {
+                folder.migrations.push(Migration { version, name, up, down, verify: None })
+            }
+            Err(e) => folder.unreadable.push(Unreadable { version, name, message: e.message }),
         }
     }
-    Ok((out, unreadable))
+    Ok(folder)
 }
 
 /// `text` with one statement (and its semicolon) turned into spaces, newlines kept, so the
@@ -237,6 +274,9 @@ pub struct SqlFile {
     pub path: PathBuf,
     pub text: String,
     pub no_transaction: bool,
+    /// Whose rules the file follows: what an empty file means, how it opts out of a
+    /// transaction.
+    pub layout: Layout,
 }
 
 impl SqlFile {
@@ -268,11 +308,42 @@ impl SqlFile {
     }
 
     /// Reads a file as UTF-8 and its header directives; errors name the file.
-    pub fn read(path: &Path) -> Result<SqlFile> {
+    pub fn read(path: &Path, layout: Layout) -> Result<SqlFile> {
         let text = Self::read_text(path)?;
         let directives = header_directives(&text)
             .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
-        Ok(SqlFile { path: path.to_path_buf(), text, no_transaction: directives.no_transaction })
+        Ok(SqlFile {
+            path: path.to_path_buf(),
+            text,
+            no_transaction: directives.no_transaction,
+            layout,
+        })
+    }
+
+    /// No statement in it: nothing, or only comments.
+    pub fn is_blank(&self) -> bool {
+        sql::is_blank(&self.text)
+    }
+
+    /// Why this file may not run, when it holds no statement and its layout's tool refuses
+    /// that; None when it holds SQL, or runs as nothing the way its tool runs it.
+    pub fn blank_refusal(&self) -> Option<Error> {
+        let refused = match self.layout.blank_file() {
+            BlankFile::Runs => false,
+            BlankFile::ZeroLengthRefused => self.text.is_empty(),
+            BlankFile::Refused => self.is_blank(),
+        };
+        let what = if self.text.is_empty() { "is empty" } else { "holds no SQL statement" };
+        let tool = match self.layout {
+            Layout::Native => String::new(),
+            other => format!(" ({other} refuses an empty file)"),
+        };
+        refused.then(|| {
+            Error::input(format!(
+                "{}: {what}{tool}; write the migration or delete it",
+                self.path.display()
+            ))
+        })
     }
 
     /// The file's statements, split by PostgreSQL's parser.
@@ -316,24 +387,22 @@ impl Migration {
 pub fn checked_statements(file: &SqlFile) -> Result<Vec<Statement>> {
     let stmts = file.statements()?;
     let at = |line: usize| format!("{}:{line}", file.path.display());
-    if stmts.is_empty() {
-        return Err(Error::input(format!(
-            "{}: holds no SQL statement; write the migration or delete the file",
-            file.path.display()
-        )));
+    if let Some(refused) = file.blank_refusal() {
+        return Err(refused);
     }
+    let hint = file.layout.no_transaction_hint();
     if !file.no_transaction {
         for s in &stmts {
             if s.is_transaction_control() {
                 return Err(Error::input(format!(
-                    "{}: {} inside a migration that sluice runs in a transaction; remove it, or put `-- sluice:no-transaction` on the first line",
+                    "{}: {} inside a migration that sluice runs in a transaction; remove it, or {hint}",
                     at(s.line),
                     s.keywords.first().map(String::as_str).unwrap_or("transaction control")
                 )));
             }
             if let Some(why) = s.needs_no_transaction() {
                 return Err(Error::input(format!(
-                    "{}: {why} cannot run inside a transaction; put `-- sluice:no-transaction` on the first line of the file",
+                    "{}: {why} cannot run inside a transaction; {hint}",
                     at(s.line)
                 )));
             }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Migration, SqlFile, Version};
+use super::{Folder, Ignored, Layout, Migration, SqlFile, Version};
 use crate::core::error::{Error, Result};
 
 enum Direction {
@@ -55,20 +55,28 @@ pub struct Unreadable {
 /// error instead of failing the whole folder. Layout errors (names, duplicates, orphans)
 /// still fail: they make the order itself unknown.
 pub fn load_native_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
-    let by_version = pair_files(dir)?;
-    let mut out = Vec::with_capacity(by_version.len());
-    let mut unreadable = Vec::new();
+    let f = load_pairs(dir, Layout::Native)?;
+    Ok((f.migrations, f.unreadable))
+}
+
+/// The `<version>_<name>.up.sql` / `.down.sql` pairs of sluice's layout, or of
+/// golang-migrate's, which differs the way golang-migrate's source driver reads a folder: a
+/// file not named `<digits>_<anything>.up|down.sql` is passed over, and the two files of a
+/// version pair by the version alone (their names may differ).
+pub(super) fn load_pairs(dir: &Path, layout: Layout) -> Result<Folder> {
+    let (by_version, ignored) = pair_files(dir, layout)?;
+    let mut folder = Folder { ignored, ..Folder::default() };
     for (version, p) in by_version {
-        match read_pair(&version, &p)? {
-            Ok(m) => out.push(m),
-            Err(e) => unreadable.push(Unreadable {
+        match read_pair(&version, &p, layout)? {
+            Ok(m) => folder.migrations.push(m),
+            Err(e) => folder.unreadable.push(Unreadable {
                 version: version.clone(),
                 name: p.name.clone(),
                 message: e.message,
             }),
         }
     }
-    Ok((out, unreadable))
+    Ok(folder)
 }
 
 /// One version's files, before they are read.
@@ -79,22 +87,27 @@ struct Pair {
     verify: Option<PathBuf>,
 }
 
-/// The folder's files by version: names checked, duplicates refused.
-fn pair_files(dir: &Path) -> Result<BTreeMap<Version, Pair>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::input(format!(
-            "migrations folder {}: {e}; create it or set [project] migrations in sluice.toml",
-            dir.display()
-        ))
-    })?;
+/// golang-migrate's names: `^([0-9]+)_(.*)\.(up|down)\.sql$`, any title (even empty).
+fn parse_golang_name(file: &str) -> Option<(Version, String, Direction)> {
+    let (stem, dir) = if let Some(s) = file.strip_suffix(".up.sql") {
+        (s, Direction::Up)
+    } else if let Some(s) = file.strip_suffix(".down.sql") {
+        (s, Direction::Down)
+    } else {
+        return None;
+    };
+    let (v, name) = stem.split_once('_')?;
+    let version = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
+    Some((version, name.to_string(), dir))
+}
+
+/// The folder's files by version: names checked, duplicates refused; for golang-migrate,
+/// the `.sql` files it passes over beside them.
+fn pair_files(dir: &Path, layout: Layout) -> Result<(BTreeMap<Version, Pair>, Vec<Ignored>)> {
+    let golang = layout == Layout::GolangMigrate;
     let mut by_version: BTreeMap<Version, Pair> = BTreeMap::new();
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
-        paths.push(entry.path());
-    }
-    paths.sort();
-    for path in paths {
+    let mut ignored = Vec::new();
+    for path in super::sorted_entries(dir)? {
         let Some(file) = path.file_name().and_then(|f| f.to_str()).map(str::to_string) else {
             return Err(Error::input(format!("{}: file name is not UTF-8", path.display())));
         };
@@ -102,56 +115,78 @@ fn pair_files(dir: &Path) -> Result<BTreeMap<Version, Pair>> {
             continue;
         }
         if path.is_dir() {
+            if golang {
+                continue;
+            }
             return Err(Error::input(format!(
                 "{}: a folder named like a migration file; a migration must be a plain file",
                 path.display()
             )));
         }
-        let (version, name, direction) = parse_name(&file).ok_or_else(|| {
-            Error::input(format!(
+        let parsed = if golang { parse_golang_name(&file) } else { parse_name(&file) };
+        let Some((version, name, direction)) = parsed else {
+            if golang {
+                ignored.push(Ignored {
+                    path,
+                    reason: "not named <version>_<title>.up.sql or .down.sql: golang-migrate never runs it".into(),
+                });
+                continue;
+            }
+            return Err(Error::input(format!(
                 "{}: not a migration file name; expected <version>_<name>.up.sql or .down.sql, version in digits (e.g. 0001_create_users.up.sql)",
                 path.display()
-            ))
-        })?;
-        let slot = by_version.entry(version.clone()).or_insert_with(|| Pair {
-            name: name.clone(),
-            up: None,
-            down: None,
-            verify: None,
-        });
-        if slot.name != name {
-            let other = slot
-                .up
-                .as_ref()
-                .or(slot.down.as_ref())
-                .or(slot.verify.as_ref())
-                .map(|p| p.display().to_string());
-            return Err(Error::input(format!(
-                "duplicate version {version}: {} and {}; give one of them a new version",
-                other.unwrap_or_default(),
-                path.display()
             )));
-        }
-        let existing = match direction {
-            Direction::Up => &mut slot.up,
-            Direction::Down => &mut slot.down,
-            Direction::Verify => &mut slot.verify,
         };
-        if let Some(other) = existing.as_ref() {
-            return Err(Error::input(format!(
-                "duplicate version {version}: {} and {}; give one of them a new version",
-                other.display(),
-                path.display()
-            )));
-        }
-        *existing = Some(path);
+        place(&mut by_version, version, name, direction, path, golang)?;
     }
-    Ok(by_version)
+    Ok((by_version, ignored))
+}
+
+/// Puts one file in its version's slot; a second file for the same slot, or (in sluice's
+/// layout) a different name for the same version, is a duplicate.
+fn place(
+    by_version: &mut BTreeMap<Version, Pair>,
+    version: Version,
+    name: String,
+    direction: Direction,
+    path: PathBuf,
+    pair_by_version: bool,
+) -> Result<()> {
+    let slot = by_version.entry(version.clone()).or_insert_with(|| Pair {
+        name: name.clone(),
+        up: None,
+        down: None,
+        verify: None,
+    });
+    let duplicate = |other: &Path| {
+        Error::input(format!(
+            "duplicate version {version}: {} and {}; give one of them a new version",
+            other.display(),
+            path.display()
+        ))
+    };
+    if slot.name != name && !pair_by_version {
+        let other = slot.up.as_ref().or(slot.down.as_ref()).or(slot.verify.as_ref());
+        return Err(duplicate(other.map(PathBuf::as_path).unwrap_or(Path::new(""))));
+    }
+    if matches!(direction, Direction::Up) {
+        slot.name = name;
+    }
+    let existing = match direction {
+        Direction::Up => &mut slot.up,
+        Direction::Down => &mut slot.down,
+        Direction::Verify => &mut slot.verify,
+    };
+    if let Some(other) = existing.as_ref() {
+        return Err(duplicate(other));
+    }
+    *existing = Some(path);
+    Ok(())
 }
 
 /// Reads one version's files. The outer error (a down or verify file with no up file)
 /// fails the folder; the inner one sets this migration aside as unreadable.
-fn read_pair(version: &Version, p: &Pair) -> Result<Result<Migration>> {
+fn read_pair(version: &Version, p: &Pair, layout: Layout) -> Result<Result<Migration>> {
     let Some(up_path) = &p.up else {
         let orphan = p.down.as_ref().or(p.verify.as_ref()).map(|d| d.display().to_string());
         return Err(Error::input(format!(
@@ -161,15 +196,13 @@ fn read_pair(version: &Version, p: &Pair) -> Result<Result<Migration>> {
         )));
     };
     let read = || -> Result<Migration> {
-        let up = SqlFile::read(up_path)?;
-        if crate::core::data::sql::is_blank(&up.text) {
-            return Err(Error::input(format!(
-                "{}: holds no SQL statement; write the migration or delete the file",
-                up_path.display()
-            )));
+        let up = SqlFile::read(up_path, layout)?;
+        if let Some(refused) = up.blank_refusal() {
+            return Err(refused);
         }
-        let down = p.down.as_deref().map(SqlFile::read).transpose()?;
-        let verify = p.verify.as_deref().map(SqlFile::read).transpose()?;
+        let read = |p: &Path| SqlFile::read(p, layout);
+        let down = p.down.as_deref().map(read).transpose()?;
+        let verify = p.verify.as_deref().map(read).transpose()?;
         Ok(Migration { version: version.clone(), name: p.name.clone(), up, down, verify })
     };
     Ok(read())

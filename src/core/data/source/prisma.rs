@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{Migration, SqlFile, Unreadable, Version};
+use super::{Entry, Folder, Layout, SqlFile, Version};
 use crate::core::error::{Error, Result};
 
 /// The lock file's provider must be PostgreSQL.
@@ -26,24 +26,25 @@ fn check_lock(dir: &Path) -> Result<()> {
     }
 }
 
+/// An empty migration.sql runs as nothing and is recorded, as `prisma migrate deploy`
+/// runs the `-- This is an empty migration.` that `migrate dev --create-only` writes.
 fn read(path: &Path) -> Result<SqlFile> {
-    let mut f = SqlFile::read(path)?;
-    if crate::core::data::sql::is_blank(&f.text) {
-        return Err(Error::input(format!(
-            "{}: holds no SQL statement; write the migration or delete the folder",
-            path.display()
-        )));
-    }
+    let mut f = SqlFile::read(path, Layout::Prisma)?;
     super::golang::adapt(&mut f)?;
     Ok(f)
 }
 
-pub fn load_tolerant(dir: &Path) -> Result<(Vec<Migration>, Vec<Unreadable>)> {
+pub fn load_tolerant(dir: &Path) -> Result<Folder> {
     check_lock(dir)?;
     let name_of = |path: &Path, folder: &str| {
-        let (v, name) = folder.split_once('_')?;
-        let v = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
-        path.join("migration.sql").is_file().then(|| (v, name.to_string()))
+        let named = folder.split_once('_').and_then(|(v, name)| {
+            let v = Version::parse(v).filter(|v| !v.as_str().contains('.'))?;
+            path.join("migration.sql").is_file().then(|| (v, name.to_string()))
+        });
+        match named {
+            Some((v, name)) => Entry::Migration(v, name),
+            None => Entry::Refused,
+        }
     };
     super::one_per_entry(
         dir,
@@ -69,7 +70,8 @@ mod tests {
         w("migration_lock.toml", "# Please do not edit\nprovider = \"postgresql\"\n");
         w("20240101000000_init/migration.sql", "-- CreateTable\nCREATE TABLE \"User\" (id int);\n");
         w("20240102000000_idx/migration.sql", "CREATE INDEX CONCURRENTLY i ON \"User\" (id);\n");
-        let (ok, bad) = load_tolerant(d.path()).unwrap();
+        let f = load_tolerant(d.path()).unwrap();
+        let (ok, bad) = (f.migrations, f.unreadable);
         assert!(bad.is_empty());
         assert_eq!((ok[0].name.as_str(), ok[0].up.no_transaction), ("init", false));
         assert!(ok[1].up.no_transaction && ok.iter().all(|m| m.down.is_none()));

@@ -311,7 +311,10 @@ impl Run {
             }
         }
         for f in files {
-            let file = crate::core::data::source::SqlFile::read(&f)?;
+            let file = crate::core::data::source::SqlFile::read(
+                &f,
+                crate::core::data::source::Layout::Native,
+            )?;
             let statements = crate::core::data::source::checked_statements(&file)?;
             let s = &self.session;
             s.client.batch_execute("BEGIN").await?;

@@ -89,11 +89,15 @@ fn whole_run(plan: &RollbackPlan) -> Option<Offer> {
     };
     let from_ledger = versions(&|d| d.source == Some("ledger"));
     let missing = versions(&|d| d.source.is_none());
+    let empty = versions(&|d| d.empty);
     let all = versions(&|_| true);
     let id = plan.last_run.as_ref().map(|r| r.run_id.as_str()).unwrap_or("");
     let mut label = format!("Roll back the whole run {id} ({})", all.join(", "));
     if !from_ledger.is_empty() {
         label.push_str(&format!("; down from the ledger for {}", from_ledger.join(", ")));
+    }
+    if !empty.is_empty() {
+        label.push_str(&format!("; down is empty for {}: nothing undone", empty.join(", ")));
     }
     Some(Offer {
         choice: Choice::Steps(n),

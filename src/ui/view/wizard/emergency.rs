@@ -33,6 +33,7 @@ fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
     };
     for d in plan.applied.iter().take(n) {
         let src = match d.source {
+            Some("file") if d.empty => "the down file is empty: nothing undone",
             Some("file") => "from the down file",
             Some(_) => "from the ledger (the file is gone or has no down)",
             None => "none",
