@@ -210,8 +210,11 @@ impl TestProject {
         self.dir.path().join("migrations")
     }
 
+    /// Writes a file below the migrations folder, making the folders it names.
     pub fn write(&self, file: &str, text: &str) {
-        std::fs::write(self.migrations().join(file), text).unwrap();
+        let path = self.migrations().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
 
     pub fn project(&self) -> Project {

@@ -8,6 +8,11 @@ use std::path::Path;
 use super::{header_directives, Entry, Folder, Layout, SqlFile, Version};
 use crate::core::error::{Error, Result};
 
+/// A line dbmate reads as its up marker (detection uses it).
+pub(super) fn is_up_marker(line: &str) -> bool {
+    marker(line, "up").is_some()
+}
+
 struct Marker {
     line: usize,
     no_transaction: bool,

@@ -38,9 +38,8 @@ fn in_transaction(dir: &Path) -> Result<bool> {
     }
 }
 
-/// diesel refuses a zero-length file but sends one of comments to the server, where it
-/// runs as nothing: its generated `-- This file should undo anything in up.sql` down
-/// undoes nothing.
+/// diesel refuses a file with no statement, even its own generated placeholder of
+/// comments: the server answers it with an empty query, which diesel takes as an error.
 fn read(dir: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
     let in_tx = in_transaction(dir)?;
     let mut up = SqlFile::read(&dir.join("up.sql"), Layout::Diesel)?;
@@ -128,8 +127,11 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, t).unwrap();
         };
-        w("2024-01-01-000000_placeholder/up.sql", "-- Your SQL goes here\n");
-        w("2024-01-01-000000_placeholder/down.sql", "");
+        w("2024-01-01-000000_placeholder/up.sql", "SELECT 1;\n");
+        w(
+            "2024-01-01-000000_placeholder/down.sql",
+            "-- This file should undo anything in `up.sql`\n",
+        );
         w("2024-01-02-000000_no_key/up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);");
         w("2024-01-02-000000_no_key/metadata.toml", "# diesel reads a missing key as false\n");
         w("2024-01-03-000000_empty/up.sql", "");
@@ -138,9 +140,12 @@ mod tests {
         let f = load_tolerant(d.path()).unwrap();
         let names: Vec<_> = f.migrations.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["placeholder", "no_key"]);
-        assert!(f.migrations[0].up_statements().unwrap().is_empty(), "comments run as nothing");
         let down = f.migrations[0].down_statements().unwrap_err();
-        assert!(down.message.contains("is empty (diesel refuses"), "{}", down.message);
+        assert!(
+            down.message.contains("holds no SQL statement (diesel refuses"),
+            "{}",
+            down.message
+        );
         assert!(f.migrations[1].up.no_transaction);
         assert_eq!(f.unreadable.len(), 1);
         assert!(f.unreadable[0].message.contains("_empty/up.sql: is empty"), "{:?}", f.unreadable);

@@ -49,11 +49,12 @@ impl Layout {
         match self {
             // sluice's own rule: an empty migration is a mistake until someone says otherwise.
             Layout::Native => BlankFile::Refused,
-            // diesel_migrations refuses a zero-length file (EmptyMigration) and sends any other
-            // to the server, where comments alone run as nothing.
-            Layout::Diesel => BlankFile::ZeroLengthRefused,
+            // diesel refuses a zero-length file (EmptyMigration), and one of comments fails
+            // on the server's empty-query answer ("Received an empty query", diesel_cli 2.3).
+            Layout::Diesel => BlankFile::Refused,
             // Each sends the text as it is: comments alone run as nothing, and the
-            // migration is recorded (sqlx-cli, dbmate and golang-migrate checked in tests).
+            // migration is recorded (sqlx-cli, dbmate and drizzle's migrator are compared in
+            // tests/integration/native_tools.rs).
             _ => BlankFile::Runs,
         }
     }
@@ -94,8 +95,6 @@ impl Layout {
 pub enum BlankFile {
     /// Runs (as nothing) and is recorded.
     Runs,
-    /// Refused when it has no bytes at all; comments alone run as nothing.
-    ZeroLengthRefused,
     /// Refused.
     Refused,
 }
@@ -149,7 +148,7 @@ fn evidence(path: &Path) -> Option<Layout> {
     {
         return Some(Layout::Native);
     }
-    if head.lines().any(|l| l.trim_start().starts_with("-- migrate:up")) {
+    if head.lines().any(super::dbmate::is_up_marker) {
         return Some(Layout::Dbmate);
     }
     if head.starts_with("-- no-transaction") {

@@ -330,7 +330,6 @@ impl SqlFile {
     pub fn blank_refusal(&self) -> Option<Error> {
         let refused = match self.layout.blank_file() {
             BlankFile::Runs => false,
-            BlankFile::ZeroLengthRefused => self.text.is_empty(),
             BlankFile::Refused => self.is_blank(),
         };
         let what = if self.text.is_empty() { "is empty" } else { "holds no SQL statement" };

@@ -1,0 +1,326 @@
+//! Folders with the quirks real projects carry and their own tools accept (seen in public
+//! projects, written here from scratch): each is read, applied and rolled back by sluice
+//! with the default config against real PostgreSQL. `native_tools.rs` runs the same folders
+//! through the tools themselves and compares.
+
+use std::path::Path;
+
+use crate::support::{catalog, fresh_db, TestProject};
+
+/// One quirky folder: its files, what `status` must count, what it must say it ignores.
+pub struct Quirks {
+    pub layout: &'static str,
+    pub files: &'static [(&'static str, &'static str)],
+    pub versions: &'static [&'static str],
+    pub ignored: &'static [&'static str],
+    /// Every migration has a down (so `rollback --to 0` returns to an empty schema).
+    pub reversible: bool,
+    /// One migration is empty (runs as nothing), and with downs, one down is empty.
+    pub empty: bool,
+}
+
+impl Quirks {
+    pub fn write(&self, dir: &Path) {
+        for (name, text) in self.files {
+            let path = dir.join(name);
+            if name.ends_with('/') {
+                std::fs::create_dir_all(path).unwrap();
+                continue;
+            }
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+}
+
+pub const SQLX: Quirks = Quirks {
+    layout: "sqlx",
+    files: &[
+        // A reserved slot: comments only. sqlx runs it and records it.
+        ("20240101000000_placeholder.up.sql", "-- filled in by a later release\n"),
+        ("20240101000000_placeholder.down.sql", "-- nothing to undo\n"),
+        (
+            "20240102000000_create_users.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n",
+        ),
+        // sqlx pairs the down with its up by version alone.
+        ("20240102000000_drop_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "20240103000000_users_email_idx.up.sql",
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
+        ),
+        (
+            "20240103000000_users_email_idx.down.sql",
+            "-- no-transaction\nDROP INDEX CONCURRENTLY users_email_idx;\n",
+        ),
+        ("20240104000000_comment.up.sql", "COMMENT ON TABLE users IS 'people';\n"),
+        // An empty down: undoing a comment is nothing worth doing.
+        ("20240104000000_comment.down.sql", ""),
+        // Not `<version>_<description>.sql`: sqlx passes over it.
+        ("schema.sql", "CREATE TABLE never_run (a int);\n"),
+    ],
+    versions: &["20240101000000", "20240102000000", "20240103000000", "20240104000000"],
+    ignored: &["schema.sql"],
+    reversible: true,
+    empty: true,
+};
+
+pub const GOLANG: Quirks = Quirks {
+    layout: "golang-migrate",
+    files: &[
+        (
+            "000001_create_users.up.sql",
+            "BEGIN;\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\nCOMMIT;\n",
+        ),
+        // golang-migrate pairs by version: the down may be named for what it does.
+        ("000001_drop_users.down.sql", "DROP TABLE users;\n"),
+        ("000002_reserved.up.sql", "-- reserved for the billing team\n"),
+        ("000002_reserved.down.sql", ""),
+        // One statement: golang-migrate's driver runs it alone, outside a transaction.
+        (
+            "000003_users_email_idx.up.sql",
+            "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
+        ),
+        ("000003_users_email_idx.down.sql", "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\n"),
+        ("seed.sql", "INSERT INTO users VALUES (1, 'never@example.com');\n"),
+    ],
+    versions: &["000001", "000002", "000003"],
+    ignored: &["seed.sql"],
+    reversible: true,
+    empty: true,
+};
+
+pub const DBMATE: Quirks = Quirks {
+    layout: "dbmate",
+    files: &[
+        (
+            "20240101000000_create_users.sql",
+            "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n\n-- migrate:down\nDROP TABLE users;\n",
+        ),
+        // Both sections empty: dbmate runs and records it.
+        ("20240102000000_placeholder.sql", "-- migrate:up\n\n-- migrate:down\n\n"),
+        // dbmate's marker needs no space after `--`.
+        (
+            "20240103000000_users_email_idx.sql",
+            "--migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n\n--migrate:down transaction:false\nDROP INDEX CONCURRENTLY users_email_idx;\n",
+        ),
+        // A version with no description, and an empty down section.
+        ("20240104000000.sql", "-- migrate:up\nCOMMENT ON TABLE users IS 'people';\n\n-- migrate:down\n"),
+        ("schema.sql", "CREATE TABLE never_run (a int);\n"),
+    ],
+    versions: &["20240101000000", "20240102000000", "20240103000000", "20240104000000"],
+    ignored: &["schema.sql"],
+    reversible: true,
+    empty: true,
+};
+
+pub const DIESEL: Quirks = Quirks {
+    layout: "diesel",
+    files: &[
+        (
+            "00000000000000_initial_setup/up.sql",
+            "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger AS $$\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n",
+        ),
+        ("00000000000000_initial_setup/down.sql", "DROP FUNCTION IF EXISTS touch_updated_at();\n"),
+        (
+            "2024-01-01-000000_create_users/up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, updated_at timestamptz);\n",
+        ),
+        ("2024-01-01-000000_create_users/down.sql", "DROP TABLE users;\n"),
+        (
+            "2024-01-03-000000_users_email_idx/up.sql",
+            "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
+        ),
+        ("2024-01-03-000000_users_email_idx/down.sql", "DROP INDEX CONCURRENTLY users_email_idx;\n"),
+        // No `run_in_transaction` key: diesel's field defaults to false.
+        ("2024-01-03-000000_users_email_idx/metadata.toml", "# outside a transaction\n"),
+        // The newer diesel version format, with a `-0000` suffix.
+        (
+            "2024-01-04-000000-0000_comment/up.sql",
+            "COMMENT ON TABLE users IS 'people';\n",
+        ),
+        ("2024-01-04-000000-0000_comment/down.sql", "COMMENT ON TABLE users IS NULL;\n"),
+        // Not a migration: diesel reads folders only.
+        ("README.md", "How we migrate.\n"),
+    ],
+    versions: &["00000000000000", "20240101000000", "20240103000000", "202401040000000000"],
+    ignored: &[],
+    reversible: true,
+    empty: false,
+};
+
+pub const FLYWAY: Quirks = Quirks {
+    layout: "flyway",
+    files: &[
+        (
+            "V1__create_users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n",
+        ),
+        ("V1.1__placeholder.sql", "-- kept so the numbering matches the release notes\n"),
+        ("sql/V2__comment.sql", "COMMENT ON TABLE users IS 'people';\n"),
+        // One underscore: Flyway's naming rules filter it out, so it never runs.
+        ("V3_typo.sql", "CREATE TABLE never_run (a int);\n"),
+    ],
+    versions: &["1", "1.1", "2"],
+    ignored: &["V3_typo.sql"],
+    reversible: false,
+    empty: true,
+};
+
+pub const PRISMA: Quirks = Quirks {
+    layout: "prisma",
+    files: &[
+        ("migration_lock.toml", "provider = \"postgresql\"\n"),
+        (
+            "20240101000000_init/migration.sql",
+            "-- CreateTable\nCREATE TABLE \"User\" (\"id\" SERIAL NOT NULL, \"email\" TEXT NOT NULL, CONSTRAINT \"User_pkey\" PRIMARY KEY (\"id\"));\n",
+        ),
+        // `prisma migrate dev --create-only`, never filled in.
+        ("20240102000000_empty/migration.sql", "-- This is an empty migration.\n"),
+    ],
+    versions: &["20240101000000", "20240102000000"],
+    ignored: &[],
+    reversible: false,
+    empty: true,
+};
+
+pub const DRIZZLE: Quirks = Quirks {
+    layout: "drizzle",
+    files: &[
+        (
+            "meta/_journal.json",
+            r#"{"version":"7","dialect":"postgresql","entries":[
+  {"idx":0,"version":"7","when":1704067200000,"tag":"0000_create_users","breakpoints":true},
+  {"idx":1,"version":"7","when":1704153600000,"tag":"0001_custom","breakpoints":true}]}"#,
+        ),
+        (
+            "0000_create_users.sql",
+            "CREATE TABLE \"users\" (\n\t\"id\" serial PRIMARY KEY NOT NULL,\n\t\"email\" text NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX \"users_email_idx\" ON \"users\" USING btree (\"email\");",
+        ),
+        // drizzle-kit generate --custom, left as generated.
+        ("0001_custom.sql", "-- Custom SQL migration file, put your code below! --\n"),
+        // Not in the journal: drizzle never reads it.
+        ("0002_orphan.sql", "CREATE TABLE never_run (a int);\n"),
+    ],
+    versions: &["0000", "0001"],
+    ignored: &["0002_orphan.sql"],
+    reversible: false,
+    empty: true,
+};
+
+/// status counts every migration and names what it ignores; apply runs them all; status says
+/// all applied; rollback --to 0 (where there are downs) returns to the empty schema.
+async fn round_trip(q: &Quirks) {
+    let layout = q.layout;
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let before = catalog(&c).await;
+    let p = TestProject::new(&db, "development", "");
+    q.write(&p.migrations());
+
+    let status = p.sluice(&["status", "--format", "json"]);
+    assert_eq!(status.code, 0, "{layout}: {}", status.stderr);
+    let j = status.json();
+    let versions: Vec<&str> = j["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, q.versions, "{layout}");
+    let ignored: Vec<String> = j["ignored"]
+        .as_array()
+        .map(|a| a.iter().map(|i| i["path"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(ignored.len(), q.ignored.len(), "{layout}: {ignored:?}");
+    for (got, want) in ignored.iter().zip(q.ignored) {
+        assert!(got.ends_with(want), "{layout}: {got} is not {want}");
+    }
+    let text = p.sluice(&["status"]);
+    for want in q.ignored {
+        assert!(text.stderr.contains(want), "{layout}: status warns of {want}: {}", text.stderr);
+    }
+
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{layout}: {}{}", out.stdout, out.stderr);
+    let said_empty = out.stdout.contains("nothing to run, recorded as applied");
+    assert_eq!(said_empty, q.empty, "{layout}: {}", out.stdout);
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    let states: Vec<&str> =
+        j["migrations"].as_array().unwrap().iter().map(|m| m["state"].as_str().unwrap()).collect();
+    assert!(states.iter().all(|s| *s == "applied"), "{layout}: {j}");
+    assert_eq!(states.len(), q.versions.len(), "{layout}");
+    let never: Vec<_> = catalog(&c).await.into_iter().filter(|l| l.contains("never_run")).collect();
+    assert!(never.is_empty(), "{layout}: an ignored file ran: {never:?}");
+
+    if !q.reversible {
+        return;
+    }
+    let back = p.sluice(&["rollback", "--to", "0"]);
+    assert_eq!(back.code, 0, "{layout}: {}{}", back.stdout, back.stderr);
+    let said_empty = back.stdout.contains("down is empty: nothing undone");
+    assert_eq!(said_empty, q.empty, "{layout}: {}", back.stdout);
+    assert_eq!(catalog(&c).await, before, "{layout}: rolled back to the empty schema");
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert!(j["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "pending"), "{j}");
+}
+
+#[tokio::test]
+async fn sqlx_quirks_round_trip() {
+    round_trip(&SQLX).await;
+}
+
+#[tokio::test]
+async fn golang_migrate_quirks_round_trip() {
+    round_trip(&GOLANG).await;
+}
+
+#[tokio::test]
+async fn dbmate_quirks_round_trip() {
+    round_trip(&DBMATE).await;
+}
+
+#[tokio::test]
+async fn diesel_quirks_round_trip() {
+    round_trip(&DIESEL).await;
+}
+
+#[tokio::test]
+async fn flyway_quirks_apply() {
+    round_trip(&FLYWAY).await;
+}
+
+#[tokio::test]
+async fn prisma_quirks_apply() {
+    round_trip(&PRISMA).await;
+}
+
+#[tokio::test]
+async fn drizzle_quirks_apply() {
+    round_trip(&DRIZZLE).await;
+}
+
+/// diesel refuses a file with no statement (its own generated placeholder of comments
+/// too); so does sluice, naming it, and a rollback through such a down is refused before
+/// anything runs.
+#[tokio::test]
+async fn a_diesel_down_of_comments_is_refused_as_diesel_refuses_it() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("2024-01-01-000000_a/up.sql", "CREATE TABLE a (x int);\n");
+    p.write("2024-01-01-000000_a/down.sql", "DROP TABLE a;\n");
+    p.write("2024-01-02-000000_b/up.sql", "CREATE TABLE b (x int);\n");
+    p.write("2024-01-02-000000_b/down.sql", "-- This file should undo anything in `up.sql`\n");
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let applied = catalog(&c).await;
+    let back = p.sluice(&["rollback", "--to", "0"]);
+    assert_ne!(back.code, 0, "{}", back.stdout);
+    assert!(
+        back.stderr.contains("b/down.sql: holds no SQL statement (diesel refuses"),
+        "{}",
+        back.stderr
+    );
+    assert_eq!(catalog(&c).await, applied, "a refused rollback changes nothing");
+}
