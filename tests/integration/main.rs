@@ -9,6 +9,7 @@ mod bad_input;
 mod bypass;
 mod cli;
 mod concurrency;
+mod context;
 mod corpus;
 mod crash;
 mod demo;

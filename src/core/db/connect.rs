@@ -333,6 +333,12 @@ fn fill_from_env(config: &mut Config) {
             var("PGDATABASE").or_else(|| config.get_user().map(str::to_string)).unwrap_or_default();
         config.dbname(&db);
     }
+    // `-c search_path=app` and the like: what psql and the project's own tool get too.
+    if config.get_options().is_none() {
+        if let Some(o) = var("PGOPTIONS") {
+            config.options(o);
+        }
+    }
     if config.get_connect_timeout().is_none() {
         let secs = var("PGCONNECT_TIMEOUT").and_then(|s| s.parse().ok()).unwrap_or(10);
         config.connect_timeout(Duration::from_secs(secs));

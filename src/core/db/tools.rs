@@ -113,6 +113,9 @@ pub fn tool_env(target: &Target, cmd: &mut Command) {
     if let Some(d) = c.get_dbname() {
         cmd.env("PGDATABASE", d);
     }
+    if let Some(o) = c.get_options() {
+        cmd.env("PGOPTIONS", o);
+    }
     let mode = match target.sslmode {
         crate::core::data::config::SslMode::Disable => "disable",
         crate::core::data::config::SslMode::Prefer => "prefer",

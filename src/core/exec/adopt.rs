@@ -113,12 +113,13 @@ async fn which_tool(client: &Client, project: &Project, from: Option<Layout>) ->
     }
     let mut found = Vec::new();
     for tool in [Layout::GolangMigrate, Layout::Sqlx, Layout::Dbmate] {
-        if foreign::find_table(client, tool, None).await.is_ok() {
-            // golang-migrate's and dbmate's tables share a name: the dirty column tells.
+        if let Ok(table) = foreign::find_table(client, tool, None).await {
+            // golang-migrate's and dbmate's tables share a name: the dirty column of the
+            // table found (not of any table so named, a project may keep its own) tells.
             let dirty: bool = client
                 .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'schema_migrations' AND column_name = 'dirty')",
-                    &[],
+                    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::text::regclass AND attname = 'dirty' AND NOT attisdropped)",
+                    &[&table],
                 )
                 .await?
                 .get(0);

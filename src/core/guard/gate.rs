@@ -81,10 +81,12 @@ pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Resu
             opts.table_sizes.insert(name, size);
         }
     }
-    // Schemas, types and functions: what a DROP ... CASCADE or DROP SCHEMA may name.
+    // Schemas, extensions, types and functions: what a DROP ... CASCADE, DROP SCHEMA or
+    // DROP EXTENSION may name.
     let others = client
         .query(
             "SELECT lower(nspname), NULL FROM pg_namespace
+             UNION ALL SELECT lower(extname), NULL FROM pg_extension
              UNION ALL SELECT lower(n.nspname), lower(t.typname) FROM pg_type t
                JOIN pg_namespace n ON n.oid = t.typnamespace
                WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')

@@ -75,6 +75,8 @@ pub(super) fn drop(at: &mut At, st: &Seen, d: &protobuf::DropStmt) {
         at.hit_on("drop-table", what.clone(), objects.first().cloned(), objects.clone());
     } else if rt == ObjectType::ObjectSchema as i32 {
         at.hit_on("drop-schema", what.clone(), None, objects.clone());
+    } else if rt == ObjectType::ObjectExtension as i32 {
+        at.hit_on("drop-extension", what.clone(), None, objects.clone());
     } else if rt == ObjectType::ObjectIndex as i32 && !d.concurrent {
         at.hit_on("drop-index-non-concurrently", what.clone(), None, objects.clone());
     }

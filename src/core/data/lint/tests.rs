@@ -35,6 +35,7 @@ const NOTX: &str = "-- sluice:no-transaction\n";
 fn data_loss() {
     fires("drop-database", "DROP DATABASE shop;");
     fires("drop-schema", "DROP SCHEMA billing;");
+    fires("drop-extension", "DROP EXTENSION IF EXISTS pgcrypto;");
     fires("drop-table", "DROP TABLE orders;");
     silent("drop-table", "CREATE TABLE tmp (id int); DROP TABLE tmp;");
     silent("drop-table", "SELECT 'DROP TABLE orders;';");
