@@ -62,6 +62,7 @@ pub fn print_event(ev: &Event) {
             };
             println!("    ✗ {version} failed{at}");
         }
+        Event::Notice { message } => println!("  ! {message}"),
         Event::NotRehearsed { version, reason } => {
             println!("    – {version} not rehearsed: {reason}");
         }
@@ -102,11 +103,8 @@ pub fn print_report(format: Format, report: &RunReport) {
         print_json(&serde_json::to_value(report).unwrap_or_default());
         return;
     }
-    let n = report
-        .migrations
-        .iter()
-        .filter(|m| !m.statements.is_empty() || m.source == "resolve")
-        .count();
+    // Every migration the run recorded, an empty one (comments only) too.
+    let n = report.migrations.len();
     match report.outcome.as_str() {
         "nothing-to-do" => println!("nothing to do: no pending migrations"),
         "done" if report.action == "restore" => println!(

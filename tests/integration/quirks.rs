@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{catalog, fresh_db, TestProject};
+use crate::support::{catalog, catalog_and_tool_rows, fresh_db, TestProject};
 
 /// One quirky folder: its files, what `status` must count, what it must say it ignores.
 pub struct Quirks {
@@ -82,9 +82,18 @@ pub const GOLANG: Quirks = Quirks {
             "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
         ),
         ("000003_users_email_idx.down.sql", "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\n"),
+        // Harbor's migrations add a column to golang-migrate's own table.
+        (
+            "000004_data_version.up.sql",
+            "ALTER TABLE schema_migrations ADD COLUMN data_version int;\n",
+        ),
+        (
+            "000004_data_version.down.sql",
+            "ALTER TABLE schema_migrations DROP COLUMN data_version;\n",
+        ),
         ("seed.sql", "INSERT INTO users VALUES (1, 'never@example.com');\n"),
     ],
-    versions: &["000001", "000002", "000003"],
+    versions: &["000001", "000002", "000003", "000004"],
     ignored: &["seed.sql"],
     reversible: true,
     empty: true,
@@ -245,6 +254,8 @@ async fn round_trip(q: &Quirks) {
     assert_eq!(out.code, 0, "{layout}: {}{}", out.stdout, out.stderr);
     let said_empty = out.stdout.contains("nothing to run, recorded as applied");
     assert_eq!(said_empty, q.empty, "{layout}: {}", out.stdout);
+    let done = format!("done: {} migration(s) applied", q.versions.len());
+    assert!(out.stdout.contains(&done), "{layout}: empty migrations count: {}", out.stdout);
     let j = p.sluice(&["status", "--format", "json"]).json();
     let states: Vec<&str> =
         j["migrations"].as_array().unwrap().iter().map(|m| m["state"].as_str().unwrap()).collect();
@@ -260,7 +271,9 @@ async fn round_trip(q: &Quirks) {
     assert_eq!(back.code, 0, "{layout}: {}{}", back.stdout, back.stderr);
     let said_empty = back.stdout.contains("down is empty: nothing undone");
     assert_eq!(said_empty, q.empty, "{layout}: {}", back.stdout);
-    assert_eq!(catalog(&c).await, before, "{layout}: rolled back to the empty schema");
+    let (after, tool_rows) = catalog_and_tool_rows(&c).await;
+    assert_eq!(after, before, "{layout}: rolled back to the empty schema");
+    assert_eq!(tool_rows, 0, "{layout}: the tool's own history table is empty again");
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert!(j["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "pending"), "{j}");
 }
@@ -323,4 +336,58 @@ async fn a_diesel_down_of_comments_is_refused_as_diesel_refuses_it() {
         back.stderr
     );
     assert_eq!(catalog(&c).await, applied, "a refused rollback changes nothing");
+}
+
+/// A table named like the tool's that is the project's own: sluice leaves it alone, says so,
+/// and applies.
+#[tokio::test]
+async fn a_project_table_named_like_the_tools_is_left_alone() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    c.batch_execute(
+        "CREATE TABLE schema_migrations (id serial PRIMARY KEY, note text); INSERT INTO schema_migrations (note) VALUES ('ours')",
+    )
+    .await
+    .unwrap();
+    let p = TestProject::new(&db, "development", "");
+    GOLANG.write(&p.migrations());
+    std::fs::remove_file(p.migrations().join("000004_data_version.up.sql")).unwrap();
+    std::fs::remove_file(p.migrations().join("000004_data_version.down.sql")).unwrap();
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "schema_migrations is not golang-migrate's history table (its columns: id, note)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let notes: Vec<String> = c
+        .query("SELECT note FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(notes, ["ours"], "the project's table is untouched");
+}
+
+/// `tool_history = false`: no table of the tool's is made.
+#[tokio::test]
+async fn tool_history_off_keeps_no_table_of_the_tools() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    let toml = std::fs::read_to_string(p.root().join("sluice.toml")).unwrap();
+    let toml = toml.replace("[project]\n", "[project]\ntool_history = false\n");
+    std::fs::write(p.root().join("sluice.toml"), toml).unwrap();
+    SQLX.write(&p.migrations());
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let there: bool = c
+        .query_one("SELECT to_regclass('_sqlx_migrations') IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!there);
 }

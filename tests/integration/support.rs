@@ -364,6 +364,25 @@ fn binary_for_others() -> &'static Path {
 
 /// Every user object outside the ledger schema: relations with their columns, indexes,
 /// constraints, functions, types and triggers. Two equal snapshots mean equal catalogs.
+/// The history tables sluice keeps for golang-migrate, dbmate, sqlx and diesel folders.
+pub const TOOL_TABLES: [&str; 3] =
+    ["schema_migrations", "_sqlx_migrations", "__diesel_schema_migrations"];
+
+/// `catalog` without the tools' history tables, and how many rows they hold.
+pub async fn catalog_and_tool_rows(c: &tokio_postgres::Client) -> (Vec<String>, i64) {
+    let all = catalog(c).await;
+    let mut rows = 0;
+    for t in TOOL_TABLES {
+        if all.iter().any(|l| l.starts_with(&format!("rel public.{t} r"))) {
+            let n: i64 =
+                c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.unwrap().get(0);
+            rows += n;
+        }
+    }
+    let kept = all.into_iter().filter(|l| !TOOL_TABLES.iter().any(|t| l.contains(t))).collect();
+    (kept, rows)
+}
+
 pub async fn catalog(c: &tokio_postgres::Client) -> Vec<String> {
     let rows = c
         .query(

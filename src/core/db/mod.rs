@@ -1,5 +1,6 @@
 //! Database access: connecting (TLS, libpq rules), the ledger, schema snapshots, the live
-//! monitor, other tools' history tables, the PostgreSQL client tools and throwaway clusters.
+//! monitor, other tools' history tables (read, and kept in step), the PostgreSQL client tools
+//! and throwaway clusters.
 
 pub mod cluster;
 pub mod connect;
@@ -7,4 +8,5 @@ pub mod foreign;
 pub mod ledger;
 pub mod monitor;
 pub mod schema;
+pub mod tool_table;
 pub mod tools;

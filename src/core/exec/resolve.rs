@@ -81,7 +81,7 @@ pub async fn resolve(
         });
     }
     match how {
-        Resolution::Retry => retry(run, &item, &recovery).await,
+        Resolution::Retry => retry(run, &item, &recovery, project.tool_history).await,
         Resolution::MarkApplied | Resolution::MarkRolledBack => {
             if how == Resolution::MarkRolledBack && opts.compensate {
                 if let Err(e) = run_sql(&mut run, &recovery, &recovery.compensating).await {
@@ -142,8 +142,8 @@ async fn run_sql(run: &mut Run, r: &Recovery, sql: &[String]) -> Result<()> {
     Ok(())
 }
 
-async fn retry(mut run: Run, item: &Item, r: &Recovery) -> Result<RunReport> {
-    let mut step = match up_step(item) {
+async fn retry(mut run: Run, item: &Item, r: &Recovery, tool_history: bool) -> Result<RunReport> {
+    let mut step = match up_step(item, tool_history) {
         Ok(Some(s)) => s,
         Ok(None) => {
             let e = Error::input(format!("{}: its file is gone; cannot retry", item.label()));

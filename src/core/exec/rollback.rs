@@ -11,6 +11,7 @@ use crate::core::data::plan::{Direction, LatestRow};
 use crate::core::data::plan::{Item, MigrationState, Status};
 use crate::core::data::source::{self, checked_statements, SqlFile, Version};
 use crate::core::data::sql::is_blank;
+use crate::core::db::tool_table::ToolRow;
 use crate::core::error::{Error, Result};
 use crate::core::exec::ApplyOptions;
 use crate::core::guard::hooks;
@@ -41,7 +42,7 @@ pub async fn rollback(
         RollbackTarget::To(v) => Request { to: Some(v.clone()), ..Request::default() },
     };
     let mut run = Run::begin(project, env, "rollback", request, ctl).await?;
-    let planned = plan(&run, migrations, target, to.as_ref()).await;
+    let planned = plan(&run, migrations, target, to.as_ref(), project.tool_history).await;
     let planned = match planned {
         Ok(p) => {
             run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| p)
@@ -61,21 +62,45 @@ pub async fn rollback(
     Ok(run.run_changes(steps).await)
 }
 
+/// The row change a down of `item` makes in the layout's own history table: golang-migrate
+/// then records the applied version below it.
+fn tool_row_down(status: &Status, item: &Item, layout: source::Layout) -> Option<ToolRow> {
+    let below = status
+        .items
+        .iter()
+        .filter(|i| {
+            i.state.is_in_database() && !i.version.is_repeatable() && i.version < item.version
+        })
+        .max_by(|a, b| a.version.cmp(&b.version));
+    ToolRow::down(
+        layout,
+        (item.version.as_str(), item.version.key()),
+        below.map(|b| (b.version.as_str(), b.version.key())),
+    )
+}
+
 /// What to undo, newest first, and the applied repeatables to mark for a re-run.
 async fn plan(
     run: &Run,
     migrations: Vec<source::Migration>,
     target: &RollbackTarget,
     to: Option<&Version>,
+    tool_history: bool,
 ) -> Result<(Vec<Change>, Vec<LatestRow>)> {
     let latest = run.session.ledger.latest(&run.session.client).await?;
     let status = Status::build(migrations, latest)?;
     check_guards(&status, &ApplyOptions { allow_drift: true, ..Default::default() })?;
+    let layout = status.items.iter().find_map(|i| i.migration.as_ref().map(|m| m.up.layout));
     let mut steps = Vec::new();
     let mut no_down = Vec::new();
     for item in chosen(&status, target, to)? {
         match down_change(run, item).await? {
-            Ok(c) => steps.push(c),
+            Ok(mut c) => {
+                if let Some(layout) = layout.filter(|_| tool_history) {
+                    c.tool = tool_row_down(&status, item, layout);
+                }
+                steps.push(c)
+            }
             Err(why) => no_down.push(why),
         }
     }
@@ -175,6 +200,7 @@ async fn down_change(run: &Run, item: &Item) -> Result<std::result::Result<Chang
         down_sql: Some(down.text.clone()),
         statements,
         start_at: 0,
+        tool: None,
     }))
 }
 

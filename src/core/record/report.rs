@@ -165,6 +165,10 @@ pub enum Event {
         version: String,
         reason: String,
     },
+    /// Something the operator should know that changes nothing in the run.
+    Notice {
+        message: String,
+    },
     PreChecks {
         checks: Vec<crate::core::guard::precheck::Check>,
     },

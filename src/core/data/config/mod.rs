@@ -213,6 +213,9 @@ pub struct Project {
     /// The migrations folder's layout; None: detected from its files (`layout = "auto"`).
     pub layout: Option<crate::core::data::source::Layout>,
     pub ledger_schema: String,
+    /// Keep the layout's own history table (golang-migrate, dbmate, sqlx, diesel) in step
+    /// with the ledger, so the tool sees what sluice ran (`tool_history`, default true).
+    pub tool_history: bool,
     pub environments: BTreeMap<String, Environment>,
     /// `[lint.rules]`: rule id to level (None: off), for every environment.
     pub lint_rules: BTreeMap<String, Option<Severity>>,
@@ -298,6 +301,7 @@ impl Project {
             migrations_dir,
             layout,
             ledger_schema,
+            tool_history: project.tool_history.unwrap_or(true),
             environments,
             lint_rules,
             lint_tiers,

@@ -32,6 +32,7 @@ pub(super) struct RawProject {
     pub(super) migrations: Option<String>,
     pub(super) layout: Option<String>,
     pub(super) ledger_schema: Option<String>,
+    pub(super) tool_history: Option<bool>,
     pub(super) lock_timeout: Option<String>,
     pub(super) statement_timeout: Option<String>,
 }

@@ -155,7 +155,7 @@ fn evidence(path: &Path) -> Option<Layout> {
         return Some(Layout::Sqlx);
     }
     let paired = name.ends_with(".up.sql") || name.ends_with(".down.sql");
-    if paired && wrapped_in_transaction(&head) {
+    if paired && (wrapped_in_transaction(&head) || names_golang_table(&head)) {
         return Some(Layout::GolangMigrate);
     }
     if !paired && starts_with_digits_then(name, '_') {
@@ -164,6 +164,14 @@ fn evidence(path: &Path) -> Option<Layout> {
         return Some(Layout::Sqlx);
     }
     None
+}
+
+/// A pair file whose SQL works on golang-migrate's own `schema_migrations` (Harbor's add a
+/// column to it): written for golang-migrate, which has made that table before it runs.
+fn names_golang_table(text: &str) -> bool {
+    let Ok(stmts) = crate::core::data::sql::split(text) else { return false };
+    let tables = crate::core::data::sql::tables_named(stmts.iter());
+    tables.iter().any(|t| t.rsplit('.').next() == Some("schema_migrations"))
 }
 
 /// A pair file wrapped in its own BEGIN/COMMIT: sluice's layout refuses it, golang-migrate
@@ -273,7 +281,7 @@ mod tests {
 
     #[test]
     fn each_layout_is_told_by_its_files() {
-        let cases: [(&[(&str, &str)], Layout); 12] = [
+        let cases: [(&[(&str, &str)], Layout); 13] = [
             (
                 &[("sql/V1__init.sql", "SELECT 1;"), ("sql/U1__init.sql", "SELECT 1;")],
                 Layout::Flyway,
@@ -288,6 +296,13 @@ mod tests {
                 Layout::GolangMigrate,
             ),
             (&[("1_a.up.sql", "SELECT 1;"), ("1_a.down.sql", "SELECT 1;")], Layout::Native),
+            (
+                &[
+                    ("1_a.up.sql", "CREATE TABLE t (a int);"),
+                    ("2_b.up.sql", "ALTER TABLE schema_migrations ADD COLUMN data_version int;"),
+                ],
+                Layout::GolangMigrate,
+            ),
             (&[("1_a.up.sql", "-- sluice:no-transaction\nSELECT 1;")], Layout::Native),
             (&[("20240101_a.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n")], Layout::Dbmate),
             (&[("V1__init.sql", "SELECT 1;"), ("R__views.sql", "SELECT 1;")], Layout::Flyway),

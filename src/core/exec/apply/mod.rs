@@ -37,9 +37,15 @@ pub struct ApplyOptions {
     pub approval: Option<(String, String)>,
 }
 
-pub(crate) fn up_step(item: &crate::core::data::plan::Item) -> Result<Option<Change>> {
+/// The up side of a pending migration; `tool_history`: with the row its layout's own
+/// history table gets.
+pub(crate) fn up_step(
+    item: &crate::core::data::plan::Item,
+    tool_history: bool,
+) -> Result<Option<Change>> {
     let Some(m) = &item.migration else { return Ok(None) };
     let statements = m.up_statements()?;
+    let tool = if tool_history { crate::core::db::tool_table::ToolRow::up(m)? } else { None };
     Ok(Some(Change {
         version: m.version.to_string(),
         name: m.name.clone(),
@@ -52,6 +58,7 @@ pub(crate) fn up_step(item: &crate::core::data::plan::Item) -> Result<Option<Cha
         down_sql: m.down.as_ref().map(|d| d.text.clone()),
         statements,
         start_at: 0,
+        tool,
     }))
 }
 

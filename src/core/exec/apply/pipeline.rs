@@ -62,6 +62,7 @@ async fn plan(
     migrations: Vec<source::Migration>,
     opts: &ApplyOptions,
     to: Option<&Version>,
+    tool_history: bool,
 ) -> Result<(Status, Vec<Item>, Vec<Change>)> {
     let latest = run.session.ledger.latest(&run.session.client).await?;
     let status = Status::build(migrations, latest)?;
@@ -83,7 +84,7 @@ async fn plan(
     }
     let mut steps = Vec::new();
     for item in &pending {
-        if let Some(s) = up_step(item)? {
+        if let Some(s) = up_step(item, tool_history)? {
             steps.push(s);
         }
     }
@@ -132,7 +133,7 @@ impl GuardedRun {
         let action = if opts.dry_run { "dry-run" } else { "apply" };
         let request = Request { to: opts.to.clone(), ..Request::default() };
         let mut run = Run::begin(project, env, action, request, ctl).await?;
-        let planned = plan(&run, migrations, opts, to.as_ref()).await;
+        let planned = plan(&run, migrations, opts, to.as_ref(), project.tool_history).await;
         let (status, pending, steps) = match planned {
             Ok(p) => p,
             Err(e) => return Ok(Opened::Finished(Box::new(fail_early(run, e).await))),

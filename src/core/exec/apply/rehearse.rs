@@ -67,18 +67,7 @@ async fn rehearse_in_transaction(
     let mut held: Vec<LockTaken> =
         held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
     for step in steps {
-        let mut report = MigrationReport {
-            version: step.version.clone(),
-            name: step.name.clone(),
-            direction: "up".into(),
-            source: step.source.into(),
-            transactional: step.transactional,
-            rehearsed: step.transactional,
-            duration_ms: 0,
-            lock_retries: 0,
-            statements: Vec::new(),
-            lock_summary: Vec::new(),
-        };
+        let mut report = rehearsal_report(step);
         if !step.transactional {
             report.lock_summary = step
                 .statements
@@ -142,6 +131,10 @@ async fn rehearse_in_transaction(
             }
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
+        // The tool's own history row, as the apply writes it (later migrations may read it);
+        // its locks are not the migration's.
+        run.session.rehearse_tool_row(step, report.duration_ms).await.map_err(|e| (e, vec![]))?;
+        held = held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
         report.lock_summary = lock_summary(&report);
         run.session.emit(Event::MigrationFinished {
             version: step.version.clone(),
@@ -153,6 +146,21 @@ async fn rehearse_in_transaction(
     let s = &run.session;
     let after = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
     Ok(schema::unified_diff(&before, &after, "schema before", "schema after the dry run"))
+}
+
+fn rehearsal_report(step: &Change) -> MigrationReport {
+    MigrationReport {
+        version: step.version.clone(),
+        name: step.name.clone(),
+        direction: "up".into(),
+        source: step.source.into(),
+        transactional: step.transactional,
+        rehearsed: step.transactional,
+        duration_ms: 0,
+        lock_retries: 0,
+        statements: Vec::new(),
+        lock_summary: Vec::new(),
+    }
 }
 
 /// Relation locks this session holds now (tables, views, sequences; not catalogs).

@@ -13,10 +13,12 @@ use crate::core::data::plan::Direction;
 use crate::core::data::sql::Statement;
 use crate::core::db::connect::Target;
 use crate::core::db::ledger::{Ledger, NewRow};
+use crate::core::db::tool_table::{TableState, ToolRow, ToolTable};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
 
 mod statementwise;
+mod tool;
 
 /// What to run for one migration in one direction.
 pub struct Change {
@@ -34,6 +36,8 @@ pub struct Change {
     pub down_sql: Option<String>,
     /// 0-based statement to start from (a retried no-transaction migration).
     pub start_at: usize,
+    /// The row the layout's own history table gets beside the ledger's (see `tool_table`).
+    pub tool: Option<ToolRow>,
 }
 
 /// Why a step failed, with what the runner saw.
@@ -65,6 +69,8 @@ pub struct Session {
     watch_conn: Arc<Mutex<Option<Client>>>,
     /// The operator's controls over a lock timeout (retry now, wait longer).
     pub interrupt: Option<Arc<super::control::Interrupt>>,
+    /// The layout's own history tables, as found at their first use in this session.
+    tool_tables: std::collections::HashMap<ToolTable, TableState>,
 }
 
 impl Session {
@@ -134,6 +140,7 @@ impl Session {
             insert: None,
             watch_conn: Arc::new(Mutex::new(None)),
             interrupt: None,
+            tool_tables: std::collections::HashMap::new(),
         })
     }
 
@@ -356,6 +363,9 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err(Attempt::plain(e, report)),
         };
+        if let Err(e) = self.prepare_tool_table(step).await {
+            return Err(Attempt::plain(e, report));
+        }
         let begin = format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true));
         if let Err(e) = self.client.batch_execute(&begin).await {
             return Err(Attempt::plain(e.into(), report));
@@ -379,9 +389,12 @@ impl Session {
         // The ledger row and COMMIT go out pipelined (one round trip). If the insert fails,
         // PostgreSQL answers the COMMIT of the aborted transaction with a rollback, so the
         // migration and its row still commit together or not at all.
+        // The tool's own history row rides in the COMMIT's query string: if it fails, the
+        // COMMIT never runs and the transaction is rolled back below.
+        let commit = format!("{}COMMIT", self.tool_sql(step, duration_ms));
         let (inserted, committed) = tokio::join!(
             self.ledger.insert(&self.client, &insert, &row),
-            self.client.batch_execute("COMMIT")
+            self.client.batch_execute(&commit)
         );
         if let Err(e) = inserted {
             let _ = self.client.batch_execute("ROLLBACK").await;
@@ -391,6 +404,7 @@ impl Session {
             ));
         }
         if let Err(e) = committed {
+            let _ = self.client.batch_execute("ROLLBACK").await;
             return Err(Attempt::plain(
                 Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
                 report,

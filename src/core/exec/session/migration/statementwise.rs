@@ -27,6 +27,9 @@ impl Session {
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
+        if let Err(e) = self.prepare_tool_table(step).await {
+            return Err(Attempt::plain(e, report));
+        }
         let Some(id) = self.open_statementwise(step, &mut report).await? else {
             return Ok(report);
         };
@@ -91,6 +94,13 @@ impl Session {
             Attempt::plain(e.context("cannot record the migration in the ledger"), report.clone())
         })?;
         if nothing_left {
+            let tool = self.tool_sql(step, 0);
+            if !tool.is_empty() {
+                self.client
+                    .batch_execute(&tool)
+                    .await
+                    .map_err(|e| Attempt::plain(Error::from(e), report.clone()))?;
+            }
             return Ok(None);
         }
         set.map_err(|e| Attempt::plain(e.into(), report.clone()))?;
@@ -151,7 +161,12 @@ impl Session {
         elapsed: i64,
     ) -> Result<()> {
         let next = if i + 1 == step.statements.len() { None } else { Some(i as i32 + 2) };
-        let progress = self.ledger.progress_sql(id, next, next.is_none(), elapsed);
+        let mut progress = self.ledger.progress_sql(id, next, next.is_none(), elapsed);
+        if next.is_none() {
+            // The last statement: the tool's own history row goes with the ledger's success.
+            let tool = self.tool_sql(step, elapsed.max(0) as u64);
+            progress = format!("{tool}{progress}");
+        }
         if !atomic {
             return self.client.batch_execute(&progress).await.map_err(|e| {
                 Error::from(e).context(format_args!(
