@@ -170,16 +170,18 @@ impl ToolRow {
                     None => format!("TRUNCATE {t}"),
                 }
             }
+            // A row the tool already holds (it ran that migration before sluice adopted the
+            // database) stays as the tool wrote it.
             (ToolTable::Sqlx, true) => {
                 let sum: String = self.checksum.iter().map(|b| format!("{b:02x}")).collect();
                 format!(
-                    "INSERT INTO {t} (version, description, success, checksum, execution_time) VALUES ({v}, {}, true, '\\x{sum}'::bytea, {duration_ns})",
+                    "INSERT INTO {t} (version, description, success, checksum, execution_time) SELECT {v}, {}, true, '\\x{sum}'::bytea, {duration_ns} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE version = {v})",
                     literal(&self.description)
                 )
             }
-            (ToolTable::Dbmate | ToolTable::Diesel, true) => {
-                format!("INSERT INTO {t} (version) VALUES ({v})")
-            }
+            (ToolTable::Dbmate | ToolTable::Diesel, true) => format!(
+                "INSERT INTO {t} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE version = {v})"
+            ),
             (_, false) => format!("DELETE FROM {t} WHERE version = {v}"),
         }
     }
@@ -195,4 +197,24 @@ fn tool_version(table: ToolTable, text: &str, key: &str) -> String {
 
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golang_migrate_keeps_one_row_the_current_version() {
+        let down = ToolRow::down(Layout::GolangMigrate, ("000003", "3"), Some(("000002", "2")));
+        let sql = down.unwrap().sql(0);
+        assert_eq!(
+            sql,
+            "TRUNCATE schema_migrations; INSERT INTO schema_migrations (version, dirty) VALUES ('2', false)"
+        );
+        let last = ToolRow::down(Layout::GolangMigrate, ("000001", "1"), None).unwrap();
+        assert_eq!(last.sql(0), "TRUNCATE schema_migrations");
+        let dbmate = ToolRow::down(Layout::Dbmate, ("0042", "42"), None).unwrap();
+        assert_eq!(dbmate.sql(0), "DELETE FROM schema_migrations WHERE version = '0042'");
+        assert!(ToolRow::down(Layout::Flyway, ("1", "1"), None).is_none());
+    }
 }
