@@ -27,9 +27,9 @@ pub async fn run(
         (Some(p), Some(name)) => Some(p.environment(Some(name))?),
         _ => None,
     };
-    let inputs = if paths.is_empty() {
+    let (inputs, ignored) = if paths.is_empty() {
         let p = project.as_ref().ok_or_else(|| Error::input("no project to lint"))?;
-        lint::collect_folder(&p.migrations_dir)?
+        lint::collect_folder(&p.migrations_dir, p.layout)?
     } else {
         lint::collect(paths)?
     };
@@ -42,7 +42,8 @@ pub async fn run(
         client.batch_execute("SET statement_timeout = 5000").await?;
         gate::add_server_context(&client, &mut opts).await?;
     }
-    let report = lint::lint(&inputs, &opts);
+    let mut report = lint::lint(&inputs, &opts);
+    report.findings.extend(lint::ignored_findings(&ignored, &opts));
     print(format, &report);
     let refused = threshold.is_some_and(|t| report.worst().is_some_and(|w| w >= t));
     Ok(if refused { 1 } else { 0 })

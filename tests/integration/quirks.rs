@@ -250,6 +250,19 @@ async fn round_trip(q: &Quirks) {
         assert!(text.stderr.contains(want), "{layout}: status warns of {want}: {}", text.stderr);
     }
 
+    let lint = p.sluice(&["lint", "--format", "json"]);
+    let findings = serde_json::from_str::<serde_json::Value>(&lint.stdout).expect(&lint.stderr);
+    let flagged = findings["findings"].as_array().unwrap().iter();
+    let flagged: Vec<&str> = flagged
+        .filter(|f| f["rule"] == "ignored-file")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flagged.len(),
+        q.ignored.len(),
+        "{layout}: the lint names each ignored file: {flagged:?}"
+    );
+
     let out = p.sluice(&["apply"]);
     assert_eq!(out.code, 0, "{layout}: {}{}", out.stdout, out.stderr);
     let said_empty = out.stdout.contains("nothing to run, recorded as applied");

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use rules::{Rule, Severity, RULES};
 
-use crate::core::data::source::{self, header_directives};
+use crate::core::data::source::{self, header_directives, Ignored};
 use crate::core::data::sql::parser;
 use crate::core::data::sql::{self, Statement};
 use crate::core::error::{Error, Result};
@@ -112,14 +112,16 @@ impl Report {
 
 /// Reads what `sluice lint PATH...` names: a file is one migration as sluice would run it;
 /// a folder is a migrations folder (native layout: reversibility judged), or else a set of
-/// lone files.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
-    let mut inputs = Vec::new();
+/// lone files. Also the files those folders hold that their layout's tool passes over.
+pub fn collect(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<Ignored>)> {
+    let (mut inputs, mut ignored) = (Vec::new(), Vec::new());
     for p in paths {
         let meta =
             std::fs::metadata(p).map_err(|e| Error::input(format!("{}: {e}", p.display())))?;
         if meta.is_dir() {
-            inputs.extend(collect_folder(p)?);
+            let (i, skipped) = collect_folder(p, None)?;
+            inputs.extend(i);
+            ignored.extend(skipped);
         } else {
             inputs.push(Input {
                 path: p.clone(),
@@ -129,12 +131,20 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
             });
         }
     }
-    Ok(inputs)
+    Ok((inputs, ignored))
 }
 
-pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
-    match source::load(dir, None) {
-        Ok(migrations) => Ok(migrations.iter().map(Input::from_migration).collect()),
+/// A migrations folder in `layout` (None: detected), and the files its tool passes over.
+pub fn collect_folder(
+    dir: &Path,
+    layout: Option<source::Layout>,
+) -> Result<(Vec<Input>, Vec<Ignored>)> {
+    let loaded = source::load_tolerant(dir, layout).and_then(|f| match f.unreadable.first() {
+        Some(u) => Err(Error::input(u.message.clone())),
+        None => Ok(f),
+    });
+    match loaded {
+        Ok(f) => Ok((f.migrations.iter().map(Input::from_migration).collect(), f.ignored)),
         Err(native_err) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map_err(|e| Error::input(format!("{}: {e}", dir.display())))?
@@ -145,7 +155,7 @@ pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
                 return Err(native_err);
             }
             files.sort();
-            files
+            let inputs = files
                 .into_iter()
                 .map(|p| {
                     Ok(Input {
@@ -155,9 +165,37 @@ pub fn collect_folder(dir: &Path) -> Result<Vec<Input>> {
                         no_transaction: false,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            Ok((inputs, Vec::new()))
         }
     }
+}
+
+/// A finding for each file the layout's tool passes over: it never runs, which is rarely
+/// what its author meant (a misspelt name, a file the journal lost).
+pub fn ignored_findings(ignored: &[Ignored], opts: &LintOptions) -> Vec<Finding> {
+    let Some(r) = rules::find("ignored-file") else { return Vec::new() };
+    let severity = match opts.levels.get(r.id) {
+        Some(None) => return Vec::new(),
+        Some(Some(s)) => *s,
+        None => r.severity,
+    };
+    ignored
+        .iter()
+        .map(|i| Finding {
+            file: i.path.display().to_string(),
+            line: 1,
+            column: 1,
+            rule: r.id,
+            severity,
+            message: format!("{}: {}", i.reason, r.why),
+            help: r.help.to_string(),
+            lock: None,
+            rewrites: false,
+            created_by_run: None,
+            excerpt: String::new(),
+        })
+        .collect()
 }
 
 fn read_text(p: &Path) -> Result<String> {
