@@ -115,9 +115,14 @@ pub const DBMATE: Quirks = Quirks {
         ),
         // A version with no description, and an empty down section.
         ("20240104000000.sql", "-- migrate:up\nCOMMENT ON TABLE users IS 'people';\n\n-- migrate:down\n"),
+        // Supabase's names: a dash after the version.
+        (
+            "20240105000000-orders.sql",
+            "-- migrate:up\nCREATE TABLE orders (id bigint PRIMARY KEY);\n-- migrate:down\nDROP TABLE orders;\n",
+        ),
         ("schema.sql", "CREATE TABLE never_run (a int);\n"),
     ],
-    versions: &["20240101000000", "20240102000000", "20240103000000", "20240104000000"],
+    versions: &["20240101000000", "20240102000000", "20240103000000", "20240104000000", "20240105000000"],
     ignored: &["schema.sql"],
     reversible: true,
     empty: true,

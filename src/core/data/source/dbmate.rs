@@ -117,7 +117,8 @@ fn name_of(_: &Path, file: &str) -> Entry {
     match Version::parse(&stem[..digits]) {
         Some(v) => {
             let rest = &stem[digits..];
-            Entry::Migration(v, rest.strip_prefix('_').unwrap_or(rest).to_string())
+            // `<digits>_name.sql`, or Supabase's `<digits>-name.sql`.
+            Entry::Migration(v, rest.trim_start_matches(['_', '-']).to_string())
         }
         None => Entry::Skipped(Some(
             "does not start with a version number: dbmate never runs it".into(),
