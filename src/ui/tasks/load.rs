@@ -5,7 +5,7 @@
 use tokio::sync::mpsc;
 
 use crate::core::data::config::Project;
-use crate::core::data::source::Unreadable;
+use crate::core::data::source::{Ignored, Unreadable};
 use crate::core::query::overview::{self, Overview};
 use crate::ui::model::browse::{ledger_entry, run_entry};
 use crate::ui::model::{Load, Msg};
@@ -25,7 +25,9 @@ pub(crate) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
             Ok(l) => l,
             Err(e) => return send(Load::from_error(&e)),
         };
-        if let Some(n) = unreadable_notice(&listing.unreadable) {
+        let notice = unreadable_notice(&listing.unreadable)
+            .or_else(|| ignored_notice(&listing.status.ignored));
+        if let Some(n) = notice {
             let _ = tx.send(Msg::Notice(n));
         }
         send(Load::Loaded {
@@ -61,4 +63,30 @@ fn unreadable_notice(unreadable: &[Unreadable]) -> Option<String> {
         n => format!(" (and {} more)", n - 1),
     };
     Some(format!("{}{more}; nothing can run until it is fixed, then r", first.message))
+}
+
+/// One notice naming the files the layout's tool passes over (they never run).
+fn ignored_notice(ignored: &[Ignored]) -> Option<String> {
+    let first = ignored.first()?;
+    let name = first.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let more = match ignored.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!("{name}{more} will not run: {}", first.reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_names_what_the_tool_passes_over() {
+        let one = |p: &str| Ignored { path: p.into(), reason: "sqlx never runs it".into() };
+        assert_eq!(ignored_notice(&[]), None);
+        assert_eq!(
+            ignored_notice(&[one("m/schema.sql"), one("m/notes.sql")]).unwrap(),
+            "schema.sql (and 1 more) will not run: sqlx never runs it"
+        );
+    }
 }
