@@ -55,7 +55,7 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
         };
         if slot.0.is_some() {
             return Err(Error::input(format!(
-                "{}:{}: a second {} marker",
+                "{}:{}: a second {} marker; dbmate records the version once per section and fails at the second on PostgreSQL (after running it): split the file into two migrations",
                 path.display(),
                 i + 1,
                 l.trim()
