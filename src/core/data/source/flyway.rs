@@ -101,8 +101,23 @@ fn read_conf(path: &Path) -> Result<Option<bool>> {
     Ok(in_tx)
 }
 
+/// Flyway replaces `${name}` placeholders everywhere in a script (on by default) and refuses
+/// one it has no value for; sluice has no values to put in, so it says so here rather than
+/// send `${name}` to the server.
+fn check_placeholders(file: &SqlFile) -> Result<()> {
+    let Some(at) = file.text.find("${") else { return Ok(()) };
+    let end = file.text[at..].find('}').map_or(file.text.len(), |e| at + e + 1);
+    let line = file.text[..at].matches('\n').count() + 1;
+    Err(Error::input(format!(
+        "{}:{line}: Flyway placeholder {}: sluice does not replace Flyway placeholders; write the value into the script",
+        file.path.display(),
+        &file.text[at..end]
+    )))
+}
+
 fn read(path: &Path) -> Result<SqlFile> {
     let mut file = SqlFile::read(path, Layout::Flyway)?;
+    check_placeholders(&file)?;
     let mut conf = path.as_os_str().to_owned();
     conf.push(".conf");
     let conf = PathBuf::from(conf);
@@ -237,6 +252,14 @@ mod tests {
         let e = load_tolerant(d.path()).unwrap_err();
         assert!(e.message.contains("duplicate version"), "{}", e.message);
         std::fs::remove_file(d.path().join("V01.090__dup2.sql")).unwrap();
+        w("V5__p.sql", "-- uses a placeholder\nCREATE TABLE ${flyway:defaultSchema}.p (x int);");
+        let bad = load_tolerant(d.path()).unwrap().unreadable;
+        assert!(
+            bad[0].message.contains("V5__p.sql:2: Flyway placeholder ${flyway:defaultSchema}"),
+            "{}",
+            bad[0].message
+        );
+        std::fs::remove_file(d.path().join("V5__p.sql")).unwrap();
         w("V2__d.sql.conf", "executeInTransaction=maybe\n");
         let bad = load_tolerant(d.path()).unwrap().unreadable;
         assert!(bad[0].message.contains("V2__d.sql.conf:1"), "{}", bad[0].message);
