@@ -58,6 +58,26 @@ fn file_cases() -> Vec<Case> {
         case("unterminated dollar quote", APPLY, 2, "1_a.up.sql:1", |p| {
             write(p, "1_a.up.sql", b"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n")
         }),
+        // status flags what apply would refuse, without the full parser.
+        case(
+            "unterminated dollar quote in status",
+            STATUS,
+            2,
+            "1_a.up.sql:2: unterminated dollar-quoted",
+            |p| {
+                write(
+                    p,
+                    "1_a.up.sql",
+                    b"SELECT 1;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n",
+                )
+            },
+        ),
+        case("unterminated quote in status", STATUS, 2, "1_a.up.sql:2", |p| {
+            write(p, "1_a.up.sql", b"SELECT 1;\nSELECT 'abc;\n")
+        }),
+        case("unterminated comment in status", STATUS, 2, "1_a.up.sql:2", |p| {
+            write(p, "1_a.up.sql", b"SELECT 1;\n/* never closed\nSELECT 2;\n")
+        }),
         case("invalid UTF-8", STATUS, 2, "1_a.up.sql:2: not valid UTF-8", |p| {
             write(p, "1_a.up.sql", b"SELECT 1;\nSELECT '\xE9t\xE9';\n")
         }),

@@ -95,12 +95,14 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
         let text = section(&lines, m.line + 1, to);
         let d = header_directives(&text)
             .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
-        Ok(SqlFile {
+        let f = SqlFile {
             path: path.to_path_buf(),
             text,
             no_transaction: m.no_transaction || d.no_transaction,
             layout: Layout::Dbmate,
-        })
+        };
+        f.check_lexing()?;
+        Ok(f)
     };
     // An empty section runs as nothing and is recorded, as dbmate runs it; an empty down
     // section undoes nothing.

@@ -312,12 +312,25 @@ impl SqlFile {
         let text = Self::read_text(path)?;
         let directives = header_directives(&text)
             .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
-        Ok(SqlFile {
+        let file = SqlFile {
             path: path.to_path_buf(),
             text,
             no_transaction: directives.no_transaction,
             layout,
-        })
+        };
+        file.check_lexing()?;
+        Ok(file)
+    }
+
+    /// A file that cannot be split (an unterminated quote, comment or dollar quote) is
+    /// unreadable as soon as it is read, so `status` flags it as `apply` would.
+    pub fn check_lexing(&self) -> Result<()> {
+        match sql::lexical_problem(&self.text) {
+            Some((line, message)) => {
+                Err(Error::input(format!("{}:{line}: {message}", self.path.display())))
+            }
+            None => Ok(()),
+        }
     }
 
     /// No statement in it: nothing, or only comments.

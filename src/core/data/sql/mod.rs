@@ -155,6 +155,12 @@ fn line_at(text: &str, byte: usize) -> usize {
     text.as_bytes()[..byte.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
+/// An unterminated quote, comment or dollar quote, or a psql meta-command, as (line,
+/// message): what the lexer finds without the full parser (status reads every file).
+pub fn lexical_problem(text: &str) -> Option<(usize, String)> {
+    lexer::find_lexical_problem(text).map(|p| (line_at(text, p.offset), p.message))
+}
+
 /// libpg_query's split errors carry no position: find the statement that fails.
 fn locate_error(text: &str, err: pg_query::Error) -> SplitError {
     let whole = match err {
