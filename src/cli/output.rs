@@ -165,8 +165,8 @@ pub fn print_info(format: Format, project: Option<&Project>) {
     let data = crate::core::data::config::paths::data_dir().ok().map(|d| d.display().to_string());
     let envs: Vec<_> = project
         .map(|p| {
-            p.environments
-                .values()
+            p.environments_in_order()
+                .into_iter()
                 .map(|e| json!({ "name": e.name, "tier": e.tier.to_string() }))
                 .collect()
         })

@@ -46,7 +46,7 @@ fn model(project: &Project, env: Option<&str>, opts: &ConsoleOptions) -> Result<
             "sluice.toml defines no environment: add an [environments.NAME] table",
         ));
     }
-    let envs: Vec<EnvTab> = project.environments.values().map(EnvTab::of).collect();
+    let envs: Vec<EnvTab> = project.environments_in_order().into_iter().map(EnvTab::of).collect();
     let start = match env {
         Some(n) => envs
             .iter()

@@ -340,8 +340,17 @@ impl Project {
         }
     }
 
+    /// The environments as a person walks them: by tier (development, testing, production),
+    /// then by name, so production never sits between dev and staging.
+    pub fn environments_in_order(&self) -> Vec<&Environment> {
+        let mut envs: Vec<&Environment> = self.environments.values().collect();
+        envs.sort_by(|a, b| a.tier.cmp(&b.tier).then_with(|| a.name.cmp(&b.name)));
+        envs
+    }
+
     fn env_names(&self) -> String {
-        let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        let names: Vec<&str> =
+            self.environments_in_order().iter().map(|e| e.name.as_str()).collect();
         if names.is_empty() {
             "none".into()
         } else {

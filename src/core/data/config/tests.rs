@@ -89,6 +89,16 @@ fn environment_selection() {
 }
 
 #[test]
+fn environments_go_by_tier_then_name() {
+    let p = parse(
+        "[environments.prod]\ntier = \"production\"\nurl_env = \"P\"\n[environments.staging]\ntier = \"testing\"\nurl_env = \"S\"\n[environments.dev]\ntier = \"development\"\nurl_env = \"D\"\n[environments.ci]\ntier = \"testing\"\nurl_env = \"C\"\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = p.environments_in_order().iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["dev", "ci", "staging", "prod"]);
+}
+
+#[test]
 fn lint_levels_per_tier() {
     let p = parse(
         "[lint.rules]\nprefer-jsonb = \"off\"\nrename-column = \"info\"\n[lint.production]\nrename-column = \"error\"\n",
