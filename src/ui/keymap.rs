@@ -91,7 +91,7 @@ actions! { Action {
     Apply = "apply", "guarded apply (wizard)", ["a"];
     Rollback = "rollback", "emergency rollback", ["u"];
     Help = "help", "this help", ["?"];
-    Quit = "quit", "quit", ["q", "esc"];
+    Quit = "quit", "quit", ["q"];
 } }
 
 actions! { WizardAction {

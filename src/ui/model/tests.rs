@@ -482,3 +482,10 @@ fn apply_with_a_failed_migration_opens_the_recovery_instead() {
         [Request::StartEmergency { env: "dev".into(), kind: Kind::Recover }]
     );
 }
+
+#[test]
+fn esc_at_the_top_level_does_not_quit() {
+    let mut m = sample();
+    assert!(key(&mut m, Key::Esc).is_empty(), "Esc only backs out of things");
+    assert_eq!(key(&mut m, Key::Char('q')), vec![Request::Quit], "q quits");
+}
