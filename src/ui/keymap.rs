@@ -78,10 +78,10 @@ actions! { Action {
     ScrollUp = "scroll_up", "scroll the detail up", ["K"];
     ScrollPageDown = "scroll_page_down", "detail down a page", ["]"];
     ScrollPageUp = "scroll_page_up", "detail up a page", ["["];
-    NextFinding = "next_finding", "next finding's line in the SQL", ["n"];
+    NextFinding = "next_finding", "next finding in the SQL", ["n"];
     ShowRuns = "show_runs", "runs browser (again: back)", ["R"];
     ShowLedger = "show_ledger", "ledger rows (again: back)", ["L"];
-    ShowMonitor = "show_monitor", "locks and blockers (again: back)", ["M"];
+    ShowMonitor = "show_monitor", "live locks (again: back)", ["M"];
     Filter = "filter", "filter: version/name/state", ["/"];
     Reload = "reload", "reload the environment", ["r"];
     Slower = "slower", "live: sample less often", ["+"];

@@ -78,7 +78,15 @@ fn screen(m: &Model, f: &mut Frame, area: Rect) {
         .filter(|(k, _)| !k.is_empty())
         .map(|(k, what)| format!("{k} {what}"))
         .collect();
-        format!(" {}      logs: {}", hints.join(" · "), m.log_dir)
+        let keys = format!(" {}", hints.join(" · "));
+        let logs = format!("      logs: {}", m.log_dir);
+        // Where the log folder does not fit whole, it is left out, not cut.
+        let fits = keys.chars().count() + logs.chars().count() <= area.width as usize;
+        if fits {
+            keys + &logs
+        } else {
+            keys
+        }
     };
     f.render_widget(Paragraph::new(keys).style(Style::new().fg(m.theme.dim)), area);
 }

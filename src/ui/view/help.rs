@@ -38,7 +38,7 @@ pub(super) fn help(m: &Model, f: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::raw(" 1-9        pick an environment · Esc clears a filter"));
     lines.push(Line::styled(
-        " ✓ applied  • pending  ↯ out of order  ! drifted  ? missing  ✗ failed  ⊘ unreadable",
+        " ✓ applied • pending ↯ out of order ! drifted ? missing ✗ failed ⊘ unreadable",
         Style::new().fg(m.theme.dim),
     ));
     f.render_widget(Clear, r);

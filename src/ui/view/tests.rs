@@ -65,7 +65,12 @@ fn filter_down_tab_help_production_and_failure() {
     update(&mut d, Msg::Key(Key::Char('h')));
     insta::assert_snapshot!("history_160x48", render(&d, 160, 48));
     update(&mut m, Msg::Key(Key::Char('?')));
-    insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
+    let help = render(&m, 80, 24);
+    for a in crate::ui::keymap::Action::ALL {
+        assert!(help.contains(a.help()), "help at 80x24 cuts {:?}", a.help());
+    }
+    assert!(help.contains("⊘ unreadable"), "the legend fits");
+    insta::assert_snapshot!("help_80x24", help);
     let mut p = sample();
     update(&mut p, Msg::Key(Key::Char('3')));
     update(
