@@ -319,11 +319,13 @@ fn detail(m: &Model, f: &mut Frame, area: Rect) {
     };
     let block = Block::default().borders(Borders::ALL).border_style(border(m)).title(title);
     let scroll = if windowed { 0 } else { m.scroll };
-    let mut para = Paragraph::new(lines).block(block).scroll((scroll, 0));
-    if m.tab == DetailTab::Findings || r.problem.is_some() {
-        para = para.wrap(Wrap { trim: false });
-    }
-    f.render_widget(para, area);
+    // Findings and problems wrap under their own text; SQL is shown as written.
+    let lines = if m.tab == DetailTab::Findings || r.problem.is_some() {
+        super::wrap::hanging(lines, area.width.saturating_sub(2) as usize)
+    } else {
+        lines
+    };
+    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
 fn diff_lines(r: &Row, t: &Theme) -> Vec<Line<'static>> {

@@ -8,6 +8,7 @@ mod help;
 mod live;
 mod migrations;
 pub mod wizard;
+pub(crate) mod wrap;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::{question, running, stages, summary};
@@ -27,11 +27,12 @@ pub fn draw(m: &Model, w: &ApplyWizard, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(crate::ui::view::border(m))
         .title(format!(" {} ", w.view.label()));
+    let lines = crate::ui::view::wrap::hanging(
+        panel(w, t, &m.keymap.wizard),
+        rows[2].width.saturating_sub(2) as usize,
+    );
     f.render_widget(
-        Paragraph::new(panel(w, t, &m.keymap.wizard))
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((w.core.scroll.min(u16::MAX as usize) as u16, 0)),
+        Paragraph::new(lines).block(block).scroll((w.core.scroll.min(u16::MAX as usize) as u16, 0)),
         rows[2],
     );
     if let Some(ask) = &w.core.ask {

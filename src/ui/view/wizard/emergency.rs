@@ -5,7 +5,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::core::guard::policy::Confirmation;
@@ -107,11 +107,9 @@ pub fn draw(m: &Model, w: &EmergencyWizard, f: &mut Frame, area: Rect) {
         }
     }
     let block = Block::default().borders(Borders::ALL).border_style(Style::new().fg(t.production));
+    let out = crate::ui::view::wrap::hanging(out, area.width.saturating_sub(2) as usize);
     f.render_widget(
-        Paragraph::new(out)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((w.core.scroll.min(u16::MAX as usize) as u16, 0)),
+        Paragraph::new(out).block(block).scroll((w.core.scroll.min(u16::MAX as usize) as u16, 0)),
         area,
     );
     if let Some(ask) = &w.core.ask {
