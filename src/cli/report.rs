@@ -51,8 +51,12 @@ pub fn print_event(ev: &Event) {
                 *retry_in_ms as f64 / 1000.0
             );
         }
-        Event::MigrationFinished { version, direction, duration_ms } => {
-            let verb = if direction == "down" { "rolled back" } else { "applied" };
+        Event::MigrationFinished { version, direction, duration_ms, rehearsed } => {
+            let verb = match (*rehearsed, direction.as_str()) {
+                (true, _) => "rehearsed (rolled back)",
+                (false, "down") => "rolled back",
+                _ => "applied",
+            };
             println!("    ✓ {version} {verb} in {duration_ms} ms");
         }
         Event::MigrationFailed { version, statement, line, .. } => {

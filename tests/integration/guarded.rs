@@ -48,6 +48,8 @@ async fn dry_run_reports_locks_and_the_schema_diff_and_changes_nothing() {
     let text = p.sluice(&["apply", "--dry-run"]);
     assert!(text.stdout.contains("lock: ACCESS EXCLUSIVE on public.orders"), "{}", text.stdout);
     assert!(text.stdout.contains("schema diff:"), "{}", text.stdout);
+    assert!(text.stdout.contains("rehearsed (rolled back) in"), "{}", text.stdout);
+    assert!(!text.stdout.contains(" applied in "), "a dry run applies nothing: {}", text.stdout);
 }
 
 #[tokio::test]

@@ -154,6 +154,8 @@ pub enum Event {
         version: String,
         direction: String,
         duration_ms: u64,
+        /// Run in a dry run and rolled back, not applied.
+        rehearsed: bool,
     },
     MigrationFailed {
         version: String,

@@ -140,6 +140,7 @@ async fn rehearse_in_transaction(
             version: step.version.clone(),
             direction: "up".into(),
             duration_ms: report.duration_ms,
+            rehearsed: true,
         });
         done.push(report);
     }

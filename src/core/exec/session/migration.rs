@@ -259,6 +259,7 @@ impl Session {
                         version: step.version.clone(),
                         direction: step.direction.as_str().into(),
                         duration_ms: report.duration_ms,
+                        rehearsed: false,
                     });
                     return Ok(report);
                 }

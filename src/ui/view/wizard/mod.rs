@@ -105,11 +105,15 @@ pub(super) fn summary(
             )));
         }
     }
-    let locks: Vec<&String> = r.rehearsal.iter().flat_map(|m| m.lock_summary.iter()).collect();
-    if !locks.is_empty() {
+    // Each migration's strongest lock per relation, under the migration that takes it.
+    let locking: Vec<_> = r.rehearsal.iter().filter(|m| !m.lock_summary.is_empty()).collect();
+    if !locking.is_empty() {
         out.push(Line::raw(" Locks (from the dry run):"));
-        for l in locks {
-            out.push(Line::raw(format!("   {l}")));
+        for m in locking {
+            out.push(Line::raw(format!("   {} {}", m.version, m.name)));
+            for l in &m.lock_summary {
+                out.push(Line::raw(format!("     {l}")));
+            }
         }
     }
     overrides(Some(r), out, t);
