@@ -104,3 +104,34 @@ async fn an_extension_already_there_is_used_and_dropping_it_is_flagged() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+/// The TLS pre-check of a production environment reached over TCP without TLS.
+fn tls_check(p: &TestProject, url: &str) -> (String, String) {
+    let out = run_sluice_env(p.root(), &["check", "--format", "json"], &[("SLUICE_PROD_URL", url)]);
+    let j: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stderr);
+    let checks = j["checks"].as_array().or_else(|| j.as_array()).expect("checks").clone();
+    let tls = checks.iter().find(|c| c["name"] == "tls").expect("a tls check");
+    (tls["outcome"].as_str().unwrap().into(), tls["figure"].as_str().unwrap().into())
+}
+
+/// Production through a local proxy (cloud SQL proxy, pgbouncer sidecar, SSH tunnel) is
+/// loopback TCP without TLS: the proxy encrypts, so the check passes; `require_tls = false`
+/// is the explicit way out for a remote plaintext link, as a warning.
+#[tokio::test]
+async fn production_over_a_loopback_proxy_passes_the_tls_check() {
+    let Some(cluster) = crate::support::cluster() else {
+        eprintln!("skipped: needs the throwaway cluster's TCP listener");
+        return;
+    };
+    let db = fresh_db().await;
+    crate::support::ensure_password_role(&db.client().await).await;
+    let p = TestProject::new(&db, "development", "");
+    let toml = "[environments.prod]\ntier = \"production\"\nurl_env = \"SLUICE_PROD_URL\"\nsslmode = \"disable\"\n";
+    std::fs::write(p.root().join("sluice.toml"), toml).unwrap();
+    let url = cluster.tcp_url("sluice_pw", "right", &db.name);
+    let (outcome, figure) = tls_check(&p, &url);
+    assert_eq!((outcome.as_str(), figure.as_str()), ("pass", "loopback: no network to protect"));
+    // The same server named by a non-loopback name would fail; localhost is loopback too.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    assert_eq!(tls_check(&p, &by_name).0, "pass");
+}

@@ -108,6 +108,21 @@ impl Target {
         matches!(self.config.get_hosts().first(), Some(tokio_postgres::config::Host::Unix(_)))
     }
 
+    /// What keeps the connection off the network, if anything: a Unix socket, or a loopback
+    /// address (a cloud SQL proxy, a pgbouncer sidecar, an SSH tunnel: the proxy encrypts).
+    pub fn local_link(&self) -> Option<&'static str> {
+        match self.config.get_hosts().first() {
+            Some(Host::Unix(_)) => Some("local socket"),
+            Some(Host::Tcp(h)) => {
+                let bare = h.trim_start_matches('[').trim_end_matches(']');
+                let loopback = bare.eq_ignore_ascii_case("localhost")
+                    || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                loopback.then_some("loopback")
+            }
+            None => None,
+        }
+    }
+
     pub fn dbname(&self) -> &str {
         self.config.get_dbname().unwrap_or("")
     }
@@ -413,6 +428,18 @@ pub fn pgpass_find(text: &str, host: &str, port: &str, db: &str, user: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_and_sockets_keep_off_the_network() {
+        let link = |url: &str| Target::from_url("t", url, &Tls::default()).unwrap().local_link();
+        assert_eq!(link("postgres://u@127.0.0.1:5432/db"), Some("loopback"));
+        assert_eq!(link("postgres://u@127.8.9.1/db"), Some("loopback"));
+        assert_eq!(link("postgres://u@[::1]:6432/db"), Some("loopback"));
+        assert_eq!(link("postgres://u@localhost/db"), Some("loopback"));
+        assert_eq!(link("postgres://u@%2Frun%2Fpostgresql/db"), Some("local socket"));
+        assert_eq!(link("postgres://u@db.internal.example.com/db"), None);
+        assert_eq!(link("postgres://u@10.0.0.12/db"), None);
+    }
 
     #[test]
     fn ssl_params_are_taken_out_of_the_url() {

@@ -39,7 +39,8 @@ pub struct VerifyInputs<'a> {
     pub env: &'a Environment,
     pub ledger: &'a Ledger,
     pub status: &'a Status,
-    pub local_socket: bool,
+    /// "local socket" or "loopback": no network between sluice and the server.
+    pub local_link: Option<&'static str>,
 }
 
 pub async fn run(client: &Client, cx: &VerifyInputs<'_>, level: Level) -> Result<Vec<Check>> {
@@ -263,11 +264,11 @@ async fn security(client: &Client, cx: &VerifyInputs<'_>) -> Result<Vec<Check>> 
     } else {
         check("schema public", Outcome::Pass, "PUBLIC cannot CREATE")
     });
-    checks.push(match (ssl, cx.local_socket, prod) {
+    checks.push(match (ssl, cx.local_link, prod) {
         (true, _, _) => check("tls", Outcome::Pass, "in use"),
-        (false, true, _) => check("tls", Outcome::Pass, "local socket"),
-        (false, false, true) => check("tls", Outcome::Fail, "not in use in production"),
-        (false, false, false) => check("tls", Outcome::Warn, "not in use"),
+        (false, Some(link), _) => check("tls", Outcome::Pass, link),
+        (false, None, true) => check("tls", Outcome::Fail, "not in use in production"),
+        (false, None, false) => check("tls", Outcome::Warn, "not in use"),
     });
     Ok(checks)
 }

@@ -27,7 +27,7 @@ pub async fn verify(
         env,
         ledger: &ledger,
         status: &status,
-        local_socket: target.is_unix_socket(),
+        local_link: target.local_link(),
     };
     verify::run(&client, &cx, level).await
 }
@@ -56,7 +56,7 @@ pub async fn precheck(project: &Project, env: &Environment) -> Result<Vec<Check>
         backup_dir: crate::core::data::config::paths::backup_dir(env).ok(),
         window_override: None,
         allow_drift: false,
-        local_socket: target.is_unix_socket(),
+        local_link: target.local_link(),
     };
     precheck::run(&client, &cx).await
 }

@@ -61,6 +61,7 @@ pub(super) fn build_environment(
         seeds: raw.seeds.into_iter().map(|s| root.join(s)).collect(),
         hooks,
         report_dir: raw.report_dir.map(|d| root.join(d)),
+        require_tls: raw.require_tls.unwrap_or(true),
     })
 }
 

@@ -202,6 +202,9 @@ pub struct Environment {
     pub hooks: Hooks,
     /// Where run reports go (default: `<data dir>/reports/<env>`).
     pub report_dir: Option<PathBuf>,
+    /// A production connection over the network must use TLS (`require_tls = false`: a
+    /// warning in every run instead of a refusal, recorded with the run's pre-checks).
+    pub require_tls: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -59,6 +59,7 @@ pub(super) struct RawEnvironment {
     pub(super) seeds: Vec<String>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) report_dir: Option<String>,
+    pub(super) require_tls: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -66,7 +66,7 @@ pub(crate) async fn prechecks(
         backup_dir: crate::core::data::config::paths::backup_dir(env).ok(),
         window_override: opts.override_window.as_deref().filter(|r| !r.trim().is_empty()),
         allow_drift: opts.allow_drift,
-        local_socket: run.session.target.is_unix_socket(),
+        local_link: run.session.target.local_link(),
     };
     let checks = crate::core::guard::precheck::run(&run.session.client, &cx).await?;
     run.session.emit(Event::PreChecks { checks: checks.clone() });

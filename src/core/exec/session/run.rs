@@ -260,7 +260,7 @@ impl Run {
             env: &self.env,
             ledger: &s.ledger,
             status: &status,
-            local_socket: s.target.is_unix_socket(),
+            local_link: s.target.local_link(),
         };
         crate::core::guard::verify::run(&s.client, &cx, crate::core::guard::verify::Level::Basic)
             .await

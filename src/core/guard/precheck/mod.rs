@@ -65,7 +65,8 @@ pub struct PrecheckInputs<'a> {
     pub window_override: Option<&'a str>,
     pub allow_drift: bool,
     /// Connected over a Unix socket (TLS does not apply).
-    pub local_socket: bool,
+    /// "local socket" or "loopback": no network between sluice and the server.
+    pub local_link: Option<&'static str>,
 }
 
 /// The pre-check that an override of the maintenance window passes.

@@ -161,16 +161,40 @@ pub(super) async fn tls(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Chec
         )
         .await?
         .get(0);
-    Ok(match (ssl, cx.env.tier) {
-        (true, _) => check("tls", Outcome::Pass, "in use"),
-        (false, _) if cx.local_socket => {
-            check("tls", Outcome::Pass, "local socket: no network to protect")
-        }
-        (false, Tier::Production) => check(
+    Ok(tls_outcome(ssl, cx.local_link, cx.env.tier, cx.env.require_tls))
+}
+
+/// The TLS check from what the server says of this connection and how it is reached.
+fn tls_outcome(ssl: bool, link: Option<&str>, tier: Tier, require_tls: bool) -> Check {
+    match (ssl, link, tier) {
+        (true, _, _) => check("tls", Outcome::Pass, "in use"),
+        (false, Some(link), _) => check("tls", Outcome::Pass, format!("{link}: no network to protect")),
+        (false, None, Tier::Production) if !require_tls => check(
+            "tls",
+            Outcome::Warn,
+            "not in use on a production connection over the network (require_tls = false)",
+        ),
+        (false, None, Tier::Production) => check(
             "tls",
             Outcome::Fail,
-            "not in use on a production connection: set sslmode = \"verify-full\"",
+            "not in use on a production connection over the network: set sslmode = \"verify-full\" (or require_tls = false where something else encrypts the link)",
         ),
-        (false, _) => check("tls", Outcome::Warn, "not in use"),
-    })
+        (false, None, _) => check("tls", Outcome::Warn, "not in use"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_required_over_the_network_to_production_unless_waived() {
+        let o = |ssl, link, tier, req| tls_outcome(ssl, link, tier, req).outcome;
+        assert_eq!(o(false, None, Tier::Production, true), Outcome::Fail);
+        assert_eq!(o(false, None, Tier::Production, false), Outcome::Warn);
+        assert_eq!(o(false, Some("loopback"), Tier::Production, true), Outcome::Pass);
+        assert_eq!(o(false, Some("local socket"), Tier::Production, true), Outcome::Pass);
+        assert_eq!(o(true, None, Tier::Production, true), Outcome::Pass);
+        assert_eq!(o(false, None, Tier::Testing, true), Outcome::Warn);
+    }
 }
