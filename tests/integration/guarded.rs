@@ -334,3 +334,53 @@ async fn seeds_run_after_apply_idempotently_with_checksums_kept() {
         bad.stderr
     );
 }
+
+/// The backup leaves the machine through a post_backup hook that gets the file, its size and
+/// its checksum; a failed copy stops the run before any change. A notification hook gets
+/// what a message needs.
+#[tokio::test]
+async fn post_backup_gets_the_file_and_notifications_get_the_run() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (uploads, notes) = (dir.path().join("uploads"), dir.path().join("notify.log"));
+    std::fs::create_dir(&uploads).unwrap();
+    let hooks = format!(
+        "backup = {{ mode = \"required\", dir = \"{backups}\" }}\nhooks = {{ post_backup = [\"test ! -e {fail} && cp \\\"$SLUICE_BACKUP_FILE\\\" {uploads}/ && echo $SLUICE_BACKUP_BYTES $SLUICE_BACKUP_SHA256 > {uploads}/meta\"], post_verify = [\"echo $SLUICE_OUTCOME $SLUICE_ENV $SLUICE_MIGRATIONS $SLUICE_MIGRATION_COUNT $SLUICE_RUN_ID $SLUICE_DURATION_MS $SLUICE_REPORT >> {notes}\"], timeout = \"20s\" }}",
+        backups = dir.path().join("backups").display(),
+        fail = dir.path().join("fail").display(),
+        uploads = uploads.display(),
+        notes = notes.display()
+    );
+    let p = TestProject::new(&db, "development", &hooks);
+    p.write("1_a.up.sql", "CREATE TABLE a (id int);\n");
+
+    std::fs::write(dir.path().join("fail"), "").unwrap();
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("post_backup hook"), "{}", out.stderr);
+    let none: bool =
+        c.query_one("SELECT to_regclass('public.a') IS NULL", &[]).await.unwrap().get(0);
+    assert!(none, "a failed upload stops the run before any change");
+
+    std::fs::remove_file(dir.path().join("fail")).unwrap();
+    let out = p.sluice(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report = out.json();
+    let backup = std::path::PathBuf::from(report["backup"]["path"].as_str().unwrap());
+    let copy = uploads.join(backup.file_name().unwrap());
+    let bytes = std::fs::read(&copy).expect("the hook copied the backup");
+    use sha2::Digest;
+    let sum: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let meta = std::fs::read_to_string(uploads.join("meta")).unwrap();
+    assert_eq!(meta.trim(), format!("{} {sum}", bytes.len()));
+    assert_eq!(report["backup"]["sha256"], sum.as_str());
+
+    let note = std::fs::read_to_string(&notes).unwrap();
+    let f: Vec<&str> = note.split_whitespace().collect();
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(&f[..5], ["passed", "dev", "1", "1", run_id], "{note}");
+    assert!(f[5].parse::<u64>().is_ok(), "{note}");
+    assert!(f[6].ends_with(&format!("{run_id}.md")), "{note}");
+    assert!(std::path::Path::new(f[6]).is_file(), "the report is there once the run ends");
+}

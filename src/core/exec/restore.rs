@@ -33,7 +33,7 @@ pub async fn restore(
     if let Err(e) = run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await {
         return Ok(fail_early(run, e).await);
     }
-    if let Err(e) = backup_before(&mut run, env, Some(true), "pre-restore").await {
+    if let Err(e) = backup_before(&mut run, env, Some(true), "pre-restore", &[]).await {
         return Ok(fail_early(run, e).await);
     }
     if let Err(e) = crate::core::guard::backup::restore(env, file).await {

@@ -211,7 +211,7 @@ async fn before_changes(run: &mut Run, env: &Environment, steps: &[Change]) -> R
     let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
     run.hooks(hooks::HookPoint::PreCheck, &versions, None).await?;
     let label = format!("pre-rollback-{}", first.version);
-    backup_before(run, env, None, &label).await?;
+    backup_before(run, env, None, &label, &versions).await?;
     run.hooks(hooks::HookPoint::PreApply, &versions, None).await
 }
 

@@ -23,6 +23,9 @@ pub struct BackupInfo {
     pub entries: usize,
     #[serde(default)]
     pub pruned: Vec<PathBuf>,
+    /// SHA-256 of the file, for whoever copies it elsewhere (the post_backup hook).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 impl BackupInfo {
@@ -119,7 +122,31 @@ pub async fn take(
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let duration_ms = started.elapsed().as_millis() as u64;
     let pruned = prune(env, &dir, &path)?;
-    Ok(BackupInfo { path, bytes, duration_ms, entries, pruned })
+    let sha256 = file_sha256(&path).await?;
+    Ok(BackupInfo { path, bytes, duration_ms, entries, pruned, sha256 })
+}
+
+/// The file's SHA-256, read off the runtime's threads.
+async fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let p = path.to_path_buf();
+    let digest = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut f = std::fs::File::open(&p)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                return Ok(h.finalize().to_vec());
+            }
+            h.update(&buf[..n]);
+        }
+    })
+    .await
+    .map_err(|e| Error::database(format!("{}: {e}", path.display())))?
+    .map_err(|e| Error::database(format!("{}: {e}", path.display())))?;
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `pg_restore --list` must read the file back and find entries in it.

@@ -12,6 +12,7 @@ use crate::core::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookPoint {
     PreCheck,
+    PostBackup,
     PreApply,
     PostApply,
     PostVerify,
@@ -22,6 +23,7 @@ impl HookPoint {
     pub fn as_str(self) -> &'static str {
         match self {
             HookPoint::PreCheck => "pre_check",
+            HookPoint::PostBackup => "post_backup",
             HookPoint::PreApply => "pre_apply",
             HookPoint::PostApply => "post_apply",
             HookPoint::PostVerify => "post_verify",
@@ -31,6 +33,7 @@ impl HookPoint {
     fn commands(self, env: &Environment) -> &[String] {
         match self {
             HookPoint::PreCheck => &env.hooks.pre_check,
+            HookPoint::PostBackup => &env.hooks.post_backup,
             HookPoint::PreApply => &env.hooks.pre_apply,
             HookPoint::PostApply => &env.hooks.post_apply,
             HookPoint::PostVerify => &env.hooks.post_verify,
@@ -57,6 +60,12 @@ pub struct Facts<'a> {
     pub database: &'a str,
     pub migrations: &'a [String],
     pub outcome: Option<&'a str>,
+    /// How long the run has taken so far.
+    pub duration_ms: u64,
+    /// Where the run's report is written when it ends (Markdown; the JSON beside it).
+    pub report: Option<std::path::PathBuf>,
+    /// The backup this run took, once it has.
+    pub backup: Option<&'a crate::core::guard::backup::BackupInfo>,
 }
 
 /// Runs the stage's commands in order, stopping at the first failure, which is returned as
@@ -80,10 +89,21 @@ pub async fn run(
             .env("SLUICE_DATABASE", facts.database)
             .env("SLUICE_MIGRATIONS", facts.migrations.join(","))
             .env("SLUICE_OUTCOME", facts.outcome.unwrap_or(""))
+            .env("SLUICE_MIGRATION_COUNT", facts.migrations.len().to_string())
+            .env("SLUICE_DURATION_MS", facts.duration_ms.to_string())
+            .env(
+                "SLUICE_REPORT",
+                facts.report.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if let Some(b) = facts.backup {
+            cmd.env("SLUICE_BACKUP_FILE", &b.path)
+                .env("SLUICE_BACKUP_BYTES", b.bytes.to_string())
+                .env("SLUICE_BACKUP_SHA256", &b.sha256);
+        }
         let outcome = match cmd.spawn() {
             Err(e) => Err(format!("cannot start: {e}")),
             Ok(child) => {

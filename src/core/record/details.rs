@@ -78,6 +78,8 @@ pub struct Adopted {
 pub struct Hooks {
     #[serde(rename = "hooks_pre_check", default, skip_serializing_if = "Vec::is_empty")]
     pub pre_check: Vec<HookResult>,
+    #[serde(rename = "hooks_post_backup", default, skip_serializing_if = "Vec::is_empty")]
+    pub post_backup: Vec<HookResult>,
     #[serde(rename = "hooks_pre_apply", default, skip_serializing_if = "Vec::is_empty")]
     pub pre_apply: Vec<HookResult>,
     #[serde(rename = "hooks_post_apply", default, skip_serializing_if = "Vec::is_empty")]
@@ -92,6 +94,7 @@ impl Hooks {
     pub fn at_mut(&mut self, point: HookPoint) -> &mut Vec<HookResult> {
         match point {
             HookPoint::PreCheck => &mut self.pre_check,
+            HookPoint::PostBackup => &mut self.post_backup,
             HookPoint::PreApply => &mut self.pre_apply,
             HookPoint::PostApply => &mut self.post_apply,
             HookPoint::PostVerify => &mut self.post_verify,
@@ -103,6 +106,7 @@ impl Hooks {
     pub fn all(&self) -> Vec<(HookPoint, &HookResult)> {
         let points = [
             (HookPoint::PreCheck, &self.pre_check),
+            (HookPoint::PostBackup, &self.post_backup),
             (HookPoint::PreApply, &self.pre_apply),
             (HookPoint::PostApply, &self.post_apply),
             (HookPoint::PostVerify, &self.post_verify),

@@ -153,6 +153,7 @@ fn approval_policy(ra: RawApprovals) -> Result<ApprovalPolicy> {
 fn hooks(rh: RawHooks) -> Result<Hooks> {
     Ok(Hooks {
         pre_check: rh.pre_check,
+        post_backup: rh.post_backup,
         pre_apply: rh.pre_apply,
         post_apply: rh.post_apply,
         post_verify: rh.post_verify,

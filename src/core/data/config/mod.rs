@@ -171,6 +171,10 @@ impl MaintenanceWindow {
 pub struct Hooks {
     /// Before the pre-checks; a failure stops the run.
     pub pre_check: Vec<String>,
+    /// After the backup verified (SLUICE_BACKUP_FILE, _BYTES, _SHA256 name it), before
+    /// the first migration: where the backup is copied off the machine; a failure stops
+    /// the run.
+    pub post_backup: Vec<String>,
     /// After the backup, before the first migration; a failure stops the run.
     pub pre_apply: Vec<String>,
     /// After the last migration; a failure marks the run degraded.

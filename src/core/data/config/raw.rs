@@ -95,6 +95,8 @@ pub(super) struct RawHooks {
     #[serde(default)]
     pub(super) pre_check: Vec<String>,
     #[serde(default)]
+    pub(super) post_backup: Vec<String>,
+    #[serde(default)]
     pub(super) pre_apply: Vec<String>,
     #[serde(default)]
     pub(super) post_apply: Vec<String>,

@@ -113,7 +113,10 @@ impl GuardedRun {
     pub(super) async fn backup(&mut self) -> Result<(StageOutcome, String)> {
         let label = format!("pre-{}", self.steps.last().map_or("", |s| s.version.as_str()));
         let env = self.run.env().clone();
-        if let Err(e) = guards::backup_before(&mut self.run, &env, self.opts.backup, &label).await {
+        let versions: Vec<String> = self.steps.iter().map(|s| s.version.clone()).collect();
+        let backed_up =
+            guards::backup_before(&mut self.run, &env, self.opts.backup, &label, &versions).await;
+        if let Err(e) = backed_up {
             self.failure = Some((e.clone(), vec![], "refused"));
             return Err(e);
         }

@@ -94,6 +94,7 @@ pub(crate) async fn backup_before(
     env: &Environment,
     wanted: Option<bool>,
     label: &str,
+    versions: &[String],
 ) -> Result<()> {
     if env.backup.mode == crate::core::data::config::BackupMode::Required && wanted == Some(false) {
         return Err(Error::refused(
@@ -129,5 +130,7 @@ pub(crate) async fn backup_before(
     run.details.backup = Some(info.clone());
     run.report.backup = Some(info);
     run.save_details().await?;
-    Ok(())
+    // Where teams copy the backup off the machine; before any change, so a failed upload
+    // stops the run with nothing changed.
+    run.hooks(crate::core::guard::hooks::HookPoint::PostBackup, versions, None).await
 }

@@ -274,12 +274,18 @@ impl Run {
         outcome: Option<&str>,
     ) -> Result<()> {
         let database = self.session.target.dbname().to_string();
+        let report = crate::core::data::config::paths::report_dir(&self.env)
+            .ok()
+            .map(|d| d.join(format!("{}.md", self.report.run_id)));
         let facts = hooks::Facts {
             run_id: &self.report.run_id,
             action: &self.report.action,
             database: &database,
             migrations: versions,
             outcome,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            report,
+            backup: self.report.backup.as_ref(),
         };
         let (results, res) = hooks::run(stage, &self.env, &facts).await;
         if !results.is_empty() {
