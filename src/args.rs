@@ -214,6 +214,11 @@ pub enum Verb {
         #[command(flatten)]
         sign: SignArgs,
     },
+    /// Start using sluice in an existing project: find its migrations, write sluice.toml.
+    Init {
+        /// The project folder (default: --project, else the current directory).
+        dir: Option<PathBuf>,
+    },
     /// Create the files of a new migration.
     New {
         name: String,

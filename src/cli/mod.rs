@@ -7,6 +7,7 @@ mod audit;
 mod change;
 mod demo;
 mod events;
+mod init;
 mod inspect;
 mod lint;
 mod new;
@@ -130,6 +131,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             let (dir, env) = (cli.project.as_deref(), cli.env.as_deref());
             return lint::run(format, dir, env, &paths).await.map(Outcome::Exit);
         }
+        Verb::Init { dir } => {
+            let root = dir.or(cli.project.clone());
+            return init::run(format, root.as_deref()).await.map(Outcome::Exit);
+        }
         Verb::Info => {
             let project = Project::load(cli.project.as_deref()).ok();
             output::print_info(format, project.as_ref());
@@ -170,6 +175,7 @@ async fn on_environment(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
             adopt::run(ctx.project, ctx.env, &opts, ctx.format).await.map(Outcome::Exit)
         }
         Verb::New { .. }
+        | Verb::Init { .. }
         | Verb::Info
         | Verb::Demo { .. }
         | Verb::Lint { .. }

@@ -15,6 +15,7 @@ mod crash;
 mod demo;
 mod faults;
 mod guarded;
+mod init;
 mod layouts;
 mod lint;
 mod live;

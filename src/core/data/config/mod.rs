@@ -16,6 +16,7 @@ mod duration;
 mod environment;
 pub mod paths;
 mod raw;
+pub mod starter;
 use crate::core::data::lint::rules::{self, Severity};
 use duration::parse_duration_field;
 pub use duration::{describe_duration, parse_duration};
@@ -244,7 +245,7 @@ impl Project {
                 .map_err(|_| Error::input(format!("{}: not valid UTF-8", file.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::input(format!(
-                    "{} not found: run sluice in a project folder, or name the folder that holds it",
+                    "{} not found: run sluice in a project folder, name the folder that holds it, or start one here with `sluice init`",
                     file.display()
                 ))
                 .with_refusal(Refusal::NoProject))
