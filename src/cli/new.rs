@@ -16,6 +16,7 @@ pub(super) fn new_migration(
             "migration name {name:?}: use letters, digits and _ (e.g. add_orders_status)"
         )));
     }
+    project.sql_only("sluice new")?;
     let dir = &project.migrations_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
     let layout = match project.layout {

@@ -10,7 +10,7 @@ use crate::quirks::{Quirks, DBMATE, DIESEL, DRIZZLE, SQLX};
 use crate::support::{catalog, fresh_db, TestDb, TestProject};
 
 /// Where `./scripts/setup` puts the tools.
-fn tools_dir() -> PathBuf {
+pub fn tools_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SLUICE_NATIVE_TOOLS") {
         return PathBuf::from(d);
     }
@@ -41,17 +41,29 @@ fn tool(relative: &str, name: &str) -> Option<PathBuf> {
 }
 
 /// The pieces of a test database's URL, for tools that want them apart.
-struct Conn {
-    user: String,
+pub struct Conn {
+    pub user: String,
     /// A socket folder (from a percent-encoded host) or a host name.
-    host: String,
-    port: String,
-    db: String,
-    url: String,
+    pub host: String,
+    pub port: String,
+    pub db: String,
+    pub url: String,
 }
 
 impl Conn {
-    fn of(db: &TestDb) -> Conn {
+    /// A libpq-style URL the Node and Python drivers read (a socket as `?host=`).
+    pub fn driver_url(&self) -> String {
+        match self.socket() {
+            Some(s) => {
+                format!("postgresql://{}@localhost:{}/{}?host={s}", self.user, self.port, self.db)
+            }
+            None => self.url.replace("postgres://", "postgresql://"),
+        }
+    }
+}
+
+impl Conn {
+    pub fn of(db: &TestDb) -> Conn {
         let rest = db.url.split_once("://").map_or(db.url.as_str(), |(_, r)| r);
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (user, hostport) = authority.rsplit_once('@').unwrap_or(("postgres", authority));
@@ -61,12 +73,12 @@ impl Conn {
         Conn { user: user.into(), host, port: port.into(), db: db_name, url: db.url.clone() }
     }
 
-    fn socket(&self) -> Option<&str> {
+    pub fn socket(&self) -> Option<&str> {
         self.host.starts_with('/').then_some(self.host.as_str())
     }
 }
 
-fn run(cmd: &mut Command, what: &str) {
+pub fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),

@@ -85,7 +85,10 @@ pub struct Item {
 
 impl Item {
     pub fn label(&self) -> String {
-        if self.version.is_repeatable() {
+        // A repeatable, and a Knex id, already carry their name.
+        let named =
+            self.name.is_empty() || self.version.as_str().ends_with(&format!("_{}", self.name));
+        if self.version.is_repeatable() || named {
             return self.version.to_string();
         }
         format!("{}_{}", self.version, self.name)
@@ -95,7 +98,10 @@ impl Item {
     }
     pub fn applied_at(&self) -> Option<&str> {
         match &self.entry {
-            Some(e) if self.state.is_in_database() => Some(e.applied_at.as_str()),
+            // A tool's table may keep no time (Alembic's alembic_version).
+            Some(e) if self.state.is_in_database() && !e.applied_at.is_empty() => {
+                Some(e.applied_at.as_str())
+            }
             _ => None,
         }
     }

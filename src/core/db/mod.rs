@@ -3,6 +3,7 @@
 //! and throwaway clusters.
 
 pub mod cluster;
+pub mod code_history;
 pub mod connect;
 pub mod foreign;
 pub mod ledger;

@@ -311,6 +311,7 @@ pub async fn adopt(
     opts: &AdoptOptions,
     ctl: Control,
 ) -> Result<(Option<AdoptPlan>, Option<RunReport>)> {
+    project.sql_only("adopt")?;
     if !opts.execute {
         let client = Target::resolve(env)?.connect("sluice/adopt").await?;
         let ledger = Ledger::new(&project.ledger_schema);

@@ -37,6 +37,7 @@ pub async fn resolve(
     opts: &ResolveOptions,
     ctl: Control,
 ) -> Result<RunReport> {
+    project.sql_only("resolve")?;
     check_confirmation(env, opts.sign.confirm.as_deref(), "resolve")?;
     let v = parse_version(version, "resolve")?;
     let migrations = source::load(&project.migrations_dir, project.layout)?;

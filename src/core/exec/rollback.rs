@@ -28,6 +28,7 @@ pub async fn rollback(
     sign: &Sign,
     ctl: Control,
 ) -> Result<RunReport> {
+    project.sql_only("rollback")?;
     check_confirmation(env, sign.confirm.as_deref(), "roll back")?;
     let to = match target {
         RollbackTarget::To(v) => Some(parse_version(v, "target version")?),

@@ -217,7 +217,11 @@ pub async fn overview(project: &Project, env: &Environment, listing: &Listing) -
     let mut rows = Vec::with_capacity(listing.status.items.len());
     for i in &listing.status.items {
         let mut row = MigrationRow::from_item(i);
-        if let (Some(e), MigrationState::Drifted | MigrationState::Missing) = (&i.entry, i.state) {
+        // A code tool's rows come from its own table: sluice's ledger holds no SQL for them.
+        let ledgered = project.code.is_none();
+        if let (Some(e), MigrationState::Drifted | MigrationState::Missing, true) =
+            (&i.entry, i.state, ledgered)
+        {
             let ran = ledger.stored_sql(&client, e.id).await?.0;
             row.drift_diff = i
                 .migration

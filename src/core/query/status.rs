@@ -1,5 +1,6 @@
 //! Status: the migration files set against the ledger, read without a lock.
 
+use crate::core::data::code::CodeProject;
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::plan::Status;
 use crate::core::data::source;
@@ -23,6 +24,9 @@ pub async fn status_tolerant(
     env: &Environment,
 ) -> Result<(Status, Vec<source::Unreadable>)> {
     let target = Target::resolve(env)?;
+    if let Some(code) = &project.code {
+        return Ok((code_status(&target, code).await?, Vec::new()));
+    }
     // Files are read on a blocking thread while the connection is made and the ledger read.
     let (dir, layout) = (project.migrations_dir.clone(), project.layout);
     let files = tokio::task::spawn_blocking(move || source::load_tolerant(&dir, layout));
@@ -37,4 +41,16 @@ pub async fn status_tolerant(
     let mut status = Status::build(folder.migrations, latest?)?;
     status.ignored = folder.ignored;
     Ok((status, folder.unreadable))
+}
+
+/// A code-migration project: the tool's folder against the tool's own history table.
+async fn code_status(target: &Target, code: &CodeProject) -> Result<Status> {
+    let c = code.clone();
+    let folder = tokio::task::spawn_blocking(move || crate::core::data::code::read(&c));
+    let client = target.connect("sluice/status").await?;
+    let folder = folder
+        .await
+        .map_err(|e| Error::input(format!("reading {}: {e}", code.dir.display())))??;
+    let applied = crate::core::db::code_history::applied(&client, code.tool, &folder).await?;
+    Ok(folder.status(&applied))
 }

@@ -224,6 +224,9 @@ pub struct Project {
     /// Keep the layout's own history table (golang-migrate, dbmate, sqlx, diesel) in step
     /// with the ledger, so the tool sees what sluice ran (`tool_history`, default true).
     pub tool_history: bool,
+    /// `tool = "knex" | "alembic" | ...`: the migrations are that tool's code, run through
+    /// it; None: sluice runs SQL files itself.
+    pub code: Option<crate::core::data::code::CodeProject>,
     pub environments: BTreeMap<String, Environment>,
     /// `[lint.rules]`: rule id to level (None: off), for every environment.
     pub lint_rules: BTreeMap<String, Option<Severity>>,
@@ -269,6 +272,19 @@ impl Project {
         let layout =
             crate::core::data::source::Layout::parse(project.layout.as_deref().unwrap_or("auto"))
                 .map_err(|e| Error::input(format!("[project] {e}")))?;
+        let code = match project.tool.as_deref() {
+            None => None,
+            Some(t) => Some(crate::core::data::code::CodeProject {
+                tool: crate::core::data::code::CodeTool::parse(t)
+                    .map_err(|e| Error::input(format!("[project] {e}")))?,
+                dir: root.join(project.tool_dir.as_deref().unwrap_or(".")),
+            }),
+        };
+        if code.is_none() && project.tool_dir.is_some() {
+            return Err(Error::input(
+                "[project] tool_dir needs tool = \"knex\" | \"alembic\" | \"efcore\" | \"command\"",
+            ));
+        }
         let ledger_schema = project.ledger_schema.unwrap_or_else(|| "sluice".into());
         if !is_identifier(&ledger_schema) {
             return Err(Error::input(format!(
@@ -310,6 +326,7 @@ impl Project {
             layout,
             ledger_schema,
             tool_history: project.tool_history.unwrap_or(true),
+            code,
             environments,
             lint_rules,
             lint_tiers,
@@ -345,6 +362,18 @@ impl Project {
                 self.env_names()
             ))
             .with_refusal(Refusal::ChooseEnvironment)),
+        }
+    }
+
+    /// Refuses `what` on a code-migration project: sluice reads its status but does not run
+    /// its tool yet.
+    pub fn sql_only(&self, what: &str) -> Result<()> {
+        match &self.code {
+            None => Ok(()),
+            Some(c) => Err(Error::input(format!(
+                "{what} through {} is not built yet: sluice shows this project's status; run {}'s own command for now",
+                c.tool, c.tool
+            ))),
         }
     }
 

@@ -33,6 +33,8 @@ pub(super) struct RawProject {
     pub(super) layout: Option<String>,
     pub(super) ledger_schema: Option<String>,
     pub(super) tool_history: Option<bool>,
+    pub(super) tool: Option<String>,
+    pub(super) tool_dir: Option<String>,
     pub(super) lock_timeout: Option<String>,
     pub(super) statement_timeout: Option<String>,
 }

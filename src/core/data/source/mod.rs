@@ -210,6 +210,17 @@ impl Version {
         Some(Version { text: text.to_string(), key: parts.join("."), parts, repeatable: false })
     }
 
+    /// A code migration's id (a Knex file name, an Alembic revision), ordered by its
+    /// position in the tool's order rather than by its text.
+    pub fn ordered(id: &str, position: usize) -> Version {
+        Version {
+            text: id.to_string(),
+            key: id.to_string(),
+            parts: vec![position.to_string()],
+            repeatable: false,
+        }
+    }
+
     /// A Flyway repeatable migration's version: `R__<desc>`.
     pub fn repeatable(desc: &str) -> Option<Version> {
         Version::parse(&format!("R__{desc}"))

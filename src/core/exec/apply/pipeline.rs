@@ -120,6 +120,7 @@ impl GuardedRun {
         rehearse_first: bool,
         ctl: Control,
     ) -> Result<Opened> {
+        project.sql_only(if opts.dry_run { "a dry run" } else { "apply" })?;
         let migrations = source::load(&project.migrations_dir, project.layout)?;
         let to = opts.to.as_deref().map(|v| parse_version(v, "target version")).transpose()?;
         if let Some(to) = &to {
