@@ -110,14 +110,16 @@ pub fn load_tolerant(dir: &Path) -> Result<Folder> {
 mod tests {
     use super::*;
 
+    fn write(dir: &Path, name: &str, text: &str) {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
     #[test]
     fn journal_order_breakpoints_and_strays() {
         let d = tempfile::tempdir().unwrap();
-        let w = |n: &str, t: &str| {
-            let p = d.path().join(n);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, t).unwrap();
-        };
+        let w = |n: &str, t: &str| write(d.path(), n, t);
         w(
             "meta/_journal.json",
             r#"{"version":"7","dialect":"postgresql","entries":[
@@ -147,11 +149,7 @@ mod tests {
     #[test]
     fn tags_without_a_number_and_custom_migrations_of_comments() {
         let d = tempfile::tempdir().unwrap();
-        let w = |n: &str, t: &str| {
-            let p = d.path().join(n);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, t).unwrap();
-        };
+        let w = |n: &str, t: &str| write(d.path(), n, t);
         w(
             "meta/_journal.json",
             r#"{"version":"7","dialect":"postgresql","entries":[
