@@ -45,6 +45,9 @@ const NOT_VOLATILE: &[&str] = &[
     "date_trunc",
 ];
 
+/// Types whose column is filled from a sequence for every existing row when added.
+const SERIAL: &[&str] = &["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
+
 enum Volatility {
     None,
     Known(String),
@@ -94,15 +97,15 @@ fn add_column(at: &mut At, table: &str, c: &protobuf::AlterTableCmd) {
     let mut default = col.raw_default.as_deref().cloned();
     let mut not_null = col.is_not_null;
     let mut generated_stored = false;
+    let (type_name, _) = type_name(col.type_name.as_ref());
+    let mut fills_every_row = SERIAL.contains(&type_name.as_str());
     for k in &col.constraints {
         let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
         match k.contype {
             x if x == ConstrType::ConstrDefault as i32 => default = k.raw_expr.as_deref().cloned(),
             x if x == ConstrType::ConstrNotnull as i32 => not_null = true,
             x if x == ConstrType::ConstrGenerated as i32 => generated_stored = true,
-            x if x == ConstrType::ConstrIdentity as i32 => {
-                default = Some(protobuf::Node::default())
-            }
+            x if x == ConstrType::ConstrIdentity as i32 => fills_every_row = true,
             x if (x == ConstrType::ConstrUnique as i32
                 || x == ConstrType::ConstrPrimary as i32)
                 && k.indexname.is_empty() =>
@@ -118,6 +121,12 @@ fn add_column(at: &mut At, table: &str, c: &protobuf::AlterTableCmd) {
     }
     if generated_stored {
         at.hit("add-stored-generated-column", format!("{table}.{}", col.colname), t.clone());
+    }
+    if fills_every_row {
+        let what = format!("{table}.{} {type_name}", col.colname);
+        at.hit("add-serial-column", what, t.clone());
+        default = None;
+        not_null = false;
     }
     match &default {
         Some(expr) if at.m.server_version.is_some_and(|v| v < 110_000) && expr.node.is_some() => at
@@ -181,7 +190,23 @@ pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::A
             at.hit("alter-column-type", format!("{table}.{} to {name}{note}", c.name), t.clone());
         }
     } else if is(AlterTableType::AtSetNotNull) {
-        at.hit("set-not-null", format!("{table}.{}", c.name), t.clone());
+        let key = (table.to_lowercase(), c.name.to_lowercase());
+        // PostgreSQL 12+ skips the scan when a validated CHECK (col IS NOT NULL) proves it.
+        let proven =
+            st.proven_not_null.contains(&key) && at.m.server_version.is_none_or(|v| v >= 120_000);
+        if !proven {
+            at.hit("set-not-null", format!("{table}.{}", c.name), t.clone());
+        }
+    } else if is(AlterTableType::AtDropNotNull) {
+        at.hit("drop-not-null", format!("{table}.{}", c.name), t.clone());
+    } else if is(AlterTableType::AtDetachPartition) {
+        let concurrent = matches!(
+            c.def.as_ref().and_then(|d| d.node.as_ref()),
+            Some(NodeEnum::PartitionCmd(p)) if p.concurrent
+        );
+        if !concurrent {
+            at.hit("detach-partition-non-concurrently", table.to_string(), t.clone());
+        }
     } else if is(AlterTableType::AtDropColumn) {
         at.hit("drop-column", format!("{table}.{}", c.name), t.clone());
         if c.behavior == DropBehavior::DropCascade as i32 {
@@ -199,8 +224,16 @@ pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::A
             return;
         };
         let name = format!("{table}.{}", k.conname);
-        if k.skip_validation {
-            st.not_valid.insert((table.to_lowercase(), k.conname.to_lowercase()));
+        let key = (table.to_lowercase(), k.conname.to_lowercase());
+        if k.skip_validation && in_tx(at, st) {
+            st.not_valid.insert(key.clone());
+        }
+        if let Some(col) = not_null_check(k) {
+            if k.skip_validation {
+                st.not_null_checks.push((key, col));
+            } else {
+                st.proven_not_null.insert((table.to_lowercase(), col));
+            }
         }
         match k.contype {
             x if x == ConstrType::ConstrForeign as i32 && !k.skip_validation => {
@@ -218,10 +251,34 @@ pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::A
             }
             _ => {}
         }
-    } else if is(AlterTableType::AtValidateConstraint)
-        && at.m.transactional
-        && st.not_valid.contains(&(table.to_lowercase(), c.name.to_lowercase()))
-    {
-        at.hit("validate-in-same-transaction", format!("{table}.{}", c.name), t.clone());
+    } else if is(AlterTableType::AtValidateConstraint) {
+        let key = (table.to_lowercase(), c.name.to_lowercase());
+        if let Some((_, col)) = st.not_null_checks.iter().find(|(k, _)| *k == key) {
+            st.proven_not_null.insert((key.0.clone(), col.clone()));
+        }
+        if in_tx(at, st) && st.not_valid.contains(&key) {
+            at.hit("validate-in-same-transaction", format!("{table}.{}", c.name), t.clone());
+        }
+    }
+}
+
+fn in_tx(at: &At, st: &Seen) -> bool {
+    at.m.transactional || st.explicit_tx.is_some()
+}
+
+/// The column of a `CHECK (col IS NOT NULL)` constraint.
+fn not_null_check(k: &protobuf::Constraint) -> Option<String> {
+    if k.contype != ConstrType::ConstrCheck as i32 {
+        return None;
+    }
+    let Some(NodeEnum::NullTest(t)) = k.raw_expr.as_ref().and_then(|e| e.node.as_ref()) else {
+        return None;
+    };
+    if t.nulltesttype != protobuf::NullTestType::IsNotNull as i32 {
+        return None;
+    }
+    match t.arg.as_ref().and_then(|a| a.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields).pop(),
+        _ => None,
     }
 }

@@ -39,7 +39,13 @@ pub struct Migration<'a> {
 /// What the analysis has seen so far in one migration, statement by statement.
 pub(super) struct Seen {
     pub(super) created_tables: HashSet<String>,
+    /// Constraints added NOT VALID in the transaction still open.
     pub(super) not_valid: HashSet<(String, String)>,
+    /// Columns a validated `CHECK (col IS NOT NULL)` covers (table, column): SET NOT NULL
+    /// on them skips its scan on PostgreSQL 12+.
+    pub(super) proven_not_null: HashSet<(String, String)>,
+    /// CHECK constraints of the form `col IS NOT NULL` added NOT VALID: (table, name) to column.
+    pub(super) not_null_checks: Vec<((String, String), String)>,
     pub(super) new_enum_values: Vec<String>,
     pub(super) explicit_tx: Option<usize>,
     pub(super) ddl_on_existing: Option<usize>,
@@ -236,6 +242,9 @@ fn statement(
     use super::statements as s;
     let in_tx = m.transactional || st.explicit_tx.is_some();
     let mut at = At { m, i, hits };
+    if let Some(name) = super::names::too_long(&stmt.text) {
+        at.hit("identifier-too-long", name, None);
+    }
     if in_tx {
         if let Some(why) = stmt.needs_no_transaction() {
             at.hit("non-transactional-in-transaction", why.to_string(), None);
@@ -254,15 +263,14 @@ fn statement(
         }
         NodeEnum::DropdbStmt(d) => at.hit("drop-database", d.dbname.clone(), None),
         NodeEnum::DropStmt(d) => s::drop(&mut at, st, d),
-        NodeEnum::TruncateStmt(t) => s::truncate(&mut at, t),
-        NodeEnum::DeleteStmt(d) => {
-            s::change_rows(&mut at, st, d.relation.as_ref(), d.where_clause.is_none(), "delete")
-        }
-        NodeEnum::UpdateStmt(u) => {
-            s::change_rows(&mut at, st, u.relation.as_ref(), u.where_clause.is_none(), "update");
+        NodeEnum::TruncateStmt(t) => s::truncate(&mut at, st, t),
+        NodeEnum::DeleteStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::InsertStmt(_)
+        | NodeEnum::SelectStmt(_) => {
+            s::row_changes(&mut at, st, node);
             enum_use(&mut at, st, node);
         }
-        NodeEnum::InsertStmt(_) | NodeEnum::SelectStmt(_) => enum_use(&mut at, st, node),
         NodeEnum::IndexStmt(x) => s::create_index(&mut at, st, x),
         NodeEnum::ReindexStmt(r) if !has_option(&r.params, "concurrently") => {
             let target =
@@ -298,14 +306,10 @@ fn statement(
             at.hit_on("refresh-matview-non-concurrently", view, None, objects);
         }
         NodeEnum::RenameStmt(r) => s::rename(&mut at, st, r),
-        NodeEnum::AlterEnumStmt(e) if !e.new_val.is_empty() => {
-            st.new_enum_values.push(e.new_val.clone());
-            let old_server = m.server_version.is_some_and(|v| v < 120_000);
-            if in_tx && old_server {
-                at.hit("enum-add-value-in-transaction", e.new_val.clone(), None);
-            }
-        }
+        NodeEnum::AlterEnumStmt(e) => s::alter_enum(&mut at, st, e, in_tx),
         NodeEnum::AlterTableStmt(a) => s::alter_table(&mut at, st, a),
+        NodeEnum::AlterDomainStmt(d) => s::alter_domain(&mut at, d),
+        NodeEnum::CreateDomainStmt(d) => s::create_domain(&mut at, d),
         _ => {}
     }
 }

@@ -3,6 +3,8 @@
 mod alter;
 mod analyze;
 pub mod locks;
+mod names;
+mod predicates;
 mod reversibility;
 pub mod rules;
 mod statements;
@@ -336,6 +338,7 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
 /// that scales with the table, unlike lock queueing or data loss.
 const DURATION_RULES: &[&str] = &[
     "add-column-volatile-default",
+    "add-serial-column",
     "alter-column-type",
     "set-not-null",
     "add-check-without-not-valid",

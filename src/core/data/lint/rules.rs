@@ -63,7 +63,7 @@ pub static RULES: &[Rule] = &[
         "PostgreSQL's parser rejects the file; nothing after the error can be checked.",
         "Fix the statement at the reported line; the message is PostgreSQL's own.",
         "CREATE TABEL t (id int);", "CREATE TABLE t (id int);"),
-    rule!("drop-database", Error, AE, false,
+    rule!("drop-database", Error, None, false,
         "Drops a whole database: every table and row in it is gone.",
         "Never drop a database from a migration; do it by hand, after a backup.",
         "DROP DATABASE shop;", "-- done by an operator, outside migrations"),
@@ -143,7 +143,7 @@ pub static RULES: &[Rule] = &[
         "An explicit LOCK TABLE blocks other sessions for the rest of the transaction.",
         "Let the statements take the locks they need; keep the transaction short.",
         "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;", "-- no explicit lock"),
-    rule!("refresh-matview-non-concurrently", Warning, AE, false,
+    rule!("refresh-matview-non-concurrently", Warning, AE, true,
         "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view until it ends.",
         "Give the view a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.",
         "REFRESH MATERIALIZED VIEW sales_daily;", "REFRESH MATERIALIZED VIEW CONCURRENTLY sales_daily;"),
@@ -237,16 +237,16 @@ pub static RULES: &[Rule] = &[
         "An int4 (serial/integer) primary key overflows at 2,147,483,647 rows; changing it later rewrites the table.",
         "Use bigint (bigserial or bigint GENERATED ... AS IDENTITY).",
         "CREATE TABLE events (id serial PRIMARY KEY);", "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);"),
-    rule!("prefer-jsonb", Info, None, false,
-        "json stores text and re-parses it on every access, and cannot be indexed like jsonb.",
+    rule!("prefer-jsonb", Warning, None, false,
+        "json stores text and re-parses it on every access, has no equality operator (DISTINCT, GROUP BY and UNION fail on it) and no GIN index; moving to jsonb later rewrites the table under ACCESS EXCLUSIVE.",
         "Use jsonb unless you need key order or duplicate keys preserved.",
         "CREATE TABLE t (doc json);", "CREATE TABLE t (doc jsonb);"),
-    rule!("prefer-timestamptz", Info, None, false,
-        "timestamp without time zone stores wall-clock time with no zone: ambiguous across DST and servers.",
+    rule!("prefer-timestamptz", Warning, None, false,
+        "timestamp without time zone stores wall-clock time with no zone: ambiguous across DST and servers, and converting the column later rewrites it unless the session zone is UTC.",
         "Use timestamptz.",
         "CREATE TABLE t (created_at timestamp);", "CREATE TABLE t (created_at timestamptz);"),
-    rule!("prefer-text-over-char", Info, None, false,
-        "char(n) pads with spaces and is no faster than text.",
+    rule!("prefer-text-over-char", Warning, None, false,
+        "char(n) pads with spaces (and compares ignoring them), is no faster than text, and changing its length later rewrites the table.",
         "Use text (with a CHECK on length if the limit matters).",
         "CREATE TABLE t (code char(3));", "CREATE TABLE t (code text CHECK (length(code) = 3));"),
     rule!("prefer-text-over-varchar", Info, None, false,
@@ -261,6 +261,50 @@ pub static RULES: &[Rule] = &[
         "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE cannot run inside a transaction block.",
         "On servers older than 12, put it in a migration marked `-- sluice:no-transaction`.",
         "ALTER TYPE status ADD VALUE 'archived';  -- on PostgreSQL 11", "-- sluice:no-transaction\nALTER TYPE status ADD VALUE IF NOT EXISTS 'archived';"),
+    rule!("detach-partition-non-concurrently", Warning, AE, false,
+        "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the partitioned table and the partition: every query on any partition waits.",
+        "On PostgreSQL 14+, DETACH PARTITION ... CONCURRENTLY in a no-transaction migration (SHARE UPDATE EXCLUSIVE on the parent).",
+        "ALTER TABLE measurements DETACH PARTITION measurements_2025;", "-- sluice:no-transaction\nALTER TABLE measurements DETACH PARTITION measurements_2025 CONCURRENTLY;"),
+    rule!("alter-domain-add-constraint", Warning, Some("SHARE"), false,
+        "Adding a constraint to a domain (or SET NOT NULL) checks every column of that type in every table, holding SHARE on each: writes to all of them wait for the scans.",
+        "Add it NOT VALID (existing rows are not checked), then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration.",
+        "ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%');", "ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%') NOT VALID;\n-- next migration:\nALTER DOMAIN email VALIDATE CONSTRAINT email_at;"),
+    rule!("create-domain-with-check", Warning, None, false,
+        "A CHECK on a domain is checked in every table that uses it: any later change to the constraint re-validates all of them at once under SHARE locks, and it cannot be made NOT VALID per table.",
+        "Put the CHECK on each table's column instead (it can be added NOT VALID and validated per table), or keep the domain without constraints.",
+        "CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');", "CREATE DOMAIN email AS text;\nALTER TABLE users ADD CONSTRAINT users_email_at CHECK (email LIKE '%@%') NOT VALID;"),
+    rule!("add-serial-column", Error, AE, true,
+        "Adding a serial/bigserial/smallserial or identity column to an existing table fills it for every row: the table is rewritten under ACCESS EXCLUSIVE.",
+        "Add a nullable bigint column, attach a sequence default (new rows only), backfill in batches, then SET NOT NULL safely; or create a new table.",
+        "ALTER TABLE events ADD COLUMN seq bigserial;", "ALTER TABLE events ADD COLUMN seq bigint;\nCREATE SEQUENCE events_seq_seq OWNED BY events.seq;\nALTER TABLE events ALTER COLUMN seq SET DEFAULT nextval('events_seq_seq');\n-- backfill in batches in later migrations"),
+    rule!("drop-not-null", Warning, AE, false,
+        "Dropping NOT NULL lets NULLs in: running code (and other consumers of the table) that assumes a value breaks when it reads one.",
+        "Make sure every reader handles NULL first; or keep the constraint and give new rows a default.",
+        "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;", "-- readers handle NULL since v4.2 (CHG-1234)\n-- sluice:allow drop-not-null readers deployed\nALTER TABLE users ALTER COLUMN email DROP NOT NULL;"),
+    rule!("rename-enum-value", Warning, None, false,
+        "Renaming an enum value breaks running code and queries that still write or compare the old label.",
+        "Add the new value, move the rows and the code to it, and stop using the old one (enum values cannot be dropped).",
+        "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'sent';", "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'sent' AFTER 'shipped';"),
+    rule!("rename-schema", Warning, None, false,
+        "Renaming a schema breaks every schema-qualified name in running code, views' callers, search_path settings and grants scripts at once.",
+        "Create the new schema and move objects over release by release, or leave the name.",
+        "ALTER SCHEMA billing RENAME TO invoicing;", "CREATE SCHEMA IF NOT EXISTS invoicing;\n-- move objects one by one, keeping billing until nothing uses it"),
+    rule!("nested-begin", Error, None, false,
+        "BEGIN inside an open transaction is only a warning to PostgreSQL: the inner COMMIT ends the outer transaction early, and what follows runs outside it.",
+        "Close the first transaction before opening another, or use SAVEPOINT for a nested step.",
+        "BEGIN;\nALTER TABLE t ADD COLUMN a int;\nBEGIN;\nUPDATE t SET a = 1 WHERE id < 10;\nCOMMIT;\nCOMMIT;", "BEGIN;\nALTER TABLE t ADD COLUMN a int;\nSAVEPOINT fill;\nUPDATE t SET a = 1 WHERE id < 10;\nRELEASE SAVEPOINT fill;\nCOMMIT;"),
+    rule!("identifier-too-long", Warning, None, false,
+        "PostgreSQL truncates identifiers to 63 bytes (with only a NOTICE): the object gets a shorter name than written, and the next migration that names it as written fails, or two long names collide.",
+        "Keep names to 63 bytes or fewer.",
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer_reference_must_point_at_an_active_customer_record_fk ...;", "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk ...;"),
+    rule!("enum-add-value-unordered", Warning, None, false,
+        "ADD VALUE without BEFORE or AFTER puts the value last: ORDER BY, <, > and range checks on the enum treat it as greater than every existing value.",
+        "Say where it goes: ADD VALUE 'x' AFTER 'y' (AFTER the current last value when last is meant).",
+        "ALTER TYPE order_status ADD VALUE 'archived';", "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'archived' AFTER 'delivered';"),
+    rule!("wide-non-unique-index", Warning, None, false,
+        "A non-unique index on more than three columns is large, slows every write, and rarely serves a query better than a narrower one.",
+        "Index the leading columns queries filter on (INCLUDE the rest for index-only scans), or make it UNIQUE if it states a rule.",
+        "CREATE INDEX CONCURRENTLY o_wide ON orders (user_id, status, created_at, total);", "CREATE INDEX CONCURRENTLY o_user_status ON orders (user_id, status) INCLUDE (created_at, total);"),
     rule!("allow-without-reason", Warning, None, false,
         "A `-- sluice:allow` comment must say why the finding is acceptable; without a reason it silences nothing.",
         "Write the reason after the rule id.",
@@ -277,6 +321,12 @@ pub fn reference_markdown() -> String {
         "# Lint rules\n\nGenerated from `src/core/data/lint/rules.rs` (`sluice lint --explain all` prints the same).\n\
          Silence one finding with `-- sluice:allow <rule-id> <reason>` on or above the statement;\n\
          re-level rules in sluice.toml under `[lint.rules]` or `[lint.<tier>]`.\n\n\
+         ## Levels\n\n\
+         **error**: data loss, a rewrite or full scan under ACCESS EXCLUSIVE, or a statement that \
+         fails or breaks the transaction; the production gate refuses it. **warning**: blocks \
+         traffic or breaks running code depending on size and load, or costs a rewrite to undo \
+         later; connected, the table's size moves it a level. **info**: advice whose fix later \
+         is cheap.\n\n\
          | rule | severity | lock | rewrites |\n| --- | --- | --- | --- |\n",
     );
     for r in RULES {
@@ -293,9 +343,34 @@ pub fn reference_markdown() -> String {
             "\n## {}\n\n{}\n\n**Fix:** {}\n\nBad:\n\n```sql\n{}\n```\n\nGood:\n\n```sql\n{}\n```\n",
             r.id, r.why, r.help, r.bad, r.good
         ));
+        if let Some((_, why)) = LEVEL_NOTES.iter().find(|(id, _)| *id == r.id) {
+            out.push_str(&format!("\n**Why {}:** {why}\n", r.severity.as_str()));
+        }
     }
+    out.push_str(MEASURED_HEADING);
     out
 }
+
+/// The heading of the lock table that tests/integration/lock_claims.rs measures on the
+/// server and keeps below it, between markers.
+pub const MEASURED_HEADING: &str = "\n## Measured on the server\n\n\
+    Each rule that claims a lock or a rewrite, run inside a transaction on the test cluster \
+    (VACUUM FULL from outside one): the strongest lock the session held on the table, its \
+    indexes and TOAST table (pg_locks), and whether the table got a new file with its rows in \
+    it (pg_class.relfilenode). `cargo test lock_claims` fails when a rule's claim differs.\n\n";
+
+/// Why a rule whose level is a judgment call has the level it has.
+const LEVEL_NOTES: &[(&str, &str)] = &[
+    ("prefer-jsonb", "json breaks DISTINCT, GROUP BY and UNION (no equality operator) and cannot take a GIN index, and the fix is a rewrite of the table under ACCESS EXCLUSIVE: cheap to avoid now, expensive later."),
+    ("prefer-timestamptz", "wrong instants across DST and servers are silent data errors, and converting the column later rewrites it (unless the session zone is UTC)."),
+    ("prefer-text-over-char", "blank-padding makes comparisons and lengths surprising, and changing the length later rewrites the table."),
+    ("prefer-text-over-varchar", "the length is a data rule, not a production risk: widening varchar(n) later is catalog-only (no rewrite, measured below), so this stays advice."),
+    ("int-primary-key", "overflow at 2^31 stops every insert, and the fix is a rewrite of the table and of every referencing column."),
+    ("enum-add-value-unordered", "where the enum's order matters (ORDER BY, <, BETWEEN), a value appended last is a silent logic change; the fix is one word (AFTER ...), so it is worth saying every time."),
+    ("wide-non-unique-index", "every write pays for the index; it is rarely the index a query needs."),
+    ("create-domain-with-check", "nothing breaks today, but every later change to the constraint re-checks all tables using the domain at once."),
+    ("drop-not-null", "harmless to the database, but readers that assume a value break on the first NULL."),
+];
 
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
@@ -309,10 +384,15 @@ mod tests {
     fn the_rules_reference_in_docs_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint-rules.md");
         let want = reference_markdown();
+        let marker = "<!-- measured-locks:start -->";
+        let doc = std::fs::read_to_string(&path).unwrap_or_default();
+        let (have, measured) = match doc.split_once(marker) {
+            Some((head, rest)) => (head.to_string(), format!("{marker}{rest}")),
+            None => (doc.clone(), format!("{marker}\n<!-- measured-locks:end -->\n")),
+        };
         if std::env::var("SLUICE_BLESS").is_ok() {
-            std::fs::write(&path, &want).unwrap();
+            std::fs::write(&path, format!("{want}{measured}")).unwrap();
         }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
             "docs/lint-rules.md is stale: run SLUICE_BLESS=1 cargo test --lib rules"

@@ -5,10 +5,11 @@
 use std::collections::HashSet;
 
 use pg_query::protobuf::{self, ConstrType, DropBehavior, ObjectType, TransactionStmtKind};
-use pg_query::NodeEnum;
+use pg_query::{NodeEnum, NodeRef};
 
 use super::alter::alter_cmd;
 use super::analyze::{column_types, existing, name_of, qualified, strings, At, Seen};
+use super::predicates::keeps_every_row;
 
 /// BEGIN and COMMIT: refused inside sluice's own transaction, tracked outside it.
 pub(super) fn transaction(at: &mut At, st: &mut Seen, kind: i32) {
@@ -21,10 +22,21 @@ pub(super) fn transaction(at: &mut At, st: &mut Seen, kind: i32) {
             at.hit("transaction-control-in-migration", String::new(), None);
         }
     } else if is(TransactionStmtKind::TransStmtBegin) || is(TransactionStmtKind::TransStmtStart) {
+        if st.explicit_tx.is_some() {
+            at.hit("nested-begin", String::new(), None);
+            return;
+        }
         st.explicit_tx = Some(at.i);
+        (st.ddl_on_existing, st.backfill) = (None, None);
     } else if is(TransactionStmtKind::TransStmtCommit) || is(TransactionStmtKind::TransStmtRollback)
     {
-        st.explicit_tx = None;
+        if st.explicit_tx.take().is_some() && is(TransactionStmtKind::TransStmtCommit) {
+            if let (Some(_), Some((_, table))) = (st.ddl_on_existing, st.backfill.clone()) {
+                at.hit("backfill-with-ddl", String::new(), Some(table));
+            }
+        }
+        (st.ddl_on_existing, st.backfill) = (None, None);
+        st.not_valid.clear();
     }
 }
 
@@ -88,15 +100,18 @@ pub(super) fn drop(at: &mut At, st: &Seen, d: &protobuf::DropStmt) {
     }
 }
 
-pub(super) fn truncate(at: &mut At, t: &protobuf::TruncateStmt) {
+pub(super) fn truncate(at: &mut At, st: &Seen, t: &protobuf::TruncateStmt) {
     let tables: Vec<String> = t
         .relations
         .iter()
         .filter_map(|r| match &r.node {
-            Some(NodeEnum::RangeVar(v)) => Some(qualified(Some(v))),
+            Some(NodeEnum::RangeVar(v)) if existing(st, Some(v)) => Some(qualified(Some(v))),
             _ => None,
         })
         .collect();
+    if tables.is_empty() {
+        return;
+    }
     let cascade = if t.behavior == DropBehavior::DropCascade as i32 {
         " CASCADE: tables that reference it are emptied too"
     } else {
@@ -105,9 +120,27 @@ pub(super) fn truncate(at: &mut At, t: &protobuf::TruncateStmt) {
     at.hit("truncate", format!("{}{cascade}", tables.join(", ")), tables.first().cloned());
 }
 
-/// DELETE or UPDATE (`verb`) of an existing table: every row without a WHERE, and the
-/// first backfill of the migration.
-pub(super) fn change_rows(
+/// Every DELETE and UPDATE in a statement: the statement itself and those in its WITH
+/// clauses (a data-modifying CTE deletes as surely as a plain DELETE).
+pub(super) fn row_changes(at: &mut At, st: &mut Seen, node: &NodeEnum) {
+    for (n, _, _, _) in node.nodes() {
+        match n {
+            NodeRef::DeleteStmt(d) => {
+                let all = keeps_every_row(d.where_clause.as_deref());
+                change_rows(at, st, d.relation.as_ref(), all, "delete");
+            }
+            NodeRef::UpdateStmt(u) => {
+                let all = keeps_every_row(u.where_clause.as_deref());
+                change_rows(at, st, u.relation.as_ref(), all, "update");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// DELETE or UPDATE (`verb`) of an existing table: every row without a WHERE (or with one
+/// that is always true), and the first backfill of the migration.
+fn change_rows(
     at: &mut At,
     st: &mut Seen,
     rel: Option<&protobuf::RangeVar>,
@@ -129,6 +162,10 @@ pub(super) fn change_rows(
 
 pub(super) fn create_index(at: &mut At, st: &mut Seen, x: &protobuf::IndexStmt) {
     let table = qualified(x.relation.as_ref());
+    if !x.unique && x.index_params.len() > 3 {
+        let what = format!("{} on {table}: {} columns", x.idxname, x.index_params.len());
+        at.hit("wide-non-unique-index", what, None);
+    }
     if !x.concurrent && existing(st, x.relation.as_ref()) {
         at.hit("create-index-non-concurrently", table.clone(), Some(table.clone()));
         at.strong(st, table);
@@ -140,6 +177,11 @@ pub(super) fn create_index(at: &mut At, st: &mut Seen, x: &protobuf::IndexStmt) 
 
 /// Renaming an existing table or column breaks the code that still uses the old name.
 pub(super) fn rename(at: &mut At, st: &Seen, r: &protobuf::RenameStmt) {
+    if r.rename_type == ObjectType::ObjectSchema as i32 {
+        let what = format!("{} to {}", r.subname, r.newname);
+        at.hit_on("rename-schema", what, None, vec![r.subname.to_lowercase()]);
+        return;
+    }
     if !existing(st, r.relation.as_ref()) {
         return;
     }
@@ -167,5 +209,53 @@ pub(super) fn alter_table(at: &mut At, st: &mut Seen, a: &protobuf::AlterTableSt
     if took_lock {
         st.ddl_on_existing.get_or_insert(at.i);
         at.strong(st, table);
+    }
+}
+
+/// ALTER TYPE on an enum: a new value (where it sorts, whether the server allows it in a
+/// transaction) or a renamed one.
+pub(super) fn alter_enum(at: &mut At, st: &mut Seen, e: &protobuf::AlterEnumStmt, in_tx: bool) {
+    let name = strings(&e.type_name).join(".");
+    if !e.old_val.is_empty() {
+        let what = format!("{name}: '{}' to '{}'", e.old_val, e.new_val);
+        at.hit("rename-enum-value", what, None);
+        return;
+    }
+    if e.new_val.is_empty() {
+        return;
+    }
+    st.new_enum_values.push(e.new_val.clone());
+    if e.new_val_neighbor.is_empty() {
+        at.hit("enum-add-value-unordered", format!("{name}: '{}'", e.new_val), None);
+    }
+    let old_server = at.m.server_version.is_some_and(|v| v < 120_000);
+    if in_tx && old_server {
+        at.hit("enum-add-value-in-transaction", e.new_val.clone(), None);
+    }
+}
+
+/// ALTER DOMAIN: a constraint added without NOT VALID, or SET NOT NULL, checks every column
+/// of the type in every table.
+pub(super) fn alter_domain(at: &mut At, d: &protobuf::AlterDomainStmt) {
+    let name = strings(&d.type_name).join(".");
+    let validates = match d.subtype.as_str() {
+        "C" => !matches!(
+            d.def.as_ref().and_then(|n| n.node.as_ref()),
+            Some(NodeEnum::Constraint(k)) if k.skip_validation
+        ),
+        "O" => true,
+        _ => false,
+    };
+    if validates {
+        at.hit("alter-domain-add-constraint", name, None);
+    }
+}
+
+pub(super) fn create_domain(at: &mut At, d: &protobuf::CreateDomainStmt) {
+    let checks = d.constraints.iter().any(|c| {
+        matches!(&c.node, Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrCheck as i32)
+    });
+    if checks {
+        at.hit("create-domain-with-check", strings(&d.domainname).join("."), None);
     }
 }
