@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use crate::support::{fresh_db, run_sluice, TestProject};
 
 #[tokio::test]
@@ -112,4 +114,88 @@ async fn connected_lint_names_table_sizes_and_uses_the_gate() {
     );
     // Offline, the same warning passes the default (error) gate.
     assert_eq!(p.sluice(&["lint"]).code, 0);
+}
+
+/// (rule, severity) of one file's findings, in order.
+fn judged<'a>(findings: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> =
+        findings.map(|(r, s)| (r.to_string(), s.to_string())).collect();
+    v.sort();
+    v
+}
+
+/// The console's list, the apply gate (the wizard's Lint stage and the headless apply) and
+/// `sluice lint --env` judge a migration alike, whether or not autovacuum has analyzed the
+/// table yet.
+#[tokio::test]
+async fn the_list_the_gate_and_the_cli_agree_before_and_after_analyze() {
+    use sluice::core::data::config::Project;
+    use sluice::core::guard::gate;
+    use sluice::core::query::overview;
+
+    let db = fresh_db().await;
+    let p = TestProject::example(&db);
+    assert_eq!(p.sluice(&["apply", "--to", "0012"]).code, 0);
+    // A bulk load by another session, which then goes away: never analyzed, so pg_class
+    // still says reltuples -1 and no pages; the statistics system counts the rows.
+    db.client()
+        .await
+        .batch_execute(
+            "ALTER TABLE orders SET (autovacuum_enabled = false);
+             INSERT INTO users (email) VALUES ('a@example.com');
+             INSERT INTO orders (user_id) SELECT (SELECT min(id) FROM users) FROM generate_series(1, 20000);",
+        )
+        .await
+        .unwrap();
+    let c = db.client().await;
+    for _ in 0..100 {
+        let live: i64 = c
+            .query_one("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'orders'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if live >= 20_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tuples: f32 = c
+        .query_one("SELECT reltuples FROM pg_class WHERE relname = 'orders'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(tuples < 0.0, "orders is not analyzed yet: reltuples {tuples}");
+    let project = Project::load(Some(p.root())).unwrap();
+    let env = project.environment(Some("dev")).unwrap();
+    let file = "0013_add_order_uuid.up.sql";
+    for analyzed in [false, true] {
+        if analyzed {
+            c.batch_execute("ANALYZE orders").await.unwrap();
+        }
+        let listing = overview::listing(&project, env).await.unwrap();
+        let o = overview::overview(&project, env, &listing).await.unwrap();
+        let row = o.rows.iter().find(|r| r.version == "0013").unwrap();
+        let list = judged(row.findings.iter().map(|f| (f.rule, f.severity.as_str())));
+        let pending: Vec<_> = listing.status.pending().cloned().collect();
+        let gated = gate::findings(&project, env, &c, &pending).await.unwrap();
+        let gate = judged(
+            gated.iter().filter(|f| f.file.ends_with(file)).map(|f| (f.rule, f.severity.as_str())),
+        );
+        let out = p.sluice(&["lint", "--env", "dev", "--format", "json"]);
+        let j = out.json();
+        let cli = judged(
+            j["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["file"].as_str().unwrap().ends_with(file))
+                .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap())),
+        );
+        assert_eq!(list, gate, "list and gate, analyzed={analyzed}");
+        assert_eq!(list, cli, "list and CLI, analyzed={analyzed}");
+        assert!(
+            list.contains(&("add-column-volatile-default".into(), "error".into())),
+            "20,000 rows make the rewrite an error, analyzed={analyzed}: {list:?}"
+        );
+    }
 }

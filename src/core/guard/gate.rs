@@ -51,7 +51,10 @@ pub fn lint_options(project: Option<&Project>, env: Option<&Environment>) -> Lin
 /// Adds what the live server knows when the run starts: its version, every relation that
 /// exists (a table missing from it is one the run creates: new and empty), and every
 /// table's size (pg_class estimates: no locks, no scans), by schema-qualified name and by
-/// bare name (the one in `public` when two schemas share it).
+/// bare name (the one in `public` when two schemas share it). Rows are the larger of
+/// ANALYZE's estimate and the statistics system's live count: a table loaded but never
+/// analyzed has reltuples -1 and no pages, and taking that for "empty" made a finding's
+/// level depend on whether autovacuum had run yet.
 pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Result<()> {
     let v: i32 =
         client.query_one("SELECT current_setting('server_version_num')::int", &[]).await?.get(0);
@@ -59,9 +62,10 @@ pub async fn add_server_context(client: &Client, opts: &mut LintOptions) -> Resu
     let rows = client
         .query(
             "SELECT lower(n.nspname), lower(c.relname), c.relkind IN ('r', 'p', 'm'),
-                    greatest(c.reltuples, 0)::float8,
+                    greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8,
                     c.relpages::int8 * current_setting('block_size')::int8
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
                AND n.nspname NOT LIKE 'pg_toast%'",
             &[],
