@@ -141,8 +141,7 @@ pub fn print_report(format: Format, report: &RunReport) {
                 }
                 println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
                 for s in &m.statements {
-                    let locks: Vec<String> =
-                        s.locks.iter().map(|l| format!("{} on {}", l.mode, l.relation)).collect();
+                    let locks: Vec<String> = s.locks.iter().map(|l| l.describe()).collect();
                     let locks = if locks.is_empty() {
                         String::new()
                     } else {

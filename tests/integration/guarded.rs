@@ -384,3 +384,97 @@ async fn post_backup_gets_the_file_and_notifications_get_the_run() {
     assert!(f[6].ends_with(&format!("{run_id}.md")), "{note}");
     assert!(std::path::Path::new(f[6]).is_file(), "the report is there once the run ends");
 }
+
+/// Each migration's locks are the ones it requests, though the dry run's one transaction
+/// already holds them from an earlier migration: named by the table (never a bare oid),
+/// with the rewrite said, and the statement's known level where pg_locks cannot show it.
+#[tokio::test]
+async fn dry_run_names_each_migrations_own_locks_and_rewrites() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write(
+        "1_base.up.sql",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, status text, note text);\n\
+         INSERT INTO orders SELECT g, 'new', repeat('x', 3000) FROM generate_series(1, 500) g;\n",
+    );
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    p.write("2_index.up.sql", "CREATE INDEX orders_status_idx ON orders (status);\n");
+    p.write(
+        "3_uuid.up.sql",
+        "ALTER TABLE orders ADD COLUMN uuid uuid NOT NULL DEFAULT gen_random_uuid();\n",
+    );
+    p.write("4_again.up.sql", "ALTER TABLE orders ALTER COLUMN note SET DEFAULT '';\n");
+    p.write(
+        "5_audit.up.sql",
+        "CREATE TABLE audit (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\n",
+    );
+    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    let m = |v: &str| {
+        r["migrations"].as_array().unwrap().iter().find(|m| m["version"] == v).unwrap().clone()
+    };
+    let summary = |v: &str| -> Vec<String> {
+        m(v)["lock_summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().into())
+            .collect()
+    };
+    let all = format!("{}", r["migrations"]);
+    assert!(!all.contains("oid "), "no bare oids: {all}");
+    assert!(!all.contains("pg_toast"), "TOAST tables are their table: {all}");
+    assert!(!all.contains("orders_status_idx"), "indexes are their table: {all}");
+
+    assert_eq!(summary("2").len(), 1, "{:?}", summary("2"));
+    assert!(summary("2")[0].starts_with("SHARE on public.orders"), "{:?}", summary("2"));
+    // The rewrite upgrades SHARE to ACCESS EXCLUSIVE: pg_locks shows it, and the new file.
+    let uuid = &m("3")["statements"][0]["locks"][0];
+    assert_eq!(uuid["relation"], "public.orders");
+    assert_eq!(uuid["mode"], "ACCESS EXCLUSIVE");
+    assert_eq!(uuid["source"], "observed");
+    assert_eq!(uuid["rewrite"], true);
+    assert!(summary("3")[0].contains("(rewrite of public.orders)"), "{:?}", summary("3"));
+    // 4 and 5 need locks the transaction already holds: the statement's known level.
+    let again = &m("4")["statements"][0]["locks"][0];
+    assert_eq!(again["mode"], "ACCESS EXCLUSIVE");
+    assert_eq!(again["source"], "statement");
+    assert!(again.get("rewrite").is_none(), "SET DEFAULT rewrites nothing: {again}");
+    let audit = &m("5")["statements"][0]["locks"][0];
+    assert_eq!(
+        (audit["relation"].as_str(), audit["mode"].as_str()),
+        (Some("public.orders"), Some("SHARE ROW EXCLUSIVE"))
+    );
+    assert!(summary("5")[0].contains("the statement's known lock"), "{:?}", summary("5"));
+    assert!(
+        !summary("5").iter().any(|s| s.contains("public.audit")),
+        "a new table is nobody's wait: {:?}",
+        summary("5")
+    );
+}
+
+/// The example project's 0013 (the demo's): a rewrite of orders under ACCESS EXCLUSIVE,
+/// though 0012's index build already holds a lock on orders in the dry run.
+#[tokio::test]
+async fn the_examples_0013_dry_run_names_the_rewrite_of_orders() {
+    let db = fresh_db().await;
+    let p = TestProject::example(&db);
+    assert_eq!(p.sluice(&["apply", "--to", "0011"]).code, 0);
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO users (email) VALUES ('a@example.com');
+             INSERT INTO orders (user_id) SELECT min(id) FROM users, generate_series(1, 300) GROUP BY generate_series;",
+        )
+        .await
+        .unwrap();
+    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    let m = r["migrations"].as_array().unwrap().iter().find(|m| m["version"] == "0013").unwrap();
+    let first = m["lock_summary"][0].as_str().unwrap();
+    assert!(first.starts_with("ACCESS EXCLUSIVE on public.orders for "), "{first}");
+    assert!(first.ends_with("(rewrite of public.orders)"), "{first}");
+    assert_eq!(m["lock_summary"].as_array().unwrap().len(), 1, "{m}");
+}

@@ -201,11 +201,44 @@ pub enum Event {
 
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
 
+/// A lock a statement requests on an existing table (its indexes, TOAST table and a
+/// rewrite's new heap count as the table), as the dry run found it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LockTaken {
+    /// Schema-qualified: public.orders.
     pub relation: String,
     /// Serialized as PostgreSQL's docs write it: ACCESS EXCLUSIVE, SHARE, ROW EXCLUSIVE...
     pub mode: crate::core::data::sql::LockMode,
+    pub source: LockSource,
+    /// The statement rewrote the table (a new file with its rows) under this lock.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rewrite: bool,
+}
+
+/// Where a dry run's lock comes from.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LockSource {
+    /// pg_locks showed the statement take it.
+    Observed,
+    /// The dry run's transaction already held it (an earlier statement or migration took
+    /// it), so pg_locks cannot show it again: the statement's known lock level, from the
+    /// table measured on the server in the lint's tests.
+    Statement,
+}
+
+impl LockTaken {
+    /// "ACCESS EXCLUSIVE on public.orders (rewrite of public.orders)".
+    pub fn describe(&self) -> String {
+        let mut out = format!("{} on {}", self.mode, self.relation);
+        if self.rewrite {
+            out.push_str(&format!(" (rewrite of {})", self.relation));
+        }
+        if self.source == LockSource::Statement {
+            out.push_str(" (held already in the dry run; the statement's known lock)");
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -65,9 +65,13 @@ pub fn report() -> Box<RunReport> {
                 locks: vec![crate::core::record::report::LockTaken {
                     relation: "public.orders".into(),
                     mode: crate::core::data::sql::LockMode::AccessExclusive,
+                    source: crate::core::record::report::LockSource::Observed,
+                    rewrite: true,
                 }],
             }],
-            lock_summary: vec!["ACCESS EXCLUSIVE on public.orders for 0.0 s".into()],
+            lock_summary: vec![
+                "ACCESS EXCLUSIVE on public.orders for 0.0 s (rewrite of public.orders)".into(),
+            ],
         }],
         approvals: Vec::new(),
         ticket: None,

@@ -1,35 +1,55 @@
-//! The lock a statement would take, from its parse tree: what a dry run reports for
-//! statements it cannot rehearse.
+//! The locks a statement takes, from its parse tree: what a dry run reports for statements
+//! it cannot rehearse, and for locks its transaction already held. The levels are the ones
+//! tests/integration/lock_claims.rs measures on the server.
 
-use pg_query::protobuf::{AlterTableType, ObjectType};
+use pg_query::protobuf::{self, AlterTableType, ConstrType, ObjectType};
 use pg_query::NodeEnum;
 
 use crate::core::data::sql::parser;
 use crate::core::data::sql::{LockMode, Statement};
 
-/// (lock mode, object) the statement takes on the relation it changes, when known.
-pub fn expected_lock(stmt: &Statement) -> Option<(LockMode, String)> {
-    let parsed = parser::parse(&stmt.text).ok()?;
-    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
-    let rel = |r: &Option<pg_query::protobuf::RangeVar>| {
-        r.as_ref()
-            .map(|r| {
-                if r.schemaname.is_empty() {
-                    r.relname.clone()
-                } else {
-                    format!("{}.{}", r.schemaname, r.relname)
-                }
-            })
-            .unwrap_or_default()
-    };
-    let has = |opts: &[pg_query::protobuf::Node], name: &str| {
-        opts.iter().any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname.eq_ignore_ascii_case(name)))
-    };
-    Some(match node {
-        NodeEnum::IndexStmt(x) if x.concurrent => {
-            (LockMode::ShareUpdateExclusive, rel(&x.relation))
+fn rel(r: Option<&protobuf::RangeVar>) -> String {
+    r.map(|r| {
+        if r.schemaname.is_empty() {
+            r.relname.clone()
+        } else {
+            format!("{}.{}", r.schemaname, r.relname)
         }
-        NodeEnum::IndexStmt(x) => (LockMode::Share, rel(&x.relation)),
+    })
+    .unwrap_or_default()
+}
+
+fn has(opts: &[protobuf::Node], name: &str) -> bool {
+    opts.iter().any(
+        |o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname.eq_ignore_ascii_case(name)),
+    )
+}
+
+/// The table a foreign key constraint references.
+fn referenced(c: &protobuf::Node) -> Option<String> {
+    match &c.node {
+        Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrForeign as i32 => {
+            Some(rel(k.pktable.as_ref()))
+        }
+        _ => None,
+    }
+}
+
+/// (mode, relation as written) for each relation the statement locks, when known. A
+/// relation may be empty where the statement names it indirectly ("the table of index x").
+pub fn expected_locks(stmt: &Statement) -> Vec<(LockMode, String)> {
+    let Ok(parsed) = parser::parse(&stmt.text) else { return Vec::new() };
+    let Some(node) =
+        parsed.protobuf.stmts.first().and_then(|s| s.stmt.as_ref()).and_then(|s| s.node.as_ref())
+    else {
+        return Vec::new();
+    };
+    use LockMode::*;
+    match node {
+        NodeEnum::IndexStmt(x) if x.concurrent => {
+            vec![(ShareUpdateExclusive, rel(x.relation.as_ref()))]
+        }
+        NodeEnum::IndexStmt(x) => vec![(Share, rel(x.relation.as_ref()))],
         NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectIndex as i32 => {
             let name = d
                 .objects
@@ -42,37 +62,137 @@ pub fn expected_lock(stmt: &Statement) -> Option<(LockMode, String)> {
                     _ => None,
                 })
                 .unwrap_or_default();
-            let mode = if d.concurrent {
-                LockMode::ShareUpdateExclusive
-            } else {
-                LockMode::AccessExclusive
-            };
-            (mode, format!("the table of index {name}"))
+            let mode = if d.concurrent { ShareUpdateExclusive } else { AccessExclusive };
+            vec![(mode, format!("the table of index {name}"))]
         }
+        NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectTable as i32 => d
+            .objects
+            .iter()
+            .filter_map(|o| match &o.node {
+                Some(NodeEnum::List(l)) => Some(
+                    l.items
+                        .iter()
+                        .filter_map(|n| match &n.node {
+                            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>()
+                        .join("."),
+                ),
+                _ => None,
+            })
+            .map(|t| (AccessExclusive, t))
+            .collect(),
         NodeEnum::ReindexStmt(r) if has(&r.params, "concurrently") => {
-            (LockMode::ShareUpdateExclusive, rel(&r.relation))
+            vec![(ShareUpdateExclusive, rel(r.relation.as_ref()))]
         }
-        NodeEnum::ReindexStmt(r) => (LockMode::AccessExclusive, rel(&r.relation)),
-        NodeEnum::VacuumStmt(v) if has(&v.options, "full") => {
-            (LockMode::AccessExclusive, String::new())
+        NodeEnum::ReindexStmt(r) => vec![(AccessExclusive, rel(r.relation.as_ref()))],
+        NodeEnum::VacuumStmt(v) => {
+            let mode = if has(&v.options, "full") { AccessExclusive } else { ShareUpdateExclusive };
+            let tables: Vec<(LockMode, String)> = v
+                .rels
+                .iter()
+                .filter_map(|r| match &r.node {
+                    Some(NodeEnum::VacuumRelation(vr)) => Some((mode, rel(vr.relation.as_ref()))),
+                    _ => None,
+                })
+                .collect();
+            if tables.is_empty() {
+                vec![(mode, String::new())]
+            } else {
+                tables
+            }
         }
-        NodeEnum::VacuumStmt(_) => (LockMode::ShareUpdateExclusive, String::new()),
-        NodeEnum::AlterTableStmt(a) => {
-            let validate_only = a.cmds.iter().all(|c| {
-                matches!(&c.node, Some(NodeEnum::AlterTableCmd(c)) if c.subtype == AlterTableType::AtValidateConstraint as i32)
+        NodeEnum::ClusterStmt(c) => vec![(AccessExclusive, rel(c.relation.as_ref()))],
+        NodeEnum::TruncateStmt(t) => t
+            .relations
+            .iter()
+            .filter_map(|r| match &r.node {
+                Some(NodeEnum::RangeVar(v)) => Some((AccessExclusive, rel(Some(v)))),
+                _ => None,
+            })
+            .collect(),
+        NodeEnum::RefreshMatViewStmt(r) => {
+            let mode = if r.concurrent { Exclusive } else { AccessExclusive };
+            vec![(mode, rel(r.relation.as_ref()))]
+        }
+        NodeEnum::RenameStmt(r) if r.relation.is_some() => {
+            vec![(AccessExclusive, rel(r.relation.as_ref()))]
+        }
+        NodeEnum::CreateTrigStmt(t) => vec![(ShareRowExclusive, rel(t.relation.as_ref()))],
+        NodeEnum::CreateStmt(c) => {
+            // A new table's foreign keys lock the tables they reference.
+            let inline = c.table_elts.iter().flat_map(|e| match &e.node {
+                Some(NodeEnum::ColumnDef(col)) => col.constraints.clone(),
+                _ => Vec::new(),
             });
-            (
-                if validate_only {
-                    LockMode::ShareUpdateExclusive
-                } else {
-                    LockMode::AccessExclusive
-                },
-                rel(&a.relation),
-            )
+            let table_level = c.table_elts.iter().cloned();
+            inline
+                .chain(table_level)
+                .filter_map(|k| referenced(&k))
+                .map(|t| (ShareRowExclusive, t))
+                .collect()
         }
-        NodeEnum::UpdateStmt(u) => (LockMode::RowExclusive, rel(&u.relation)),
-        NodeEnum::DeleteStmt(d) => (LockMode::RowExclusive, rel(&d.relation)),
-        NodeEnum::InsertStmt(i) => (LockMode::RowExclusive, rel(&i.relation)),
-        _ => return None,
-    })
+        NodeEnum::AlterTableStmt(a) => alter_table(a),
+        NodeEnum::UpdateStmt(u) => vec![(RowExclusive, rel(u.relation.as_ref()))],
+        NodeEnum::DeleteStmt(d) => vec![(RowExclusive, rel(d.relation.as_ref()))],
+        NodeEnum::InsertStmt(i) => vec![(RowExclusive, rel(i.relation.as_ref()))],
+        NodeEnum::LockStmt(l) => {
+            let mode = LockMode::ALL.get((l.mode as usize).saturating_sub(1)).copied();
+            l.relations
+                .iter()
+                .filter_map(|r| match (&r.node, mode) {
+                    (Some(NodeEnum::RangeVar(v)), Some(m)) => Some((m, rel(Some(v)))),
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// ALTER TABLE takes the strongest of its subcommands' levels (AlterTableGetLockLevel);
+/// a new foreign key also locks the table it references.
+fn alter_table(a: &protobuf::AlterTableStmt) -> Vec<(LockMode, String)> {
+    use LockMode::*;
+    let mut mode = None;
+    let mut others = Vec::new();
+    for c in &a.cmds {
+        let Some(NodeEnum::AlterTableCmd(c)) = &c.node else { continue };
+        let is = |t: AlterTableType| c.subtype == t as i32;
+        let def = c.def.as_deref();
+        let level = if is(AlterTableType::AtValidateConstraint)
+            || is(AlterTableType::AtSetStatistics)
+            || is(AlterTableType::AtClusterOn)
+            || is(AlterTableType::AtDropCluster)
+            || is(AlterTableType::AtAttachPartition)
+        {
+            ShareUpdateExclusive
+        } else if is(AlterTableType::AtDetachPartition) {
+            match def.and_then(|d| d.node.as_ref()) {
+                Some(NodeEnum::PartitionCmd(p)) if p.concurrent => ShareUpdateExclusive,
+                _ => AccessExclusive,
+            }
+        } else if is(AlterTableType::AtEnableTrig)
+            || is(AlterTableType::AtDisableTrig)
+            || is(AlterTableType::AtEnableTrigAll)
+            || is(AlterTableType::AtDisableTrigAll)
+            || is(AlterTableType::AtEnableTrigUser)
+            || is(AlterTableType::AtDisableTrigUser)
+        {
+            ShareRowExclusive
+        } else if let Some(target) =
+            def.filter(|_| is(AlterTableType::AtAddConstraint)).and_then(referenced)
+        {
+            others.push((ShareRowExclusive, target));
+            ShareRowExclusive
+        } else {
+            AccessExclusive
+        };
+        mode = Some(mode.map_or(level, |m: LockMode| m.max(level)));
+    }
+    let mut out: Vec<(LockMode, String)> =
+        mode.map(|m| (m, rel(a.relation.as_ref()))).into_iter().collect();
+    out.extend(others);
+    out
 }

@@ -1,6 +1,7 @@
 //! The guarded apply: pre-checks, lint gate, backup, an optional dry run, then the
 //! migrations, each in its own transaction (`pipeline`); `rehearse` is the dry run.
 
+mod observed_locks;
 mod pipeline;
 mod rehearse;
 mod stages;

@@ -2,14 +2,13 @@
 
 use std::time::Instant;
 
-use tokio_postgres::Client;
-
-use crate::core::data::sql::LockMode;
 use crate::core::db::schema;
-use crate::core::error::{Error, Result};
+use crate::core::error::Error;
 use crate::core::exec::session::migration::Change;
 use crate::core::exec::session::run::Run;
-use crate::core::record::report::{Blocker, Event, LockTaken, MigrationReport};
+use crate::core::record::report::{Blocker, Event, LockSource, LockTaken, MigrationReport};
+
+use super::observed_locks::LockObserver;
 
 /// What a dry run found: per migration and statement, and the schema diff it would make.
 pub(crate) struct Rehearsal {
@@ -64,22 +63,22 @@ async fn rehearse_in_transaction(
 ) -> std::result::Result<String, Failure> {
     let s = &run.session;
     let before = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
-    let mut held: Vec<LockTaken> =
-        held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
+    let mut locks =
+        LockObserver::start(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
     for step in steps {
         let mut report = rehearsal_report(step);
         if !step.transactional {
             report.lock_summary = step
                 .statements
                 .iter()
-                .filter_map(|st| {
-                    crate::core::data::lint::locks::expected_lock(st).map(|(mode, rel)| {
-                        format!(
-                            "would take {mode}{} (statement at line {})",
-                            if rel.is_empty() { String::new() } else { format!(" on {rel}") },
-                            st.line
-                        )
-                    })
+                .flat_map(|st| {
+                    crate::core::data::lint::locks::expected_locks(st).into_iter().map(
+                        |(mode, rel)| {
+                            let on =
+                                if rel.is_empty() { String::new() } else { format!(" on {rel}") };
+                            format!("would take {mode}{on} (statement at line {})", st.line)
+                        },
+                    )
                 })
                 .collect();
             run.session.emit(Event::NotRehearsed {
@@ -91,6 +90,7 @@ async fn rehearse_in_transaction(
         }
         let started = Instant::now();
         for (i, st) in step.statements.iter().enumerate() {
+            let expected = locks.expect(&run.session.client, st).await.map_err(|e| (e, vec![]))?;
             let t = Instant::now();
             let (res, blockers) = run.session.exec_watched(&step.version, i, &st.text).await;
             match res {
@@ -104,12 +104,14 @@ async fn rehearse_in_transaction(
                         rows,
                         duration_ms,
                     );
-                    // Locks are read before the next statement: what is new was taken here.
-                    let now = held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
+                    // Locks are read before the next statement: this one requested them.
+                    let taken = locks
+                        .after(&run.session.client, expected)
+                        .await
+                        .map_err(|e| (e, vec![]))?;
                     if let Some(last) = report.statements.last_mut() {
-                        last.locks = now.iter().filter(|l| !held.contains(l)).cloned().collect();
+                        last.locks = taken;
                     }
-                    held = now;
                 }
                 Err(e) => {
                     let err = Error::database(format!(
@@ -134,7 +136,6 @@ async fn rehearse_in_transaction(
         // The tool's own history row, as the apply writes it (later migrations may read it);
         // its locks are not the migration's.
         run.session.rehearse_tool_row(step, report.duration_ms).await.map_err(|e| (e, vec![]))?;
-        held = held_locks(&run.session.client).await.map_err(|e| (e, vec![]))?;
         report.lock_summary = lock_summary(&report);
         run.session.emit(Event::MigrationFinished {
             version: step.version.clone(),
@@ -164,50 +165,37 @@ fn rehearsal_report(step: &Change) -> MigrationReport {
     }
 }
 
-/// Relation locks this session holds now (tables, views, sequences; not catalogs).
-async fn held_locks(client: &Client) -> Result<Vec<LockTaken>> {
-    let rows = client
-        .query(
-            "SELECT coalesce(n.nspname || '.' || c.relname, 'oid ' || l.relation::text), l.mode
-             FROM pg_locks l
-             LEFT JOIN pg_class c ON c.oid = l.relation
-             LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
-               AND (c.oid IS NULL OR (c.relkind IN ('r', 'p', 'm', 'v', 'f', 'S')
-                    AND n.nspname NOT IN ('pg_catalog', 'information_schema')))
-             ORDER BY 1, 2",
-            &[],
-        )
-        .await?;
-    // Predicate locks (SIReadLock) share locktype 'relation' but are no table mode.
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let mode = LockMode::from_pg(r.get::<_, &str>(1))?;
-            Some(LockTaken { relation: r.get(0), mode })
-        })
-        .collect())
-}
-
 /// The strongest lock per relation and how long the migration would hold it: from the
 /// statement that took it to the migration's commit.
 fn lock_summary(report: &MigrationReport) -> Vec<String> {
-    let mut strongest: Vec<(String, LockMode, usize)> = Vec::new();
+    // Per table: the strongest lock, the statement that first took it, and any rewrite.
+    let mut strongest: Vec<(LockTaken, usize)> = Vec::new();
     for (i, st) in report.statements.iter().enumerate() {
         for l in &st.locks {
-            match strongest.iter_mut().find(|(rel, _, _)| *rel == l.relation) {
-                Some(entry) if l.mode > entry.1 => *entry = (l.relation.clone(), l.mode, i),
-                Some(_) => {}
-                None => strongest.push((l.relation.clone(), l.mode, i)),
+            match strongest.iter_mut().find(|(s, _)| s.relation == l.relation) {
+                Some((s, from)) => {
+                    let rewrite = s.rewrite || l.rewrite;
+                    if l.mode > s.mode
+                        || (l.mode == s.mode
+                            && s.source != l.source
+                            && l.source == LockSource::Observed)
+                    {
+                        (*s, *from) = (l.clone(), i);
+                    }
+                    s.rewrite = rewrite;
+                }
+                None => strongest.push((l.clone(), i)),
             }
         }
     }
-    strongest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    strongest.sort_by(|a, b| b.0.mode.cmp(&a.0.mode).then(a.0.relation.cmp(&b.0.relation)));
     strongest
         .into_iter()
-        .map(|(rel, mode, from)| {
+        .map(|(l, from)| {
             let ms: u64 = report.statements[from..].iter().map(|s| s.duration_ms).sum();
-            format!("{mode} on {rel} for {:.1} s", ms as f64 / 1000.0)
+            let what = l.describe();
+            let (head, tail) = what.split_at(what.find(" (").unwrap_or(what.len()));
+            format!("{head} for {:.1} s{tail}", ms as f64 / 1000.0)
         })
         .collect()
 }

@@ -110,8 +110,7 @@ pub(super) fn dry_run(report: Option<&RunReport>, out: &mut Vec<Line<'static>>, 
         let style = if mig.rehearsed { Style::new() } else { Style::new().fg(t.warning) };
         out.push(Line::styled(head, style.add_modifier(Modifier::BOLD)));
         for s in &mig.statements {
-            let locks: Vec<String> =
-                s.locks.iter().map(|l| format!("{} on {}", l.mode, l.relation)).collect();
+            let locks: Vec<String> = s.locks.iter().map(|l| l.describe()).collect();
             out.push(Line::raw(format!(
                 "   stmt {} (line {})  {} ms  {} row(s){}",
                 s.index,
