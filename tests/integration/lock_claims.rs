@@ -393,3 +393,27 @@ async fn set_not_null_after_a_validated_check_skips_its_scan() {
     );
     assert!(!proven.iter().any(|m| m.contains("verifying table")), "no scan: {proven:?}");
 }
+
+/// PostgreSQL's lock conflict table, pair by pair: one session holds a mode, another asks
+/// for a mode with NOWAIT; it fails exactly when `conflicts_with` says so.
+#[tokio::test]
+async fn the_lock_conflict_table_is_the_servers() {
+    let db = fresh_db().await;
+    let holder = db.client().await;
+    let asker = db.client().await;
+    holder.batch_execute("CREATE TABLE t (id int)").await.unwrap();
+    let mut wrong = Vec::new();
+    for held in LockMode::ALL {
+        holder.batch_execute(&format!("BEGIN; LOCK TABLE t IN {held} MODE")).await.unwrap();
+        for asked in LockMode::ALL {
+            let got =
+                asker.batch_execute(&format!("BEGIN; LOCK TABLE t IN {asked} MODE NOWAIT")).await;
+            asker.batch_execute("ROLLBACK").await.unwrap();
+            if got.is_err() != held.conflicts_with(asked) {
+                wrong.push(format!("held {held}, asked {asked}: server refused={}", got.is_err()));
+            }
+        }
+        holder.batch_execute("ROLLBACK").await.unwrap();
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -245,3 +245,79 @@ async fn a_missing_or_old_pg_dump_is_a_clear_error() {
         c.query_one("SELECT to_regclass('public.a') IS NULL", &[]).await.unwrap().get(0);
     assert!(gone);
 }
+
+/// A young, active report query holding ACCESS SHARE on users: the pre-check names it as
+/// a conflict with the ACCESS EXCLUSIVE the ALTER needs (a warning: it may finish in time),
+/// passes when the migration only needs ROW EXCLUSIVE, and the dry run's lock timeout names
+/// it as the blocker.
+#[tokio::test]
+async fn prechecks_and_the_dry_run_name_a_conflicting_reader() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "lock_timeout = \"300ms\"");
+    p.write("1_a.up.sql", "CREATE TABLE users (id int, email text);\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    let reader = db.client().await;
+    let cancel = reader.cancel_token();
+    let running = tokio::spawn(async move {
+        reader
+            .batch_execute(
+                "SET application_name = 'weekly-report'; SELECT pg_sleep(30), count(*) FROM users",
+            )
+            .await
+    });
+    let c = db.client().await;
+    let mut pid = 0;
+    for _ in 0..100 {
+        let row = c
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'weekly-report' AND state = 'active'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(r) = row {
+            pid = r.get(0);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(pid > 0, "the report query runs");
+    let blocking = |out: &crate::support::Output| {
+        out.json()["prechecks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "blocking sessions")
+            .cloned()
+            .unwrap()
+    };
+    p.write("2_insert.up.sql", "INSERT INTO users VALUES (1, 'a@example.com');\n");
+    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(
+        blocking(&out)["outcome"],
+        "pass",
+        "ROW EXCLUSIVE waits for no reader: {}",
+        out.stdout
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    p.write("3_alter.up.sql", "ALTER TABLE users ADD COLUMN note text;\n");
+    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    let check = blocking(&out);
+    assert_eq!(check["outcome"], "warn", "{check}");
+    let figure = check["figure"].as_str().unwrap();
+    for part in
+        [&format!("pid {pid}"), "weekly-report", "ACCESS SHARE on users", "the ACCESS EXCLUSIVE"]
+    {
+        assert!(figure.contains(part), "{part} in {figure}");
+    }
+    assert_eq!(out.code, 3, "the dry run timed out on the lock: {}", out.stdout);
+    let error = out.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(error.contains("lock timeout"), "{error}");
+    assert!(
+        error.contains(&format!("blocked by pid {pid}")) && error.contains("weekly-report"),
+        "{error}"
+    );
+    cancel.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    assert!(running.await.unwrap().is_err(), "the report query was cancelled");
+}

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod code_history;
+pub mod conflicts;
 pub mod connect;
 pub mod foreign;
 pub mod ledger;

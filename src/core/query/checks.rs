@@ -51,7 +51,7 @@ pub async fn precheck(project: &Project, env: &Environment) -> Result<Vec<Check>
         ledger: &ledger,
         status: &status,
         planned: pending.iter().map(|m| format!("{}_{}", m.version, m.name)).collect(),
-        touched: crate::core::data::sql::tables_named(statements.iter()),
+        touched: crate::core::data::lint::locks::locks_needed(statements.iter()),
         backup_planned: Some(policy::backup_taken(env, None)),
         backup_dir: crate::core::data::config::paths::backup_dir(env).ok(),
         window_override: None,

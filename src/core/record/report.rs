@@ -73,6 +73,16 @@ pub struct Blocker {
     pub transaction_age_s: f64,
 }
 
+impl Blocker {
+    /// "pid 1 (...): ...; pid 2 (...): ..." for a lock-timeout message, or why none is named.
+    pub fn list(blockers: &[Blocker]) -> String {
+        if blockers.is_empty() {
+            return "no blocker was seen (the lock timeout is shorter than the watch delay)".into();
+        }
+        blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
+    }
+}
+
 impl std::fmt::Display for Blocker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -196,3 +196,47 @@ fn alter_table(a: &protobuf::AlterTableStmt) -> Vec<(LockMode, String)> {
     out.extend(others);
     out
 }
+
+/// The strongest lock the statements need on each table they name (lower case, without
+/// schema), as who they would wait for sees it: the statement's known level where the engine
+/// has one (SHARE for a concurrent build, which waits out the writers), else by how it uses
+/// the table (read: ACCESS SHARE, write: ROW EXCLUSIVE, DDL: ACCESS EXCLUSIVE).
+pub fn locks_needed<'a>(
+    statements: impl IntoIterator<Item = &'a Statement>,
+) -> Vec<(String, LockMode)> {
+    let bare = |t: &str| t.rsplit('.').next().unwrap_or(t).trim_matches('"').to_lowercase();
+    let statements: Vec<&Statement> = statements.into_iter().collect();
+    let mut out: std::collections::BTreeMap<String, LockMode> = Default::default();
+    let mut need = |t: String, m: LockMode| {
+        let e = out.entry(t).or_insert(m);
+        *e = (*e).max(m);
+    };
+    for st in statements {
+        let known: Vec<(LockMode, String)> = expected_locks(st)
+            .into_iter()
+            .filter(|(_, r)| !r.is_empty() && !r.contains(' '))
+            .collect();
+        let known_tables: Vec<String> = known.iter().map(|(_, r)| bare(r)).collect();
+        // A concurrent index build takes SHARE UPDATE EXCLUSIVE but then waits for every
+        // transaction holding a lock that conflicts with SHARE (the writers) to finish.
+        let waits_as_share = st.text.to_lowercase().contains("concurrently")
+            && known.iter().all(|(m, _)| *m == LockMode::ShareUpdateExclusive);
+        for (m, r) in known {
+            need(bare(&r), if waits_as_share { LockMode::Share } else { m });
+        }
+        let Ok(parsed) = parser::parse(&st.text) else { continue };
+        for (t, cx) in parsed.tables {
+            let t = bare(&t);
+            if known_tables.contains(&t) {
+                continue;
+            }
+            let mode = match cx {
+                pg_query::Context::Select => LockMode::AccessShare,
+                pg_query::Context::DML => LockMode::RowExclusive,
+                _ => LockMode::AccessExclusive,
+            };
+            need(t, mode);
+        }
+    }
+    out.into_iter().collect()
+}

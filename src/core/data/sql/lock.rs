@@ -43,6 +43,43 @@ impl LockMode {
         }
     }
 
+    /// Whether a lock in this mode and one in `other` on the same table cannot be held at
+    /// once by two sessions (the table in PostgreSQL's docs, "Conflicting Lock Modes";
+    /// checked pair by pair on the server in tests/integration/lock_claims.rs).
+    pub fn conflicts_with(self, other: LockMode) -> bool {
+        use LockMode::*;
+        let blocks: &[LockMode] = match self {
+            AccessShare => &[AccessExclusive],
+            RowShare => &[Exclusive, AccessExclusive],
+            RowExclusive => &[Share, ShareRowExclusive, Exclusive, AccessExclusive],
+            ShareUpdateExclusive => {
+                &[ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
+            }
+            Share => {
+                &[RowExclusive, ShareUpdateExclusive, ShareRowExclusive, Exclusive, AccessExclusive]
+            }
+            ShareRowExclusive => &[
+                RowExclusive,
+                ShareUpdateExclusive,
+                Share,
+                ShareRowExclusive,
+                Exclusive,
+                AccessExclusive,
+            ],
+            Exclusive => &[
+                RowShare,
+                RowExclusive,
+                ShareUpdateExclusive,
+                Share,
+                ShareRowExclusive,
+                Exclusive,
+                AccessExclusive,
+            ],
+            AccessExclusive => &LockMode::ALL,
+        };
+        blocks.contains(&other)
+    }
+
     /// pg_locks' name for it: "AccessExclusiveLock".
     pub fn from_pg(mode: &str) -> Option<LockMode> {
         Some(match mode {
@@ -86,6 +123,11 @@ mod tests {
         assert_eq!(LockMode::from_pg("SIReadLock"), None, "predicate locks are not table modes");
         assert!(LockMode::AccessExclusive > LockMode::Share);
         assert!(LockMode::RowExclusive < LockMode::ShareUpdateExclusive);
+        for a in LockMode::ALL {
+            for b in LockMode::ALL {
+                assert_eq!(a.conflicts_with(b), b.conflicts_with(a), "{a} / {b} is symmetric");
+            }
+        }
         let mut sorted = LockMode::ALL;
         sorted.sort();
         assert_eq!(sorted, LockMode::ALL);

@@ -3,6 +3,11 @@
 use std::time::Instant;
 
 use crate::core::db::schema;
+use tokio_postgres::error::SqlState;
+
+use crate::core::data::lint::locks::locks_needed;
+use crate::core::data::sql::LockMode;
+use crate::core::db::conflicts::conflicting_sessions;
 use crate::core::error::Error;
 use crate::core::exec::session::migration::Change;
 use crate::core::exec::session::run::Run;
@@ -50,11 +55,55 @@ pub(crate) async fn rehearse(
         (Ok(_), Err(e)) => {
             Err(RehearsalFailure { error: e.into(), blockers: Vec::new(), migrations: done })
         }
-        (Err((error, blockers)), _) => Err(RehearsalFailure { error, blockers, migrations: done }),
+        (Err(f), rolled_back) => {
+            let (mut error, mut blockers) = (f.error, f.blockers);
+            if let (Some(needs), Ok(())) = (f.lock_timeout, rolled_back) {
+                // The watcher saw nobody (the timeout beat its delay): ask who holds a lock
+                // the statement needs, now that the transaction is gone.
+                blockers = who_holds(&run.session.client, &needs).await;
+                error = Error::database(format!(
+                    "{}: blocked by {}",
+                    error.message,
+                    Blocker::list(&blockers)
+                ));
+            }
+            Err(RehearsalFailure { error, blockers, migrations: done })
+        }
     }
 }
 
-type Failure = (Error, Vec<Blocker>);
+/// Sessions holding (or queued for) a lock that conflicts with what `needs` asks for.
+async fn who_holds(client: &tokio_postgres::Client, needs: &[(String, LockMode)]) -> Vec<Blocker> {
+    let found = conflicting_sessions(client, needs).await.unwrap_or_default();
+    let mut out: Vec<Blocker> = Vec::new();
+    for c in found {
+        if out.iter().any(|b| b.pid == c.pid) {
+            continue;
+        }
+        out.push(Blocker {
+            pid: c.pid,
+            user: c.user,
+            application_name: c.application_name,
+            state: c.state,
+            query: c.query,
+            transaction_age_s: c.transaction_age_s,
+        });
+    }
+    out
+}
+
+/// Why the rehearsal stopped; on a lock timeout, the locks the statement needed.
+struct Failure {
+    error: Error,
+    blockers: Vec<Blocker>,
+    lock_timeout: Option<Vec<(String, LockMode)>>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { error, blockers: Vec::new(), lock_timeout: None }
+    }
+}
 
 async fn rehearse_in_transaction(
     run: &mut Run,
@@ -62,9 +111,9 @@ async fn rehearse_in_transaction(
     done: &mut Vec<MigrationReport>,
 ) -> std::result::Result<String, Failure> {
     let s = &run.session;
-    let before = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
+    let before = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(Failure::from)?;
     let mut locks =
-        LockObserver::start(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
+        LockObserver::start(&s.client, s.ledger.schema()).await.map_err(Failure::from)?;
     for step in steps {
         let mut report = rehearsal_report(step);
         if !step.transactional {
@@ -90,7 +139,7 @@ async fn rehearse_in_transaction(
         }
         let started = Instant::now();
         for (i, st) in step.statements.iter().enumerate() {
-            let expected = locks.expect(&run.session.client, st).await.map_err(|e| (e, vec![]))?;
+            let expected = locks.expect(&run.session.client, st).await.map_err(Failure::from)?;
             let t = Instant::now();
             let (res, blockers) = run.session.exec_watched(&step.version, i, &st.text).await;
             match res {
@@ -105,17 +154,21 @@ async fn rehearse_in_transaction(
                         duration_ms,
                     );
                     // Locks are read before the next statement: this one requested them.
-                    let taken = locks
-                        .after(&run.session.client, expected)
-                        .await
-                        .map_err(|e| (e, vec![]))?;
+                    let taken =
+                        locks.after(&run.session.client, expected).await.map_err(Failure::from)?;
                     if let Some(last) = report.statements.last_mut() {
                         last.locks = taken;
                     }
                 }
                 Err(e) => {
+                    let timed_out = e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE);
+                    let who = if timed_out && !blockers.is_empty() {
+                        format!(": blocked by {}", Blocker::list(&blockers))
+                    } else {
+                        String::new()
+                    };
                     let err = Error::database(format!(
-                        "{}:{} (statement {}): {}",
+                        "{}:{} (statement {}): {}{who}",
                         step.origin,
                         st.line,
                         i + 1,
@@ -128,14 +181,16 @@ async fn rehearse_in_transaction(
                         error: err.message.clone(),
                     });
                     done.push(report);
-                    return Err((err, blockers));
+                    let lock_timeout =
+                        (timed_out && blockers.is_empty()).then(|| locks_needed([st]));
+                    return Err(Failure { error: err, blockers, lock_timeout });
                 }
             }
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
         // The tool's own history row, as the apply writes it (later migrations may read it);
         // its locks are not the migration's.
-        run.session.rehearse_tool_row(step, report.duration_ms).await.map_err(|e| (e, vec![]))?;
+        run.session.rehearse_tool_row(step, report.duration_ms).await.map_err(Failure::from)?;
         report.lock_summary = lock_summary(&report);
         run.session.emit(Event::MigrationFinished {
             version: step.version.clone(),
@@ -146,7 +201,7 @@ async fn rehearse_in_transaction(
         done.push(report);
     }
     let s = &run.session;
-    let after = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(|e| (e, vec![]))?;
+    let after = schema::snapshot(&s.client, s.ledger.schema()).await.map_err(Failure::from)?;
     Ok(schema::unified_diff(&before, &after, "schema before", "schema after the dry run"))
 }
 

@@ -44,8 +44,8 @@ pub(crate) fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
     Ok(())
 }
 
-fn touched_tables(steps: &[Change]) -> Vec<String> {
-    crate::core::data::sql::tables_named(steps.iter().flat_map(|s| s.statements.iter()))
+fn touched_tables(steps: &[Change]) -> Vec<(String, crate::core::data::sql::LockMode)> {
+    crate::core::data::lint::locks::locks_needed(steps.iter().flat_map(|s| s.statements.iter()))
 }
 
 /// Runs the pre-checks, records them in the run, and refuses on any failure.

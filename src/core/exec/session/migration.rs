@@ -276,12 +276,7 @@ impl Session {
                     self.pause(wait).await;
                 }
                 Err(Attempt::LockTimeout(mut f)) => {
-                    let who = if f.blockers.is_empty() {
-                        "no blocker was seen (the lock timeout is shorter than the watch delay)"
-                            .into()
-                    } else {
-                        f.blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
-                    };
+                    let who = Blocker::list(&f.blockers);
                     f.error = Error::database(format!(
                         "{} after {} {}: blocked by {who}",
                         f.error.message,

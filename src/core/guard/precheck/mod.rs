@@ -55,8 +55,9 @@ pub struct PrecheckInputs<'a> {
     pub status: &'a Status,
     /// The migrations this run will apply ("0007_orders_total_check"), `--to` applied.
     pub planned: Vec<String>,
-    /// Tables the pending migrations touch (lower case, unqualified).
-    pub touched: Vec<String>,
+    /// Tables the pending migrations touch (lower case, unqualified) and the strongest lock
+    /// they need on each.
+    pub touched: Vec<(String, crate::core::data::sql::LockMode)>,
     /// Whether a backup will be taken before the change; None for a dry run, which
     /// changes nothing and needs none.
     pub backup_planned: Option<bool>,

@@ -5,6 +5,7 @@ use tokio_postgres::Client;
 
 use super::{check, Check, Outcome, PrecheckInputs, OLD_TRANSACTION_S};
 use crate::core::data::config::Tier;
+use crate::core::db::conflicts::{conflicting_sessions, Conflict};
 use crate::core::error::Result;
 
 pub(super) async fn connectivity(client: &Client) -> Result<Check> {
@@ -76,57 +77,39 @@ pub(super) async fn connections(client: &Client) -> Result<Check> {
     ))
 }
 
-/// Sessions idle in a transaction, or in one for long, holding a lock on a table the
-/// migrations touch: the DDL would queue behind them.
+/// Sessions whose locks on the tables the migrations touch conflict with the locks the
+/// migrations need: the change would queue behind them, and everything after it behind the
+/// change. Idle in a transaction, or in one older than a minute: fail (they will not let go
+/// on their own). Younger active ones: warn (they may finish within lock_timeout).
 pub(super) async fn blocking_sessions(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Check> {
-    let blockers = client
-        .query(
-            "SELECT DISTINCT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''),
-                    coalesce(a.state, ''), left(coalesce(a.query, ''), 120),
-                    coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8, lower(c.relname)
-             FROM pg_locks l
-             JOIN pg_stat_activity a ON a.pid = l.pid
-             JOIN pg_class c ON c.oid = l.relation
-             WHERE l.locktype = 'relation' AND a.pid <> pg_backend_pid()
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND lower(c.relname) = ANY ($1)
-               AND (a.state LIKE 'idle in transaction%' OR now() - a.xact_start > make_interval(secs => $2))
-             ORDER BY 6 DESC",
-            &[&cx.touched, &OLD_TRANSACTION_S],
-        )
-        .await?;
-    Ok(if blockers.is_empty() {
-        check(
+    let conflicts = conflicting_sessions(client, &cx.touched).await?;
+    if conflicts.is_empty() {
+        return Ok(check(
             "blocking sessions",
             Outcome::Pass,
             format!("none on the {} table(s) the migrations touch", cx.touched.len()),
-        )
-    } else {
-        let named: Vec<String> = blockers
-            .iter()
-            .map(|r| {
-                let age: f64 = r.get(5);
-                format!(
-                    "pid {} ({}{}, {}, {:.0} s) holds a lock on {}: {}",
-                    r.get::<_, i32>(0),
-                    r.get::<_, String>(1),
-                    {
-                        let a: String = r.get(2);
-                        if a.is_empty() {
-                            a
-                        } else {
-                            format!(" via {a}")
-                        }
-                    },
-                    r.get::<_, String>(3),
-                    age,
-                    r.get::<_, String>(6),
-                    r.get::<_, String>(4).replace(char::is_whitespace, " ")
-                )
-            })
-            .collect();
-        check("blocking sessions", Outcome::Fail, named.join("; "))
-    })
+        ));
+    }
+    let stuck = |c: &Conflict| {
+        c.state.starts_with("idle in transaction") || c.transaction_age_s > OLD_TRANSACTION_S
+    };
+    let outcome = if conflicts.iter().any(stuck) { Outcome::Fail } else { Outcome::Warn };
+    let named: Vec<String> = conflicts
+        .iter()
+        .map(|c| {
+            let via = if c.application_name.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", c.application_name)
+            };
+            let holds = if c.granted { "holds" } else { "waits for" };
+            format!(
+                "pid {} ({}{via}, {}, transaction open {:.0} s) {holds} {} on {}, which conflicts with the {} the migrations need: {}",
+                c.pid, c.user, c.state, c.transaction_age_s, c.mode, c.table, c.needed, c.query
+            )
+        })
+        .collect();
+    Ok(check("blocking sessions", outcome, named.join("; ")))
 }
 
 /// Standbys and their replay lag (a role that cannot read pg_stat_replication warns).
