@@ -248,12 +248,12 @@ async fn a_missing_or_old_pg_dump_is_a_clear_error() {
 
 /// A young, active report query holding ACCESS SHARE on users: the pre-check names it as
 /// a conflict with the ACCESS EXCLUSIVE the ALTER needs (a warning: it may finish in time),
-/// passes when the migration only needs ROW EXCLUSIVE, and the dry run's lock timeout names
-/// it as the blocker.
+/// passes when the migration only needs ROW EXCLUSIVE, and the lock timeouts of the dry run
+/// and the apply name it as the blocker (asked after the timeout: 10 ms beats the watcher).
 #[tokio::test]
 async fn prechecks_and_the_dry_run_name_a_conflicting_reader() {
     let db = fresh_db().await;
-    let p = TestProject::new(&db, "development", "lock_timeout = \"300ms\"");
+    let p = TestProject::new(&db, "development", "lock_timeout = \"10ms\"\nlock_retries = 1");
     p.write("1_a.up.sql", "CREATE TABLE users (id int, email text);\n");
     assert_eq!(p.sluice(&["apply"]).code, 0);
     let reader = db.client().await;
@@ -318,6 +318,11 @@ async fn prechecks_and_the_dry_run_name_a_conflicting_reader() {
         error.contains(&format!("blocked by pid {pid}")) && error.contains("weekly-report"),
         "{error}"
     );
+    let out = p.sluice(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let error = out.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(error.contains("after 2 attempts"), "{error}");
+    assert!(error.contains(&format!("blocked by pid {pid}")), "{error}");
     cancel.cancel_query(tokio_postgres::NoTls).await.unwrap();
     assert!(running.await.unwrap().is_err(), "the report query was cancelled");
 }

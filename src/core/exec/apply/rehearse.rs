@@ -7,13 +7,13 @@ use tokio_postgres::error::SqlState;
 
 use crate::core::data::lint::locks::locks_needed;
 use crate::core::data::sql::LockMode;
-use crate::core::db::conflicts::conflicting_sessions;
 use crate::core::error::Error;
 use crate::core::exec::session::migration::Change;
 use crate::core::exec::session::run::Run;
 use crate::core::record::report::{Blocker, Event, LockSource, LockTaken, MigrationReport};
 
 use super::observed_locks::LockObserver;
+use crate::core::exec::session::watch::who_holds;
 
 /// What a dry run found: per migration and statement, and the schema diff it would make.
 pub(crate) struct Rehearsal {
@@ -70,26 +70,6 @@ pub(crate) async fn rehearse(
             Err(RehearsalFailure { error, blockers, migrations: done })
         }
     }
-}
-
-/// Sessions holding (or queued for) a lock that conflicts with what `needs` asks for.
-async fn who_holds(client: &tokio_postgres::Client, needs: &[(String, LockMode)]) -> Vec<Blocker> {
-    let found = conflicting_sessions(client, needs).await.unwrap_or_default();
-    let mut out: Vec<Blocker> = Vec::new();
-    for c in found {
-        if out.iter().any(|b| b.pid == c.pid) {
-            continue;
-        }
-        out.push(Blocker {
-            pid: c.pid,
-            user: c.user,
-            application_name: c.application_name,
-            state: c.state,
-            query: c.query,
-            transaction_age_s: c.transaction_age_s,
-        });
-    }
-    out
 }
 
 /// Why the rehearsal stopped; on a lock timeout, the locks the statement needed.

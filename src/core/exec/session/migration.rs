@@ -263,7 +263,8 @@ impl Session {
                     });
                     return Ok(report);
                 }
-                Err(Attempt::LockTimeout(f)) if attempt < self.lock_retries => {
+                Err(Attempt::LockTimeout(mut f)) if attempt < self.lock_retries => {
+                    self.name_blockers(step, &mut f).await;
                     attempt += 1;
                     let wait = self.backoff(attempt - 1);
                     self.emit(Event::LockTimeout {
@@ -276,6 +277,7 @@ impl Session {
                     self.pause(wait).await;
                 }
                 Err(Attempt::LockTimeout(mut f)) => {
+                    self.name_blockers(step, &mut f).await;
                     let who = Blocker::list(&f.blockers);
                     f.error = Error::database(format!(
                         "{} after {} {}: blocked by {who}",
@@ -287,6 +289,16 @@ impl Session {
                 }
                 Err(Attempt::Failed(f)) => return Err(self.failed(step, f)),
             }
+        }
+    }
+
+    /// When the watcher saw nobody (the lock timeout beat its delay), who holds a lock the
+    /// statement needed, asked now that its transaction is rolled back.
+    async fn name_blockers(&self, step: &Change, f: &mut ChangeFailure) {
+        let Some(st) = f.statement.and_then(|i| step.statements.get(i)) else { return };
+        if f.blockers.is_empty() {
+            let needs = crate::core::data::lint::locks::locks_needed([st]);
+            f.blockers = super::watch::who_holds(&self.client, &needs).await;
         }
     }
 

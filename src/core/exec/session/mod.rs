@@ -7,4 +7,4 @@ pub mod control;
 pub(crate) mod guards;
 pub(crate) mod migration;
 pub(crate) mod run;
-mod watch;
+pub(crate) mod watch;

@@ -139,3 +139,29 @@ pub(crate) async fn watch(
         }
     }
 }
+
+/// Sessions holding (or queued for) a lock that conflicts with what `needs` asks for: who
+/// a statement that timed out on its lock was waiting for, asked once its transaction is
+/// gone, when the watcher saw nobody (the timeout beat the watch delay).
+pub(crate) async fn who_holds(
+    client: &Client,
+    needs: &[(String, crate::core::data::sql::LockMode)],
+) -> Vec<Blocker> {
+    let found =
+        crate::core::db::conflicts::conflicting_sessions(client, needs).await.unwrap_or_default();
+    let mut out: Vec<Blocker> = Vec::new();
+    for c in found {
+        if out.iter().any(|b| b.pid == c.pid) {
+            continue;
+        }
+        out.push(Blocker {
+            pid: c.pid,
+            user: c.user,
+            application_name: c.application_name,
+            state: c.state,
+            query: c.query,
+            transaction_age_s: c.transaction_age_s,
+        });
+    }
+    out
+}
