@@ -123,7 +123,29 @@ pub(super) fn truncate(at: &mut At, st: &Seen, t: &protobuf::TruncateStmt) {
 /// Every DELETE and UPDATE in a statement: the statement itself and those in its WITH
 /// clauses (a data-modifying CTE deletes as surely as a plain DELETE).
 pub(super) fn row_changes(at: &mut At, st: &mut Seen, node: &NodeEnum) {
-    for (n, _, _, _) in node.nodes() {
+    // The root itself, and a walk of the tree only when there is a WITH clause to look in.
+    let with = match node {
+        NodeEnum::DeleteStmt(d) => {
+            let all = keeps_every_row(d.where_clause.as_deref());
+            change_rows(at, st, d.relation.as_ref(), all, "delete");
+            d.with_clause.is_some()
+        }
+        NodeEnum::UpdateStmt(u) => {
+            let all = keeps_every_row(u.where_clause.as_deref());
+            change_rows(at, st, u.relation.as_ref(), all, "update");
+            u.with_clause.is_some()
+        }
+        NodeEnum::InsertStmt(i) => i.with_clause.is_some(),
+        NodeEnum::SelectStmt(s) => s.with_clause.is_some(),
+        _ => false,
+    };
+    if !with {
+        return;
+    }
+    for (n, depth, _, _) in node.nodes() {
+        if depth <= 1 {
+            continue; // the root, judged above
+        }
         match n {
             NodeRef::DeleteStmt(d) => {
                 let all = keeps_every_row(d.where_clause.as_deref());
