@@ -133,7 +133,7 @@ pub fn print_history(format: Format, env: &Environment, rows: &[HistoryRow], run
             "{:<21} {:<5} {:<34} {:<8} {:>8}  {:<12} {}",
             r.applied_at,
             r.direction,
-            format!("{}_{}", r.version, r.name),
+            crate::core::data::plan::label(&r.version, &r.name),
             outcome,
             r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
             r.os_user.as_deref().unwrap_or(&r.applied_by),

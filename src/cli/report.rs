@@ -3,6 +3,7 @@
 
 use super::output::{print_checks, print_json};
 use crate::args::Format;
+use crate::core::data::plan::label;
 use crate::core::record::report::{Event, RunReport};
 
 pub fn print_event(ev: &Event) {
@@ -15,12 +16,14 @@ pub fn print_event(ev: &Event) {
             let tx = if *transactional { "" } else { ", outside a transaction" };
             let from =
                 if source == "ledger" { ", down SQL from the ledger (file gone)" } else { "" };
+            let tool = !matches!(source.as_str(), "file" | "ledger");
             let what = match (*statements, direction.as_str()) {
+                (0, _) if tool => format!("through {source}"),
                 (0, "down") => "down is empty: nothing undone".to_string(),
                 (0, _) => "empty: nothing to run, recorded as applied".to_string(),
                 (n, _) => format!("{n} statement(s){tx}{from}"),
             };
-            println!("  {arrow} {version}_{name} ({what})");
+            println!("  {arrow} {} ({what})", label(version, name));
         }
         Event::StatementFinished { .. } => {}
         // A heartbeat about every 10 s for a long statement (the progress comes twice a second).
@@ -139,7 +142,7 @@ pub fn print_report(format: Format, report: &RunReport) {
                     }
                     continue;
                 }
-                println!("  {}_{}: {} ms", m.version, m.name, m.duration_ms);
+                println!("  {}: {} ms", label(&m.version, &m.name), m.duration_ms);
                 for s in &m.statements {
                     let locks: Vec<String> = s.locks.iter().map(|l| l.describe()).collect();
                     let locks = if locks.is_empty() {

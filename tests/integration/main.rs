@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod bypass;
 mod cli;
+mod code_apply;
 mod code_tools;
 mod concurrency;
 mod context;

@@ -83,15 +83,22 @@ pub struct Item {
     pub file_checksum: Option<String>,
 }
 
+/// "0007_add_plan": a migration as people name it. A version that already ends with its
+/// name (a Knex id) or has none is said alone.
+pub fn label(version: &str, name: &str) -> String {
+    if name.is_empty() || version.ends_with(&format!("_{name}")) {
+        return version.to_string();
+    }
+    format!("{version}_{name}")
+}
+
 impl Item {
     pub fn label(&self) -> String {
-        // A repeatable, and a Knex id, already carry their name.
-        let named =
-            self.name.is_empty() || self.version.as_str().ends_with(&format!("_{}", self.name));
-        if self.version.is_repeatable() || named {
+        // A repeatable already carries its name.
+        if self.version.is_repeatable() {
             return self.version.to_string();
         }
-        format!("{}_{}", self.version, self.name)
+        label(self.version.as_str(), &self.name)
     }
     pub fn checksum(&self) -> Option<&str> {
         self.file_checksum.as_deref().or(self.entry.as_ref().map(|e| e.checksum.as_str()))

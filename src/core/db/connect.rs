@@ -127,6 +127,38 @@ impl Target {
         self.config.get_dbname().unwrap_or("")
     }
 
+    /// The connection as a URL the application drivers read (node-postgres, psycopg,
+    /// SQLAlchemy): `postgresql://user:password@host:port/db?sslmode=...`, a Unix socket as
+    /// `?host=/dir` (both drivers take that form; TLS on a socket means nothing). It carries the password: it goes to a
+    /// child's environment only, never to a file or a log.
+    pub fn driver_url(&self) -> String {
+        let c = &self.config;
+        let user = c.get_user().map(percent).unwrap_or_default();
+        let auth = match c.get_password() {
+            Some(pw) => format!("{user}:{}@", percent(&String::from_utf8_lossy(pw))),
+            None if user.is_empty() => String::new(),
+            None => format!("{user}@"),
+        };
+        let port = c.get_ports().first().copied().unwrap_or(5432);
+        let db = percent(self.dbname());
+        // "prefer" is libpq's default and node-postgres reads it as "require": left out.
+        let mode = match self.sslmode {
+            SslMode::Disable => "?sslmode=disable",
+            SslMode::Prefer => "",
+            SslMode::Require => "?sslmode=require",
+            SslMode::VerifyCa => "?sslmode=verify-ca",
+            SslMode::VerifyFull => "?sslmode=verify-full",
+        };
+        match c.get_hosts().first() {
+            Some(Host::Unix(dir)) => format!(
+                "postgresql://{auth}localhost:{port}/{db}?host={}",
+                percent(&dir.display().to_string()).replace("%2F", "/")
+            ),
+            Some(Host::Tcp(h)) => format!("postgresql://{auth}{h}:{port}/{db}{mode}"),
+            None => format!("postgresql://{auth}localhost:{port}/{db}{mode}"),
+        }
+    }
+
     /// Opens a connection whose driver runs on its own task.
     pub async fn connect(&self, application_name: &str) -> Result<Client> {
         let mut config = self.config.clone();
@@ -425,8 +457,33 @@ pub fn pgpass_find(text: &str, host: &str, port: &str, db: &str, user: &str) -> 
     None
 }
 
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn driver_url_encodes_the_password_and_keeps_sockets() {
+        let tls = super::Tls::default();
+        let t =
+            super::Target::from_url("t", "postgres://app:p%2Fw%40rd@db.example:6432/shop", &tls)
+                .unwrap();
+        assert_eq!(t.driver_url(), "postgresql://app:p%2Fw%40rd@db.example:6432/shop");
+        let s =
+            super::Target::from_url("t", "postgres://app@%2Ftmp%2Fpg:55432/shop", &tls).unwrap();
+        assert_eq!(s.driver_url(), "postgresql://app@localhost:55432/shop?host=/tmp/pg");
+    }
+
     use super::*;
 
     #[test]

@@ -117,13 +117,16 @@ pub fn tool_env(target: &Target, cmd: &mut Command) {
         cmd.env("PGOPTIONS", o);
     }
     let mode = match target.sslmode {
-        crate::core::data::config::SslMode::Disable => "disable",
-        crate::core::data::config::SslMode::Prefer => "prefer",
-        crate::core::data::config::SslMode::Require => "require",
-        crate::core::data::config::SslMode::VerifyCa => "verify-ca",
-        crate::core::data::config::SslMode::VerifyFull => "verify-full",
+        crate::core::data::config::SslMode::Disable => Some("disable"),
+        // libpq's default; node-postgres takes an explicit "prefer" for "require".
+        crate::core::data::config::SslMode::Prefer => None,
+        crate::core::data::config::SslMode::Require => Some("require"),
+        crate::core::data::config::SslMode::VerifyCa => Some("verify-ca"),
+        crate::core::data::config::SslMode::VerifyFull => Some("verify-full"),
     };
-    cmd.env("PGSSLMODE", mode);
+    if let Some(mode) = mode {
+        cmd.env("PGSSLMODE", mode);
+    }
     if let Some(root) = target.sslrootcert() {
         cmd.env("PGSSLROOTCERT", root);
     }

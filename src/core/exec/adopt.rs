@@ -378,6 +378,7 @@ pub async fn adopt(
             lock_retries: 0,
             statements: vec![],
             lock_summary: vec![],
+            tool: None,
         });
     }
     let differs: Vec<String> =

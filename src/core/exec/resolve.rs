@@ -189,6 +189,7 @@ async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
                 lock_retries: 0,
                 statements: vec![],
                 lock_summary: vec![],
+                tool: None,
             });
             Ok(run.finish("done", None).await)
         }

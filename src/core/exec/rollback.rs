@@ -202,6 +202,7 @@ async fn down_change(run: &Run, item: &Item) -> Result<std::result::Result<Chang
         statements,
         start_at: 0,
         tool: None,
+        code: None,
     }))
 }
 

@@ -262,12 +262,25 @@ pub struct StatementReport {
     pub locks: Vec<LockTaken>,
 }
 
+/// One run of a code tool (Knex, Alembic) for one migration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolRun {
+    /// As an operator would type it: "knex migrate:up 20240101_create.js".
+    pub command: String,
+    /// The exit code; None when a signal ended it (a cancel).
+    pub exit_code: Option<i32>,
+    /// What it printed (its standard output, then its standard error), the last 16 KB.
+    pub output: String,
+    /// The schema it left against the one before it ran (sluice's snapshot diff).
+    pub schema_diff: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct MigrationReport {
     pub version: String,
     pub name: String,
     pub direction: String,
-    /// Where the SQL came from: "file" or "ledger".
+    /// Where the SQL came from: "file" or "ledger"; or the code tool that ran it ("knex").
     pub source: String,
     pub transactional: bool,
     pub rehearsed: bool,
@@ -278,6 +291,9 @@ pub struct MigrationReport {
     /// transaction would commit); for a migration not rehearsed, the locks it would take.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lock_summary: Vec<String>,
+    /// A code tool's migration: the command sluice ran, how it ended, what it printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolRun>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

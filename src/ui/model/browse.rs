@@ -3,6 +3,7 @@
 //! engine's typed records, so drawing them is only layout.
 
 use super::BrowserEntry;
+use crate::core::data::plan::label;
 use crate::core::db::ledger::HistoryRow;
 use crate::core::guard::hooks::HookResult;
 use crate::core::guard::precheck::Outcome as CheckOutcome;
@@ -132,9 +133,8 @@ fn outcome_lines(d: &RunDetails, out: &mut Vec<String>) {
                 n => format!(", {n} lock retries"),
             };
             out.push(format!(
-                "  {arrow} {}_{}  {}{retries}",
-                m.version,
-                m.name,
+                "  {arrow} {}  {}{retries}",
+                label(&m.version, &m.name),
                 ms(Some(m.duration_ms))
             ));
         }
@@ -169,17 +169,16 @@ pub fn ledger_entry(h: &HistoryRow) -> BrowserEntry {
     };
     let who = h.os_user.as_deref().unwrap_or(&h.applied_by);
     let line = format!(
-        "{}  {:<4} {}_{}  {}  {}  {}",
+        "{}  {:<4} {}  {}  {}  {}",
         when(&h.applied_at),
         h.direction,
-        h.version,
-        h.name,
+        label(&h.version, &h.name),
         if h.success { "ok" } else { "FAILED" },
         ms(h.duration_ms.map(|d| d.max(0) as u64)),
         who
     );
     let mut detail = vec![
-        format!("{} {}_{}: {outcome}", h.direction, h.version, h.name),
+        format!("{} {}: {outcome}", h.direction, label(&h.version, &h.name)),
         format!("at {}", when(&h.applied_at)),
         format!(
             "by database role {} · os user {} · host {}",

@@ -72,6 +72,7 @@ pub fn report() -> Box<RunReport> {
             lock_summary: vec![
                 "ACCESS EXCLUSIVE on public.orders for 0.0 s (rewrite of public.orders)".into(),
             ],
+            tool: None,
         }],
         approvals: Vec::new(),
         ticket: None,

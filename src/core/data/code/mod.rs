@@ -3,6 +3,7 @@
 //! tool runs the migration.
 
 mod alembic;
+pub mod command;
 mod knex;
 
 use std::path::{Path, PathBuf};

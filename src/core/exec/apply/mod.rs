@@ -1,6 +1,7 @@
 //! The guarded apply: pre-checks, lint gate, backup, an optional dry run, then the
 //! migrations, each in its own transaction (`pipeline`); `rehearse` is the dry run.
 
+mod code_plan;
 mod observed_locks;
 mod pipeline;
 mod rehearse;
@@ -60,6 +61,7 @@ pub(crate) fn up_step(
         statements,
         start_at: 0,
         tool,
+        code: None,
     }))
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{up_step, ApplyOptions};
+use super::{code_plan, up_step, ApplyOptions};
 use crate::core::data::config::{Environment, Project};
 use crate::core::data::lint::Finding;
 use crate::core::data::plan::{Item, MigrationState, Status};
@@ -120,9 +120,26 @@ impl GuardedRun {
         rehearse_first: bool,
         ctl: Control,
     ) -> Result<Opened> {
-        project.sql_only(if opts.dry_run { "a dry run" } else { "apply" })?;
-        let migrations = source::load(&project.migrations_dir, project.layout)?;
-        let to = opts.to.as_deref().map(|v| parse_version(v, "target version")).transpose()?;
+        // A code tool's migrations commit as they go: their dry run is a rehearsal on a
+        // copy of the database, which is not built yet.
+        let code = match &project.code {
+            Some(c) if opts.dry_run => {
+                return Err(Error::input(format!(
+                    "a dry run through {} is not built yet: its migrations commit as they run, so it needs a copy of the database to rehearse on",
+                    c.tool
+                )))
+            }
+            Some(c) => Some((c.clone(), code_plan::read(c, opts.to.as_deref())?)),
+            None => None,
+        };
+        let migrations = match code {
+            Some(_) => Vec::new(),
+            None => source::load(&project.migrations_dir, project.layout)?,
+        };
+        let to = match code {
+            Some(_) => None,
+            None => opts.to.as_deref().map(|v| parse_version(v, "target version")).transpose()?,
+        };
         if let Some(to) = &to {
             if !migrations.iter().any(|m| &m.version == to) {
                 return Err(Error::input(format!(
@@ -134,7 +151,13 @@ impl GuardedRun {
         let action = if opts.dry_run { "dry-run" } else { "apply" };
         let request = Request { to: opts.to.clone(), ..Request::default() };
         let mut run = Run::begin(project, env, action, request, ctl).await?;
-        let planned = plan(&run, migrations, opts, to.as_ref(), project.tool_history).await;
+        let planned = match code {
+            Some((c, folder)) => {
+                let to = opts.to.as_deref();
+                code_plan::plan(&run, &c, folder, to, opts.allow_out_of_order).await
+            }
+            None => plan(&run, migrations, opts, to.as_ref(), project.tool_history).await,
+        };
         let (status, pending, steps) = match planned {
             Ok(p) => p,
             Err(e) => return Ok(Opened::Finished(Box::new(fail_early(run, e).await))),
@@ -147,7 +170,7 @@ impl GuardedRun {
         run.report.overrides = overrides;
         let stages = if opts.dry_run {
             vec![Stage::PreChecks, Stage::Lint, Stage::DryRun]
-        } else if rehearse_first {
+        } else if rehearse_first && project.code.is_none() {
             vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::DryRun, Stage::Apply]
         } else {
             vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::Apply]

@@ -197,6 +197,7 @@ fn rehearsal_report(step: &Change) -> MigrationReport {
         lock_retries: 0,
         statements: Vec::new(),
         lock_summary: Vec::new(),
+        tool: None,
     }
 }
 

@@ -54,6 +54,16 @@ impl GuardedRun {
     }
 
     pub(super) async fn lint(&mut self) -> Result<(StageOutcome, String)> {
+        if let Some(c) = &self.project.code {
+            // Code migrations hold no SQL sluice can read before they run.
+            return Ok((
+                StageOutcome::Skipped,
+                format!(
+                    "{} migrations are code: there is no SQL to lint before they run (the rehearsal on a copy is their dry run)",
+                    c.tool
+                ),
+            ));
+        }
         let env = self.run.env().clone();
         let Some(threshold) = gate::threshold(&env) else {
             return Ok((StageOutcome::Skipped, "lint gate off for this environment".into()));

@@ -60,7 +60,10 @@ pub(crate) async fn prechecks(
         env,
         ledger: &run.session.ledger,
         status,
-        planned: steps.iter().map(|s| format!("{}_{}", s.version, s.name)).collect(),
+        planned: steps
+            .iter()
+            .map(|s| crate::core::data::plan::label(&s.version, &s.name))
+            .collect(),
         touched: touched_tables(steps),
         backup_planned: (!opts.dry_run).then(|| policy::backup_taken(env, opts.backup)),
         backup_dir: crate::core::data::config::paths::backup_dir(env).ok(),

@@ -17,6 +17,7 @@ use crate::core::db::tool_table::{TableState, ToolRow, ToolTable};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
 
+mod code;
 mod statementwise;
 mod tool;
 
@@ -38,6 +39,19 @@ pub struct Change {
     pub start_at: usize,
     /// The row the layout's own history table gets beside the ledger's (see `tool_table`).
     pub tool: Option<ToolRow>,
+    /// A code tool's migration: the tool runs it (see `migration/code`), not sluice.
+    pub code: Option<CodeCall>,
+}
+
+/// One migration run through its own tool.
+#[derive(Debug, Clone)]
+pub struct CodeCall {
+    pub command: crate::core::data::code::command::ToolCommand,
+    pub tool: crate::core::data::code::CodeTool,
+    /// The tool's folder, to read its history table afterwards.
+    pub folder: Arc<crate::core::data::code::CodeFolder>,
+    /// What the tool's history must say afterwards: the id recorded (up) or gone (down).
+    pub recorded_after: bool,
 }
 
 /// Why a step failed, with what the runner saw.
@@ -47,6 +61,13 @@ pub struct ChangeFailure {
     pub line: Option<usize>,
     pub blockers: Vec<Blocker>,
     pub report: MigrationReport,
+}
+
+impl ChangeFailure {
+    /// A failure outside any statement.
+    pub(crate) fn plain(error: Error, report: MigrationReport) -> ChangeFailure {
+        ChangeFailure { error, statement: None, line: None, blockers: vec![], report }
+    }
 }
 
 pub struct Session {
@@ -246,6 +267,16 @@ impl Session {
             statements: step.statements.len(),
             source: step.source.into(),
         });
+        if let Some(call) = &step.code {
+            let report = self.run_tool(step, call).await?;
+            self.emit(Event::MigrationFinished {
+                version: step.version.clone(),
+                direction: step.direction.as_str().into(),
+                duration_ms: report.duration_ms,
+                rehearsed: false,
+            });
+            return Ok(report);
+        }
         let mut attempt = 0;
         loop {
             let result = if step.transactional {
@@ -324,6 +355,7 @@ impl Session {
             lock_retries: attempt,
             statements: Vec::new(),
             lock_summary: Vec::new(),
+            tool: None,
         }
     }
 
@@ -436,7 +468,7 @@ impl Session {
         let watcher = tokio::spawn(super::watch::watch(
             self.target.clone(),
             self.run_id.clone(),
-            self.pid,
+            super::watch::Watched::Backend(self.pid),
             self.watch_conn.clone(),
             delay,
             observed.clone(),

@@ -208,13 +208,12 @@ impl Run {
         // After a run that changed the schema, remember it: drift made outside sluice shows
         // up later as a diff against this snapshot.
         let restored = self.report.action == "restore" && outcome == "done";
-        let changed = restored
-            || self.report.action != "dry-run"
-                && self
-                    .report
-                    .migrations
-                    .iter()
-                    .any(|m| !m.statements.is_empty() || m.source == "resolve");
+        let changed =
+            restored
+                || self.report.action != "dry-run"
+                    && self.report.migrations.iter().any(|m| {
+                        !m.statements.is_empty() || m.source == "resolve" || m.tool.is_some()
+                    });
         if changed {
             let s = &self.session;
             match crate::core::db::schema::snapshot(&s.client, s.ledger.schema()).await {

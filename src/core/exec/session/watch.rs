@@ -52,11 +52,22 @@ fn blocker(r: &Row) -> Blocker {
 /// Reports every half second; blockers as soon as they change.
 const REPORT_EVERY: u32 = 5;
 
+/// The busiest session of a child tool, found by the application_name sluice gave it.
+const ACTIVE_BY_APP: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+     AND state NOT IN ('idle') ORDER BY xact_start NULLS LAST LIMIT 1";
+
+/// Whom the watch follows: sluice's own backend, or the sessions of a tool it runs.
+pub(crate) enum Watched {
+    Backend(i32),
+    /// A child tool's connections, by the application_name sluice gave them.
+    App(String),
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn watch(
     target: Target,
     run_id: String,
-    pid: i32,
+    who: Watched,
     conn: Arc<Mutex<Option<Client>>>,
     delay: Duration,
     observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
@@ -85,6 +96,25 @@ pub(crate) async fn watch(
     let mut last: Vec<i32> = Vec::new();
     let mut tick = 0u32;
     loop {
+        let pid = match &who {
+            Watched::Backend(pid) => Some(*pid),
+            Watched::App(name) => {
+                let by_app: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [name];
+                tokio::select! {
+                    _ = &mut stop => return,
+                    r = client.query_opt(ACTIVE_BY_APP, &by_app) => {
+                        r.ok().flatten().map(|r| r.get::<_, i32>(0))
+                    }
+                }
+            }
+        };
+        let Some(pid) = pid else {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            continue;
+        };
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
         let rows = tokio::select! {
             _ = &mut stop => return,

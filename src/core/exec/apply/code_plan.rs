@@ -1,0 +1,97 @@
+//! The plan of a code tool's run: its pending migrations, read from its folder against its
+//! own history table, each a step the tool runs (`session::migration::code`).
+
+use std::sync::Arc;
+
+use crate::core::data::code::{self, command, CodeFolder, CodeProject};
+use crate::core::data::plan::{Direction, Item, Status};
+use crate::core::error::{Error, Refusal, Result};
+use crate::core::exec::session::migration::{Change, CodeCall};
+use crate::core::exec::session::run::Run;
+
+/// The tool's folder, and `to` checked against its ids.
+pub(super) fn read(p: &CodeProject, to: Option<&str>) -> Result<CodeFolder> {
+    let folder = code::read(p)?;
+    if let Some(to) = to {
+        if !folder.migrations.iter().any(|m| m.id == to) {
+            return Err(Error::input(format!(
+                "target version {to}: {} has no migration with that id in {}",
+                p.tool,
+                folder.dir.display()
+            )));
+        }
+    }
+    Ok(folder)
+}
+
+/// Pending migrations up to `to`, in the tool's order, as steps for the tool.
+pub(super) async fn plan(
+    run: &Run,
+    p: &CodeProject,
+    folder: CodeFolder,
+    to: Option<&str>,
+    allow_out_of_order: bool,
+) -> Result<(Status, Vec<Item>, Vec<Change>)> {
+    let applied =
+        crate::core::db::code_history::applied(&run.session.client, p.tool, &folder).await?;
+    let status = folder.status(&applied);
+    let limit = to.and_then(|t| folder.migrations.iter().position(|m| m.id == t));
+    let pending: Vec<Item> = status
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| {
+            item.state == crate::core::data::plan::MigrationState::Pending
+                && limit.is_none_or(|l| *i <= l)
+        })
+        .map(|(_, item)| item.clone())
+        .collect();
+    if !allow_out_of_order {
+        let late: Vec<String> =
+            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+        if !late.is_empty() {
+            return Err(Error::refused(
+                Refusal::OutOfOrder,
+                format!(
+                    "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
+                    late.join(", ")
+                ),
+            ));
+        }
+    }
+    let folder = Arc::new(folder);
+    let mut steps = Vec::new();
+    for item in &pending {
+        let id = item.version.to_string();
+        let Some(m) = folder.migrations.iter().find(|m| m.id == id) else { continue };
+        let Some(cmd) = command::up(p, m) else {
+            return Err(Error::input(format!(
+                "tool = \"{}\": running it is not built yet",
+                p.tool
+            )));
+        };
+        steps.push(Change {
+            version: m.id.clone(),
+            name: m.name.clone(),
+            direction: Direction::Up,
+            statements: Vec::new(),
+            // The tool decides its own transactions; sluice wraps nothing.
+            transactional: false,
+            origin: m.path.display().to_string(),
+            // Where it runs from: the tool, not sluice's own SQL.
+            source: p.tool.as_str(),
+            checksum: m.checksum(),
+            up_sql: m.text.clone(),
+            down_sql: None,
+            start_at: 0,
+            tool: None,
+            code: Some(CodeCall {
+                command: cmd,
+                tool: p.tool,
+                folder: folder.clone(),
+                recorded_after: true,
+            }),
+        });
+    }
+    Ok((status, pending, steps))
+}

@@ -1,0 +1,199 @@
+//! Guarded apply through the code-migration tools: real Knex and real Alembic run each
+//! pending migration under sluice's run (advisory lock, pre-checks, ledger, timeouts), with
+//! `tool = ...` and the environment as the only configuration.
+
+use std::time::{Duration, Instant};
+
+use crate::code_tools::{fixture, tool};
+use crate::native_tools::tools_dir;
+use crate::support::{fresh_db, run_sluice_env, Output, TestDb, TestProject};
+
+/// A tool project as a team has it: the tool's files, its node_modules (Knex), and a
+/// sluice.toml naming the tool and one environment.
+fn project(db: &TestDb, tool: &str, env_extra: &str) -> TestProject {
+    let p = TestProject::new(db, "development", "");
+    fixture(tool, p.root());
+    if tool == "knex" {
+        std::os::unix::fs::symlink(tools_dir().join("node_modules"), p.root().join("node_modules"))
+            .unwrap();
+    }
+    let toml = format!(
+        "[project]\ntool = \"{tool}\"\n\n[environments.dev]\ntier = \"development\"\nurl = \"{}\"\n{env_extra}\n",
+        db.url
+    );
+    std::fs::write(p.root().join("sluice.toml"), toml).unwrap();
+    p
+}
+
+/// sluice with the Alembic of the native-tools cache first on PATH, as a team's venv is.
+fn sluice(p: &TestProject, args: &[&str]) -> Output {
+    let path = format!(
+        "{}:{}",
+        tools_dir().join("py/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run_sluice_env(p.root(), args, &[("PATH", &path)])
+}
+
+fn states(p: &TestProject) -> Vec<String> {
+    let out = sluice(p, &["status", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out.json()["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn knex_applies_one_migration_at_a_time_under_sluices_run() {
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "");
+    let out = sluice(&p, &["apply", "--to", "20240102090000_add_plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    let migrations = r["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 2, "--to stops at add_plan");
+    let first = &migrations[0];
+    assert_eq!(first["source"], "knex");
+    assert_eq!(first["tool"]["command"], "knex migrate:up 20240101090000_create_accounts.js");
+    assert_eq!(first["tool"]["exit_code"], 0);
+    assert!(first["tool"]["output"]
+        .as_str()
+        .unwrap()
+        .contains("20240101090000_create_accounts.js"));
+    assert!(
+        first["tool"]["schema_diff"].as_str().unwrap().contains("+relation public.accounts kind r"),
+        "{first}"
+    );
+    assert_eq!(states(&p), ["applied", "applied", "pending"]);
+    assert_eq!(count(&db, "SELECT count(*) FROM knex_migrations").await, 2);
+    let ledger = count(&db, "SELECT count(*) FROM sluice.history WHERE success").await;
+    assert_eq!(ledger, 2, "the ledger records each migration the tool ran");
+
+    // The rest: the CONCURRENTLY index, which Knex runs outside a transaction.
+    let text = sluice(&p, &["apply"]);
+    assert_eq!(text.code, 0, "{}{}", text.stdout, text.stderr);
+    assert!(
+        text.stdout.contains("↑ 20240103090000_accounts_plan_index (through knex)"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(states(&p), ["applied", "applied", "applied"]);
+    let index = count(&db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'accounts_plan_idx'");
+    assert_eq!(index.await, 1);
+    let again = sluice(&p, &["apply"]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.contains("nothing to do") || again.stdout.contains("0 migration"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_failing_knex_migration_stops_the_run_and_the_ledger_agrees_with_knex() {
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "");
+    let dir = p.root().join("db/migrations");
+    std::fs::write(
+        dir.join("20240102100000_broken.js"),
+        "exports.up = (knex) => knex.raw('SELECT no_such_function()');\nexports.down = () => {};\n",
+    )
+    .unwrap();
+    let out = sluice(&p, &["apply", "--format", "json"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(message.contains("20240102100000_broken.js"), "{message}");
+    assert!(message.contains("no_such_function"), "the tool's own error: {message}");
+    assert_eq!(
+        states(&p),
+        ["applied", "applied", "pending", "pending"],
+        "nothing after the failure ran"
+    );
+    let recorded = count(&db, "SELECT count(*) FROM knex_migrations WHERE name LIKE '%broken%'");
+    assert_eq!(recorded.await, 0, "knex did not record it");
+    let failed = count(
+        &db,
+        "SELECT count(*) FROM sluice.history WHERE version = '20240102100000_broken' AND NOT success AND error LIKE '%no_such_function%'",
+    );
+    assert_eq!(failed.await, 1, "the ledger says it failed, with the tool's output");
+}
+
+/// The environment's lock_timeout reaches the tool's sessions (PGOPTIONS), and the watch
+/// finds the blocker of the tool's session by its application_name.
+#[tokio::test]
+async fn the_tool_runs_with_the_environments_lock_timeout_and_its_blocker_is_named() {
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "lock_timeout = \"400ms\"");
+    assert_eq!(sluice(&p, &["apply", "--to", "20240101090000_create_accounts"]).code, 0);
+    let blocker = db.client().await;
+    blocker
+        .batch_execute(
+            "SET application_name = 'nightly-export'; BEGIN; SELECT count(*) FROM accounts",
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let out = sluice(&p, &["apply", "--format", "json"]);
+    let took = started.elapsed();
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let message = out.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("lock timeout"), "{message}");
+    assert!(message.contains("nightly-export"), "the blocker is named: {message}");
+    assert!(
+        took < Duration::from_secs(20),
+        "the tool gave up at lock_timeout, not its own: {took:?}"
+    );
+    assert_eq!(states(&p), ["applied", "pending", "pending"]);
+    blocker.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(sluice(&p, &["apply"]).code, 0, "once the blocker is gone the rest applies");
+}
+
+#[tokio::test]
+async fn alembic_upgrades_revision_by_revision_with_its_data_step() {
+    if tool("py/bin/alembic").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "alembic", "");
+    let out = sluice(&p, &["apply", "--to", "9b7d3e5a2c40", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    let commands: Vec<&str> = r["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tool"]["command"].as_str().unwrap())
+        .collect();
+    assert!(commands[0].ends_with("upgrade 4f1c2a9e0b11"), "{commands:?}");
+    assert!(commands[1].ends_with("upgrade 9b7d3e5a2c40"), "{commands:?}");
+    assert_eq!(states(&p), ["applied", "applied", "pending"]);
+    let head: String = db
+        .client()
+        .await
+        .query_one("SELECT version_num FROM alembic_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(head, "9b7d3e5a2c40");
+    assert_eq!(sluice(&p, &["apply"]).code, 0);
+    assert_eq!(states(&p), ["applied", "applied", "applied"]);
+    let ledger = count(&db, "SELECT count(*) FROM sluice.history WHERE success").await;
+    assert_eq!(ledger, 3);
+}
