@@ -197,3 +197,51 @@ async fn alembic_upgrades_revision_by_revision_with_its_data_step() {
     let ledger = count(&db, "SELECT count(*) FROM sluice.history WHERE success").await;
     assert_eq!(ledger, 3);
 }
+
+#[tokio::test]
+async fn knex_and_alembic_roll_back_through_their_own_downs() {
+    let (Some(_), Some(_)) = (tool("node_modules/.bin/knex"), tool("py/bin/alembic")) else {
+        return;
+    };
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "");
+    assert_eq!(sluice(&p, &["apply"]).code, 0);
+    let out = sluice(&p, &["rollback", "--steps", "1", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let m = &out.json()["migrations"][0];
+    assert_eq!(m["direction"], "down");
+    assert_eq!(m["tool"]["command"], "knex migrate:down 20240103090000_accounts_plan_index.js");
+    assert!(
+        m["tool"]["schema_diff"].as_str().unwrap().contains("-index public.accounts_plan_idx"),
+        "{m}"
+    );
+    assert_eq!(states(&p), ["applied", "applied", "pending"]);
+    let out = sluice(&p, &["rollback", "--to", "20240101090000_create_accounts"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(states(&p), ["applied", "pending", "pending"]);
+    let plan =
+        count(&db, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'plan'");
+    assert_eq!(plan.await, 0, "add_plan's down dropped the column");
+    let downs =
+        count(&db, "SELECT count(*) FROM sluice.history WHERE direction = 'down' AND success");
+    assert_eq!(downs.await, 2);
+
+    let db = fresh_db().await;
+    let p = project(&db, "alembic", "");
+    assert_eq!(sluice(&p, &["apply"]).code, 0);
+    let out = sluice(&p, &["rollback", "--steps", "2", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let commands: Vec<String> = out.json()["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tool"]["command"].as_str().unwrap().to_string())
+        .collect();
+    assert!(commands[0].ends_with("downgrade 9b7d3e5a2c40"), "{commands:?}");
+    assert!(commands[1].ends_with("downgrade 4f1c2a9e0b11"), "{commands:?}");
+    assert_eq!(states(&p), ["applied", "pending", "pending"]);
+    assert_eq!(sluice(&p, &["rollback", "--to", "0"]).code, 0);
+    assert_eq!(states(&p), ["pending", "pending", "pending"]);
+    let none = count(&db, "SELECT count(*) FROM alembic_version").await;
+    assert_eq!(none, 0, "alembic is at base");
+}

@@ -187,7 +187,7 @@ async fn guarded_apply_on_production_with_two_approvers() {
     // the second approver's code (issued before the run) and a ticket, Enter runs it.
     pane.keys(&["u"]);
     assert!(pane
-        .expect("Roll back 3 status_idx only (down SQL from file)", 20)
+        .expect("Roll back 3_status_idx only (down SQL from file)", 20)
         .contains("DROP INDEX CONCURRENTLY orders_status_idx"));
     pane.keys(&["Enter"]);
     pane.expect("Type the environment name to roll back", 10);

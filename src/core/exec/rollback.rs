@@ -28,8 +28,10 @@ pub async fn rollback(
     sign: &Sign,
     ctl: Control,
 ) -> Result<RunReport> {
-    project.sql_only("rollback")?;
     check_confirmation(env, sign.confirm.as_deref(), "roll back")?;
+    if let Some(code) = &project.code {
+        return rollback_through_tool(project, env, code, target, sign, ctl).await;
+    }
     let to = match target {
         RollbackTarget::To(v) => Some(parse_version(v, "target version")?),
         RollbackTarget::Steps(0) => {
@@ -61,6 +63,107 @@ pub async fn rollback(
         return Ok(fail_early(run, e).await);
     }
     Ok(run.run_changes(steps).await)
+}
+
+/// A code tool's rollback: the newest migrations its history lists, each undone by the tool
+/// itself (knex migrate:down <file>, alembic downgrade <parent>), under the same guards.
+async fn rollback_through_tool(
+    project: &Project,
+    env: &Environment,
+    code: &crate::core::data::code::CodeProject,
+    target: &RollbackTarget,
+    sign: &Sign,
+    ctl: Control,
+) -> Result<RunReport> {
+    if matches!(target, RollbackTarget::Steps(0)) {
+        return Err(Error::input("0 steps roll nothing back; roll back 1 or more"));
+    }
+    let folder = crate::core::data::code::read(code)?;
+    let request = match target {
+        RollbackTarget::Steps(n) => Request { steps: Some(*n), ..Request::default() },
+        RollbackTarget::To(v) => Request { to: Some(v.clone()), ..Request::default() },
+    };
+    let mut run = Run::begin(project, env, "rollback", request, ctl).await?;
+    let planned = match tool_steps(&run, code, folder, target).await {
+        Ok(p) => {
+            run.check_approvals(sign.ticket.as_deref(), sign.approval.as_ref()).await.map(|_| p)
+        }
+        Err(e) => Err(e),
+    };
+    let steps = match planned {
+        Ok(p) => p,
+        Err(e) => return Ok(fail_early(run, e).await),
+    };
+    if let Err(e) = before_changes(&mut run, env, &steps).await {
+        return Ok(fail_early(run, e).await);
+    }
+    Ok(run.run_changes(steps).await)
+}
+
+/// The applied migrations the target names, newest first, as downs the tool runs.
+async fn tool_steps(
+    run: &Run,
+    code: &crate::core::data::code::CodeProject,
+    folder: crate::core::data::code::CodeFolder,
+    target: &RollbackTarget,
+) -> Result<Vec<Change>> {
+    use crate::core::data::code::command;
+    let applied =
+        crate::core::db::code_history::applied(&run.session.client, code.tool, &folder).await?;
+    let ran: Vec<&str> = applied.iter().filter(|a| !a.missing).map(|a| a.id.as_str()).collect();
+    let mut newest: Vec<&crate::core::data::code::CodeMigration> =
+        folder.migrations.iter().filter(|m| ran.contains(&m.id.as_str())).collect();
+    newest.reverse();
+    let chosen: Vec<_> = match target {
+        RollbackTarget::Steps(n) if *n > newest.len() => {
+            return Err(Error::input(format!(
+                "{n} steps: only {} migration(s) are applied",
+                newest.len()
+            )))
+        }
+        RollbackTarget::Steps(n) => newest.into_iter().take(*n).collect(),
+        RollbackTarget::To(v) if v == "0" => newest,
+        RollbackTarget::To(v) => {
+            let Some(at) = newest.iter().position(|m| &m.id == v) else {
+                return Err(Error::input(format!(
+                    "target version {v}: {} does not list it as applied; use an applied id, or 0 to roll back everything",
+                    code.tool
+                )));
+            };
+            newest.into_iter().take(at).collect()
+        }
+    };
+    let folder = std::sync::Arc::new(folder.clone());
+    let mut steps = Vec::new();
+    for m in chosen {
+        let Some(cmd) = command::down(code, m) else {
+            return Err(Error::input(format!(
+                "tool = \"{}\": running it is not built yet",
+                code.tool
+            )));
+        };
+        steps.push(Change {
+            version: m.id.clone(),
+            name: m.name.clone(),
+            direction: Direction::Down,
+            statements: Vec::new(),
+            transactional: false,
+            origin: m.path.display().to_string(),
+            source: code.tool.as_str(),
+            checksum: m.checksum(),
+            up_sql: m.text.clone(),
+            down_sql: Some(m.text.clone()),
+            start_at: 0,
+            tool: None,
+            code: Some(super::session::migration::CodeCall {
+                command: cmd,
+                tool: code.tool,
+                folder: folder.clone(),
+                recorded_after: false,
+            }),
+        });
+    }
+    Ok(steps)
 }
 
 /// The row change a down of `item` makes in the layout's own history table: golang-migrate

@@ -18,7 +18,8 @@ const NEWEST: usize = 20;
 pub struct DownPlan {
     pub version: String,
     pub name: String,
-    /// "file" or "ledger"; None when neither has down SQL.
+    /// "file" or "ledger"; the tool ("knex") for a code migration; None when there is no
+    /// down SQL.
     pub source: Option<&'static str>,
     pub sql: Option<String>,
     /// The down file holds no statement, and the layout's tool runs it as nothing: rolling
@@ -50,6 +51,12 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
     let target = Target::resolve(env)?;
     let client = target.connect("sluice/rollback-plan").await?;
     let ledger = Ledger::new(&project.ledger_schema);
+    if let Some(code) = &project.code {
+        let applied = tool_downs(&client, code).await?;
+        let last_run = last_run(&client, &ledger, env).await?;
+        let backups = crate::core::guard::backup::list(env).unwrap_or_default();
+        return Ok(RollbackPlan { applied, last_run, backups });
+    }
     let status = Status::build(
         source::load(&project.migrations_dir, project.layout)?,
         ledger.latest(&client).await?,
@@ -90,15 +97,51 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
             findings,
         });
     }
-    let runs = ledger.runs(&client).await?;
+    let last_run = last_run(&client, &ledger, env).await?;
+    let backups = crate::core::guard::backup::list(env).unwrap_or_default();
+    Ok(RollbackPlan { applied, last_run, backups })
+}
+
+/// A code tool's applied migrations, newest first: the tool undoes each with its own down
+/// (the migration's source is what the wizard shows; there is no SQL to lint).
+async fn tool_downs(
+    client: &tokio_postgres::Client,
+    code: &crate::core::data::code::CodeProject,
+) -> Result<Vec<DownPlan>> {
+    let folder = crate::core::data::code::read(code)?;
+    let applied = crate::core::db::code_history::applied(client, code.tool, &folder).await?;
+    Ok(folder
+        .migrations
+        .iter()
+        .rev()
+        .filter(|m| applied.iter().any(|a| a.id == m.id))
+        .take(NEWEST)
+        .map(|m| DownPlan {
+            version: m.id.clone(),
+            name: m.name.clone(),
+            source: Some(code.tool.as_str()),
+            sql: Some(m.text.clone()),
+            empty: false,
+            findings: Vec::new(),
+        })
+        .collect())
+}
+
+/// The environment's last apply and what it applied.
+async fn last_run(
+    client: &tokio_postgres::Client,
+    ledger: &Ledger,
+    env: &Environment,
+) -> Result<Option<LastRun>> {
+    let runs = ledger.runs(client).await?;
     let last = runs
         .iter()
         .filter(|r| r.action == "apply" && r.environment == env.name)
         .max_by(|a, b| a.started_at.cmp(&b.started_at));
-    let last_run = match last {
+    Ok(match last {
         Some(r) => {
             let versions = ledger
-                .history(&client)
+                .history(client)
                 .await?
                 .into_iter()
                 .filter(|h| {
@@ -115,9 +158,7 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
             })
         }
         None => None,
-    };
-    let backups = crate::core::guard::backup::list(env).unwrap_or_default();
-    Ok(RollbackPlan { applied, last_run, backups })
+    })
 }
 
 impl RollbackPlan {

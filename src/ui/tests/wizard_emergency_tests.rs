@@ -329,3 +329,27 @@ fn every_recovery_phase_renders() {
     key(&mut w, Key::Char('3'));
     insta::assert_snapshot!("recover_mark_applied_160x48", render(&w, 160, 48));
 }
+
+/// A Knex project: the wizard offers the tool's own down, shows the migration's source, and
+/// says there is no SQL to lint.
+#[test]
+fn a_code_tools_rollback_shows_the_migration_the_tool_undoes() {
+    let mut w = EmergencyWizard::new(Kind::Rollback, &prod("production", 1));
+    let source = "exports.up = (knex) => knex.schema.alterTable('accounts', (t) => t.string('plan'));\nexports.down = (knex) => knex.schema.alterTable('accounts', (t) => t.dropColumn('plan'));";
+    let plan = RollbackPlan {
+        applied: vec![
+            down("20240102090000_add_plan", "add_plan", Some("knex"), source),
+            down("20240101090000_create_accounts", "create_accounts", Some("knex"), "..."),
+        ],
+        last_run: None,
+        backups: Vec::new(),
+    };
+    w.on_msg(EmergencyMsg::RollbackPlan(Ok(Box::new(plan))));
+    let screen = render(&w, 160, 48);
+    assert!(
+        screen.contains("Migration 20240102090000_add_plan (knex runs the migration's own down)"),
+        "{screen}"
+    );
+    assert!(screen.contains("No SQL to lint: the down is code"), "{screen}");
+    insta::assert_snapshot!("rollback_knex_160x48", screen);
+}

@@ -45,12 +45,14 @@ pub fn rollback(plan: &RollbackPlan) -> Vec<Offer> {
     let mut offers = Vec::new();
     if let Some(newest) = plan.applied.first() {
         let src = match newest.source {
-            Some(s) => format!("down SQL from {s}"),
+            Some(s @ ("file" | "ledger")) => format!("down SQL from {s}"),
+            Some(tool) => format!("through {tool}"),
             None => "no down SQL".into(),
         };
+        let what = crate::core::data::plan::label(&newest.version, &newest.name);
         offers.push(Offer {
             choice: Choice::Steps(1),
-            label: format!("Roll back {} {} only ({src})", newest.version, newest.name),
+            label: format!("Roll back {what} only ({src})"),
             unavailable: newest
                 .source
                 .is_none()

@@ -33,19 +33,24 @@ fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
     };
     for d in plan.applied.iter().take(n) {
         let src = match d.source {
-            Some("file") if d.empty => "the down file is empty: nothing undone",
-            Some("file") => "from the down file",
-            Some(_) => "from the ledger (the file is gone or has no down)",
-            None => "none",
+            Some("file") if d.empty => "the down file is empty: nothing undone".to_string(),
+            Some("file") => "from the down file".to_string(),
+            Some("ledger") => "from the ledger (the file is gone or has no down)".to_string(),
+            Some(tool) => format!("{tool} runs the migration's own down"),
+            None => "none".to_string(),
         };
+        let code = !matches!(d.source, Some("file" | "ledger") | None);
+        let head = if code { "Migration" } else { "Down SQL for" };
         out.push(Line::styled(
-            format!(" Down SQL for {} {} ({src}) ", d.version, d.name),
+            format!(" {head} {} ({src}) ", crate::core::data::plan::label(&d.version, &d.name)),
             Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         ));
         for l in d.sql.as_deref().unwrap_or("").lines() {
             out.push(Line::raw(format!("   {l}")));
         }
-        if d.findings.is_empty() {
+        if code {
+            out.push(Line::styled(" No SQL to lint: the down is code", Style::new().fg(t.dim)));
+        } else if d.findings.is_empty() {
             out.push(Line::styled(" Lint of the down SQL: no findings", Style::new().fg(t.dim)));
         }
         for f in &d.findings {
@@ -59,7 +64,7 @@ fn down_lines(w: &EmergencyWizard, out: &mut Vec<Line<'static>>, t: &Theme) {
             ]));
         }
     }
-    if n > 0 {
+    if plan.applied.iter().take(n).any(|d| !d.findings.is_empty()) {
         out.push(Line::styled(
             " Findings in a rollback are expected (it drops what the migration made): Enter acknowledges them.",
             Style::new().fg(t.dim),
