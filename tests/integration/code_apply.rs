@@ -10,7 +10,7 @@ use crate::support::{fresh_db, run_sluice_env, Output, TestDb, TestProject};
 
 /// A tool project as a team has it: the tool's files, its node_modules (Knex), and a
 /// sluice.toml naming the tool and one environment.
-fn project(db: &TestDb, tool: &str, env_extra: &str) -> TestProject {
+pub(crate) fn project(db: &TestDb, tool: &str, env_extra: &str) -> TestProject {
     let p = TestProject::new(db, "development", "");
     fixture(tool, p.root());
     if tool == "knex" {

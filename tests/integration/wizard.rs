@@ -397,3 +397,43 @@ async fn the_console_lists_and_applies_a_flyway_folder() {
     let j = p.sluice(&["status", "--format", "json"]).json();
     assert!(j["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{j}");
 }
+
+/// A Knex project in the console: the list names Knex's migrations once, the SQL tab shows
+/// the migration's source, and the guided apply goes pre-checks, lint (nothing to lint),
+/// backup, confirm (no dry run yet), apply through knex, report.
+#[tokio::test]
+async fn the_console_applies_a_knex_project_through_knex() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    if crate::code_tools::tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = crate::code_apply::project(&db, "knex", "");
+    let pane = Pane::open("knex", &p, "", "", 160, 48);
+    let s = pane.expect("Migrations (3)", 20);
+    assert!(s.contains("• 20240101090000_create_accounts  pending"), "{s}");
+    assert!(s.contains("knex.schema.createTable('accounts'"), "the SQL tab shows the source:\n{s}");
+    pane.keys(&["a"]);
+    pane.expect("knex migrations are code: there is no SQL to lint", 20);
+    pane.keys(&["Enter"]);
+    pane.expect("continue to Confirm", 20);
+    pane.keys(&["Enter"]);
+    let s = pane.expect("Dry run: none", 20);
+    assert!(!s.lines().nth(2).unwrap_or("").contains("Dry run"), "no dry run step:\n{s}");
+    for _ in 0..5 {
+        if pane.screen().contains("Outcome: done") {
+            break;
+        }
+        pane.keys(&["Enter"]);
+        wait_for(|| pane.screen().contains("Outcome: done"), 5);
+    }
+    pane.expect("Outcome: done", 30);
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    assert!(j["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{j}");
+    let c = db.client().await;
+    let ran: i64 = c.query_one("SELECT count(*) FROM knex_migrations", &[]).await.unwrap().get(0);
+    assert_eq!(ran, 3, "knex recorded each migration it ran");
+}

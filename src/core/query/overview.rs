@@ -80,7 +80,9 @@ pub struct MigrationRow {
 impl MigrationRow {
     /// Version and name joined by `sep`; a Flyway repeatable's version (`R__<name>`) alone.
     pub fn title(&self, sep: &str) -> String {
-        if self.version.starts_with("R__") {
+        // A repeatable's version, and a Knex id, already say the name.
+        let named = self.name.is_empty() || self.version.ends_with(&format!("_{}", self.name));
+        if self.version.starts_with("R__") || named {
             self.version.clone()
         } else {
             format!("{}{sep}{}", self.version, self.name)
@@ -128,6 +130,8 @@ impl MigrationRow {
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub status: Status,
+    /// A code tool's migrations: each one's source by id (its SQL tab shows it).
+    pub code_sources: HashMap<String, String>,
     /// Files that cannot be read (flagged rows; nothing runs until they are fixed).
     pub unreadable: Vec<Unreadable>,
     /// The server as the header names it.
@@ -137,7 +141,15 @@ pub struct Listing {
 pub async fn listing(project: &Project, env: &Environment) -> Result<Listing> {
     let (status, unreadable) = super::status_tolerant(project, env).await?;
     let server = Target::resolve(env)?.describe();
-    Ok(Listing { status, unreadable, server })
+    let code_sources = match &project.code {
+        Some(c) => crate::core::data::code::read(c)?
+            .migrations
+            .into_iter()
+            .map(|m| (m.id, m.text))
+            .collect(),
+        None => HashMap::new(),
+    };
+    Ok(Listing { status, code_sources, unreadable, server })
 }
 
 impl Listing {
@@ -145,6 +157,9 @@ impl Listing {
     pub fn rows(&self) -> Vec<MigrationRow> {
         let mut rows: Vec<MigrationRow> =
             self.status.items.iter().map(MigrationRow::from_item).collect();
+        for r in rows.iter_mut().filter(|r| r.up_sql.is_none()) {
+            r.up_sql = self.code_sources.get(&r.version).cloned();
+        }
         flag_unreadable(&mut rows, &self.unreadable);
         rows
     }
@@ -217,6 +232,9 @@ pub async fn overview(project: &Project, env: &Environment, listing: &Listing) -
     let mut rows = Vec::with_capacity(listing.status.items.len());
     for i in &listing.status.items {
         let mut row = MigrationRow::from_item(i);
+        if row.up_sql.is_none() {
+            row.up_sql = listing.code_sources.get(&row.version).cloned();
+        }
         // A code tool's rows come from its own table: sluice's ledger holds no SQL for them.
         let ledgered = project.code.is_none();
         if let (Some(e), MigrationState::Drifted | MigrationState::Missing, true) =

@@ -136,6 +136,7 @@ pub(crate) fn spawn_apply(project: &Project, env: &str, tx: Tx) -> mpsc::Unbound
                 run_id: run.run_id().to_string(),
                 operator: crate::core::host::identity::os_user(),
                 planned: run.planned(),
+                stages: run.stages().to_vec(),
             },
         );
         // The pre-checks run at once: they only read.

@@ -119,6 +119,7 @@ fn opened(tier: &str, approvals: u8) -> ApplyWizard {
         run_id: "7f3a2b1c".into(),
         operator: "dba.kim".into(),
         planned: planned(),
+        stages: vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::DryRun, Stage::Apply],
     });
     w
 }
@@ -544,4 +545,29 @@ fn every_step_renders() {
     }));
     insta::assert_snapshot!("wizard_report_160x48", render(&w, 160, 48));
     insta::assert_snapshot!("wizard_report_80x24", render(&w, 80, 24));
+}
+
+/// A code tool's run has no dry run yet: the wizard goes from the backup to the
+/// confirmation, and its stepper does not show a dry run.
+#[test]
+fn a_run_without_a_dry_run_goes_from_backup_to_confirm() {
+    let mut w = ApplyWizard::new(&tab("development", 1));
+    w.on_msg(ApplyMsg::Opened {
+        run_id: "7f3a2b1c".into(),
+        operator: "dba.kim".into(),
+        planned: planned(),
+        stages: vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::Apply],
+    });
+    stage(&mut w, Stage::PreChecks, StageOutcome::Passed, "11 passed");
+    stage(&mut w, Stage::Lint, StageOutcome::Skipped, "knex migrations are code");
+    key(&mut w, Key::Enter);
+    assert_eq!(w.at, ApplyStep::Backup);
+    stage(&mut w, Stage::Backup, StageOutcome::Skipped, "no backup: optional by policy");
+    let effects = key(&mut w, Key::Enter);
+    assert_eq!(w.at, ApplyStep::Confirm, "the dry run is not this run's");
+    assert!(effects.is_empty(), "Confirm asks before anything runs: {effects:?}");
+    let screen = render(&w, 160, 48);
+    let stepper = screen.lines().nth(2).unwrap_or("");
+    assert!(stepper.contains("Backup  ● Confirm"), "{stepper}");
+    assert!(!stepper.contains("Dry run"), "{stepper}");
 }

@@ -139,6 +139,8 @@ pub struct ApplyWizard {
     pub reason: Option<(Reason, String)>,
     pub live: Live,
     pub readonly: bool,
+    /// Steps this run does not have (a code tool's run has no dry run yet).
+    pub skipped: Vec<ApplyStep>,
 }
 
 impl ApplyWizard {
@@ -159,7 +161,26 @@ impl ApplyWizard {
             reason: None,
             live: Live::default(),
             readonly: false,
+            skipped: Vec::new(),
         }
+    }
+
+    /// The step after `step` in this run.
+    pub fn next_step(&self, step: ApplyStep) -> ApplyStep {
+        let mut s = step.next();
+        while self.skipped.contains(&s) {
+            s = s.next();
+        }
+        s
+    }
+
+    /// The step before `step` in this run.
+    pub fn prev_step(&self, step: ApplyStep) -> ApplyStep {
+        let mut s = step.prev();
+        while self.skipped.contains(&s) && s > ApplyStep::PreChecks {
+            s = s.prev();
+        }
+        s
     }
 
     pub fn result(&self, step: ApplyStep) -> Option<&StageResult> {
@@ -207,10 +228,14 @@ impl ApplyWizard {
     /// A message from the run task.
     pub fn on_msg(&mut self, msg: ApplyMsg) -> Vec<Effect<ApplyCmd>> {
         match msg {
-            ApplyMsg::Opened { run_id, operator, planned } => {
+            ApplyMsg::Opened { run_id, operator, planned, stages } => {
                 self.run_id = Some(run_id);
                 self.operator = operator;
                 self.planned = planned;
+                self.skipped = ApplyStep::ALL
+                    .into_iter()
+                    .filter(|s| s.stage().is_some_and(|st| !stages.contains(&st)))
+                    .collect();
             }
             ApplyMsg::Stage { result, report, findings } => {
                 return self.on_stage(result, report, findings)

@@ -120,7 +120,7 @@ impl ApplyWizard {
             A::ScrollUp => self.core.scroll = self.core.scroll.saturating_sub(5),
             A::ScrollDown => self.core.scroll += 5,
             A::Back if self.view > ApplyStep::PreChecks && self.before_apply() => {
-                self.view = self.view.prev();
+                self.view = self.prev_step(self.view);
                 self.core.scroll = 0;
             }
             A::Back | A::Abandon if self.before_apply() => self.core.ask = Some(Ask::Abort),
@@ -150,7 +150,7 @@ impl ApplyWizard {
         if self.busy {
             self.core.note = Some("wait: this step is running".into());
         } else if self.view < self.at {
-            self.view = self.view.next();
+            self.view = self.next_step(self.view);
             self.core.scroll = 0;
         } else if self.failed.is_some() {
             self.core.note = Some(self.blocked_hint(keys));
@@ -162,7 +162,7 @@ impl ApplyWizard {
                 ));
                 return Vec::new();
             }
-            return self.go(self.at.next());
+            return self.go(self.next_step(self.at));
         }
         Vec::new()
     }

@@ -86,6 +86,8 @@ pub enum ApplyMsg {
         run_id: String,
         operator: String,
         planned: Vec<Planned>,
+        /// The run's stages before the apply (a code tool's has no dry run yet).
+        stages: Vec<crate::core::record::report::Stage>,
     },
     Stage {
         result: StageResult,

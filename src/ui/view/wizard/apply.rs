@@ -109,7 +109,7 @@ fn ask_text(w: &ApplyWizard, ask: &Ask, keys: &Bindings<A>) -> Vec<String> {
 
 fn stepper(w: &ApplyWizard, t: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
-    for step in ApplyStep::ALL {
+    for step in ApplyStep::ALL.into_iter().filter(|s| !w.skipped.contains(s)) {
         let (sym, color) = if let Some(r) = w.result(step) {
             match r.outcome {
                 StageOutcome::Failed => ("✗", t.error),
@@ -224,9 +224,9 @@ fn footer_keys(w: &ApplyWizard, keys: &Bindings<A>) -> String {
     let next = if w.view < w.at {
         "next step".to_string()
     } else if warned {
-        format!("acknowledge the warnings, continue to {}", w.at.next().label())
+        format!("acknowledge the warnings, continue to {}", w.next_step(w.at).label())
     } else {
-        format!("continue to {}", w.at.next().label())
+        format!("continue to {}", w.next_step(w.at).label())
     };
     format!(" {} {next} · {back} back · {x} abandon · {scroll}", k(A::Continue))
 }

@@ -148,7 +148,14 @@ pub(super) fn confirm(
 ) {
     if let Some(r) = report {
         let ms: u64 = r.rehearsal.iter().map(|m| m.duration_ms).sum();
-        out.push(Line::raw(format!(" Dry run: {} migration(s), {ms} ms.", r.rehearsal.len())));
+        if w.skipped.contains(&ApplyStep::DryRun) {
+            out.push(Line::styled(
+                " Dry run: none (this tool's migrations commit as they run; the rehearsal on a copy is not built yet)",
+                Style::new().fg(t.warning),
+            ));
+        } else {
+            out.push(Line::raw(format!(" Dry run: {} migration(s), {ms} ms.", r.rehearsal.len())));
+        }
         for l in r.rehearsal.iter().flat_map(|m| m.lock_summary.iter().map(move |l| (m, l))) {
             out.push(Line::raw(format!("   {} {}: {}", l.0.version, l.0.name, l.1)));
         }
