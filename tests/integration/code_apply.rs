@@ -245,3 +245,95 @@ async fn knex_and_alembic_roll_back_through_their_own_downs() {
     let none = count(&db, "SELECT count(*) FROM alembic_version").await;
     assert_eq!(none, 0, "alembic is at base");
 }
+
+/// Whether the rehearsal's copy of run `r` is still on the server.
+async fn copy_left(db: &TestDb, r: &serde_json::Value) -> bool {
+    let name = format!("sluice_rehearsal_{}", r["run_id"].as_str().unwrap());
+    let sql = format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'");
+    count(db, &sql).await > 0
+}
+
+/// The dry run of a tool project runs its migrations for real on a scratch copy (each
+/// committing, the CONCURRENTLY one too), reports their locks and the schema diff, drops the
+/// copy, and leaves the target as it was.
+#[tokio::test]
+async fn a_knex_dry_run_rehearses_on_a_copy_and_leaves_the_target_untouched() {
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "");
+    assert_eq!(sluice(&p, &["apply", "--to", "20240101090000_create_accounts"]).code, 0);
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO accounts (email) SELECT 'a' || g || '@x' FROM generate_series(1, 200000) g",
+        )
+        .await
+        .unwrap();
+    let out = sluice(&p, &["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "rehearsed");
+    let m = r["migrations"].as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    assert!(m.iter().all(|m| m["rehearsed"] == true), "{r}");
+    let plan: Vec<&str> =
+        m[0]["lock_summary"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(plan.iter().any(|l| l.starts_with("ACCESS EXCLUSIVE on public.accounts")), "{plan:?}");
+    assert!(
+        !plan.iter().any(|l| l.contains("knex_migrations")),
+        "bookkeeping is left out: {plan:?}"
+    );
+    let index: Vec<&str> =
+        m[1]["lock_summary"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(
+        index.iter().any(|l| l.starts_with("SHARE UPDATE EXCLUSIVE on public.accounts")),
+        "{index:?}"
+    );
+    assert!(r["schema_diff"].as_str().unwrap().contains("+index public.accounts_plan_idx"), "{r}");
+    assert_eq!(states(&p), ["applied", "pending", "pending"], "the target is untouched");
+    let plan_column =
+        count(&db, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'plan'");
+    assert_eq!(plan_column.await, 0);
+    assert!(!copy_left(&db, &r).await, "the copy is dropped");
+}
+
+#[tokio::test]
+async fn an_alembic_dry_run_rehearses_its_data_step_on_a_copy() {
+    if tool("py/bin/alembic").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "alembic", "");
+    let out = sluice(&p, &["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    let m = r["migrations"].as_array().unwrap();
+    assert_eq!(m.len(), 3);
+    assert!(m[1]["tool"]["command"].as_str().unwrap().ends_with("upgrade 9b7d3e5a2c40"));
+    assert_eq!(states(&p), ["pending", "pending", "pending"]);
+    assert!(!copy_left(&db, &r).await, "the copy is dropped");
+}
+
+/// `dry_run = "copy"` on a SQL project: the no-transaction migration a transaction cannot
+/// rehearse runs on the copy too.
+#[tokio::test]
+async fn dry_run_copy_rehearses_a_concurrent_index_of_a_sql_project() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "dry_run = \"copy\"");
+    p.write("1_a.up.sql", "CREATE TABLE a (id bigint PRIMARY KEY, note text);\nINSERT INTO a SELECT g, 'n' FROM generate_series(1, 1000) g;\n");
+    assert_eq!(p.sluice(&["apply"]).code, 0);
+    p.write("2_b.up.sql", "-- sluice:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a_note_idx ON a (note);\n");
+    p.write("3_c.up.sql", "ALTER TABLE a ADD COLUMN flag boolean NOT NULL DEFAULT false;\n");
+    let out = p.sluice(&["apply", "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    let m = r["migrations"].as_array().unwrap();
+    assert_eq!(m[0]["rehearsed"], true, "the CONCURRENTLY migration is rehearsed on the copy: {r}");
+    assert_eq!(m[0]["statements"].as_array().unwrap().len(), 1);
+    assert!(r["schema_diff"].as_str().unwrap().contains("a_note_idx"), "{r}");
+    let index = count(&db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'a_note_idx'");
+    assert_eq!(index.await, 0, "the target is untouched");
+    assert!(!copy_left(&db, &r).await, "the copy is dropped");
+}

@@ -400,7 +400,7 @@ async fn the_console_lists_and_applies_a_flyway_folder() {
 
 /// A Knex project in the console: the list names Knex's migrations once, the SQL tab shows
 /// the migration's source, and the guided apply goes pre-checks, lint (nothing to lint),
-/// backup, confirm (no dry run yet), apply through knex, report.
+/// backup, the dry run on a copy, confirm, apply through knex, report.
 #[tokio::test]
 async fn the_console_applies_a_knex_project_through_knex() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -419,10 +419,20 @@ async fn the_console_applies_a_knex_project_through_knex() {
     pane.keys(&["a"]);
     pane.expect("knex migrations are code: there is no SQL to lint", 20);
     pane.keys(&["Enter"]);
-    pane.expect("continue to Confirm", 20);
+    pane.expect("continue to Dry run", 20);
     pane.keys(&["Enter"]);
-    let s = pane.expect("Dry run: none", 20);
-    assert!(!s.lines().nth(2).unwrap_or("").contains("Dry run"), "no dry run step:\n{s}");
+    let s = pane.expect("continue to Confirm", 60);
+    assert!(s.contains("3 migration(s) rehearsed"), "the dry run on a copy:\n{s}");
+    let none: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'accounts'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(none, 0, "the rehearsal left the target as it was");
+    pane.keys(&["Enter"]);
+    pane.expect("Enter applies.", 20);
     for _ in 0..5 {
         if pane.screen().contains("Outcome: done") {
             break;

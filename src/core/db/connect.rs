@@ -127,6 +127,13 @@ impl Target {
         self.config.get_dbname().unwrap_or("")
     }
 
+    /// The same server, user and TLS, another database (a rehearsal's scratch copy).
+    pub fn with_dbname(&self, name: &str) -> Target {
+        let mut t = self.clone();
+        t.config.dbname(name);
+        t
+    }
+
     /// The connection as a URL the application drivers read (node-postgres, psycopg,
     /// SQLAlchemy): `postgresql://user:password@host:port/db?sslmode=...`, a Unix socket as
     /// `?host=/dir` (both drivers take that form; TLS on a socket means nothing). It carries the password: it goes to a

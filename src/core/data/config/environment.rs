@@ -62,6 +62,7 @@ pub(super) fn build_environment(
         hooks,
         report_dir: raw.report_dir.map(|d| root.join(d)),
         require_tls: raw.require_tls.unwrap_or(true),
+        dry_run: raw.dry_run.unwrap_or_default(),
     })
 }
 

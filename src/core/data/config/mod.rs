@@ -61,6 +61,19 @@ pub enum BackupKind {
     DataOnly,
 }
 
+/// How the environment's dry run rehearses the pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRunMode {
+    /// All of them in one transaction on the database itself, rolled back.
+    #[default]
+    Transaction,
+    /// For real, each committing as in production, on a scratch copy of the database
+    /// (restored from the run's backup or a fresh pg_dump), dropped afterwards. Also
+    /// rehearses what cannot run in a transaction; a code tool's dry run is always this.
+    Copy,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LintGate {
@@ -210,6 +223,8 @@ pub struct Environment {
     /// A production connection over the network must use TLS (`require_tls = false`: a
     /// warning in every run instead of a refusal, recorded with the run's pre-checks).
     pub require_tls: bool,
+    /// `dry_run = "transaction" | "copy"`.
+    pub dry_run: DryRunMode,
 }
 
 #[derive(Debug, Clone)]

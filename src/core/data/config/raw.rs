@@ -62,6 +62,7 @@ pub(super) struct RawEnvironment {
     pub(super) hooks: Option<RawHooks>,
     pub(super) report_dir: Option<String>,
     pub(super) require_tls: Option<bool>,
+    pub(super) dry_run: Option<super::DryRunMode>,
 }
 
 #[derive(Deserialize, Default)]

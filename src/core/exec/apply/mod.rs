@@ -2,6 +2,7 @@
 //! migrations, each in its own transaction (`pipeline`); `rehearse` is the dry run.
 
 mod code_plan;
+mod copy_rehearsal;
 mod observed_locks;
 mod pipeline;
 mod rehearse;

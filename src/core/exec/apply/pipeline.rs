@@ -120,15 +120,8 @@ impl GuardedRun {
         rehearse_first: bool,
         ctl: Control,
     ) -> Result<Opened> {
-        // A code tool's migrations commit as they go: their dry run is a rehearsal on a
-        // copy of the database, which is not built yet.
+        // A code tool's migrations commit as they go: their dry run is on a copy.
         let code = match &project.code {
-            Some(c) if opts.dry_run => {
-                return Err(Error::input(format!(
-                    "a dry run through {} is not built yet: its migrations commit as they run, so it needs a copy of the database to rehearse on",
-                    c.tool
-                )))
-            }
             Some(c) => Some((c.clone(), code_plan::read(c, opts.to.as_deref())?)),
             None => None,
         };
@@ -170,7 +163,7 @@ impl GuardedRun {
         run.report.overrides = overrides;
         let stages = if opts.dry_run {
             vec![Stage::PreChecks, Stage::Lint, Stage::DryRun]
-        } else if rehearse_first && project.code.is_none() {
+        } else if rehearse_first {
             vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::DryRun, Stage::Apply]
         } else {
             vec![Stage::PreChecks, Stage::Lint, Stage::Backup, Stage::Apply]

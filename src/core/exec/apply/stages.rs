@@ -137,7 +137,14 @@ impl GuardedRun {
     }
 
     pub(super) async fn dry_run(&mut self) -> Result<(StageOutcome, String)> {
-        match rehearse::rehearse(&mut self.run, &self.steps).await {
+        let on_copy = self.project.code.is_some()
+            || self.run.env().dry_run == crate::core::data::config::DryRunMode::Copy;
+        let rehearsed = if on_copy {
+            super::copy_rehearsal::rehearse_on_copy(&mut self.run, &self.steps).await
+        } else {
+            rehearse::rehearse(&mut self.run, &self.steps).await
+        };
+        match rehearsed {
             Ok(r) => {
                 let not = r.migrations.iter().filter(|m| !m.rehearsed).count();
                 let ms: u64 = r.migrations.iter().map(|m| m.duration_ms).sum();

@@ -149,10 +149,7 @@ pub(super) fn confirm(
     if let Some(r) = report {
         let ms: u64 = r.rehearsal.iter().map(|m| m.duration_ms).sum();
         if w.skipped.contains(&ApplyStep::DryRun) {
-            out.push(Line::styled(
-                " Dry run: none (this tool's migrations commit as they run; the rehearsal on a copy is not built yet)",
-                Style::new().fg(t.warning),
-            ));
+            out.push(Line::styled(" Dry run: none in this run", Style::new().fg(t.warning)));
         } else {
             out.push(Line::raw(format!(" Dry run: {} migration(s), {ms} ms.", r.rehearsal.len())));
         }
