@@ -27,6 +27,11 @@ pub async fn run(
         (Some(p), Some(name)) => Some(p.environment(Some(name))?),
         _ => None,
     };
+    if let (Some(p), true) = (&project, paths.is_empty()) {
+        if p.code.is_some() {
+            return lint_code_project(format, p, env_name).await;
+        }
+    }
     let (inputs, ignored) = if paths.is_empty() {
         let p = project.as_ref().ok_or_else(|| Error::input("no project to lint"))?;
         lint::collect_folder(&p.migrations_dir, p.layout)?
@@ -47,6 +52,32 @@ pub async fn run(
     print(format, &report);
     let refused = threshold.is_some_and(|t| report.worst().is_some_and(|w| w >= t));
     Ok(if refused { 1 } else { 0 })
+}
+
+/// A code tool's project: the SQL its tool prints offline (Alembic), with the server's
+/// context; or why there is none to lint (Knex), on stderr, exit 0.
+async fn lint_code_project(format: Format, p: &Project, env_name: Option<&str>) -> Result<i32> {
+    use crate::core::guard::code_lint::{findings, CodeLint};
+    let env = p.environment(env_name)?;
+    let code = p.code.as_ref().ok_or_else(|| Error::input("no code tool"))?;
+    let folder = crate::core::data::code::read(code)?;
+    let target = Target::resolve(env)?;
+    let client = target.connect("sluice/lint").await?;
+    let all: Vec<&crate::core::data::code::CodeMigration> = folder.migrations.iter().collect();
+    match findings(p, env, &client, &target, &all).await? {
+        CodeLint::Cannot(why) => {
+            eprintln!("sluice: {why}");
+            print(format, &Report { files: 0, findings: Vec::new() });
+            Ok(0)
+        }
+        CodeLint::Linted(found) => {
+            let report = Report { files: folder.migrations.len(), findings: found };
+            print(format, &report);
+            let refused =
+                gate::threshold(env).is_some_and(|t| report.worst().is_some_and(|w| w >= t));
+            Ok(if refused { 1 } else { 0 })
+        }
+    }
 }
 
 pub fn print(format: Format, report: &Report) {

@@ -192,7 +192,33 @@ async fn alembic_upgrades_revision_by_revision_with_its_data_step() {
         .unwrap()
         .get(0);
     assert_eq!(head, "9b7d3e5a2c40");
-    assert_eq!(sluice(&p, &["apply"]).code, 0);
+    // The lint reads the SQL Alembic prints offline: the plain index build on a busy table.
+    db.client()
+        .await
+        .batch_execute("INSERT INTO invoices (amount_cents) SELECT g FROM generate_series(1, 20000) g; ANALYZE invoices")
+        .await
+        .unwrap();
+    let lint = sluice(&p, &["lint", "--env", "dev", "--format", "json"]);
+    assert_eq!(lint.code, 0, "warnings pass the default gate: {}{}", lint.stdout, lint.stderr);
+    let j = lint.json();
+    let index = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "create-index-non-concurrently");
+    let index = index.unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(index["severity"], "warning");
+    let file = index["file"].as_str().unwrap();
+    assert!(
+        file.contains("c0e8f1d6a733_invoice_status_index.py") && file.contains("--sql"),
+        "{file}"
+    );
+    let out = sluice(&p, &["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let stages = out.json()["stages"].clone();
+    let lint_stage =
+        stages.as_array().unwrap().iter().find(|s| s["stage"] == "lint").unwrap().clone();
+    assert!(lint_stage["summary"].as_str().unwrap().contains("1 warning(s)"), "{lint_stage}");
     assert_eq!(states(&p), ["applied", "applied", "applied"]);
     let ledger = count(&db, "SELECT count(*) FROM sluice.history WHERE success").await;
     assert_eq!(ledger, 3);

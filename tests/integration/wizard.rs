@@ -417,7 +417,7 @@ async fn the_console_applies_a_knex_project_through_knex() {
     assert!(s.contains("• 20240101090000_create_accounts  pending"), "{s}");
     assert!(s.contains("knex.schema.createTable('accounts'"), "the SQL tab shows the source:\n{s}");
     pane.keys(&["a"]);
-    pane.expect("knex migrations are code: there is no SQL to lint", 20);
+    pane.expect("knex prints no SQL before they run: nothing to lint", 20);
     pane.keys(&["Enter"]);
     pane.expect("continue to Dry run", 20);
     pane.keys(&["Enter"]);

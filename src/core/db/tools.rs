@@ -133,6 +133,32 @@ pub fn tool_env(target: &Target, cmd: &mut Command) {
     cmd.env("PGAPPNAME", "sluice/backup");
 }
 
+/// A code tool's process (`data::code::command`), from its folder, with the connection:
+/// DATABASE_URL (what knexfiles and alembic env.py files usually read; the password rides
+/// in it, in the child's environment only) and libpq's variables, and PGOPTIONS / PGAPPNAME
+/// (read by libpq, so psycopg and psycopg2, and by node-postgres) carrying the timeouts and
+/// the application_name sluice finds the tool's sessions by.
+pub fn code_tool_process(
+    target: &Target,
+    c: &crate::core::data::code::command::ToolCommand,
+    application_name: &str,
+    lock_timeout_ms: u64,
+    statement_timeout_ms: u64,
+) -> Command {
+    let mut cmd = Command::new(&c.program);
+    cmd.args(&c.args).current_dir(&c.dir);
+    tool_env(target, &mut cmd);
+    cmd.env("DATABASE_URL", target.driver_url());
+    cmd.env("PGAPPNAME", application_name);
+    cmd.env(
+        "PGOPTIONS",
+        format!(
+            "-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms} -c application_name={application_name}"
+        ),
+    );
+    cmd
+}
+
 pub async fn server_major(target: &Target) -> Result<u32> {
     let client = target.connect("sluice/backup").await?;
     let v: i32 =

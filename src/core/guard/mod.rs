@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod backup;
+pub mod code_lint;
 pub mod gate;
 pub mod hooks;
 pub mod policy;

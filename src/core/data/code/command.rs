@@ -81,6 +81,23 @@ pub fn down(p: &CodeProject, m: &CodeMigration) -> Option<ToolCommand> {
     }
 }
 
+/// The SQL Alembic would run for `m` alone, printed without a database (offline mode:
+/// `alembic upgrade <parent>:<rev> --sql`), for the lint. None where Alembic cannot print
+/// one revision alone (a merge of several) and for tools that print no SQL.
+pub fn offline_sql(p: &CodeProject, m: &CodeMigration) -> Option<ToolCommand> {
+    if p.tool != CodeTool::Alembic {
+        return None;
+    }
+    let from = match m.parents.as_slice() {
+        [] => "base".to_string(),
+        [one] => one.clone(),
+        _ => return None,
+    };
+    let path = std::env::var_os("PATH");
+    let range = format!("{from}:{}", m.id);
+    Some(alembic(&p.dir, &["upgrade", &range, "--sql"], path.as_deref()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +135,9 @@ mod tests {
         assert_eq!(args(&migration("a1", &[])), "base");
         assert_eq!(args(&migration("m3", &["a1", "b2"])), "m3-1");
         assert_eq!(up(&p, &migration("b2", &["a1"])).unwrap().args.last().unwrap(), "b2");
+        let sql = |m: &CodeMigration| offline_sql(&p, m).map(|c| c.args[c.args.len() - 2].clone());
+        assert_eq!(sql(&migration("b2", &["a1"])).as_deref(), Some("a1:b2"));
+        assert_eq!(sql(&migration("a1", &[])).as_deref(), Some("base:a1"));
+        assert_eq!(sql(&migration("m3", &["a1", "b2"])), None, "a merge is not printed alone");
     }
 }

@@ -82,12 +82,12 @@ fn default_volatility(expr: &protobuf::Node) -> Volatility {
 
 /// ADD COLUMN: a default that rewrites, NOT NULL without one, stored generated columns,
 /// an inline UNIQUE, and the column's type.
-fn add_column(at: &mut At, table: &str, c: &protobuf::AlterTableCmd) {
+fn add_column(at: &mut At, st: &Seen, table: &str, c: &protobuf::AlterTableCmd) {
     let t = Some(table.to_string());
     let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
         return;
     };
-    if !at.m.transactional && !c.missing_ok {
+    if !in_tx(at, st) && !c.missing_ok {
         at.hit(
             "non-idempotent-no-transaction",
             format!("ADD COLUMN {} without IF NOT EXISTS", col.colname),
@@ -173,7 +173,7 @@ pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::A
     let sub = c.subtype;
     let is = |x: AlterTableType| sub == x as i32;
     if is(AlterTableType::AtAddColumn) {
-        add_column(at, table, c);
+        add_column(at, st, table, c);
     } else if is(AlterTableType::AtAlterColumnType) {
         let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
             return;
@@ -263,7 +263,7 @@ pub(super) fn alter_cmd(at: &mut At, st: &mut Seen, table: &str, c: &protobuf::A
 }
 
 fn in_tx(at: &At, st: &Seen) -> bool {
-    at.m.transactional || st.explicit_tx.is_some()
+    super::analyze::in_transaction(at, st)
 }
 
 /// The column of a `CHECK (col IS NOT NULL)` constraint.

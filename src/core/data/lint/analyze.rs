@@ -225,6 +225,12 @@ impl At<'_> {
     }
 }
 
+/// Whether the statement runs inside a transaction: sluice's own, or a BEGIN the file
+/// wrote (a failure there undoes the block, so re-runnability is not at stake).
+pub(super) fn in_transaction(at: &At, st: &Seen) -> bool {
+    at.m.transactional || st.explicit_tx.is_some()
+}
+
 /// A table the migration did not create itself.
 pub(super) fn existing(st: &Seen, rv: Option<&protobuf::RangeVar>) -> bool {
     let n = name_of(rv);

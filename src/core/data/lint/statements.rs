@@ -8,7 +8,9 @@ use pg_query::protobuf::{self, ConstrType, DropBehavior, ObjectType, Transaction
 use pg_query::{NodeEnum, NodeRef};
 
 use super::alter::alter_cmd;
-use super::analyze::{column_types, existing, name_of, qualified, strings, At, Seen};
+use super::analyze::{
+    column_types, existing, in_transaction, name_of, qualified, strings, At, Seen,
+};
 use super::predicates::keeps_every_row;
 
 /// BEGIN and COMMIT: refused inside sluice's own transaction, tracked outside it.
@@ -63,7 +65,7 @@ pub(super) fn create_table(at: &mut At, st: &mut Seen, c: &protobuf::CreateStmt)
             }
         }
     }
-    if !at.m.transactional && !c.if_not_exists {
+    if !in_transaction(at, st) && !c.if_not_exists {
         let what = format!("CREATE TABLE {}", qualified(c.relation.as_ref()));
         at.hit("non-idempotent-no-transaction", what, None);
     }
@@ -95,7 +97,7 @@ pub(super) fn drop(at: &mut At, st: &Seen, d: &protobuf::DropStmt) {
     if d.behavior == DropBehavior::DropCascade as i32 && !created_here {
         at.hit_on("drop-cascade", what.clone(), None, objects.clone());
     }
-    if !at.m.transactional && !d.missing_ok {
+    if !in_transaction(at, st) && !d.missing_ok {
         at.hit("non-idempotent-no-transaction", format!("DROP {what} without IF EXISTS"), None);
     }
 }
@@ -192,7 +194,7 @@ pub(super) fn create_index(at: &mut At, st: &mut Seen, x: &protobuf::IndexStmt) 
         at.hit("create-index-non-concurrently", table.clone(), Some(table.clone()));
         at.strong(st, table);
     }
-    if !at.m.transactional && !x.if_not_exists {
+    if !in_transaction(at, st) && !x.if_not_exists {
         at.hit("non-idempotent-no-transaction", format!("CREATE INDEX {}", x.idxname), None);
     }
 }

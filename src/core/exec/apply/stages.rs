@@ -54,22 +54,31 @@ impl GuardedRun {
     }
 
     pub(super) async fn lint(&mut self) -> Result<(StageOutcome, String)> {
-        if let Some(c) = &self.project.code {
-            // Code migrations hold no SQL sluice can read before they run.
-            return Ok((
-                StageOutcome::Skipped,
-                format!(
-                    "{} migrations are code: there is no SQL to lint before they run (the rehearsal on a copy is their dry run)",
-                    c.tool
-                ),
-            ));
-        }
         let env = self.run.env().clone();
         let Some(threshold) = gate::threshold(&env) else {
             return Ok((StageOutcome::Skipped, "lint gate off for this environment".into()));
         };
         let s = &self.run.session;
-        self.findings = match gate::findings(&self.project, &env, &s.client, &self.pending).await {
+        let found = match &self.project.code {
+            Some(_) => {
+                use crate::core::guard::code_lint::{findings, CodeLint};
+                let migrations: Vec<&crate::core::data::code::CodeMigration> = self
+                    .steps
+                    .iter()
+                    .filter_map(|st| {
+                        let call = st.code.as_ref()?;
+                        call.folder.migrations.iter().find(|m| m.id == st.version)
+                    })
+                    .collect();
+                match findings(&self.project, &env, &s.client, &s.target, &migrations).await {
+                    Ok(CodeLint::Linted(f)) => Ok(f),
+                    Ok(CodeLint::Cannot(why)) => return Ok((StageOutcome::Skipped, why)),
+                    Err(e) => Err(e),
+                }
+            }
+            None => gate::findings(&self.project, &env, &s.client, &self.pending).await,
+        };
+        self.findings = match found {
             Ok(f) => f,
             Err(e) => {
                 self.failure = Some((e.clone(), vec![], "refused"));

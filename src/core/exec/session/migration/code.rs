@@ -26,6 +26,20 @@ impl Session {
         format!("sluice/{}/tool", self.run_id)
     }
 
+    /// The tool's process with the environment's connection and timeouts (`db::tools`).
+    pub(crate) fn tool_process(
+        &self,
+        c: &crate::core::data::code::command::ToolCommand,
+    ) -> tokio::process::Command {
+        crate::core::db::tools::code_tool_process(
+            &self.target,
+            c,
+            &self.tool_application_name(),
+            self.lock_timeout_ms,
+            self.statement_timeout_ms,
+        )
+    }
+
     /// Runs the step's tool command to its end and records the outcome.
     pub(super) async fn run_tool(
         &mut self,
@@ -109,21 +123,8 @@ impl Session {
         observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
     ) -> crate::core::error::Result<(Option<i32>, String)> {
         let c = &call.command;
-        let mut cmd = tokio::process::Command::new(&c.program);
-        cmd.args(&c.args).current_dir(&c.dir);
-        crate::core::db::tools::tool_env(&self.target, &mut cmd);
         let app = self.tool_application_name();
-        // libpq (psycopg, psql) and node-postgres read PGOPTIONS and PGAPPNAME; the URL is
-        // what knexfiles and alembic env.py files usually read.
-        cmd.env("DATABASE_URL", self.target.driver_url());
-        cmd.env("PGAPPNAME", &app);
-        cmd.env(
-            "PGOPTIONS",
-            format!(
-                "-c lock_timeout={} -c statement_timeout={} -c application_name={app}",
-                self.lock_timeout_ms, self.statement_timeout_ms
-            ),
-        );
+        let mut cmd = self.tool_process(c);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| {
