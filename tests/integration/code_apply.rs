@@ -363,3 +363,58 @@ async fn dry_run_copy_rehearses_a_concurrent_index_of_a_sql_project() {
     assert_eq!(index.await, 0, "the target is untouched");
     assert!(!copy_left(&db, &r).await, "the copy is dropped");
 }
+
+/// `tool = "command"`: a tool of our own (SQL steps psql applies, with a history table of
+/// its own) driven only by the commands in sluice.toml, through status, apply and rollback.
+#[tokio::test]
+async fn any_tool_runs_through_its_tool_commands() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    let steps = p.root().join("steps");
+    std::fs::create_dir(&steps).unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(steps.join(name), sql).unwrap();
+    write("001_widgets.sql", "CREATE TABLE widgets (id bigint PRIMARY KEY);\n");
+    write("001_widgets.down.sql", "DROP TABLE widgets;\n");
+    write("002_colour.sql", "ALTER TABLE widgets ADD COLUMN colour text;\n");
+    write("002_colour.down.sql", "ALTER TABLE widgets DROP COLUMN colour;\n");
+    let toml = format!(
+        r#"[project]
+tool = "command"
+
+[project.tool_commands]
+list = "ls steps | grep -v '[.]down[.]sql$' | sed 's/[.]sql$//' | sort"
+applied = "psql -XAtq -c 'SELECT id FROM my_history ORDER BY id' 2>/dev/null || true"
+up = "psql -Xq -v ON_ERROR_STOP=1 -1 -c 'CREATE TABLE IF NOT EXISTS my_history (id text PRIMARY KEY)' -f steps/{{id}}.sql -c \"INSERT INTO my_history VALUES ('{{id}}')\""
+down = "echo {{id}} to {{previous}} >> rollbacks.log && psql -Xq -v ON_ERROR_STOP=1 -1 -f steps/{{id}}.down.sql -c \"DELETE FROM my_history WHERE id = '{{id}}'\""
+
+[environments.dev]
+tier = "development"
+url = "{}"
+"#,
+        db.url
+    );
+    std::fs::write(p.root().join("sluice.toml"), toml).unwrap();
+    assert_eq!(states(&p), ["pending", "pending"]);
+    let out = sluice(&p, &["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert!(
+        r["migrations"][0]["tool"]["command"].as_str().unwrap().contains("steps/001_widgets.sql"),
+        "{r}"
+    );
+    assert_eq!(states(&p), ["applied", "applied"]);
+    let colour =
+        count(&db, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'colour'");
+    assert_eq!(colour.await, 1);
+    let out = sluice(&p, &["rollback", "--steps", "1"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(states(&p), ["applied", "pending"]);
+    let log = std::fs::read_to_string(p.root().join("rollbacks.log")).unwrap();
+    assert_eq!(log.trim(), "002_colour to 001_widgets", "{{previous}} is the migration before");
+    // A command that fails stops the run, and the history it prints agrees.
+    write("003_broken.sql", "ALTER TABLE no_such_table ADD COLUMN x int;\n");
+    let out = sluice(&p, &["apply"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no_such_table"), "{}", out.stderr);
+    assert_eq!(states(&p), ["applied", "applied", "pending"], "002 ran again, 003 did not");
+}

@@ -6,15 +6,54 @@ use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::Client;
 
+use crate::core::data::code::command::ToolCommand;
 use crate::core::data::code::{CodeFolder, CodeTool, ToolApplied};
-use crate::core::error::Result;
+use crate::core::db::connect::Target;
+use crate::core::error::{Error, Result};
 
-/// The tool's history, or nothing when its table does not exist yet (nothing has run).
+/// A command tool's `applied`: the ids it prints, one per line.
+async fn command(
+    target: &Target,
+    folder: &CodeFolder,
+    cmd: &ToolCommand,
+) -> Result<Vec<ToolApplied>> {
+    let mut process = crate::core::db::tools::code_tool_process(target, cmd, "sluice/status", 0, 0);
+    let out = process
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::database(format!("tool_commands.applied: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::database(format!(
+            "tool_commands.applied ({}) failed: {}",
+            cmd.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let known: HashSet<&str> = folder.migrations.iter().map(|m| m.id.as_str()).collect();
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|id| ToolApplied {
+            id: id.to_string(),
+            applied_at: None,
+            missing: !known.contains(id),
+        })
+        .collect())
+}
+
+/// The tool's history, or nothing when its table does not exist yet (nothing has run). A
+/// command tool's comes from its `applied` command, run with the connection of `target`.
 pub async fn applied(
     client: &Client,
+    target: &Target,
     tool: CodeTool,
     folder: &CodeFolder,
 ) -> Result<Vec<ToolApplied>> {
+    if let Some(cmd) = &folder.applied_command {
+        return command(target, folder, cmd).await;
+    }
     let exists: bool = client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&folder.history_table])
         .await?

@@ -108,8 +108,13 @@ async fn tool_steps(
     target: &RollbackTarget,
 ) -> Result<Vec<Change>> {
     use crate::core::data::code::command;
-    let applied =
-        crate::core::db::code_history::applied(&run.session.client, code.tool, &folder).await?;
+    let applied = crate::core::db::code_history::applied(
+        &run.session.client,
+        &run.session.target,
+        code.tool,
+        &folder,
+    )
+    .await?;
     let ran: Vec<&str> = applied.iter().filter(|a| !a.missing).map(|a| a.id.as_str()).collect();
     let mut newest: Vec<&crate::core::data::code::CodeMigration> =
         folder.migrations.iter().filter(|m| ran.contains(&m.id.as_str())).collect();
@@ -136,7 +141,9 @@ async fn tool_steps(
     let folder = std::sync::Arc::new(folder.clone());
     let mut steps = Vec::new();
     for m in chosen {
-        let Some(cmd) = command::down(code, m) else {
+        let at = folder.migrations.iter().position(|x| x.id == m.id).unwrap_or(0);
+        let previous = at.checked_sub(1).and_then(|i| folder.migrations.get(i));
+        let Some(cmd) = command::down_after(code, m, previous) else {
             return Err(Error::input(format!(
                 "tool = \"{}\": running it is not built yet",
                 code.tool

@@ -52,7 +52,7 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
     let client = target.connect("sluice/rollback-plan").await?;
     let ledger = Ledger::new(&project.ledger_schema);
     if let Some(code) = &project.code {
-        let applied = tool_downs(&client, code).await?;
+        let applied = tool_downs(&client, &target, code).await?;
         let last_run = last_run(&client, &ledger, env).await?;
         let backups = crate::core::guard::backup::list(env).unwrap_or_default();
         return Ok(RollbackPlan { applied, last_run, backups });
@@ -106,10 +106,12 @@ pub async fn rollback_plan(project: &Project, env: &Environment) -> Result<Rollb
 /// (the migration's source is what the wizard shows; there is no SQL to lint).
 async fn tool_downs(
     client: &tokio_postgres::Client,
+    target: &Target,
     code: &crate::core::data::code::CodeProject,
 ) -> Result<Vec<DownPlan>> {
     let folder = crate::core::data::code::read(code)?;
-    let applied = crate::core::db::code_history::applied(client, code.tool, &folder).await?;
+    let applied =
+        crate::core::db::code_history::applied(client, target, code.tool, &folder).await?;
     Ok(folder
         .migrations
         .iter()

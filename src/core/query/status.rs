@@ -51,6 +51,7 @@ async fn code_status(target: &Target, code: &CodeProject) -> Result<Status> {
     let folder = folder
         .await
         .map_err(|e| Error::input(format!("reading {}: {e}", code.dir.display())))??;
-    let applied = crate::core::db::code_history::applied(&client, code.tool, &folder).await?;
+    let applied =
+        crate::core::db::code_history::applied(&client, target, code.tool, &folder).await?;
     Ok(folder.status(&applied))
 }

@@ -47,7 +47,12 @@ pub(super) fn read(dir: &Path) -> Result<CodeFolder> {
     }
     let migrations = in_graph_order(by_id)?;
     let dir = locations.into_iter().next().unwrap_or_default();
-    Ok(CodeFolder { migrations, history_table: "alembic_version".into(), dir })
+    Ok(CodeFolder {
+        migrations,
+        history_table: "alembic_version".into(),
+        dir,
+        applied_command: None,
+    })
 }
 
 /// The folders holding revision files, from alembic.ini or pyproject.toml.

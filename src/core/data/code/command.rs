@@ -56,16 +56,31 @@ fn alembic(dir: &Path, args: &[&str], path: Option<&std::ffi::OsStr>) -> ToolCom
 /// (the revisions before it have run: the run goes in the tool's order).
 pub fn up(p: &CodeProject, m: &CodeMigration) -> Option<ToolCommand> {
     let path = std::env::var_os("PATH");
-    match p.tool {
-        CodeTool::Knex => Some(knex(&p.dir, &["migrate:up", &m.recorded_as])),
-        CodeTool::Alembic => Some(alembic(&p.dir, &["upgrade", &m.id], path.as_deref())),
-        CodeTool::EfCore | CodeTool::Command => None,
+    match (p.tool, &p.commands) {
+        (CodeTool::Knex, _) => Some(knex(&p.dir, &["migrate:up", &m.recorded_as])),
+        (CodeTool::Alembic, _) => Some(alembic(&p.dir, &["upgrade", &m.id], path.as_deref())),
+        (CodeTool::Command, Some(c)) => Some(super::command_tool::shell(p, &c.up, &m.id, "")),
+        _ => None,
     }
 }
 
 /// Undoes `m` alone: Knex `migrate:down <file>`, Alembic `downgrade` to the revision before
-/// it (`base` for the first; `<rev>-1` where it merges several).
+/// it (`base` for the first; `<rev>-1` where it merges several); a command tool's `down`
+/// with `{previous}` the id before `m` in `list`'s order (or `base`).
 pub fn down(p: &CodeProject, m: &CodeMigration) -> Option<ToolCommand> {
+    down_after(p, m, None)
+}
+
+/// `down`, knowing the migration listed before `m` (a command tool's `{previous}`).
+pub fn down_after(
+    p: &CodeProject,
+    m: &CodeMigration,
+    previous: Option<&CodeMigration>,
+) -> Option<ToolCommand> {
+    if let (CodeTool::Command, Some(c)) = (p.tool, &p.commands) {
+        let prev = previous.map_or(c.base.as_str(), |m| m.id.as_str());
+        return Some(super::command_tool::shell(p, &c.down, &m.id, prev));
+    }
     let path = std::env::var_os("PATH");
     match p.tool {
         CodeTool::Knex => Some(knex(&p.dir, &["migrate:down", &m.recorded_as])),
@@ -116,7 +131,7 @@ mod tests {
     #[test]
     fn knex_uses_the_projects_own_copy_else_npx() {
         let dir = tempfile::tempdir().unwrap();
-        let p = CodeProject { tool: CodeTool::Knex, dir: dir.path().into() };
+        let p = CodeProject { tool: CodeTool::Knex, dir: dir.path().into(), commands: None };
         let up = up(&p, &migration("2024_a", &[])).unwrap();
         assert_eq!(up.display(), "npx knex migrate:up 2024_a.js");
         std::fs::create_dir_all(dir.path().join("node_modules/.bin")).unwrap();
@@ -129,7 +144,7 @@ mod tests {
 
     #[test]
     fn alembic_downgrades_to_the_parent_or_base() {
-        let p = CodeProject { tool: CodeTool::Alembic, dir: PathBuf::from("/p") };
+        let p = CodeProject { tool: CodeTool::Alembic, dir: PathBuf::from("/p"), commands: None };
         let args = |m: &CodeMigration| down(&p, m).unwrap().args.last().cloned().unwrap();
         assert_eq!(args(&migration("b2", &["a1"])), "a1");
         assert_eq!(args(&migration("a1", &[])), "base");

@@ -52,7 +52,7 @@ pub(super) fn read(dir: &Path) -> Result<CodeFolder> {
         let text = read_text(&path)?;
         migrations.push(CodeMigration { id, name, path, text, recorded_as: file, parents: vec![] });
     }
-    Ok(CodeFolder { migrations, history_table: table, dir: folder })
+    Ok(CodeFolder { migrations, history_table: table, dir: folder, applied_command: None })
 }
 
 /// The first `key: '...'` (or `key: path.join(__dirname, '...', ...)`) in the knexfile.

@@ -4,6 +4,7 @@
 
 mod alembic;
 pub mod command;
+mod command_tool;
 mod knex;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +50,21 @@ pub struct CodeProject {
     pub tool: CodeTool,
     /// `tool_dir`: where the knexfile, alembic.ini or .csproj is; the tool runs from here.
     pub dir: PathBuf,
+    /// `tool = "command"`: how to drive it.
+    pub commands: Option<ToolCommands>,
+}
+
+/// `[project.tool_commands]`: shell commands run from `tool_dir` (`sh -c`). `list` prints
+/// the migration ids in order and `applied` the ones the database has, one per line;
+/// `up` and `down` run one, with `{id}` (and `{previous}`: the id before it, or `base`) put in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCommands {
+    pub list: String,
+    pub applied: String,
+    pub up: String,
+    pub down: String,
+    /// What `{previous}` is for the first migration ("0": EF Core's "before everything").
+    pub base: String,
 }
 
 /// One migration as its tool names and orders it.
@@ -80,6 +96,9 @@ pub struct CodeFolder {
     pub history_table: String,
     /// The folder the migrations were read from.
     pub dir: PathBuf,
+    /// `tool = "command"`: the command that prints what the database has applied (in
+    /// place of a history table sluice reads).
+    pub applied_command: Option<command::ToolCommand>,
 }
 
 impl CodeFolder {
@@ -155,10 +174,10 @@ pub fn read(p: &CodeProject) -> Result<CodeFolder> {
     match p.tool {
         CodeTool::Knex => knex::read(&p.dir),
         CodeTool::Alembic => alembic::read(&p.dir),
-        CodeTool::EfCore | CodeTool::Command => Err(Error::input(format!(
-            "tool = \"{}\": reading its migrations is not built yet; knex and alembic are",
-            p.tool
-        ))),
+        CodeTool::Command => command_tool::read(p),
+        CodeTool::EfCore => Err(Error::input(
+            "tool = \"efcore\": use tool = \"command\" with dotnet ef's commands (see the README); sluice cannot run dotnet here",
+        )),
     }
 }
 

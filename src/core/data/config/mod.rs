@@ -289,11 +289,36 @@ impl Project {
                 .map_err(|e| Error::input(format!("[project] {e}")))?;
         let code = match project.tool.as_deref() {
             None => None,
-            Some(t) => Some(crate::core::data::code::CodeProject {
-                tool: crate::core::data::code::CodeTool::parse(t)
-                    .map_err(|e| Error::input(format!("[project] {e}")))?,
-                dir: root.join(project.tool_dir.as_deref().unwrap_or(".")),
-            }),
+            Some(t) => {
+                use crate::core::data::code::{CodeTool, ToolCommands};
+                let tool =
+                    CodeTool::parse(t).map_err(|e| Error::input(format!("[project] {e}")))?;
+                let commands = match (tool, project.tool_commands) {
+                    (CodeTool::Command, Some(c)) => Some(ToolCommands {
+                        list: c.list,
+                        applied: c.applied,
+                        up: c.up,
+                        down: c.down,
+                        base: c.base.unwrap_or_else(|| "0".into()),
+                    }),
+                    (CodeTool::Command, None) => {
+                        return Err(Error::input(
+                            "[project] tool = \"command\" needs [project.tool_commands] with list, applied, up and down",
+                        ))
+                    }
+                    (_, Some(_)) => {
+                        return Err(Error::input(format!(
+                            "[project.tool_commands] is for tool = \"command\"; {t} is run as sluice knows it"
+                        )))
+                    }
+                    (_, None) => None,
+                };
+                Some(crate::core::data::code::CodeProject {
+                    tool,
+                    dir: root.join(project.tool_dir.as_deref().unwrap_or(".")),
+                    commands,
+                })
+            }
         };
         if code.is_none() && project.tool_dir.is_some() {
             return Err(Error::input(

@@ -35,8 +35,20 @@ pub(super) struct RawProject {
     pub(super) tool_history: Option<bool>,
     pub(super) tool: Option<String>,
     pub(super) tool_dir: Option<String>,
+    pub(super) tool_commands: Option<RawToolCommands>,
     pub(super) lock_timeout: Option<String>,
     pub(super) statement_timeout: Option<String>,
+}
+
+/// `[project.tool_commands]` for `tool = "command"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawToolCommands {
+    pub(super) list: String,
+    pub(super) applied: String,
+    pub(super) up: String,
+    pub(super) down: String,
+    pub(super) base: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -32,8 +32,13 @@ pub(super) async fn plan(
     to: Option<&str>,
     allow_out_of_order: bool,
 ) -> Result<(Status, Vec<Item>, Vec<Change>)> {
-    let applied =
-        crate::core::db::code_history::applied(&run.session.client, p.tool, &folder).await?;
+    let applied = crate::core::db::code_history::applied(
+        &run.session.client,
+        &run.session.target,
+        p.tool,
+        &folder,
+    )
+    .await?;
     let status = folder.status(&applied);
     let limit = to.and_then(|t| folder.migrations.iter().position(|m| m.id == t));
     let pending: Vec<Item> = status

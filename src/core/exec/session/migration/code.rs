@@ -63,7 +63,14 @@ impl Session {
         let diff = schema::unified_diff(&before, &after, "schema before", "schema after");
         let run = ToolRun { command: call.command.display(), exit_code, output, schema_diff: diff };
         // The tool's own history says what happened, whatever it printed.
-        let recorded = match code_history::applied(&self.client, call.tool, &call.folder).await {
+        let recorded = match code_history::applied(
+            &self.client,
+            &self.target,
+            call.tool,
+            &call.folder,
+        )
+        .await
+        {
             Ok(applied) => applied.iter().any(|a| a.id == step.version),
             Err(e) => return Err(self.tool_failed(step, e, report, Some(run)).await),
         };
