@@ -79,6 +79,13 @@ async fn knex_applies_one_migration_at_a_time_under_sluices_run() {
     let ledger = count(&db, "SELECT count(*) FROM sluice.history WHERE success").await;
     assert_eq!(ledger, 2, "the ledger records each migration the tool ran");
 
+    // Knex's own lock is respected: held, sluice does not run beside it.
+    let c = db.client().await;
+    c.batch_execute("UPDATE knex_migrations_lock SET is_locked = 1").await.unwrap();
+    let locked = sluice(&p, &["apply"]);
+    assert_eq!(locked.code, 1, "{}{}", locked.stdout, locked.stderr);
+    assert!(locked.stderr.contains("Knex's own lock is held"), "{}", locked.stderr);
+    c.batch_execute("UPDATE knex_migrations_lock SET is_locked = 0").await.unwrap();
     // The rest: the CONCURRENTLY index, which Knex runs outside a transaction.
     let text = sluice(&p, &["apply"]);
     assert_eq!(text.code, 0, "{}{}", text.stdout, text.stderr);
@@ -417,4 +424,54 @@ url = "{}"
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("no_such_table"), "{}", out.stderr);
     assert_eq!(states(&p), ["applied", "applied", "pending"], "002 ran again, 003 did not");
+}
+
+/// The operator's cancel while the tool waits on a lock: its statement is cancelled on the
+/// server, the tool stops, the run ends cancelled, and the tool recorded nothing.
+#[tokio::test]
+async fn a_cancel_stops_the_tool_and_its_migration_is_not_recorded() {
+    use sluice::core::exec::{self, ApplyOptions, Control};
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "lock_timeout = \"60s\"");
+    assert_eq!(sluice(&p, &["apply", "--to", "20240101090000_create_accounts"]).code, 0);
+    let blocker = db.client().await;
+    blocker.batch_execute("BEGIN; SELECT count(*) FROM accounts").await.unwrap();
+    let project = sluice::core::data::config::Project::load(Some(p.root())).unwrap();
+    let interrupt = exec::Interrupt::new();
+    let ctl = Control { events: None, interrupt: Some(interrupt.clone()) };
+    let run = tokio::spawn(async move {
+        let env = project.environment(None).unwrap().clone();
+        exec::apply(&project, &env, &ApplyOptions::default(), ctl).await
+    });
+    let c = db.client().await;
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice/%/tool' AND wait_event_type = 'Lock'";
+    let mut seen = false;
+    for _ in 0..300 {
+        let n: i64 = c.query_one(waiting, &[]).await.unwrap().get(0);
+        if n > 0 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "knex's session waits for the lock under sluice's application_name");
+    let started = Instant::now();
+    interrupt.cancel().await.unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15), "stopped, not waited out");
+    assert_eq!(report.outcome, "cancelled", "{:?}", report.error);
+    let left: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice/%/tool'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the tool's sessions are gone");
+    blocker.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(states(&p), ["applied", "pending", "pending"], "knex recorded nothing");
 }

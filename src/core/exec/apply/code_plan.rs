@@ -39,6 +39,7 @@ pub(super) async fn plan(
         &folder,
     )
     .await?;
+    knex_lock_free(run, p, &folder).await?;
     let status = folder.status(&applied);
     let limit = to.and_then(|t| folder.migrations.iter().position(|m| m.id == t));
     let pending: Vec<Item> = status
@@ -99,4 +100,29 @@ pub(super) async fn plan(
         });
     }
     Ok((status, pending, steps))
+}
+
+/// Knex's own lock (`<tableName>_lock`, is_locked = 1) held: another knex run is on, or one
+/// died holding it. sluice respects it rather than run beside it.
+async fn knex_lock_free(run: &Run, p: &CodeProject, folder: &CodeFolder) -> Result<()> {
+    if p.tool != crate::core::data::code::CodeTool::Knex {
+        return Ok(());
+    }
+    let table = format!("{}_lock", folder.history_table);
+    let c = &run.session.client;
+    let exists: bool = c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await?.get(0);
+    if !exists {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE is_locked = 1",
+        crate::core::data::sql::quote_ident(&table)
+    );
+    let held: i64 = c.query_one(&sql, &[]).await?.get(0);
+    if held > 0 {
+        return Err(Error::guard(format!(
+            "Knex's own lock is held ({table}.is_locked = 1): another knex run is going on, or one stopped holding it; when none runs, `knex migrate:unlock` frees it"
+        )));
+    }
+    Ok(())
 }
