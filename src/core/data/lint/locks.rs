@@ -50,39 +50,7 @@ pub fn expected_locks(stmt: &Statement) -> Vec<(LockMode, String)> {
             vec![(ShareUpdateExclusive, rel(x.relation.as_ref()))]
         }
         NodeEnum::IndexStmt(x) => vec![(Share, rel(x.relation.as_ref()))],
-        NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectIndex as i32 => {
-            let name = d
-                .objects
-                .first()
-                .and_then(|o| match &o.node {
-                    Some(NodeEnum::List(l)) => l.items.last().and_then(|n| match &n.node {
-                        Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-                        _ => None,
-                    }),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let mode = if d.concurrent { ShareUpdateExclusive } else { AccessExclusive };
-            vec![(mode, format!("the table of index {name}"))]
-        }
-        NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectTable as i32 => d
-            .objects
-            .iter()
-            .filter_map(|o| match &o.node {
-                Some(NodeEnum::List(l)) => Some(
-                    l.items
-                        .iter()
-                        .filter_map(|n| match &n.node {
-                            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>()
-                        .join("."),
-                ),
-                _ => None,
-            })
-            .map(|t| (AccessExclusive, t))
-            .collect(),
+        NodeEnum::DropStmt(d) => drop_locks(d),
         NodeEnum::ReindexStmt(r) if has(&r.params, "concurrently") => {
             vec![(ShareUpdateExclusive, rel(r.relation.as_ref()))]
         }
@@ -137,18 +105,49 @@ pub fn expected_locks(stmt: &Statement) -> Vec<(LockMode, String)> {
         NodeEnum::UpdateStmt(u) => vec![(RowExclusive, rel(u.relation.as_ref()))],
         NodeEnum::DeleteStmt(d) => vec![(RowExclusive, rel(d.relation.as_ref()))],
         NodeEnum::InsertStmt(i) => vec![(RowExclusive, rel(i.relation.as_ref()))],
-        NodeEnum::LockStmt(l) => {
-            let mode = LockMode::ALL.get((l.mode as usize).saturating_sub(1)).copied();
-            l.relations
-                .iter()
-                .filter_map(|r| match (&r.node, mode) {
-                    (Some(NodeEnum::RangeVar(v)), Some(m)) => Some((m, rel(Some(v)))),
-                    _ => None,
-                })
-                .collect()
-        }
+        NodeEnum::LockStmt(l) => lock_table(l),
         _ => Vec::new(),
     }
+}
+
+/// DROP INDEX locks the index's table (named indirectly); DROP TABLE each table.
+fn drop_locks(d: &protobuf::DropStmt) -> Vec<(LockMode, String)> {
+    let names = d.objects.iter().filter_map(|o| match &o.node {
+        Some(NodeEnum::List(l)) => Some(
+            l.items
+                .iter()
+                .filter_map(|n| match &n.node {
+                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    });
+    if d.remove_type == ObjectType::ObjectIndex as i32 {
+        let index = names.into_iter().next().and_then(|n| n.last().cloned()).unwrap_or_default();
+        let mode =
+            if d.concurrent { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
+        return vec![(mode, format!("the table of index {index}"))];
+    }
+    if d.remove_type == ObjectType::ObjectTable as i32 {
+        return names.map(|n| (LockMode::AccessExclusive, n.join("."))).collect();
+    }
+    Vec::new()
+}
+
+/// LOCK TABLE: the mode it names (AccessShareLock = 1 ... AccessExclusiveLock = 8).
+fn lock_table(l: &protobuf::LockStmt) -> Vec<(LockMode, String)> {
+    let Some(mode) = LockMode::ALL.get((l.mode as usize).saturating_sub(1)).copied() else {
+        return Vec::new();
+    };
+    l.relations
+        .iter()
+        .filter_map(|r| match &r.node {
+            Some(NodeEnum::RangeVar(v)) => Some((mode, rel(Some(v)))),
+            _ => None,
+        })
+        .collect()
 }
 
 /// ALTER TABLE takes the strongest of its subcommands' levels (AlterTableGetLockLevel);

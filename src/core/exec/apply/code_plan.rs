@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::core::data::code::{self, command, CodeFolder, CodeProject};
 use crate::core::data::plan::{Direction, Item, Status};
-use crate::core::error::{Error, Refusal, Result};
+use crate::core::error::{Error, Result};
 use crate::core::exec::session::migration::{Change, CodeCall};
 use crate::core::exec::session::run::Run;
 
@@ -53,17 +53,7 @@ pub(super) async fn plan(
         .map(|(_, item)| item.clone())
         .collect();
     if !allow_out_of_order {
-        let late: Vec<String> =
-            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
-        if !late.is_empty() {
-            return Err(Error::refused(
-                Refusal::OutOfOrder,
-                format!(
-                    "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
-                    late.join(", ")
-                ),
-            ));
-        }
+        super::pipeline::refuse_out_of_order(&pending)?;
     }
     let folder = Arc::new(folder);
     let mut steps = Vec::new();

@@ -70,17 +70,7 @@ async fn plan(
     let pending: Vec<Item> =
         status.pending().filter(|i| to.is_none_or(|t| &i.version <= t)).cloned().collect();
     if !opts.allow_out_of_order {
-        let late: Vec<String> =
-            pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
-        if !late.is_empty() {
-            return Err(Error::refused(
-                Refusal::OutOfOrder,
-                format!(
-                    "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
-                    late.join(", ")
-                ),
-            ));
-        }
+        refuse_out_of_order(&pending)?;
     }
     let mut steps = Vec::new();
     for item in &pending {
@@ -89,6 +79,21 @@ async fn plan(
         }
     }
     Ok((status, pending, steps))
+}
+
+/// Pending migrations older than the newest applied one run only when allowed.
+pub(super) fn refuse_out_of_order(pending: &[Item]) -> Result<()> {
+    let late: Vec<String> = pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
+    if late.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(
+        Refusal::OutOfOrder,
+        format!(
+            "pending migrations older than the newest applied one (out of order): {}; check they are safe to run now, then allow them",
+            late.join(", ")
+        ),
+    ))
 }
 
 /// The guards the operator allowed past when starting the run, for its record.

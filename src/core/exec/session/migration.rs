@@ -267,15 +267,18 @@ impl Session {
             statements: step.statements.len(),
             source: step.source.into(),
         });
-        if let Some(call) = &step.code {
-            let report = self.run_tool(step, call).await?;
-            self.emit(Event::MigrationFinished {
+        let finished = |s: &Self, report: MigrationReport| {
+            s.emit(Event::MigrationFinished {
                 version: step.version.clone(),
                 direction: step.direction.as_str().into(),
                 duration_ms: report.duration_ms,
                 rehearsed: false,
             });
-            return Ok(report);
+            report
+        };
+        if let Some(call) = &step.code {
+            let report = self.run_tool(step, call).await?;
+            return Ok(finished(self, report));
         }
         let mut attempt = 0;
         loop {
@@ -285,15 +288,7 @@ impl Session {
                 self.try_statementwise(step, attempt).await
             };
             match result {
-                Ok(report) => {
-                    self.emit(Event::MigrationFinished {
-                        version: step.version.clone(),
-                        direction: step.direction.as_str().into(),
-                        duration_ms: report.duration_ms,
-                        rehearsed: false,
-                    });
-                    return Ok(report);
-                }
+                Ok(report) => return Ok(finished(self, report)),
                 Err(Attempt::LockTimeout(mut f)) if attempt < self.lock_retries => {
                     self.name_blockers(step, &mut f).await;
                     attempt += 1;

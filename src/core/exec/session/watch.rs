@@ -63,6 +63,17 @@ pub(crate) enum Watched {
     App(String),
 }
 
+/// The backend to watch now: ours, or the tool's busiest session.
+async fn watched_pid(who: &Watched, client: &Client) -> Option<i32> {
+    match who {
+        Watched::Backend(pid) => Some(*pid),
+        Watched::App(name) => {
+            let r = client.query_opt(ACTIVE_BY_APP, &[name]).await;
+            r.ok().flatten().map(|r| r.get::<_, i32>(0))
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn watch(
     target: Target,
@@ -96,17 +107,9 @@ pub(crate) async fn watch(
     let mut last: Vec<i32> = Vec::new();
     let mut tick = 0u32;
     loop {
-        let pid = match &who {
-            Watched::Backend(pid) => Some(*pid),
-            Watched::App(name) => {
-                let by_app: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [name];
-                tokio::select! {
-                    _ = &mut stop => return,
-                    r = client.query_opt(ACTIVE_BY_APP, &by_app) => {
-                        r.ok().flatten().map(|r| r.get::<_, i32>(0))
-                    }
-                }
-            }
+        let pid = tokio::select! {
+            _ = &mut stop => return,
+            p = watched_pid(&who, client) => p,
         };
         let Some(pid) = pid else {
             tokio::select! {
