@@ -475,3 +475,31 @@ async fn a_cancel_stops_the_tool_and_its_migration_is_not_recorded() {
     blocker.batch_execute("COMMIT").await.unwrap();
     assert_eq!(states(&p), ["applied", "pending", "pending"], "knex recorded nothing");
 }
+
+/// A knexfile that picks its own database (here: the server's `postgres`, as a per-env
+/// block of defaults would) is refused before anything runs: the tool's probe never shows
+/// up on the environment's database (seen in 18F/analytics-reporter-api's knexfile, which
+/// reads POSTGRES_HOST and friends).
+#[tokio::test]
+async fn a_knexfile_that_connects_elsewhere_is_refused_before_anything_runs() {
+    if tool("node_modules/.bin/knex").is_none() {
+        return;
+    }
+    let db = fresh_db().await;
+    let p = project(&db, "knex", "");
+    std::fs::write(
+        p.root().join("knexfile.js"),
+        "const path = require('path');\nmodule.exports = {\n  client: 'pg',\n  connection: { database: 'postgres' },\n  migrations: { directory: path.join(__dirname, 'db', 'migrations') },\n};\n",
+    )
+    .unwrap();
+    let out = sluice(&p, &["apply"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("knex did not connect to dev's database"), "{}", out.stderr);
+    let c = crate::support::admin().await;
+    let elsewhere: bool = c
+        .query_one("SELECT to_regclass('public.accounts') IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!elsewhere, "nothing ran on the other database");
+}

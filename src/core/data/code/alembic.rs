@@ -78,8 +78,18 @@ fn version_locations(dir: &Path) -> Result<Vec<PathBuf>> {
     match versions {
         Some(v) => Ok(v.split([' ', ',', ';', ':']).filter(|s| !s.is_empty()).map(here).collect()),
         None => {
-            let script = script
-                .ok_or_else(|| Error::input(format!("{}: no script_location", ini.display())))?;
+            // Flask-Migrate writes no script_location: it passes the folder of alembic.ini
+            // (which holds env.py and versions/) at run time.
+            let script = match script {
+                Some(s) => s,
+                None if dir.join("env.py").is_file() && dir.join("versions").is_dir() => ".".into(),
+                None => {
+                    return Err(Error::input(format!(
+                        "{}: no script_location, and no env.py and versions/ beside it",
+                        ini.display()
+                    )))
+                }
+            };
             Ok(vec![here(&script).join("versions")])
         }
     }
@@ -199,5 +209,24 @@ mod tests {
         w("d4_lost.py", "revision = 'd4'\ndown_revision = 'zz'\n");
         let e = read(d.path()).unwrap_err();
         assert!(e.message.contains("d4_lost.py: down_revision zz"), "{}", e.message);
+    }
+
+    /// Flask-Migrate's alembic.ini has no script_location: the folder holding it (with
+    /// env.py and versions/) is the script location (seen in getredash/redash).
+    #[test]
+    fn a_flask_migrate_folder_is_its_own_script_location() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("alembic.ini"), "[alembic]\n\n[loggers]\nkeys = root\n")
+            .unwrap();
+        assert!(read(d.path()).unwrap_err().message.contains("no script_location"));
+        std::fs::write(d.path().join("env.py"), "").unwrap();
+        std::fs::create_dir(d.path().join("versions")).unwrap();
+        std::fs::write(
+            d.path().join("versions/a1_init.py"),
+            "revision = 'a1'\ndown_revision = None\n",
+        )
+        .unwrap();
+        let f = read(d.path()).unwrap();
+        assert_eq!(f.migrations.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a1"]);
     }
 }

@@ -96,6 +96,18 @@ pub fn down_after(
     }
 }
 
+/// A read-only call that makes the tool connect the way its migrations will (Knex
+/// `migrate:currentVersion`, Alembic `current`): sluice watches for it on the environment's
+/// database before letting the tool change anything. None for a command tool.
+pub fn probe(p: &CodeProject) -> Option<ToolCommand> {
+    let path = std::env::var_os("PATH");
+    match p.tool {
+        CodeTool::Knex => Some(knex(&p.dir, &["migrate:currentVersion"])),
+        CodeTool::Alembic => Some(alembic(&p.dir, &["current"], path.as_deref())),
+        CodeTool::EfCore | CodeTool::Command => None,
+    }
+}
+
 /// The SQL Alembic would run for `m` alone, printed without a database (offline mode:
 /// `alembic upgrade <parent>:<rev> --sql`), for the lint. None where Alembic cannot print
 /// one revision alone (a merge of several) and for tools that print no SQL.

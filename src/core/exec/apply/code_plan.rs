@@ -40,6 +40,7 @@ pub(super) async fn plan(
     )
     .await?;
     knex_lock_free(run, p, &folder).await?;
+    tool_reaches_this_database(run, p).await?;
     let status = folder.status(&applied);
     let limit = to.and_then(|t| folder.migrations.iter().position(|m| m.id == t));
     let pending: Vec<Item> = status
@@ -112,6 +113,72 @@ async fn knex_lock_free(run: &Run, p: &CodeProject, folder: &CodeFolder) -> Resu
     if held > 0 {
         return Err(Error::guard(format!(
             "Knex's own lock is held ({table}.is_locked = 1): another knex run is going on, or one stopped holding it; when none runs, `knex migrate:unlock` frees it"
+        )));
+    }
+    Ok(())
+}
+
+/// Before the tool changes anything: it must connect to this environment's database. A
+/// knexfile or env.py that reads its own variables (POSTGRES_HOST, a per-NODE_ENV block)
+/// would run the migrations somewhere else. The tool's probe runs under a name of its own;
+/// sluice looks for that session on its own connection while it runs.
+async fn tool_reaches_this_database(run: &Run, p: &CodeProject) -> Result<()> {
+    let Some(probe) = command::probe(p) else { return Ok(()) };
+    let s = &run.session;
+    let app = format!("sluice/{}/probe", run.report.run_id);
+    let mut cmd = crate::core::db::tools::code_tool_process(
+        &s.target,
+        &probe,
+        &app,
+        s.lock_timeout_ms,
+        s.statement_timeout_ms,
+    );
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        Error::database(format!("cannot start {} in {}: {e}", probe.display(), probe.dir.display()))
+    })?;
+    let finished = child.wait_with_output();
+    tokio::pin!(finished);
+    let mut seen = false;
+    let by_app: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&app];
+    let out = loop {
+        tokio::select! {
+            out = &mut finished => break out,
+            row = s.client.query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+                &by_app,
+            ) => {
+                if row.is_ok_and(|r| r.get::<_, i64>(0) > 0) {
+                    seen = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+    };
+    let out = out.map_err(|e| Error::database(format!("{}: {e}", probe.display())))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("at "))
+            .unwrap_or("");
+        return Err(Error::database(format!(
+            "{} cannot reach the database ({}): {last}",
+            p.tool,
+            probe.display()
+        )));
+    }
+    if !seen {
+        return Err(Error::guard(format!(
+            "{} did not connect to {}'s database ({} ran, but no session of it showed up there): its config must take the connection from DATABASE_URL or libpq's PG* variables, which sluice sets for the environment",
+            p.tool,
+            run.env().name,
+            probe.display()
         )));
     }
     Ok(())

@@ -53,7 +53,7 @@ fn blocker(r: &Row) -> Blocker {
 const REPORT_EVERY: u32 = 5;
 
 /// The busiest session of a child tool, found by the application_name sluice gave it.
-const ACTIVE_BY_APP: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+const ACTIVE_BY_APP: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() \
      AND state NOT IN ('idle') ORDER BY xact_start NULLS LAST LIMIT 1";
 
 /// Whom the watch follows: sluice's own backend, or the sessions of a tool it runs.
