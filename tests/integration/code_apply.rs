@@ -496,10 +496,7 @@ async fn a_knexfile_that_connects_elsewhere_is_refused_before_anything_runs() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("knex did not connect to dev's database"), "{}", out.stderr);
     let c = crate::support::admin().await;
-    let elsewhere: bool = c
-        .query_one("SELECT to_regclass('public.accounts') IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let elsewhere: bool =
+        c.query_one("SELECT to_regclass('public.accounts') IS NOT NULL", &[]).await.unwrap().get(0);
     assert!(!elsewhere, "nothing ran on the other database");
 }
