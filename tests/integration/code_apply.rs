@@ -447,7 +447,9 @@ async fn a_cancel_stops_the_tool_and_its_migration_is_not_recorded() {
         exec::apply(&project, &env, &ApplyOptions::default(), ctl).await
     });
     let c = db.client().await;
-    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice/%/tool' AND wait_event_type = 'Lock'";
+    let waiting =
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice/%/tool' \
+                   AND wait_event_type = 'Lock' AND datname = current_database()";
     let mut seen = false;
     for _ in 0..300 {
         let n: i64 = c.query_one(waiting, &[]).await.unwrap().get(0);
@@ -463,14 +465,17 @@ async fn a_cancel_stops_the_tool_and_its_migration_is_not_recorded() {
     let report = run.await.unwrap().unwrap();
     assert!(started.elapsed() < Duration::from_secs(15), "stopped, not waited out");
     assert_eq!(report.outcome, "cancelled", "{:?}", report.error);
-    let left: i64 = c
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice/%/tool'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    // The tool's backend goes once its process has: give the server a moment to see it.
+    let tool_sessions = "SELECT count(*) FROM pg_stat_activity \
+                         WHERE application_name LIKE 'sluice/%/tool' AND datname = current_database()";
+    let mut left = 1;
+    for _ in 0..100 {
+        left = c.query_one(tool_sessions, &[]).await.unwrap().get::<_, i64>(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(left, 0, "the tool's sessions are gone");
     blocker.batch_execute("COMMIT").await.unwrap();
     assert_eq!(states(&p), ["applied", "pending", "pending"], "knex recorded nothing");
