@@ -144,13 +144,17 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
     let mut st = Seen::default();
     let mut hits = Vec::new();
     for (i, stmt) in m.statements.iter().enumerate() {
+        text_checks(m, &st, i, stmt, &mut hits);
+        if !needs_tree(stmt, &st) {
+            continue;
+        }
         let parsed = match parser::parse(&stmt.text) {
             Ok(p) => p,
             Err(_) => continue, // split already parsed the file; a lone failure is not ours to report twice
         };
         for raw in &parsed.protobuf.stmts {
             if let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
-                statement(m, &mut st, i, stmt, node, &mut hits);
+                statement(m, &mut st, i, node, &mut hits);
             }
         }
     }
@@ -191,6 +195,39 @@ pub fn analyze(m: &Migration) -> Vec<Hit> {
         }
     }
     hits
+}
+
+/// What the statement's text and keywords alone tell: names too long, and what cannot run
+/// in the transaction it would run in.
+fn text_checks(m: &Migration, st: &Seen, i: usize, stmt: &Statement, hits: &mut Vec<Hit>) {
+    let mut at = At { m, i, hits };
+    if let Some(name) = super::names::too_long(&stmt.text) {
+        at.hit("identifier-too-long", name, None);
+    }
+    if m.transactional || st.explicit_tx.is_some() {
+        if let Some(why) = stmt.needs_no_transaction() {
+            at.hit("non-transactional-in-transaction", why.to_string(), None);
+        }
+    }
+}
+
+/// Whether a rule could look at the statement's parse tree. Parsing is most of the lint's
+/// time; comments, grants, functions, procedures and views are never findings (their
+/// bodies are data), and an INSERT or SELECT only with a WITH clause (a DELETE or UPDATE in
+/// it) or after this migration added an enum value (using it too early).
+fn needs_tree(stmt: &Statement, st: &Seen) -> bool {
+    let k = |i: usize| stmt.keywords.get(i).map(String::as_str);
+    let has = |w: &str| stmt.keywords.iter().any(|x| x == w);
+    let created = match (k(1), k(2), k(3)) {
+        (Some("OR"), Some("REPLACE"), third) => third,
+        (second, _, _) => second,
+    };
+    match (k(0), created) {
+        (Some("COMMENT" | "GRANT" | "REVOKE"), _) => false,
+        (Some("CREATE"), Some("FUNCTION" | "PROCEDURE" | "VIEW")) => false,
+        (Some("INSERT" | "SELECT" | "VALUES"), _) => has("WITH") || !st.new_enum_values.is_empty(),
+        _ => true,
+    }
 }
 
 /// One statement being judged: the migration, its place, and where its hits go.
@@ -237,25 +274,9 @@ pub(super) fn existing(st: &Seen, rv: Option<&protobuf::RangeVar>) -> bool {
     !n.is_empty() && !st.created_tables.contains(&n)
 }
 
-fn statement(
-    m: &Migration,
-    st: &mut Seen,
-    i: usize,
-    stmt: &Statement,
-    node: &NodeEnum,
-    hits: &mut Vec<Hit>,
-) {
+fn statement(m: &Migration, st: &mut Seen, i: usize, node: &NodeEnum, hits: &mut Vec<Hit>) {
     use super::statements as s;
-    let in_tx = m.transactional || st.explicit_tx.is_some();
     let mut at = At { m, i, hits };
-    if let Some(name) = super::names::too_long(&stmt.text) {
-        at.hit("identifier-too-long", name, None);
-    }
-    if in_tx {
-        if let Some(why) = stmt.needs_no_transaction() {
-            at.hit("non-transactional-in-transaction", why.to_string(), None);
-        }
-    }
     match node {
         NodeEnum::TransactionStmt(t) => s::transaction(&mut at, st, t.kind),
         NodeEnum::VariableSetStmt(v) if v.name.eq_ignore_ascii_case("lock_timeout") => {
@@ -312,7 +333,10 @@ fn statement(
             at.hit_on("refresh-matview-non-concurrently", view, None, objects);
         }
         NodeEnum::RenameStmt(r) => s::rename(&mut at, st, r),
-        NodeEnum::AlterEnumStmt(e) => s::alter_enum(&mut at, st, e, in_tx),
+        NodeEnum::AlterEnumStmt(e) => {
+            let in_tx = m.transactional || st.explicit_tx.is_some();
+            s::alter_enum(&mut at, st, e, in_tx)
+        }
         NodeEnum::AlterTableStmt(a) => s::alter_table(&mut at, st, a),
         NodeEnum::AlterDomainStmt(d) => s::alter_domain(&mut at, d),
         NodeEnum::CreateDomainStmt(d) => s::create_domain(&mut at, d),
@@ -332,6 +356,19 @@ fn enum_use(at: &mut At, st: &Seen, node: &NodeEnum) {
                     return;
                 }
             }
+        }
+    }
+    // The tree walk passes over VALUES lists: the statement's string constants, as
+    // PostgreSQL's scanner reads them, cover those.
+    let text = &at.m.statements[at.i].text;
+    let Ok(tokens) = parser::scan_tokens(text) else { return };
+    for t in tokens.iter().filter(|t| t.token == protobuf::Token::Sconst as i32) {
+        let Some(lit) = text.get(t.start as usize..t.end as usize) else { continue };
+        let value =
+            lit.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')).map(|v| v.replace("''", "'"));
+        if let Some(v) = value.filter(|v| st.new_enum_values.contains(v)) {
+            at.hit("enum-value-used-in-same-transaction", v, None);
+            return;
         }
     }
 }

@@ -467,3 +467,22 @@ fn dropping_what_the_run_created_is_not_a_danger_but_dropping_what_exists_is() {
     assert!(live.contains(&("drop-index-non-concurrently", Severity::Warning)), "{live:?}");
     assert!(live.iter().any(|(r, s)| *r == "reindex-non-concurrently" && *s >= Severity::Warning));
 }
+
+/// Statements the lint does not parse (no rule could look at their tree) still get what
+/// their text tells, and an INSERT or SELECT is parsed when a rule could look at it.
+#[test]
+fn statements_passed_over_by_the_parser_lose_no_finding() {
+    fires(
+        "enum-value-used-in-same-transaction",
+        "ALTER TYPE s ADD VALUE 'x';\nINSERT INTO t (st) VALUES ('x');",
+    );
+    fires("delete-without-where", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d;");
+    fires(
+        "identifier-too-long",
+        &format!("COMMENT ON TABLE t IS 'x';\nCREATE VIEW {} AS SELECT 1;", "v".repeat(64)),
+    );
+    silent(
+        "delete-without-where",
+        "CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$;",
+    );
+}
