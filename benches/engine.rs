@@ -1,169 +1,155 @@
-//! Engine benchmarks against a throwaway cluster. Prints figures; asserts nothing about time.
+//! Engine benchmarks against throwaway clusters. Prints figures; asserts nothing about time.
 //!
-//! 1. Apply 500 generated migrations (CREATE TABLE + INSERT each) with sluice, against psql
-//!    running the same files one transaction each over one connection. Reports the ratio;
-//!    then the same as no-transaction files, against psql in autocommit.
-//! 2. `sluice status` on 5,000 migrations with 5,000 ledger rows: wall time and peak RSS.
+//! 1. Apply speed: the same generated migrations (CREATE TABLE + a 50-row INSERT each)
+//!    applied by psql (one session), sluice, and, when installed, sqlx-cli and dbmate, each
+//!    on a fresh database, in alternating rounds: one transaction per migration, and with
+//!    every statement on its own (no-transaction); over the local socket and through a
+//!    proxy adding 1 ms each way; on a cluster with fsync off (the client's own cost shows),
+//!    then on one with PostgreSQL's default durability. Medians, and ratios to psql.
+//! 2. The fixed cost of a run on the example project (`migrations/`): nothing pending, and
+//!    one pending migration, by stage.
+//! 3. `sluice status` on 5,000 migrations with 5,000 ledger rows: wall time and peak RSS.
+//!
+//! BENCH_ROUNDS (5), BENCH_COUNT (500), BENCH_ONLY=apply|fixed|status, BENCH_DURABILITY=
+//! off|on|both (both).
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sluice::core::data::config::Project;
 use sluice::core::db::cluster::Cluster;
-use sluice::core::exec::{self, ApplyOptions};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{median, run_measured};
+use common::peers::{Link, Runners, Tool, Workload};
+use common::{fixed_cost, median, run_measured};
 
-fn write_project(dir: &Path, url: &str, count: usize, body: impl Fn(usize) -> String) {
-    let m = dir.join("migrations");
-    std::fs::create_dir_all(&m).unwrap();
-    for i in 1..=count {
-        std::fs::write(m.join(format!("{i:05}_m{i}.up.sql")), body(i)).unwrap();
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Each tool on a fresh database per round, the order turned each round.
+fn compare(
+    cluster: &Cluster,
+    runners: &Runners,
+    work: &Path,
+    link: &Link,
+    label: &str,
+    w: &Workload,
+    rounds: usize,
+) {
+    let tools = runners.tools();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
+    let mut sluice_migrations: Vec<f64> = Vec::new();
+    let tag = label.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    for r in 0..rounds {
+        for k in 0..tools.len() {
+            let t = (k + r) % tools.len();
+            let tool = tools[t];
+            let db = format!("b_{tag}_{}_{r}", tool.name().replace('-', "_"));
+            cluster.psql("postgres", &format!("CREATE DATABASE {db}")).unwrap();
+            let dir = work.join(&db);
+            w.write(tool, &dir, &link.url(Tool::Sluice, &db));
+            // What CREATE DATABASE wrote is flushed before the clock starts.
+            cluster.psql("postgres", "CHECKPOINT").unwrap();
+            let (took, migrations) = common::peers::run(runners, tool, &dir, link, &db);
+            times[t].push(took);
+            sluice_migrations.extend(migrations);
+            cluster.psql("postgres", &format!("DROP DATABASE {db}")).unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    let psql = median(times[0].clone()).as_secs_f64();
+    println!("{label} ({rounds} rounds, median, ratio to psql):");
+    for (t, tool) in tools.iter().enumerate() {
+        let m = median(times[t].clone()).as_secs_f64();
+        let all: Vec<String> =
+            times[t].iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).collect();
+        println!(
+            "  {:<9} {:>8.1} ms  {:>5.2}x   [{} ms]",
+            tool.name(),
+            m * 1e3,
+            m / psql,
+            all.join(", ")
+        );
+    }
+    if !sluice_migrations.is_empty() {
+        sluice_migrations.sort_by(|a, b| a.total_cmp(b));
+        let m = sluice_migrations[sluice_migrations.len() / 2];
+        println!("  (sluice's own report: the migrations took {m:.1} ms of its run, median)");
+    }
+}
+
+fn apply_speed(durable: bool, runners: &Runners, rounds: usize, count: usize) {
+    // fsync off on a tmpfs where there is one: creating 1,000 tables is then no file system
+    // work, and what is left is the client's (on this machine's ext4, inode allocation after
+    // the last round's DROP DATABASE took most of the time, and varied run to run).
+    let shm = Path::new("/dev/shm");
+    let cluster = match (durable, shm.is_dir()) {
+        (true, _) => Cluster::start_durable(),
+        (false, true) => Cluster::start_under(shm),
+        (false, false) => Cluster::start(),
+    }
+    .expect("cluster");
+    let work = tempfile::tempdir().unwrap();
+    cluster.psql("postgres", "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'").unwrap();
+    let durability = match (durable, shm.is_dir()) {
+        (true, _) => "fsync on",
+        (false, true) => "fsync off, tmpfs",
+        (false, false) => "fsync off",
+    };
+    let proxied = common::latency::proxy(cluster.port, Duration::from_millis(1));
+    let links = [
+        (
+            "local socket",
+            Link::Socket { dir: cluster.socket_dir().to_path_buf(), port: cluster.port },
+        ),
+        (
+            "1 ms each way",
+            Link::Tcp { port: proxied, user: "bench".into(), password: "bench".into() },
+        ),
+    ];
+    for (where_, link) in &links {
+        for transactional in [true, false] {
+            let w = Workload { count, transactional };
+            let kind = if transactional { "transactional" } else { "no-transaction" };
+            let label = format!("apply {count} {kind} migrations, {where_}, {durability}");
+            compare(&cluster, runners, work.path(), link, &label, &w, rounds);
+        }
+    }
+}
+
+fn status(cluster: &Cluster, work: &Path) {
+    let n = 5000;
+    cluster.psql("postgres", "CREATE DATABASE bench_status").unwrap();
+    let dir = work.join("status");
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    for i in 1..=n {
+        std::fs::write(
+            dir.join("migrations").join(format!("{i:05}_m{i}.up.sql")),
+            format!("SELECT {i};\n"),
+        )
+        .unwrap();
     }
     std::fs::write(
         dir.join("sluice.toml"),
-        format!("[environments.bench]\ntier = \"development\"\nurl = \"{url}\"\n"),
+        format!(
+            "[environments.bench]\ntier = \"development\"\nurl = \"{}\"\n",
+            cluster.url("bench_status")
+        ),
     )
     .unwrap();
-}
-
-fn small(i: usize) -> String {
-    format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} VALUES (1, 'row {i}');\n")
-}
-
-fn no_transaction(i: usize) -> String {
-    format!("-- sluice:no-transaction\n{}", small(i))
-}
-
-fn psql_run(cluster: &Cluster, conn: &str, dir: &Path, count: usize, wrap: bool) -> Duration {
-    // One psql process, one connection, one transaction per file as a careful script would
-    // (or autocommit, for no-transaction files).
-    let mut script = String::new();
-    for i in 1..=count {
-        let f = dir.join("migrations").join(format!("{i:05}_m{i}.up.sql"));
-        if wrap {
-            script.push_str(&format!("BEGIN;\n\\i {}\nCOMMIT;\n", f.display()));
-        } else {
-            script.push_str(&format!("\\i {}\n", f.display()));
-        }
-    }
-    let path = dir.join("all.psql");
-    std::fs::write(&path, script).unwrap();
-    let t = Instant::now();
-    let out = Command::new(cluster.bin.join("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-f"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let d = t.elapsed();
-    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
-    d
-}
-
-async fn sluice_run(dir: &Path) -> Duration {
-    let project = Project::load(Some(dir)).unwrap();
-    let env = project.environment(None).unwrap();
-    let t = Instant::now();
-    let report = exec::apply(&project, env, &ApplyOptions::default(), exec::Control::default())
-        .await
-        .unwrap();
-    let d = t.elapsed();
-    assert!(report.error.is_none(), "{:?}", report.error);
-    d
-}
-
-/// sluice against psql on the same generated files, each on fresh databases, alternating.
-struct Compare<'a> {
-    cluster: &'a Cluster,
-    work: &'a Path,
-    rounds: usize,
-    url: &'a dyn Fn(&str) -> String,
-}
-
-impl Compare<'_> {
-    async fn run(
-        &self,
-        what: &str,
-        tag: &str,
-        count: usize,
-        body: fn(usize) -> String,
-        wrap: bool,
-    ) {
-        let (mut ps, mut sl) = (Vec::new(), Vec::new());
-        for r in 0..self.rounds {
-            let (pdb, sdb) = (format!("bench_{tag}_psql_{r}"), format!("bench_{tag}_sluice_{r}"));
-            for db in [&pdb, &sdb] {
-                self.cluster.psql("postgres", &format!("CREATE DATABASE {db}")).unwrap();
-                write_project(&self.work.join(db), &(self.url)(db), count, body);
-            }
-            ps.push(psql_run(self.cluster, &(self.url)(&pdb), &self.work.join(&pdb), count, wrap));
-            sl.push(sluice_run(&self.work.join(&sdb)).await);
-        }
-        report_apply(&format!("{count} {what}"), self.rounds, ps, sl);
-    }
-}
-
-fn report_apply(what: &str, rounds: usize, ps: Vec<Duration>, sl: Vec<Duration>) {
-    let (p, s) = (median(ps.clone()), median(sl.clone()));
-    println!("apply {what} ({rounds} rounds, median):");
-    println!("  psql   {:>8.1} ms   {:?}", p.as_secs_f64() * 1e3, ps);
-    println!("  sluice {:>8.1} ms   {:?}", s.as_secs_f64() * 1e3, sl);
-    println!("  ratio sluice/psql = {:.2} (goal <= 1.3)", s.as_secs_f64() / p.as_secs_f64());
-}
-
-#[tokio::main]
-async fn main() {
-    let cluster = Cluster::start().expect("cluster");
-    let work = tempfile::tempdir().unwrap();
-
-    // 1. sluice vs psql, alternating, on fresh databases each round.
-    let count = 500;
-    let only_status = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "status");
-    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-    // Then the same with every file `-- sluice:no-transaction`, against psql in autocommit:
-    // each statement commits with its ledger note.
-    if !only_status {
-        let local = |db: &str| cluster.url(db);
-        let c = Compare { cluster: &cluster, work: work.path(), rounds, url: &local };
-        c.run("migrations", "local", count, small, true).await;
-        let nt = "no-transaction migrations (2 statements each)";
-        c.run(nt, "local_nt", count, no_transaction, false).await;
-    }
-
-    // 1b. no-transaction files over a link with 1 ms latency each way, where round trips
-    // rather than fsyncs decide: sluice pays one more per statement than psql (the ledger).
-    if !only_status {
-        cluster.psql("postgres", "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'").unwrap();
-        let port = common::latency::proxy(cluster.port, Duration::from_millis(1));
-        // sluice refuses a password in sluice.toml; nothing else runs while this is set.
-        std::env::set_var("PGPASSWORD", "bench");
-        let far = |db: &str| format!("postgres://bench@127.0.0.1:{port}/{db}");
-        let c = Compare { cluster: &cluster, work: work.path(), rounds, url: &far };
-        let nt = "no-transaction migrations over a 2 ms round trip";
-        c.run(nt, "far_nt", 100, no_transaction, false).await;
-    }
-
-    // 2. status on 5,000 migrations with 5,000 ledger rows.
-    let n = 5000;
-    cluster.psql("postgres", "CREATE DATABASE bench_status").unwrap();
-    let dir = work.path().join("status");
-    write_project(&dir, &cluster.url("bench_status"), n, |i| format!("SELECT {i};\n"));
-    let t = Instant::now();
-    sluice_run(&dir).await;
-    println!("apply {n} one-statement migrations: {:.1} s", t.elapsed().as_secs_f64());
     let bin = env!("CARGO_BIN_EXE_sluice");
+    let data = work.join("data");
+    let sluice = |args: &[&str]| {
+        let mut c = Command::new(bin);
+        c.arg("--project").arg(&dir).args(args).env("SLUICE_DATA_DIR", &data);
+        c
+    };
+    assert!(sluice(&["apply"]).output().unwrap().status.success());
     let (mut times, mut peak) = (Vec::new(), 0);
     for _ in 0..5 {
-        let (t, out, rss) = run_measured(Command::new(bin).args([
-            "--project",
-            dir.to_str().unwrap(),
-            "status",
-            "--format",
-            "json",
-        ]));
+        let (t, out, rss) = run_measured(&mut sluice(&["status", "--format", "json"]));
         times.push(t);
         peak = peak.max(rss);
         let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -174,4 +160,30 @@ async fn main() {
         median(times).as_secs_f64() * 1e3,
         peak as f64 / 1024.0
     );
+}
+
+fn main() {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let rounds = knob("BENCH_ROUNDS", 5);
+    let count = knob("BENCH_COUNT", 500);
+    let work = tempfile::tempdir().unwrap();
+    if only.is_empty() || only == "apply" {
+        let psql =
+            sluice::core::db::tools::find_bindir().expect("PostgreSQL binaries").join("psql");
+        let sluice = env!("CARGO_BIN_EXE_sluice").into();
+        let runners = Runners::find(psql, sluice, work.path().join("data"));
+        let durability = std::env::var("BENCH_DURABILITY").unwrap_or_else(|_| "both".into());
+        for durable in [false, true] {
+            if durability == "both" || durability == if durable { "on" } else { "off" } {
+                apply_speed(durable, &runners, rounds, count);
+            }
+        }
+    }
+    if only.is_empty() || only == "fixed" {
+        fixed_cost::run(work.path(), rounds.max(5));
+    }
+    if only.is_empty() || only == "status" {
+        let cluster = Cluster::start().expect("cluster");
+        status(&cluster, work.path());
+    }
 }

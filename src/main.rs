@@ -21,7 +21,11 @@ fn run() -> i32 {
         }
     };
     let _log_guard = init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Headless commands run on one thread: a run is a conversation with one server, and
+    // every hop between threads (the driver's task, the caller, the watch) is latency the
+    // migrations wait for. The console gets worker threads of its own: its screen must not
+    // wait for the database.
+    let headless = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sluice: cannot start the async runtime: {e}");
@@ -30,21 +34,28 @@ fn run() -> i32 {
     };
     let console = Console { theme: args.theme.clone(), readonly: args.readonly };
     let format = args.format;
-    runtime.block_on(async move {
-        match cli::run(args).await {
-            Outcome::Exit(code) => code,
-            Outcome::Console(request) => {
-                let code = match console.open(&request).await {
-                    Ok(code) => code,
-                    Err(e) => {
-                        cli::print_error(format, &e);
-                        e.exit_code()
-                    }
-                };
-                cli::console_closed(*request).await;
-                code
-            }
+    let request = match headless.block_on(cli::run(args)) {
+        Outcome::Exit(code) => return code,
+        Outcome::Console(request) => request,
+    };
+    drop(headless);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluice: cannot start the async runtime: {e}");
+            return 3;
         }
+    };
+    runtime.block_on(async move {
+        let code = match console.open(&request).await {
+            Ok(code) => code,
+            Err(e) => {
+                cli::print_error(format, &e);
+                e.exit_code()
+            }
+        };
+        cli::console_closed(*request).await;
+        code
     })
 }
 

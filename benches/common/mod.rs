@@ -3,7 +3,11 @@
 use std::process::Command;
 
 #[allow(dead_code)]
+pub mod fixed_cost;
+#[allow(dead_code)]
 pub mod latency;
+#[allow(dead_code)]
+pub mod peers;
 use std::time::{Duration, Instant};
 
 pub fn median(mut v: Vec<Duration>) -> Duration {

@@ -44,6 +44,28 @@ async fn wait_active(c: &tokio_postgres::Client, db: &str, like: &str) -> bool {
     false
 }
 
+/// Waits (up to 30 s) until the runner's marker names statement `n` (`sluice/<run>:<n>`)
+/// of a query string matching `like`.
+async fn wait_marked(c: &tokio_postgres::Client, db: &str, n: usize, like: &str) -> bool {
+    let t = Instant::now();
+    let name = format!("sluice/%:{n}");
+    while t.elapsed() < Duration::from_secs(30) {
+        let row = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' \
+                 AND application_name LIKE $2 AND query LIKE $3",
+                &[&db, &name, &like],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
 fn apply_in_background(
     root: &Path,
     args: &'static [&'static str],
@@ -64,10 +86,12 @@ async fn a_backend_terminated_mid_statement_leaves_the_ledger_at_that_statement_
     let file = "-- sluice:no-transaction\nCREATE TABLE a (id int);\nSELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n";
     p.write("1_a.up.sql", file);
     let child = apply_in_background(p.root(), &["apply"]);
-    assert!(wait_active(&c, &db.name, "%pg_sleep%").await, "saw the statement running");
+    // The first two statements go in one query string; its marker names the second in the
+    // runner's application_name while it runs.
+    assert!(wait_marked(&c, &db.name, 2, "%pg_sleep(30)%").await, "saw the statement running");
     c.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()",
+         WHERE datname = current_database() AND application_name LIKE 'sluice/%:2' AND pid <> pg_backend_pid()",
         &[],
     )
     .await
@@ -150,7 +174,7 @@ async fn a_server_restart_mid_run_leaves_a_consistent_ledger_and_a_rerun_complet
     std::fs::write(m.join("2_b.up.sql"), b.replace("pg_sleep(30)", "pg_sleep(0)")).unwrap();
     let child = apply_in_background(dir.path(), &["apply"]);
     let admin = connect(&cluster.url("postgres")).await;
-    assert!(wait_active(&admin, "r", "%pg_sleep(30)%").await);
+    assert!(wait_marked(&admin, "r", 2, "%pg_sleep(30)%").await);
     cluster.restart_fast().expect("restart");
     let out = child.join().unwrap();
     figure("faults_injected", 2);

@@ -22,16 +22,37 @@ pub struct Cluster {
 pub const PASSWORD_ROLE: &str = "sluice_pw";
 
 impl Cluster {
-    /// initdb + start. Takes about a second.
+    /// initdb + start. Takes about a second. Durability is off (fsync, synchronous commit,
+    /// full page writes): a throwaway cluster loses nothing it needs in a crash.
     pub fn start() -> Result<Cluster> {
+        Cluster::start_with(false, None)
+    }
+
+    /// Like `start`, with PostgreSQL's default durability (each commit waits for fsync),
+    /// for benchmarks that must show what a production server costs.
+    pub fn start_durable() -> Result<Cluster> {
+        Cluster::start_with(true, None)
+    }
+
+    /// Like `start`, with the data directory under `base` (a tmpfs such as /dev/shm, where
+    /// creating and deleting thousands of files costs no file system work a benchmark would
+    /// measure instead of the client).
+    pub fn start_under(base: &Path) -> Result<Cluster> {
+        Cluster::start_with(false, Some(base))
+    }
+
+    fn start_with(durable: bool, base: Option<&Path>) -> Result<Cluster> {
         let bin = find_bindir().ok_or_else(|| {
             Error::database(
                 "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH, via pg_config or in /usr/lib/postgresql/*/bin: install the postgresql package",
             )
         })?;
         let as_postgres = is_root();
-        let base =
-            if Path::new("/tmp").is_dir() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let base = match base {
+            Some(b) => b.to_path_buf(),
+            None if Path::new("/tmp").is_dir() => PathBuf::from("/tmp"),
+            None => std::env::temp_dir(),
+        };
         let dir = base.join(format!(
             "sluice-pg-{}-{}",
             std::process::id(),
@@ -78,9 +99,14 @@ impl Cluster {
         let mut last_err = None;
         for _ in 0..3 {
             let port = free_port()?;
+            let durability = if durable {
+                ""
+            } else {
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            };
             let opts = format!(
                 "-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                 {durability} -c max_connections=200",
                 dir.display()
             );
             let res = run(

@@ -108,6 +108,12 @@ impl Target {
         matches!(self.config.get_hosts().first(), Some(tokio_postgres::config::Host::Unix(_)))
     }
 
+    /// Every host is a Unix socket.
+    fn only_unix_sockets(&self) -> bool {
+        let hosts = self.config.get_hosts();
+        !hosts.is_empty() && hosts.iter().all(|h| matches!(h, Host::Unix(_)))
+    }
+
     /// What keeps the connection off the network, if anything: a Unix socket, or a loopback
     /// address (a cloud SQL proxy, a pgbouncer sidecar, an SSH tunnel: the proxy encrypts).
     pub fn local_link(&self) -> Option<&'static str> {
@@ -170,8 +176,10 @@ impl Target {
     pub async fn connect(&self, application_name: &str) -> Result<Client> {
         let mut config = self.config.clone();
         config.application_name(application_name);
-        let opened = if self.sslmode == SslMode::Disable {
-            // No TLS wanted: skip building a connector (it loads the system CA bundle).
+        let opened = if self.sslmode == SslMode::Disable || self.only_unix_sockets() {
+            // No TLS wanted, or none possible (libpq never uses TLS on a Unix socket and
+            // ignores sslmode there): skip building a connector, which loads the system CA
+            // bundle, and the SSL request the server would refuse.
             open(&config, tokio_postgres::NoTls).await
         } else {
             open(&config, self.tls_connector()?).await
@@ -188,7 +196,7 @@ impl Target {
 
     /// Asks the server to cancel what the session behind `token` is running.
     pub async fn cancel(&self, token: &tokio_postgres::CancelToken) -> Result<()> {
-        let sent = if self.sslmode == SslMode::Disable {
+        let sent = if self.sslmode == SslMode::Disable || self.only_unix_sockets() {
             token.cancel_query(tokio_postgres::NoTls).await
         } else {
             token.cancel_query(self.tls_connector()?).await

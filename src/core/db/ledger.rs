@@ -6,6 +6,7 @@ use tokio_postgres::{Client, GenericClient, Statement};
 use crate::core::data::plan::{Direction, LatestRow};
 use crate::core::error::{Error, Result};
 
+pub mod batched;
 mod lock;
 
 /// First key of the advisory lock pair: "SLUC". The second is hashtext(schema).

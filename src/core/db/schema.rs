@@ -76,15 +76,15 @@ pub async fn snapshot(client: &impl GenericClient, ledger_schema: &str) -> Resul
                 OR ({USER_NS} AND t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))"
         ),
     ];
+    // One query string, one round trip: the schema's parts come back in order.
+    let schema = crate::core::db::ledger::batched::literal(ledger_schema);
+    let batch: String =
+        queries.iter().map(|q| format!("{};\n", q.replace("$1", &schema))).collect();
     let mut lines: Vec<String> = Vec::new();
-    for q in &queries {
-        let takes_param = q.contains("$1");
-        let rows = if takes_param {
-            client.query(q.as_str(), &[&ledger_schema]).await?
-        } else {
-            client.query(q.as_str(), &[]).await?
-        };
-        lines.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+    for m in client.simple_query(&batch).await? {
+        if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+            lines.extend(r.get(0).map(str::to_string));
+        }
     }
     lines.sort();
     let mut out = lines.join("\n");

@@ -8,6 +8,7 @@
 use tokio_postgres::Client;
 
 use crate::core::data::source::{Layout, Migration};
+use crate::core::db::ledger::batched::literal;
 use crate::core::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,35 +155,37 @@ impl ToolRow {
         })
     }
 
-    /// The SQL that records the change, to run in the migration's transaction.
-    pub fn sql(&self, duration_ns: i64) -> String {
+    /// The SQL that records the change, to run in the migration's transaction: one
+    /// statement per element. `duration_ns` is an SQL expression (sqlx keeps the time).
+    pub fn statements(&self, duration_ns: &str) -> Vec<String> {
         let t = self.table.name();
         let v = literal(&self.version);
         match (self.table, self.up) {
             (ToolTable::GolangMigrate, up) => {
                 let current =
                     if up { Some(self.version.as_str()) } else { self.current_after.as_deref() };
-                match current {
-                    Some(c) => format!(
-                        "TRUNCATE {t}; INSERT INTO {t} (version, dirty) VALUES ({}, false)",
+                let mut out = vec![format!("TRUNCATE {t}")];
+                if let Some(c) = current {
+                    out.push(format!(
+                        "INSERT INTO {t} (version, dirty) VALUES ({}, false)",
                         literal(c)
-                    ),
-                    None => format!("TRUNCATE {t}"),
+                    ));
                 }
+                out
             }
             // A row the tool already holds (it ran that migration before sluice adopted the
             // database) stays as the tool wrote it.
             (ToolTable::Sqlx, true) => {
                 let sum: String = self.checksum.iter().map(|b| format!("{b:02x}")).collect();
-                format!(
-                    "INSERT INTO {t} (version, description, success, checksum, execution_time) SELECT {v}, {}, true, '\\x{sum}'::bytea, {duration_ns} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE version = {v})",
+                vec![format!(
+                    "INSERT INTO {t} (version, description, success, checksum, execution_time) SELECT {v}, {}, true, decode('{sum}', 'hex'), {duration_ns} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE version = {v})",
                     literal(&self.description)
-                )
+                )]
             }
-            (ToolTable::Dbmate | ToolTable::Diesel, true) => format!(
+            (ToolTable::Dbmate | ToolTable::Diesel, true) => vec![format!(
                 "INSERT INTO {t} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE version = {v})"
-            ),
-            (_, false) => format!("DELETE FROM {t} WHERE version = {v}"),
+            )],
+            (_, false) => vec![format!("DELETE FROM {t} WHERE version = {v}")],
         }
     }
 }
@@ -195,10 +198,6 @@ fn tool_version(table: ToolTable, text: &str, key: &str) -> String {
     }
 }
 
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,15 +205,21 @@ mod tests {
     #[test]
     fn golang_migrate_keeps_one_row_the_current_version() {
         let down = ToolRow::down(Layout::GolangMigrate, ("000003", "3"), Some(("000002", "2")));
-        let sql = down.unwrap().sql(0);
+        let sql = down.unwrap().statements("0");
         assert_eq!(
             sql,
-            "TRUNCATE schema_migrations; INSERT INTO schema_migrations (version, dirty) VALUES ('2', false)"
+            [
+                "TRUNCATE schema_migrations",
+                "INSERT INTO schema_migrations (version, dirty) VALUES (E'2', false)"
+            ]
         );
         let last = ToolRow::down(Layout::GolangMigrate, ("000001", "1"), None).unwrap();
-        assert_eq!(last.sql(0), "TRUNCATE schema_migrations");
+        assert_eq!(last.statements("0"), ["TRUNCATE schema_migrations"]);
         let dbmate = ToolRow::down(Layout::Dbmate, ("0042", "42"), None).unwrap();
-        assert_eq!(dbmate.sql(0), "DELETE FROM schema_migrations WHERE version = '0042'");
+        assert_eq!(
+            dbmate.statements("0"),
+            ["DELETE FROM schema_migrations WHERE version = E'0042'"]
+        );
         assert!(ToolRow::down(Layout::Flyway, ("1", "1"), None).is_none());
     }
 }

@@ -362,6 +362,29 @@ pub struct RunReport {
     /// ran, or the INVALID index dropped before a retry.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compensated: Vec<String>,
+    /// Where the time went outside the stages.
+    pub timings: Timings,
+}
+
+/// The parts of a run no stage covers, in milliseconds (0.1 ms resolution): with the
+/// stages' durations they make up the run's time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading the folder, connecting, the ledger lock, the run's row, planning.
+    pub open_ms: f64,
+    /// The migrations themselves.
+    pub migrations_ms: f64,
+    /// Seeds, hooks and the verify after a change.
+    pub verify_ms: f64,
+    /// The schema snapshot kept after a change, the run's end in the ledger, the unlock.
+    pub snapshot_ms: f64,
+    /// The run's report files (not in the files themselves: they are written by then).
+    pub record_ms: f64,
+}
+
+/// Milliseconds since `t`, to 0.1 ms.
+pub fn ms_since(t: std::time::Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -78,6 +78,7 @@ pub fn report() -> Box<RunReport> {
         ticket: None,
         terminated: Vec::new(),
         compensated: Vec::new(),
+        timings: Default::default(),
     })
 }
 

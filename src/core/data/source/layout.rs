@@ -169,6 +169,11 @@ fn evidence(path: &Path) -> Option<Layout> {
 /// A pair file whose SQL works on golang-migrate's own `schema_migrations` (Harbor's add a
 /// column to it): written for golang-migrate, which has made that table before it runs.
 fn names_golang_table(text: &str) -> bool {
+    // Parsing every file of a large folder costs more than reading it: only a file that
+    // names the table can use it.
+    if !text.to_ascii_lowercase().contains("schema_migrations") {
+        return false;
+    }
     let Ok(stmts) = crate::core::data::sql::split(text) else { return false };
     let tables = crate::core::data::sql::tables_named(stmts.iter());
     tables.iter().any(|t| t.rsplit('.').next() == Some("schema_migrations"))
@@ -177,6 +182,10 @@ fn names_golang_table(text: &str) -> bool {
 /// A pair file wrapped in its own BEGIN/COMMIT: sluice's layout refuses it, golang-migrate
 /// runs it.
 fn wrapped_in_transaction(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if !(lower.contains("begin") || lower.contains("start")) {
+        return false;
+    }
     let Ok(stmts) = crate::core::data::sql::split(text) else { return false };
     stmts.len() >= 2
         && matches!(stmts[0].keywords.first().map(String::as_str), Some("BEGIN" | "START"))
@@ -191,6 +200,12 @@ fn lone_non_transactional(path: &Path) -> bool {
     }
     let head = read_head(path);
     if head.contains("-- sluice:") {
+        return false;
+    }
+    // Only these words start a statement PostgreSQL refuses to run in a transaction.
+    let lower = head.to_ascii_lowercase();
+    let refusing = ["concurrently", "vacuum", "database", "tablespace", "system", "subscription"];
+    if !refusing.iter().any(|w| lower.contains(w)) {
         return false;
     }
     matches!(crate::core::data::sql::split(&head).as_deref(), Ok([only]) if only.needs_no_transaction().is_some())

@@ -67,7 +67,9 @@ impl Ledger {
             since: r.get(4),
         };
         // The holder's run row says when its run began, which beats the backend's start.
-        if let Some(run_id) = holder.application_name.strip_prefix("sluice/") {
+        // While a migration runs, the name carries the statement too: `sluice/<run>:<n>`.
+        let named = holder.application_name.strip_prefix("sluice/");
+        if let Some(run_id) = named.map(|n| n.split(':').next().unwrap_or(n)) {
             if self.exists(client).await? {
                 let q = format!(
                     "SELECT to_char(started_at AT TIME ZONE 'UTC', {TS}), operator FROM {} WHERE run_id = $1",

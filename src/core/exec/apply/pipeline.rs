@@ -21,7 +21,7 @@ use crate::core::guard::hooks;
 use crate::core::guard::policy::check_confirmation;
 use crate::core::record::details::Request;
 use crate::core::record::report::{
-    Blocker, Event, Override, ReportError, RunReport, Stage, StageOutcome, StageResult,
+    ms_since, Blocker, Event, Override, ReportError, RunReport, Stage, StageOutcome, StageResult,
 };
 
 /// A migration the run will apply, as the wizard lists it.
@@ -72,12 +72,16 @@ async fn plan(
     if !opts.allow_out_of_order {
         refuse_out_of_order(&pending)?;
     }
-    let mut steps = Vec::new();
-    for item in &pending {
-        if let Some(s) = up_step(item, tool_history)? {
-            steps.push(s);
+    // Every pending file is split: one hop to a parser thread for all of them.
+    let steps = crate::core::data::sql::parser::run(|| {
+        let mut steps = Vec::new();
+        for item in &pending {
+            if let Some(s) = up_step(item, tool_history)? {
+                steps.push(s);
+            }
         }
-    }
+        Ok::<_, Error>(steps)
+    })?;
     Ok((status, pending, steps))
 }
 
@@ -125,6 +129,7 @@ impl GuardedRun {
         rehearse_first: bool,
         ctl: Control,
     ) -> Result<Opened> {
+        let opened = Instant::now();
         // A code tool's migrations commit as they go: their dry run is on a copy.
         let code = match &project.code {
             Some(c) => Some((c.clone(), code_plan::read(c, opts.to.as_deref())?)),
@@ -149,6 +154,9 @@ impl GuardedRun {
         let action = if opts.dry_run { "dry-run" } else { "apply" };
         let request = Request { to: opts.to.clone(), ..Request::default() };
         let mut run = Run::begin(project, env, action, request, ctl).await?;
+        if code.is_none() {
+            run.loaded = Some(migrations.clone());
+        }
         let planned = match code {
             Some((c, folder)) => {
                 let to = opts.to.as_deref();
@@ -156,6 +164,7 @@ impl GuardedRun {
             }
             None => plan(&run, migrations, opts, to.as_ref(), project.tool_history).await,
         };
+        run.report.timings.open_ms = ms_since(opened);
         let (status, pending, steps) = match planned {
             Ok(p) => p,
             Err(e) => return Ok(Opened::Finished(Box::new(fail_early(run, e).await))),

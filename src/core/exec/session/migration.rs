@@ -2,7 +2,7 @@
 //! watcher that names who blocks a statement that waits.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{oneshot, Mutex};
 use tokio_postgres::error::SqlState;
@@ -17,9 +17,12 @@ use crate::core::db::tool_table::{TableState, ToolRow, ToolTable};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
 
+mod batch;
 mod code;
 mod statementwise;
+mod statementwise_batch;
 mod tool;
+mod transactional;
 
 /// What to run for one migration in one direction.
 pub struct Change {
@@ -387,68 +390,6 @@ impl Session {
         }
     }
 
-    async fn try_transactional(
-        &mut self,
-        step: &Change,
-        attempt: u32,
-    ) -> std::result::Result<MigrationReport, Attempt> {
-        let started = Instant::now();
-        let mut report = Self::new_report(step, attempt);
-        let insert = match self.insert_stmt().await {
-            Ok(s) => s,
-            Err(e) => return Err(Attempt::plain(e, report)),
-        };
-        if let Err(e) = self.prepare_tool_table(step).await {
-            return Err(Attempt::plain(e, report));
-        }
-        let begin = format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true));
-        if let Err(e) = self.client.batch_execute(&begin).await {
-            return Err(Attempt::plain(e.into(), report));
-        }
-        for (i, s) in step.statements.iter().enumerate() {
-            let t = Instant::now();
-            let (res, blockers) = self.exec_watched(&step.version, i, &s.text).await;
-            match res {
-                Ok(rows) => {
-                    let duration_ms = t.elapsed().as_millis() as u64;
-                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
-                }
-                Err(e) => {
-                    let _ = self.client.batch_execute("ROLLBACK").await;
-                    return Err(Self::statement_error(step, i, &e, blockers, report));
-                }
-            }
-        }
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let row = self.ledger_row(step, Some(duration_ms as i64), true, None);
-        // The ledger row and COMMIT go out pipelined (one round trip). If the insert fails,
-        // PostgreSQL answers the COMMIT of the aborted transaction with a rollback, so the
-        // migration and its row still commit together or not at all.
-        // The tool's own history row rides in the COMMIT's query string: if it fails, the
-        // COMMIT never runs and the transaction is rolled back below.
-        let commit = format!("{}COMMIT", self.tool_sql(step, duration_ms));
-        let (inserted, committed) = tokio::join!(
-            self.ledger.insert(&self.client, &insert, &row),
-            self.client.batch_execute(&commit)
-        );
-        if let Err(e) = inserted {
-            let _ = self.client.batch_execute("ROLLBACK").await;
-            return Err(Attempt::plain(
-                e.context("cannot record the migration in the ledger; nothing of it was committed"),
-                report,
-            ));
-        }
-        if let Err(e) = committed {
-            let _ = self.client.batch_execute("ROLLBACK").await;
-            return Err(Attempt::plain(
-                Error::from(e).context(format_args!("{}: COMMIT failed", step.origin)),
-                report,
-            ));
-        }
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(report)
-    }
-
     /// Executes one statement; if it runs past a short delay, a second connection watches
     /// pg_blocking_pids and reports who blocks it.
     pub async fn exec_watched(
@@ -457,6 +398,27 @@ impl Session {
         index: usize,
         sql: &str,
     ) -> (std::result::Result<u64, tokio_postgres::Error>, Vec<Blocker>) {
+        let at = super::watch::At::Statement(index + 1);
+        let (res, blockers) = self.watched(version, at, self.client.simple_query(sql)).await;
+        let rows = res.map(|msgs| {
+            msgs.iter()
+                .map(|m| match m {
+                    SimpleQueryMessage::CommandComplete(n) => *n,
+                    _ => 0,
+                })
+                .sum()
+        });
+        (rows, blockers)
+    }
+
+    /// Awaits `work` (our backend busy with statement `at`) with the watch started: it
+    /// looks once `work` runs past a delay, and reports who blocks it.
+    async fn watched<T>(
+        &self,
+        version: &str,
+        at: super::watch::At,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<Blocker>) {
         let observed: Arc<std::sync::Mutex<Vec<Blocker>>> = Arc::default();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let delay = Duration::from_millis((self.lock_timeout_ms / 3).clamp(20, 100));
@@ -468,21 +430,13 @@ impl Session {
             delay,
             observed.clone(),
             stop_rx,
-            self.events.clone().map(|tx| (tx, version.to_string(), index + 1)),
+            self.events.clone().map(|tx| (tx, version.to_string(), at)),
         ));
-        let res = self.client.simple_query(sql).await;
+        let out = work.await;
         let _ = stop_tx.send(());
         let _ = watcher.await;
         let blockers = observed.lock().map(|v| v.clone()).unwrap_or_default();
-        let rows = res.map(|msgs| {
-            msgs.iter()
-                .map(|m| match m {
-                    SimpleQueryMessage::CommandComplete(n) => *n,
-                    _ => 0,
-                })
-                .sum()
-        });
-        (rows, blockers)
+        (out, blockers)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::core::error::{Error, Refusal, Result};
 use crate::core::guard::hooks;
 use crate::core::record::details::{Request, RunDetails};
 use crate::core::record::report::{
-    Event, ReportError, RunReport, Stage, StageOutcome, StageResult,
+    ms_since, Event, ReportError, RunReport, Stage, StageOutcome, StageResult,
 };
 
 /// A connected, locked run, with its runs row written.
@@ -24,6 +24,8 @@ pub(crate) struct Run {
     interrupt: Option<std::sync::Arc<Interrupt>>,
     migrations_dir: std::path::PathBuf,
     layout: Option<crate::core::data::source::Layout>,
+    /// The folder as the run read it, for the verify after it (read again when unset).
+    pub(crate) loaded: Option<Vec<crate::core::data::source::Migration>>,
     env: Environment,
     announced: bool,
     /// Set by a guarded run when its apply stage starts; the stage is recorded at finish.
@@ -81,6 +83,7 @@ impl Run {
             interrupt,
             migrations_dir: project.migrations_dir.clone(),
             layout: project.layout,
+            loaded: None,
             env: env.clone(),
             started: Instant::now(),
             report: RunReport {
@@ -102,6 +105,7 @@ impl Run {
                 ticket: None,
                 terminated: Vec::new(),
                 compensated: Vec::new(),
+                timings: Default::default(),
             },
             announced: false,
             apply_started: None,
@@ -214,6 +218,7 @@ impl Run {
                     && self.report.migrations.iter().any(|m| {
                         !m.statements.is_empty() || m.source == "resolve" || m.tool.is_some()
                     });
+        let t = std::time::Instant::now();
         if changed {
             let s = &self.session;
             match crate::core::db::schema::snapshot(&s.client, s.ledger.schema()).await {
@@ -238,21 +243,27 @@ impl Run {
             tracing::warn!("cannot record the end of run {}: {e}", self.report.run_id);
         }
         let _ = self.session.ledger.unlock(&self.session.client).await;
+        self.report.timings.snapshot_ms = ms_since(t);
         self.session.emit(Event::RunFinished {
             run_id: self.report.run_id.clone(),
             outcome: outcome.into(),
         });
         tracing::info!(run_id = self.report.run_id, outcome, "run finished");
+        let t = std::time::Instant::now();
         if let Err(e) =
             crate::core::record::audit::record(&self.env, &self.report, &self.session.operator)
         {
             tracing::warn!("cannot write the run report: {e}");
         }
+        self.report.timings.record_ms = ms_since(t);
         self.report
     }
 
     async fn verify_basic(&self) -> Result<Vec<crate::core::guard::precheck::Check>> {
-        let migrations = crate::core::data::source::load(&self.migrations_dir, self.layout)?;
+        let migrations = match &self.loaded {
+            Some(m) => m.clone(),
+            None => crate::core::data::source::load(&self.migrations_dir, self.layout)?,
+        };
         let s = &self.session;
         let status = Status::build(migrations, s.ledger.latest(&s.client).await?)?;
         let cx = crate::core::guard::verify::VerifyInputs {
@@ -369,6 +380,7 @@ impl Run {
         if steps.is_empty() {
             return self.finish("nothing-to-do", None).await;
         }
+        let t = std::time::Instant::now();
         for step in &steps {
             if self.cancelled() {
                 let e = Error::guard(format!(
@@ -379,7 +391,9 @@ impl Run {
                 ));
                 return self.finish("cancelled", Some(ReportError::from_error(&e, vec![]))).await;
             }
-            match self.session.run_change(step).await {
+            let ran = self.session.run_change(step).await;
+            self.report.timings.migrations_ms = ms_since(t);
+            match ran {
                 Ok(r) => self.report.migrations.push(r),
                 Err(mut f) => {
                     self.report.migrations.push(f.report);
@@ -403,6 +417,7 @@ impl Run {
         }
         let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
         let mut degraded: Vec<String> = Vec::new();
+        let t = std::time::Instant::now();
         if self.report.action == "apply" {
             if let Err(e) = self.seed().await {
                 let err = ReportError::from_error(&e, vec![]);
@@ -442,6 +457,7 @@ impl Run {
             }
             Err(e) => tracing::warn!("verify after the run failed: {e}"),
         }
+        self.report.timings.verify_ms = ms_since(t);
         if degraded.is_empty() {
             self.finish("done", None).await
         } else {

@@ -56,6 +56,34 @@ const REPORT_EVERY: u32 = 5;
 const ACTIVE_BY_APP: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() \
      AND state NOT IN ('idle') ORDER BY xact_start NULLS LAST LIMIT 1";
 
+/// Which statement (1-based) the watch's events name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At {
+    Statement(usize),
+    /// A batch of statements (see `migration/batch`): the one its marker last named in our
+    /// application_name, the given one until a marker has.
+    Marked(usize),
+}
+
+/// Our backend's application_name, whose `:<n>` names the statement a batch is at.
+const MARKED: &str = "SELECT application_name FROM pg_stat_activity WHERE pid = $1";
+
+async fn statement_at(at: &mut At, client: &Client, pid: i32) -> usize {
+    match at {
+        At::Statement(i) => *i,
+        At::Marked(i) => {
+            if let Ok(Some(r)) = client.query_opt(MARKED, &[&pid]).await {
+                let name: Option<String> = r.get(0);
+                let n = name.as_deref().and_then(|n| n.rsplit_once(':')).map(|(_, n)| n.parse());
+                if let Some(Ok(n)) = n {
+                    *i = n;
+                }
+            }
+            *i
+        }
+    }
+}
+
 /// Whom the watch follows: sluice's own backend, or the sessions of a tool it runs.
 pub(crate) enum Watched {
     Backend(i32),
@@ -83,7 +111,7 @@ pub(crate) async fn watch(
     delay: Duration,
     observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
     mut stop: oneshot::Receiver<()>,
-    events: Option<(EventSender, String, usize)>,
+    mut events: Option<(EventSender, String, At)>,
 ) {
     let started = Instant::now();
     tokio::select! {
@@ -119,6 +147,13 @@ pub(crate) async fn watch(
             continue;
         };
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
+        let index = match events.as_mut() {
+            Some((_, _, at)) => tokio::select! {
+                _ = &mut stop => return,
+                i = statement_at(at, client, pid) => i,
+            },
+            None => 0,
+        };
         let rows = tokio::select! {
             _ = &mut stop => return,
             r = client.query(BLOCKERS, &params) => r,
@@ -128,10 +163,10 @@ pub(crate) async fn watch(
             let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
             if !blockers.is_empty() {
                 if pids != last {
-                    if let Some((tx, version, index)) = &events {
+                    if let Some((tx, version, _)) = &events {
                         let _ = tx.send(Event::Waiting {
                             version: version.clone(),
-                            index: *index,
+                            index,
                             blockers: blockers.clone(),
                         });
                     }
@@ -142,7 +177,7 @@ pub(crate) async fn watch(
             }
             last = pids;
         }
-        if let (Some((tx, version, index)), true) = (&events, tick.is_multiple_of(REPORT_EVERY)) {
+        if let (Some((tx, version, _)), true) = (&events, tick.is_multiple_of(REPORT_EVERY)) {
             let (command, blocking) = tokio::select! {
                 _ = &mut stop => return,
                 r = async {
@@ -157,7 +192,7 @@ pub(crate) async fn watch(
             });
             let _ = tx.send(Event::Progress {
                 version: version.clone(),
-                index: *index,
+                index,
                 elapsed_ms: started.elapsed().as_millis() as u64,
                 command,
                 blocking: blocking

@@ -148,7 +148,9 @@ impl Session {
             Duration::from_millis(100),
             observed,
             stop_rx,
-            self.events.clone().map(|tx| (tx, step.version.clone(), 1)),
+            self.events
+                .clone()
+                .map(|tx| (tx, step.version.clone(), super::super::watch::At::Statement(1))),
         ));
         let status = loop {
             tokio::select! {

@@ -12,11 +12,23 @@ use super::{Attempt, Change, Session};
 use crate::core::error::{describe_pg, Error, Refusal, Result};
 use crate::core::record::report::{Blocker, Event, MigrationReport};
 
-/// Where a statement failed: the ledger row, the statement, how long the migration ran.
-struct Failed {
-    id: i64,
-    index: usize,
-    elapsed: i64,
+/// Where a statement failed: the ledger row (none yet when the first statement of the
+/// migration's first batch failed: its row rolled back with it), the statement, how long
+/// the migration ran.
+pub(super) struct Failed {
+    pub id: Option<i64>,
+    pub index: usize,
+    pub elapsed: i64,
+}
+
+/// How a batch of statements ended.
+pub(super) enum Batched {
+    /// Every statement of it committed with its note; the ledger row's id.
+    Through(i64),
+    /// The server's parser refused the string and nothing ran: the statements go one by
+    /// one instead, so the ones before the bad one run as they would have. The row's id if
+    /// an earlier batch committed it.
+    Unparsed(Option<i64>),
 }
 
 impl Session {
@@ -30,36 +42,91 @@ impl Session {
         if let Err(e) = self.prepare_tool_table(step).await {
             return Err(Attempt::plain(e, report));
         }
-        let Some(id) = self.open_statementwise(step, &mut report).await? else {
+        let total = step.statements.len();
+        if step.start_at >= total {
+            // A retry whose statements all ran: only its success to record.
+            self.open_statementwise(step, step.start_at, &mut report).await?;
             return Ok(report);
-        };
+        }
         // A file that opens and commits its own transactions keeps them: wrapping its
         // statements would commit its transaction early.
         let own_transactions = step.statements.iter().any(|s| s.is_transaction_control());
-        let total = step.statements.len();
-        for i in step.start_at..total {
-            let s = &step.statements[i];
-            let atomic = !own_transactions && s.needs_no_transaction().is_none();
-            let t = Instant::now();
-            let (res, blockers) = self.with_lock_retries(step, i, atomic, &mut report).await;
-            let elapsed = started.elapsed().as_millis() as i64;
-            match res {
-                Ok(rows) => {
-                    if let Err(e) = self.record_statement(step, id, i, atomic, elapsed).await {
-                        return Err(Attempt::plain(e, report));
+        let atomic =
+            |k: usize| !own_transactions && step.statements[k].needs_no_transaction().is_none();
+        let (mut id, mut i, mut timeouts_reset) = (None, step.start_at, false);
+        while i < total {
+            if atomic(i) {
+                // The statements up to the next that refuses a transaction: one round trip.
+                let end = (i..total).find(|&k| !atomic(k)).unwrap_or(total);
+                match self.statementwise_batch(step, i, end, id, started, &mut report).await? {
+                    Batched::Through(row) => {
+                        (id, i, timeouts_reset) = (Some(row), end, end == total);
+                        continue;
                     }
-                    let duration_ms = t.elapsed().as_millis() as u64;
-                    self.statement_done(&mut report, &step.version, i, s.line, rows, duration_ms);
+                    Batched::Unparsed(row) => id = row,
                 }
-                Err(e) => {
-                    let failed = Failed { id, index: i, elapsed };
-                    return Err(self.statement_failed(step, failed, &e, blockers, report).await);
+                let row = self.row_at(step, id, i, &mut report).await?;
+                for k in i..end {
+                    self.one_statement(step, row, k, true, started, &mut report).await?;
                 }
+                (id, i) = (Some(row), end);
+            } else {
+                let row = self.row_at(step, id, i, &mut report).await?;
+                self.one_statement(step, row, i, false, started, &mut report).await?;
+                (id, i) = (Some(row), i + 1);
             }
         }
-        let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+        if !timeouts_reset {
+            let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+        }
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// The migration's ledger row: `id`, or one written now (committed before statement
+    /// `at` runs, which may not be undone with it).
+    async fn row_at(
+        &mut self,
+        step: &Change,
+        id: Option<i64>,
+        at: usize,
+        report: &mut MigrationReport,
+    ) -> std::result::Result<i64, Attempt> {
+        if let Some(id) = id {
+            return Ok(id);
+        }
+        let row = self.open_statementwise(step, at, report).await?;
+        Ok(row.expect("statements are left to run"))
+    }
+
+    /// Statement `i` alone: its own round trip, then its note in the ledger.
+    async fn one_statement(
+        &mut self,
+        step: &Change,
+        id: i64,
+        i: usize,
+        atomic: bool,
+        started: Instant,
+        report: &mut MigrationReport,
+    ) -> std::result::Result<(), Attempt> {
+        let s = &step.statements[i];
+        let t = Instant::now();
+        let (res, blockers) = self.with_lock_retries(step, i, atomic, report).await;
+        let elapsed = started.elapsed().as_millis() as i64;
+        match res {
+            Ok(rows) => {
+                if let Err(e) = self.record_statement(step, id, i, atomic, elapsed).await {
+                    return Err(Attempt::plain(e, report.clone()));
+                }
+                let duration_ms = t.elapsed().as_millis() as u64;
+                self.statement_done(report, &step.version, i, s.line, rows, duration_ms);
+                Ok(())
+            }
+            Err(e) => {
+                let failed = Failed { id: Some(id), index: i, elapsed };
+                Err(self.statement_failed(step, failed, &e, blockers, report.clone()).await)
+            }
+        }
     }
 
     /// Writes the migration's ledger row (with the session setup in the same round trip:
@@ -69,17 +136,18 @@ impl Session {
     async fn open_statementwise(
         &mut self,
         step: &Change,
+        at: usize,
         report: &mut MigrationReport,
     ) -> std::result::Result<Option<i64>, Attempt> {
         let insert = match self.insert_stmt().await {
             Ok(s) => s,
             Err(e) => return Err(Attempt::plain(e, report.clone())),
         };
-        let nothing_left = step.start_at >= step.statements.len();
+        let nothing_left = at >= step.statements.len();
         let row = if nothing_left {
             self.ledger_row(step, Some(0), true, None)
         } else {
-            self.ledger_row(step, None, false, Some(step.start_at as i32 + 1))
+            self.ledger_row(step, None, false, Some(at as i32 + 1))
         };
         let setup = if nothing_left {
             String::new()
@@ -94,10 +162,9 @@ impl Session {
             Attempt::plain(e.context("cannot record the migration in the ledger"), report.clone())
         })?;
         if nothing_left {
-            let tool = self.tool_sql(step, 0);
-            if !tool.is_empty() {
+            for st in self.tool_statements(step, "0") {
                 self.client
-                    .batch_execute(&tool)
+                    .batch_execute(&st)
                     .await
                     .map_err(|e| Attempt::plain(Error::from(e), report.clone()))?;
             }
@@ -164,7 +231,9 @@ impl Session {
         let mut progress = self.ledger.progress_sql(id, next, next.is_none(), elapsed);
         if next.is_none() {
             // The last statement: the tool's own history row goes with the ledger's success.
-            let tool = self.tool_sql(step, elapsed.max(0) as u64);
+            let ns = (elapsed.max(0) * 1_000_000).to_string();
+            let tool: String =
+                self.tool_statements(step, &ns).iter().map(|t| format!("{t}; ")).collect();
             progress = format!("{tool}{progress}");
         }
         if !atomic {
@@ -191,20 +260,17 @@ impl Session {
 
     /// A statement failed: the ledger marks the migration failed there, and the error says
     /// how to settle it.
-    async fn statement_failed(
-        &self,
+    pub(super) async fn statement_failed(
+        &mut self,
         step: &Change,
         at: Failed,
         e: &tokio_postgres::Error,
         blockers: Vec<Blocker>,
         report: MigrationReport,
     ) -> Attempt {
-        let (id, i) = (at.id, at.index);
+        let i = at.index;
         let msg = describe_pg(e);
-        let _ = self
-            .ledger
-            .set_progress(&self.client, id, Some(i as i32 + 1), false, at.elapsed, Some(&msg))
-            .await;
+        self.record_failure(step, at.id, i, at.elapsed, &msg).await;
         let a = Self::statement_error(step, i, e, blockers, report);
         let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;
         // A failed CONCURRENTLY build leaves an INVALID index: retrying blindly would hide

@@ -30,14 +30,15 @@ impl Session {
         Ok(())
     }
 
-    /// `<SQL>; ` recording the change in the tool's table, or nothing: to go ahead of the
-    /// COMMIT that records it in the ledger.
-    pub(super) fn tool_sql(&self, step: &Change, duration_ms: u64) -> String {
+    /// The statements recording the change in the tool's table (none when sluice keeps
+    /// no table of the tool's), to go ahead of the COMMIT that records it in the ledger.
+    /// `duration_ns` is an SQL expression.
+    pub(super) fn tool_statements(&self, step: &Change, duration_ns: &str) -> Vec<String> {
         match &step.tool {
             Some(row) if self.tool_tables.get(&row.table) == Some(&TableState::Kept) => {
-                format!("{}; ", row.sql(duration_ms as i64 * 1_000_000))
+                row.statements(duration_ns)
             }
-            _ => String::new(),
+            _ => Vec::new(),
         }
     }
 
@@ -46,7 +47,9 @@ impl Session {
     pub(crate) async fn rehearse_tool_row(&self, step: &Change, duration_ms: u64) -> Result<()> {
         let Some(row) = &step.tool else { return Ok(()) };
         if row.table.ensure(&self.client).await? == TableState::Kept {
-            self.client.batch_execute(&row.sql(duration_ms as i64 * 1_000_000)).await?;
+            for st in row.statements(&(duration_ms * 1_000_000).to_string()) {
+                self.client.batch_execute(&st).await?;
+            }
         }
         Ok(())
     }

@@ -1,0 +1,97 @@
+//! The ledger's writes as SQL text, to travel inside a migration's own query string: the
+//! row and the notes then cost no round trip of their own, and commit in the same
+//! transaction as the statements they record.
+
+use super::{Ledger, NewRow};
+
+/// Seconds since the query string arrived at the server (statement_timestamp() is the same
+/// for every statement of one simple Query message).
+pub const ELAPSED_S: &str = "extract(epoch FROM clock_timestamp() - statement_timestamp())::float8";
+
+/// The custom setting that holds the id of the row a batch inserted, so later notes in the
+/// same query string can name it before its id is known to sluice.
+const ROW_SETTING: &str = "sluice.ledger_row";
+
+impl Ledger {
+    /// `INSERT` of `row` with its duration computed by the server as `offset_ms` plus the
+    /// time since the query string arrived, returning that duration in seconds (the end of
+    /// the last statement before it) and the new id, which is also kept in a session setting
+    /// for `note_sql`.
+    pub fn insert_sql(&self, row: &NewRow<'_>, offset_ms: i64) -> String {
+        let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
+        let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+        format!(
+            "INSERT INTO {} (version, name, checksum, up_sql, down_sql, direction, os_user, \
+             client_host, duration_ms, run_id, success, failed_at_statement, error) VALUES \
+             ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {at}, {}) \
+             RETURNING {ELAPSED_S}, id, set_config('{ROW_SETTING}', id::text, false)",
+            self.t("history"),
+            literal(row.version),
+            literal(row.name),
+            literal(row.checksum),
+            literal(row.up_sql),
+            opt(row.down_sql),
+            literal(row.direction.as_str()),
+            literal(row.os_user),
+            literal(row.client_host),
+            duration_ms(offset_ms),
+            literal(row.run_id),
+            row.success,
+            opt(row.error),
+        )
+    }
+
+    /// The progress note of the row `insert_sql` made (or of row `id`): the statement it
+    /// stands at, success, and the duration as in `insert_sql`, returning the seconds since
+    /// the query string arrived.
+    pub fn note_sql(
+        &self,
+        id: Option<i64>,
+        failed_at_statement: Option<i32>,
+        success: bool,
+        offset_ms: i64,
+    ) -> String {
+        let at = failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+        let row = match id {
+            Some(id) => id.to_string(),
+            None => format!("current_setting('{ROW_SETTING}')::bigint"),
+        };
+        format!(
+            "UPDATE {} SET failed_at_statement = {at}, success = {success}, duration_ms = {}, \
+             error = NULL WHERE id = {row} RETURNING {ELAPSED_S}",
+            self.t("history"),
+            duration_ms(offset_ms)
+        )
+    }
+}
+
+fn duration_ms(offset_ms: i64) -> String {
+    format!("{offset_ms} + round({ELAPSED_S} * 1000)::bigint")
+}
+
+/// A string literal that means the same whatever standard_conforming_strings says: an
+/// escape string with its backslashes and quotes doubled.
+pub fn literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 3);
+    out.push_str("E'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn literals_double_backslashes_and_quotes() {
+        assert_eq!(literal(r"it's a \n"), r"E'it''s a \\n'");
+        assert_eq!(literal(""), "E''");
+    }
+}

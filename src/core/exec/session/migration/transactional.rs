@@ -1,0 +1,102 @@
+//! A migration in one transaction, sent as one query string (`batch`): session setup,
+//! BEGIN, each statement behind its marker, the tool's history row, the ledger's row and
+//! COMMIT. The migration and its row commit together or not at all.
+
+use std::time::Instant;
+
+use super::batch::{Batch, Part, Ran};
+use super::{Attempt, Change, Session};
+use crate::core::db::ledger::batched::ELAPSED_S;
+use crate::core::error::Error;
+use crate::core::record::report::MigrationReport;
+
+impl Session {
+    pub(super) async fn try_transactional(
+        &mut self,
+        step: &Change,
+        attempt: u32,
+    ) -> std::result::Result<MigrationReport, Attempt> {
+        let started = Instant::now();
+        let mut report = Self::new_report(step, attempt);
+        if let Err(e) = self.prepare_tool_table(step).await {
+            return Err(Attempt::plain(e, report));
+        }
+        let batch = self.transactional_batch(step);
+        let at = super::super::watch::At::Marked(1);
+        let (ran, blockers) = self.watched(&step.version, at, batch.run(&self.client)).await;
+        let Some(failed) = ran.failed_part() else {
+            self.report_statements(step, &batch, &ran, 0..step.statements.len(), &mut report);
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(report);
+        };
+        // The string stopped at its first error: whatever ran is rolled back (a ROLLBACK
+        // with no transaction open, after a parse error, only draws a warning).
+        let _ = self.client.batch_execute("ROLLBACK").await;
+        let e = ran.error.as_ref().expect("failed_part implies an error");
+        let part = batch.parts().get(failed).copied().unwrap_or(Part::Control);
+        match part {
+            Part::Run(i) | Part::Mark(i) => {
+                let ran_before = if ran.unparsed_at.is_some() { 0 } else { i };
+                self.report_statements(step, &batch, &ran, 0..ran_before, &mut report);
+                Err(Self::statement_error(step, i, e, blockers, report))
+            }
+            Part::Record => Err(Attempt::plain(
+                clone_error(e).context(
+                    "cannot record the migration in the ledger; nothing of it was committed",
+                ),
+                report,
+            )),
+            Part::Control if failed + 1 == batch.parts().len() => Err(Attempt::plain(
+                clone_error(e).context(format_args!("{}: COMMIT failed", step.origin)),
+                report,
+            )),
+            Part::Control => Err(Attempt::plain(clone_error(e), report)),
+        }
+    }
+
+    /// `sluice/<run>`: the runner's application_name, which markers extend with `:<n>`.
+    pub(super) fn app_name(&self) -> String {
+        format!("sluice/{}", self.run_id)
+    }
+
+    fn transactional_batch(&self, step: &Change) -> Batch {
+        let mut b = Batch::default();
+        b.push_control(&format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true)));
+        let app = self.app_name();
+        for (i, s) in step.statements.iter().enumerate() {
+            b.mark(&app, i);
+            b.push(Part::Run(i), &s.text);
+        }
+        // The tool's own history row and the ledger's go in the same transaction; the
+        // server works out how long the migration took.
+        for st in self.tool_statements(step, &format!("round({ELAPSED_S} * 1e9)::bigint")) {
+            b.push(Part::Control, &st);
+        }
+        let row = self.ledger_row(step, None, true, None);
+        b.push(Part::Record, &self.ledger.insert_sql(&row, 0));
+        b.push(Part::Control, "COMMIT");
+        b
+    }
+
+    /// Reports statements `done` as done, with the server's rows and timings.
+    pub(super) fn report_statements(
+        &self,
+        step: &Change,
+        batch: &Batch,
+        ran: &Ran,
+        done: std::ops::Range<usize>,
+        report: &mut MigrationReport,
+    ) {
+        for i in done {
+            let s = &step.statements[i];
+            let rows = batch.position(Part::Run(i)).map_or(0, |p| ran.rows[p]);
+            let ms = ran.statement_ms(batch, i);
+            self.statement_done(report, &step.version, i, s.line, rows, ms);
+        }
+    }
+}
+
+/// tokio_postgres errors are not Clone; what the report needs of one is its description.
+pub(super) fn clone_error(e: &tokio_postgres::Error) -> Error {
+    Error::database(crate::core::error::describe_pg(e))
+}
