@@ -6,6 +6,7 @@ mod approvals;
 mod architecture;
 mod backup;
 mod bad_input;
+mod batched;
 mod bypass;
 mod cli;
 mod code_apply;

@@ -222,12 +222,69 @@ pub fn locks_needed<'a>(
     out.into_iter().collect()
 }
 
+/// The table of `INSERT INTO <table> [(columns)] VALUES ...` with no query in it (no
+/// SELECT, WITH or RETURNING), read from the text; None for anything else.
+fn plain_insert_target(st: &Statement) -> Option<String> {
+    let k = &st.keywords;
+    let plain = k.len() >= 3
+        && k[0] == "INSERT"
+        && k[1] == "INTO"
+        && k.iter().any(|w| w == "VALUES")
+        && !k.iter().any(|w| matches!(w.as_str(), "SELECT" | "WITH" | "RETURNING" | "TABLE"));
+    if !plain {
+        return None;
+    }
+    let text = &st.text[crate::core::data::sql::lexer::skip_trivia(&st.text)..];
+    let rest = text.get(6..)?.trim_start().get(4..)?; // "INSERT", "INTO"
+    let rest = &rest[crate::core::data::sql::lexer::skip_trivia(rest)..];
+    let mut name = String::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        match *chars.peek()? {
+            '"' => {
+                chars.next();
+                loop {
+                    match chars.next()? {
+                        '"' if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            name.push('"');
+                        }
+                        '"' => break,
+                        c => name.push(c),
+                    }
+                }
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                while let Some(&c) = chars.peek() {
+                    if !(c.is_alphanumeric() || c == '_' || c == '$') {
+                        break;
+                    }
+                    name.push(c.to_ascii_lowercase());
+                    chars.next();
+                }
+            }
+            _ => return None,
+        }
+        if chars.peek() != Some(&'.') {
+            break;
+        }
+        chars.next();
+        name.push('.');
+    }
+    Some(name)
+}
+
 fn bare(t: &str) -> String {
     t.rsplit('.').next().unwrap_or(t).trim_matches('"').to_lowercase()
 }
 
 /// What one statement needs of each table it names (not yet merged).
 fn statement_locks(st: &Statement) -> Vec<(String, LockMode)> {
+    // Seed data is most of a large plan's text, and its parse tree most of the parse:
+    // a plain INSERT ... VALUES writes its target and names nothing else.
+    if let Some(target) = plain_insert_target(st) {
+        return vec![(target, LockMode::RowExclusive)];
+    }
     let Ok(parsed) = parser::parse(&st.text) else { return Vec::new() };
     let known: Vec<(LockMode, String)> = expected_in(&parsed)
         .into_iter()
@@ -254,4 +311,38 @@ fn statement_locks(st: &Statement) -> Vec<(String, LockMode)> {
         out.push((t.clone(), mode));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(sql: &str) -> Vec<(String, LockMode)> {
+        let st = crate::core::data::sql::split(sql).unwrap();
+        locks_needed(st.iter())
+    }
+
+    #[test]
+    fn a_plain_insert_writes_its_target_as_a_parse_would_say() {
+        for sql in [
+            "INSERT INTO public.\"Orders\" (id) VALUES (1), (2);",
+            "-- seed\ninsert into  Orders values (1);",
+            "INSERT INTO orders VALUES (1) ON CONFLICT DO NOTHING;",
+        ] {
+            let st = &crate::core::data::sql::split(sql).unwrap()[0];
+            assert!(plain_insert_target(st).is_some(), "{sql}");
+            assert_eq!(needs(sql), [("orders".to_string(), LockMode::RowExclusive)], "{sql}");
+        }
+        // A query inside, or RETURNING: the parse decides.
+        for sql in [
+            "INSERT INTO orders SELECT * FROM staging;",
+            "INSERT INTO orders VALUES ((SELECT max(id) FROM staging));",
+            "WITH x AS (SELECT 1) INSERT INTO orders SELECT * FROM x;",
+        ] {
+            let st = &crate::core::data::sql::split(sql).unwrap()[0];
+            assert!(plain_insert_target(st).is_none(), "{sql}");
+        }
+        let read = needs("INSERT INTO orders SELECT * FROM staging;");
+        assert!(read.contains(&("staging".to_string(), LockMode::AccessShare)), "{read:?}");
+    }
 }

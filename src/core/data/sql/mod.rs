@@ -2,7 +2,7 @@
 //! apply, dry run and lint, so all three agree on statement boundaries and line numbers.
 
 mod inverse;
-mod lexer;
+pub(crate) mod lexer;
 mod lock;
 pub mod parser;
 

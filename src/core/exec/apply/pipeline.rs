@@ -72,16 +72,13 @@ async fn plan(
     if !opts.allow_out_of_order {
         refuse_out_of_order(&pending)?;
     }
-    // Every pending file is split: one hop to a parser thread for all of them.
-    let steps = crate::core::data::sql::parser::run(|| {
-        let mut steps = Vec::new();
-        for item in &pending {
-            if let Some(s) = up_step(item, tool_history)? {
-                steps.push(s);
-            }
-        }
-        Ok::<_, Error>(steps)
-    })?;
+    // Every pending file is split, on the parser threads together (the server has
+    // nothing to do meanwhile).
+    let split = crate::core::data::sql::parser::map(&pending, |item| up_step(item, tool_history));
+    let mut steps = Vec::new();
+    for s in split {
+        steps.extend(s?);
+    }
     Ok((status, pending, steps))
 }
 
