@@ -44,7 +44,9 @@ fn med(mut v: Vec<f64>) -> f64 {
 fn print(label: &str, trials: &[Trial]) {
     let stage = |t: &Trial, name: &str| -> f64 {
         let stages = t.report["stages"].as_array().cloned().unwrap_or_default();
-        stages.iter().filter(|s| s["stage"] == name).map(|s| ms(&s["duration_ms"])).sum()
+        // + 0.0: an empty f64 sum is -0.0.
+        stages.iter().filter(|s| s["stage"] == name).map(|s| ms(&s["duration_ms"])).sum::<f64>()
+            + 0.0
     };
     let timing = |t: &Trial, name: &str| ms(&t.report["timings"][name]);
     let wall: Vec<f64> = trials.iter().map(|t| t.wall.as_secs_f64() * 1e3).collect();
