@@ -84,6 +84,32 @@ async fn statement_at(at: &mut At, client: &Client, pid: i32) -> usize {
     }
 }
 
+/// What PostgreSQL reports of backend `pid`'s command, and who waits on it.
+async fn progress(
+    client: &Client,
+    pid: i32,
+    version: &str,
+    index: usize,
+    elapsed_ms: u64,
+) -> Event {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
+    let (command, blocking) =
+        tokio::join!(client.query_opt(PROGRESS, &params), client.query(BLOCKED, &params));
+    let command = command.ok().flatten().map(|r| CommandProgress {
+        command: r.get(0),
+        phase: r.get(1),
+        done: r.get(2),
+        total: r.get(3),
+    });
+    Event::Progress {
+        version: version.to_string(),
+        index,
+        elapsed_ms,
+        command,
+        blocking: blocking.map(|rows| rows.iter().map(blocker).collect()).unwrap_or_default(),
+    }
+}
+
 /// Whom the watch follows: sluice's own backend, or the sessions of a tool it runs.
 pub(crate) enum Watched {
     Backend(i32),
@@ -178,27 +204,12 @@ pub(crate) async fn watch(
             last = pids;
         }
         if let (Some((tx, version, _)), true) = (&events, tick.is_multiple_of(REPORT_EVERY)) {
-            let (command, blocking) = tokio::select! {
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let event = tokio::select! {
                 _ = &mut stop => return,
-                r = async {
-                    tokio::join!(client.query_opt(PROGRESS, &params), client.query(BLOCKED, &params))
-                } => r,
+                e = progress(client, pid, version, index, elapsed_ms) => e,
             };
-            let command = command.ok().flatten().map(|r| CommandProgress {
-                command: r.get(0),
-                phase: r.get(1),
-                done: r.get(2),
-                total: r.get(3),
-            });
-            let _ = tx.send(Event::Progress {
-                version: version.clone(),
-                index,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-                command,
-                blocking: blocking
-                    .map(|rows| rows.iter().map(blocker).collect())
-                    .unwrap_or_default(),
-            });
+            let _ = tx.send(event);
         }
         tick += 1;
         tokio::select! {

@@ -192,16 +192,7 @@ impl Session {
             if !timed_out(&res) || concurrent || report.lock_retries >= self.lock_retries {
                 return (res, blockers);
             }
-            report.lock_retries += 1;
-            let wait = self.backoff(report.lock_retries - 1);
-            self.emit(Event::LockTimeout {
-                version: step.version.clone(),
-                attempt: report.lock_retries,
-                retries: self.lock_retries,
-                retry_in_ms: wait.as_millis() as u64,
-                blockers: blockers.clone(),
-            });
-            self.pause(wait).await;
+            self.retry_pause(step, report, blockers.clone()).await;
             // The operator may have chosen to wait longer for this one lock.
             let Some(ms) = self.take_wait() else { continue };
             if let Err(e) = self.client.batch_execute(&format!("SET lock_timeout = {ms}")).await {
@@ -214,6 +205,26 @@ impl Session {
                 return r;
             }
         }
+    }
+
+    /// A statement's lock timeout, to be retried: counted, told, and waited out (the backoff,
+    /// or until the operator says retry now).
+    pub(super) async fn retry_pause(
+        &self,
+        step: &Change,
+        report: &mut MigrationReport,
+        blockers: Vec<Blocker>,
+    ) {
+        report.lock_retries += 1;
+        let wait = self.backoff(report.lock_retries - 1);
+        self.emit(Event::LockTimeout {
+            version: step.version.clone(),
+            attempt: report.lock_retries,
+            retries: self.lock_retries,
+            retry_in_ms: wait.as_millis() as u64,
+            blockers,
+        });
+        self.pause(wait).await;
     }
 
     /// Notes in the ledger that statement `i` ran. An atomic statement commits with the

@@ -13,7 +13,7 @@ use super::statementwise::{Batched, Failed};
 use super::transactional::clone_error;
 use super::{Attempt, Change, Session};
 use crate::core::db::ledger::batched::ELAPSED_S;
-use crate::core::record::report::{Event, MigrationReport};
+use crate::core::record::report::MigrationReport;
 
 impl Session {
     /// Runs statements `from..end` (all allowed in a transaction) in as few round trips
@@ -60,16 +60,7 @@ impl Session {
             }
             let timed_out = e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE);
             if timed_out && report.lock_retries < self.lock_retries {
-                report.lock_retries += 1;
-                let pause = self.backoff(report.lock_retries - 1);
-                self.emit(Event::LockTimeout {
-                    version: step.version.clone(),
-                    attempt: report.lock_retries,
-                    retries: self.lock_retries,
-                    retry_in_ms: pause.as_millis() as u64,
-                    blockers,
-                });
-                self.pause(pause).await;
+                self.retry_pause(step, report, blockers).await;
                 // The operator may have chosen to wait longer for this one lock.
                 (from, wait) = (k, self.take_wait());
                 continue;
