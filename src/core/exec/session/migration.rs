@@ -283,6 +283,10 @@ impl Session {
             let report = self.run_tool(step, call).await?;
             return Ok(finished(self, report));
         }
+        // The layout's history table is made (or checked) before the change's transaction.
+        if let Err(e) = self.prepare_tool_table(step).await {
+            return Err(self.failed(step, ChangeFailure::plain(e, Self::new_report(step, 0))));
+        }
         let mut attempt = 0;
         loop {
             let result = if step.transactional {

@@ -39,9 +39,6 @@ impl Session {
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
-        if let Err(e) = self.prepare_tool_table(step).await {
-            return Err(Attempt::plain(e, report));
-        }
         let total = step.statements.len();
         if step.start_at >= total {
             // A retry whose statements all ran: only its success to record.

@@ -18,9 +18,6 @@ impl Session {
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
-        if let Err(e) = self.prepare_tool_table(step).await {
-            return Err(Attempt::plain(e, report));
-        }
         let batch = self.transactional_batch(step);
         let at = super::super::watch::At::Marked(1);
         let (ran, blockers) = self.watched(&step.version, at, batch.run(&self.client)).await;
