@@ -119,6 +119,9 @@ pub enum Verb {
         /// Run outside the maintenance window; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_window: Option<String>,
+        /// Apply what the environment's promote_from has not run; the reason is recorded.
+        #[arg(long, value_name = "REASON")]
+        override_promotion: Option<String>,
         #[command(flatten)]
         sign: SignArgs,
     },

@@ -35,6 +35,7 @@ pub async fn apply(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         backup,
         no_backup,
         override_window,
+        override_promotion,
         sign,
     } = verb
     else {
@@ -50,6 +51,7 @@ pub async fn apply(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         override_lint,
         backup: backup_choice(backup, no_backup),
         override_window,
+        override_promotion,
         ticket: sign.ticket,
         approval: sign.approval,
     };

@@ -14,6 +14,9 @@ pub fn hint(refusal: &Refusal, action: Option<&str>) -> String {
         Refusal::MaintenanceWindow => {
             "; to run outside the window pass --override-window \"reason\" (recorded)".into()
         }
+        Refusal::Promotion { from } => format!(
+            "; to apply what {from} has not run pass --override-promotion \"reason\" (recorded)"
+        ),
         Refusal::Drift => ": --allow-drift".into(),
         Refusal::OutOfOrder => ": --allow-out-of-order".into(),
         Refusal::FailedMigration { version } => {

@@ -53,6 +53,9 @@ pub enum Refusal {
     LintGate,
     /// Outside the maintenance window; an override with a reason passes.
     MaintenanceWindow,
+    /// `promote_from`'s environment has not run what this run would apply (or cannot be
+    /// read); an override with a reason passes, where the environment allows one.
+    Promotion { from: String },
     /// Applied migration files changed since they ran; allowing drift passes.
     Drift,
     /// Pending migrations older than the newest applied one; allowing them passes.

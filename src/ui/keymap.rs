@@ -102,7 +102,7 @@ actions! { WizardAction {
     ScrollUp = "scroll_up", "scroll up by five", ["K", "pageup"];
     ScrollDown = "scroll_down", "scroll down by five", ["J", "pagedown"];
     Retry = "retry", "run the failed step again / retry the lock now", ["r"];
-    Override = "override", "override the lint gate or the window (with a reason)", ["o"];
+    Override = "override", "override the lint gate, the window or the promotion gate (with a reason)", ["o"];
     Abandon = "abandon", "abandon the run before the apply", ["x"];
     Cancel = "cancel", "cancel the running statement", ["c"];
     Terminate = "terminate", "terminate the blocking session", ["t"];

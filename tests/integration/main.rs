@@ -31,6 +31,7 @@ mod properties;
 mod quirks;
 mod recover;
 mod rollback;
+mod rollout;
 mod security;
 mod status;
 mod support;

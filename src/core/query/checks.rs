@@ -57,6 +57,20 @@ pub async fn precheck(project: &Project, env: &Environment) -> Result<Vec<Check>
         window_override: None,
         allow_drift: false,
         local_link: target.local_link(),
+        upstream: env
+            .promote_from
+            .as_deref()
+            .and_then(|f| project.environments.get(f))
+            .map(|env| precheck::promotion::Upstream { env, ledger: &ledger }),
+        promoted: pending
+            .iter()
+            .map(|m| precheck::promotion::Promoted {
+                version: m.version.to_string(),
+                label: crate::core::data::plan::label(&m.version.to_string(), &m.name),
+                checksum: m.up.checksum(),
+            })
+            .collect(),
+        promotion_override: None,
     };
     precheck::run(&client, &cx).await
 }

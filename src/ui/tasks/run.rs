@@ -157,6 +157,11 @@ pub(crate) fn spawn_apply(project: &Project, env: &str, tx: Tx) -> mpsc::Unbound
                     advance(&mut run, &tx).await;
                     continue;
                 }
+                ApplyCmd::OverridePromotion(reason) => {
+                    run.override_promotion(&reason);
+                    advance(&mut run, &tx).await;
+                    continue;
+                }
                 ApplyCmd::Approve { name, code } => {
                     let r = run.approve(&name, &code).await;
                     send(&tx, ApplyMsg::Approval(r.map(|a| a.approver).map_err(|e| e.message)));

@@ -257,6 +257,27 @@ fn a_window_override_is_offered_only_for_the_window() {
 }
 
 #[test]
+fn a_promotion_gate_is_passed_with_a_recorded_reason() {
+    let mut w = opened("production", 1);
+    let mut behind = result(
+        Stage::PreChecks,
+        StageOutcome::Failed,
+        "pre-checks failed: promotion: 0007_orders_total_check not applied on staging",
+    );
+    behind.refusal = Some(crate::core::error::Refusal::Promotion { from: "staging".into() });
+    w.on_msg(ApplyMsg::Stage { result: behind, report: report(), findings: Vec::new() });
+    assert!(w.can_override());
+    keys(&mut w, &[Key::Char('o')]);
+    typed(&mut w, "CHG-9 hotfix");
+    insta::assert_snapshot!("wizard_promotion_reason_80x24", render(&w, 80, 24));
+    keys(&mut w, &[Key::Backspace]);
+    assert_eq!(
+        keys(&mut w, &[Key::Enter]),
+        [Effect::Send(ApplyCmd::OverridePromotion("CHG-9 hotfi".into()))]
+    );
+}
+
+#[test]
 fn production_needs_the_typed_name() {
     let mut w = at_confirm("production", 1);
     typed(&mut w, "prdo");

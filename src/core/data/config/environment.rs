@@ -63,6 +63,8 @@ pub(super) fn build_environment(
         report_dir: raw.report_dir.map(|d| root.join(d)),
         require_tls: raw.require_tls.unwrap_or(true),
         dry_run: raw.dry_run.unwrap_or_default(),
+        promote_from: raw.promote_from,
+        promotion_override: raw.promotion_override.unwrap_or(true),
     })
 }
 

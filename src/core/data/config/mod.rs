@@ -16,6 +16,7 @@ mod duration;
 mod environment;
 pub mod paths;
 mod raw;
+mod rollout;
 pub mod starter;
 use crate::core::data::lint::rules::{self, Severity};
 use duration::parse_duration_field;
@@ -225,6 +226,12 @@ pub struct Environment {
     pub require_tls: bool,
     /// `dry_run = "transaction" | "copy"`.
     pub dry_run: DryRunMode,
+    /// `promote_from = "ENV"`: an apply here runs only what that environment already ran,
+    /// with the same checksums.
+    pub promote_from: Option<String>,
+    /// Whether the promotion gate may be passed with a recorded reason
+    /// (`promotion_override = false`: never).
+    pub promotion_override: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -347,6 +354,7 @@ impl Project {
                 .map_err(|e| e.context(format_args!("[environments.{env_name}]")))?;
             environments.insert(env_name, env);
         }
+        rollout::check_promotions(&environments)?;
         let raw_lint = raw.lint.unwrap_or_default();
         let lint_rules = lint_levels(&raw_lint.rules, "[lint.rules]")?;
         let mut lint_tiers = BTreeMap::new();

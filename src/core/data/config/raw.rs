@@ -75,6 +75,8 @@ pub(super) struct RawEnvironment {
     pub(super) report_dir: Option<String>,
     pub(super) require_tls: Option<bool>,
     pub(super) dry_run: Option<super::DryRunMode>,
+    pub(super) promote_from: Option<String>,
+    pub(super) promotion_override: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

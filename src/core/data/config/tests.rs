@@ -160,3 +160,44 @@ fn durations_read_as_an_operator_would() {
     assert_eq!(d(Duration::from_secs(2 * 86_400)), "2 d");
     assert_eq!(d(Duration::from_secs(86_400 + 5 * 3600)), "1 d 5 h");
 }
+
+#[test]
+fn promotion_chains_are_checked() {
+    let env = |name: &str, from: Option<&str>| {
+        let from = from.map(|f| format!("promote_from = \"{f}\"\n")).unwrap_or_default();
+        format!("[environments.{name}]\ntier = \"testing\"\nurl_env = \"U\"\n{from}")
+    };
+    let chain = format!(
+        "{}{}{}",
+        env("dev", None),
+        env("staging", Some("dev")),
+        env("prod", Some("staging"))
+    );
+    let p = parse(&chain).unwrap();
+    assert_eq!(p.environments["prod"].promote_from.as_deref(), Some("staging"));
+    assert!(p.environments["prod"].promotion_override);
+    assert_eq!(p.environments["dev"].promote_from, None);
+
+    let unknown =
+        parse(&format!("{}{}", env("dev", None), env("prod", Some("stagin")))).unwrap_err();
+    assert!(
+        unknown.message.contains("promote_from = \"stagin\": no such environment"),
+        "{}",
+        unknown.message
+    );
+    assert!(unknown.message.contains("dev, prod"), "{}", unknown.message);
+    let itself = parse(&env("prod", Some("prod"))).unwrap_err();
+    assert!(itself.message.contains("cannot promote from itself"), "{}", itself.message);
+    let looped =
+        parse(&format!("{}{}{}", env("a", Some("c")), env("b", Some("a")), env("c", Some("b"))))
+            .unwrap_err();
+    assert!(looped.message.contains("loops (a → b → c → a)"), "{}", looped.message);
+
+    let strict = parse(&format!(
+        "{}{}promotion_override = false\n",
+        env("dev", None),
+        env("prod", Some("dev"))
+    ))
+    .unwrap();
+    assert!(!strict.environments["prod"].promotion_override);
+}

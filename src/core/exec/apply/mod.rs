@@ -33,6 +33,8 @@ pub struct ApplyOptions {
     pub backup: Option<bool>,
     /// Run outside the environment's maintenance window; the reason is recorded.
     pub override_window: Option<String>,
+    /// Apply what `promote_from`'s environment has not run; the reason is recorded.
+    pub override_promotion: Option<String>,
     /// A change ticket reference, recorded (required where approvals.ticket = "required").
     pub ticket: Option<String>,
     /// A second approver's name and the code `sluice approve` printed for them (needed where

@@ -242,6 +242,11 @@ impl GuardedRun {
         self.opts.override_window = Some(reason.to_string());
     }
 
+    /// The operator's reason to apply what `promote_from` has not run; recorded.
+    pub fn override_promotion(&mut self, reason: &str) {
+        self.opts.override_promotion = Some(reason.to_string());
+    }
+
     /// The typed confirmation the apply stage checks on a production tier.
     pub fn confirm(&mut self, typed: &str) {
         self.opts.confirm = Some(typed.to_string());

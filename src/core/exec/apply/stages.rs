@@ -18,8 +18,9 @@ impl GuardedRun {
             return Err(e);
         }
         let env = self.run.env().clone();
-        let res =
-            guards::prechecks(&mut self.run, &env, &self.status, &self.steps, &self.opts).await;
+        let upstream = env.promote_from.as_deref().and_then(|f| self.project.environments.get(f));
+        let (status, steps) = (&self.status, &self.steps);
+        let res = guards::prechecks(&mut self.run, &env, status, steps, &self.opts, upstream).await;
         if let Err(e) = res {
             self.failure = Some((e.clone(), vec![], "refused"));
             return Err(e);
@@ -40,12 +41,28 @@ impl GuardedRun {
                 });
             }
         }
+        self.promotion_override(&env);
         let tally = Tally::of(&self.run.report.prechecks);
         Ok(if tally.warned > 0 {
             (StageOutcome::Warned, format!("{} passed, {} warning(s)", tally.passed, tally.warned))
         } else {
             (StageOutcome::Passed, format!("{} passed", tally.passed))
         })
+    }
+
+    /// An overridden promotion gate goes into the run's record with what it let through.
+    fn promotion_override(&mut self, env: &crate::core::data::config::Environment) {
+        use crate::core::guard::precheck::{Outcome, PROMOTION_CHECK};
+        let Some(reason) = self.opts.override_promotion.clone() else { return };
+        let passed = self.run.report.prechecks.iter().find(|c| c.name == PROMOTION_CHECK);
+        if let Some(c) = passed.filter(|c| c.outcome == Outcome::Warn) {
+            let from = env.promote_from.clone().unwrap_or_default();
+            self.add_override(Override {
+                guard: "promotion".into(),
+                reason: reason.trim().to_string(),
+                what: vec![format!("ahead of {from}: {}", c.figure)],
+            });
+        }
     }
 
     fn add_override(&mut self, o: Override) {

@@ -8,7 +8,7 @@ use crate::core::data::plan::{MigrationState, Status};
 use crate::core::error::{Error, Refusal, Result};
 use crate::core::exec::ApplyOptions;
 use crate::core::guard::policy;
-use crate::core::guard::precheck::{Check, Outcome, WINDOW_CHECK};
+use crate::core::guard::precheck::{Check, Outcome, PROMOTION_CHECK, WINDOW_CHECK};
 use crate::core::record::report::Event;
 
 /// Guards every write run checks: no failed migration waiting for resolution, no drift
@@ -55,7 +55,17 @@ pub(crate) async fn prechecks(
     status: &Status,
     steps: &[Change],
     opts: &ApplyOptions,
+    upstream: Option<&Environment>,
 ) -> Result<()> {
+    use crate::core::guard::precheck::promotion::{Promoted, Upstream};
+    let promoted = steps
+        .iter()
+        .map(|s| Promoted {
+            version: s.version.clone(),
+            label: crate::core::data::plan::label(&s.version, &s.name),
+            checksum: s.checksum.clone(),
+        })
+        .collect();
     let cx = crate::core::guard::precheck::PrecheckInputs {
         env,
         ledger: &run.session.ledger,
@@ -70,6 +80,9 @@ pub(crate) async fn prechecks(
         window_override: opts.override_window.as_deref().filter(|r| !r.trim().is_empty()),
         allow_drift: opts.allow_drift,
         local_link: run.session.target.local_link(),
+        upstream: upstream.map(|env| Upstream { env, ledger: &run.session.ledger }),
+        promoted,
+        promotion_override: opts.override_promotion.as_deref().filter(|r| !r.trim().is_empty()),
     };
     let checks = crate::core::guard::precheck::run(&run.session.client, &cx).await?;
     run.session.emit(Event::PreChecks { checks: checks.clone() });
@@ -83,9 +96,14 @@ pub(crate) async fn prechecks(
     }
     let listed: Vec<String> = failed.iter().map(|c| format!("{}: {}", c.name, c.figure)).collect();
     let message = format!("pre-checks failed: {}", listed.join("; "));
-    // Outside the window, an override with a reason passes that check.
-    Err(if failed.iter().any(|c| c.name == WINDOW_CHECK) {
+    // Outside the window, or ahead of the promotion source, an override with a reason
+    // passes that check (when the environment allows one).
+    let only = |name: &str| failed.iter().all(|c| c.name == name);
+    Err(if only(WINDOW_CHECK) {
         Error::refused(Refusal::MaintenanceWindow, message)
+    } else if only(PROMOTION_CHECK) && env.promotion_override {
+        let from = env.promote_from.clone().unwrap_or_default();
+        Error::refused(Refusal::Promotion { from }, message)
     } else {
         Error::guard(message)
     })

@@ -7,6 +7,7 @@ use tokio_postgres::Client;
 
 mod plan;
 mod policy;
+pub mod promotion;
 mod server;
 
 use crate::core::data::config::Environment;
@@ -68,10 +69,18 @@ pub struct PrecheckInputs<'a> {
     /// Connected over a Unix socket (TLS does not apply).
     /// "local socket" or "loopback": no network between sluice and the server.
     pub local_link: Option<&'static str>,
+    /// `promote_from`'s environment, whose ledger must show `promoted` applied.
+    pub upstream: Option<promotion::Upstream<'a>>,
+    pub promoted: Vec<promotion::Promoted>,
+    /// Reason given to apply what the promotion source has not run.
+    pub promotion_override: Option<&'a str>,
 }
 
 /// The pre-check that an override of the maintenance window passes.
 pub const WINDOW_CHECK: &str = "maintenance window";
+
+/// The pre-check of `promote_from`.
+pub const PROMOTION_CHECK: &str = "promotion";
 
 /// Seconds an open transaction may be old before it counts as a blocker.
 const OLD_TRANSACTION_S: f64 = 60.0;
@@ -79,6 +88,7 @@ const OLD_TRANSACTION_S: f64 = 60.0;
 pub async fn run(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Vec<Check>> {
     let mut out = vec![server::connectivity(client).await?, server::ledger_lock(client, cx).await?];
     out.extend([plan::failed(cx), plan::pending(cx), plan::file_drift(cx)]);
+    out.extend(promotion::promotion(cx).await);
     out.push(server::schema_drift(client, cx).await?);
     out.push(server::connections(client).await?);
     out.push(server::blocking_sessions(client, cx).await?);

@@ -82,6 +82,7 @@ impl ApplyStep {
 pub enum Reason {
     Lint,
     Window,
+    Promotion,
 }
 
 /// What the apply is doing now, from the engine's events.
@@ -206,10 +207,14 @@ impl ApplyWizard {
         self.core.fields(false)
     }
 
-    /// The failed step can be passed with a typed reason (the lint gate, the window).
+    /// The failed step can be passed with a typed reason (the lint gate, the window, the
+    /// promotion gate).
     pub fn can_override(&self) -> bool {
         self.failed.is_some()
-            && matches!(self.refusal, Some(Refusal::LintGate | Refusal::MaintenanceWindow))
+            && matches!(
+                self.refusal,
+                Some(Refusal::LintGate | Refusal::MaintenanceWindow | Refusal::Promotion { .. })
+            )
     }
 
     pub(super) fn go(&mut self, step: ApplyStep) -> Vec<Effect<ApplyCmd>> {

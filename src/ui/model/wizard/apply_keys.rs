@@ -3,6 +3,7 @@
 
 use super::apply::{ApplyStep, ApplyWizard, Reason};
 use super::{Ask, Control, Effect, WAIT_LONGER_MS};
+use crate::core::error::Refusal;
 use crate::core::guard::policy::Confirmation;
 use crate::ui::keymap::{Bindings, WizardAction as A};
 use crate::ui::model::Key;
@@ -86,6 +87,7 @@ impl ApplyWizard {
                 return vec![Effect::Send(match why {
                     Reason::Lint => ApplyCmd::OverrideLint(reason),
                     Reason::Window => ApplyCmd::OverrideWindow(reason),
+                    Reason::Promotion => ApplyCmd::OverridePromotion(reason),
                 })];
             }
             Key::Backspace => {
@@ -170,6 +172,9 @@ impl ApplyWizard {
     fn override_key(&mut self, keys: &Bindings<A>) {
         match (self.at, &self.refusal) {
             (ApplyStep::Lint, _) => self.reason = Some((Reason::Lint, String::new())),
+            (ApplyStep::PreChecks, Some(Refusal::Promotion { .. })) => {
+                self.reason = Some((Reason::Promotion, String::new()))
+            }
             (ApplyStep::PreChecks, _) if self.can_override() => {
                 self.reason = Some((Reason::Window, String::new()))
             }

@@ -40,6 +40,7 @@ pub enum ApplyCmd {
     Advance,
     OverrideLint(String),
     OverrideWindow(String),
+    OverridePromotion(String),
     Approve {
         name: String,
         code: String,

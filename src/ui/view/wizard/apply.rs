@@ -42,6 +42,9 @@ pub fn draw(m: &Model, w: &ApplyWizard, f: &mut Frame, area: Rect) {
         let what = match why {
             Reason::Lint => "Reason to override the lint gate (recorded with the run):",
             Reason::Window => "Reason to run outside the maintenance window (recorded):",
+            Reason::Promotion => {
+                "Reason to apply what the promotion source has not run (recorded):"
+            }
         };
         let lines = [
             what.to_string(),
