@@ -165,3 +165,29 @@ async fn a_no_transaction_batch_retries_the_statement_that_timed_out_from_where_
         .get(0);
     assert!(has_c);
 }
+
+/// Each migration's statements see its timeouts and the connection check, which travel
+/// in its first marker; a session setting one migration makes is gone by the next.
+#[tokio::test]
+async fn every_migration_runs_with_its_timeouts_and_from_the_session_defaults() {
+    let db = fresh_db().await;
+    let p =
+        TestProject::new(&db, "development", "lock_timeout = \"3s\"\nstatement_timeout = \"40s\"");
+    let expect = |n: &str| {
+        format!(
+            "DO $$ BEGIN
+               IF current_setting('lock_timeout') <> '3s' OR current_setting('statement_timeout') <> '40s'
+                  OR current_setting('client_connection_check_interval') <> '2s'
+                  OR current_setting('search_path') <> '\"$user\", public' THEN
+                 RAISE EXCEPTION 'migration {n} runs with lock_timeout %, statement_timeout %, check %, search_path %',
+                   current_setting('lock_timeout'), current_setting('statement_timeout'),
+                   current_setting('client_connection_check_interval'), current_setting('search_path');
+               END IF;
+             END $$;\n"
+        )
+    };
+    p.write("1_a.up.sql", &format!("{}SET search_path = pg_catalog;\n", expect("1")));
+    p.write("2_b.up.sql", &expect("2"));
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}

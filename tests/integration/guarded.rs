@@ -478,3 +478,33 @@ async fn the_examples_0013_dry_run_names_the_rewrite_of_orders() {
     assert!(first.ends_with("(rewrite of public.orders)"), "{first}");
     assert_eq!(m["lock_summary"].as_array().unwrap().len(), 1, "{m}");
 }
+
+#[tokio::test]
+async fn a_snapshot_read_over_two_connections_is_the_same_text() {
+    let db = fresh_db().await;
+    let (a, b) = (db.client().await, db.client().await);
+    a.batch_execute(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE TABLE t (id int PRIMARY KEY, m mood, n text CHECK (n <> ''));
+         CREATE INDEX t_n ON t (n);
+         CREATE VIEW v AS SELECT id FROM t;
+         CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+    )
+    .await
+    .unwrap();
+    let one = schema::snapshot(&a, "sluice").await.unwrap();
+    // The second connection keeps the watch's short statement_timeout, and stays usable.
+    b.batch_execute("SET statement_timeout = 2000").await.unwrap();
+    let two = schema::snapshot_on_two(&a, &b, "sluice").await.unwrap();
+    assert_eq!(one, two);
+    for part in [
+        "index public.t_n",
+        "constraint public.t.t_n_check",
+        "type public.mood",
+        "function public.f()",
+    ] {
+        assert!(one.contains(part), "{part}: {one}");
+    }
+    let timeout: String = b.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
+    assert_eq!(timeout, "2s");
+}

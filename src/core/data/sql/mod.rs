@@ -4,6 +4,7 @@
 mod inverse;
 pub(crate) mod lexer;
 mod lock;
+mod memo;
 pub mod parser;
 
 pub use inverse::{concurrently_dropped_index, inverse, quote_ident, Inverse};
@@ -72,7 +73,12 @@ pub struct SplitError {
 /// Splits `text` into statements with PostgreSQL's parser. Empty statements (lone `;`)
 /// and comment-only tails are dropped.
 pub fn split(text: &str) -> Result<Vec<Statement>, SplitError> {
-    parser::run(|| split_here(text))
+    if let Some(known) = memo::recall(text) {
+        return Ok(known);
+    }
+    let split = parser::run(|| split_here(text))?;
+    memo::keep(text, &split);
+    Ok(split)
 }
 
 fn split_here(text: &str) -> Result<Vec<Statement>, SplitError> {

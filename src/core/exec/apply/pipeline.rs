@@ -82,6 +82,25 @@ async fn plan(
     Ok((status, pending, steps))
 }
 
+/// The migrations folder and the `--to` target, which must name one of its files.
+fn read_folder(
+    dir: &std::path::Path,
+    layout: Option<source::Layout>,
+    to: Option<&str>,
+) -> Result<(Vec<source::Migration>, Option<Version>)> {
+    let migrations = source::load(dir, layout)?;
+    let to = to.map(|v| parse_version(v, "target version")).transpose()?;
+    if let Some(to) = &to {
+        if !migrations.iter().any(|m| &m.version == to) {
+            return Err(Error::input(format!(
+                "target version {to}: no migration file has that version in {}",
+                dir.display()
+            )));
+        }
+    }
+    Ok((migrations, to))
+}
+
 /// Pending migrations older than the newest applied one run only when allowed.
 pub(super) fn refuse_out_of_order(pending: &[Item]) -> Result<()> {
     let late: Vec<String> = pending.iter().filter(|i| i.out_of_order).map(|i| i.label()).collect();
@@ -132,25 +151,21 @@ impl GuardedRun {
             Some(c) => Some((c.clone(), code_plan::read(c, opts.to.as_deref())?)),
             None => None,
         };
-        let migrations = match code {
-            Some(_) => Vec::new(),
-            None => source::load(&project.migrations_dir, project.layout)?,
-        };
-        let to = match code {
-            Some(_) => None,
-            None => opts.to.as_deref().map(|v| parse_version(v, "target version")).transpose()?,
-        };
-        if let Some(to) = &to {
-            if !migrations.iter().any(|m| &m.version == to) {
-                return Err(Error::input(format!(
-                    "target version {to}: no migration file has that version in {}",
-                    project.migrations_dir.display()
-                )));
+        // The folder is read and checked on another thread while the session connects.
+        let (dir, layout, to) = (project.migrations_dir.clone(), project.layout, opts.to.clone());
+        let reading = code
+            .is_none()
+            .then(|| tokio::task::spawn_blocking(move || read_folder(&dir, layout, to.as_deref())));
+        let read = async {
+            match reading {
+                None => Ok((Vec::new(), None)),
+                Some(r) => r.await.map_err(|e| Error::input(format!("reading the folder: {e}")))?,
             }
-        }
+        };
         let action = if opts.dry_run { "dry-run" } else { "apply" };
         let request = Request { to: opts.to.clone(), ..Request::default() };
-        let mut run = Run::begin(project, env, action, request, ctl).await?;
+        let (mut run, (migrations, to)) =
+            Run::begin_after(project, env, action, request, ctl, read).await?;
         if code.is_none() {
             run.loaded = Some(migrations.clone());
         }

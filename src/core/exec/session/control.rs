@@ -123,10 +123,12 @@ impl Interrupt {
 pub struct Control {
     pub events: Option<EventSender>,
     pub interrupt: Option<Arc<Interrupt>>,
+    /// The fleet run this database's run is part of, recorded with it.
+    pub fleet_run: Option<String>,
 }
 
 impl Control {
     pub fn events(tx: EventSender) -> Control {
-        Control { events: Some(tx), interrupt: None }
+        Control { events: Some(tx), ..Control::default() }
     }
 }

@@ -84,6 +84,8 @@ pub struct Session {
     pub host: String,
     pub pid: i32,
     reset: &'static str,
+    /// PostgreSQL 14 on: the server checks the client is still there while it works.
+    checks_connection: bool,
     pub lock_timeout_ms: u64,
     pub statement_timeout_ms: u64,
     pub lock_retries: u32,
@@ -156,6 +158,7 @@ impl Session {
             host: crate::core::host::identity::host_name(),
             pid,
             reset,
+            checks_connection: version >= 140_000,
             lock_timeout_ms: env.lock_timeout.as_millis() as u64,
             statement_timeout_ms: env.statement_timeout.as_millis() as u64,
             lock_retries: env.lock_retries,
@@ -229,6 +232,22 @@ impl Session {
             duration_ms,
             locks: Vec::new(),
         });
+    }
+
+    /// The transaction's timeouts as `set_config` calls to append to a marker; with the
+    /// session's connection check (PostgreSQL 14 on), which a rollback takes back, and
+    /// each migration sets again after its RESET ALL.
+    pub(super) fn settings_sql(&self) -> String {
+        let lock = self.take_wait().unwrap_or(self.lock_timeout_ms);
+        let check = if self.checks_connection {
+            ", set_config('client_connection_check_interval', '2000', false)"
+        } else {
+            ""
+        };
+        format!(
+            ", set_config('lock_timeout', '{lock}', true), set_config('statement_timeout', '{}', true){check}",
+            self.statement_timeout_ms
+        )
     }
 
     fn timeouts_sql(&self, local: bool) -> String {
@@ -413,6 +432,27 @@ impl Session {
                 .sum()
         });
         (rows, blockers)
+    }
+
+    /// Opens the run's second connection in the background, so the watch and the snapshot
+    /// after the change find it ready.
+    pub(crate) fn prewarm_spare(&self) {
+        let (conn, target, run_id) =
+            (self.watch_conn.clone(), self.target.clone(), self.run_id.clone());
+        tokio::spawn(async move {
+            super::watch::connect_spare(&mut *conn.lock().await, &target, &run_id).await;
+        });
+    }
+
+    /// The schema as it is now, read over both of the run's connections when the second
+    /// one is open (each half is server time), else over the session's.
+    pub(crate) async fn snapshot(&self) -> Result<String> {
+        let schema = self.ledger.schema();
+        let spare = self.watch_conn.lock().await;
+        match spare.as_ref() {
+            Some(b) => crate::core::db::schema::snapshot_on_two(&self.client, b, schema).await,
+            None => crate::core::db::schema::snapshot(&self.client, schema).await,
+        }
     }
 
     /// Awaits `work` (our backend busy with statement `at`) with the watch started: it

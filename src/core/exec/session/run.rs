@@ -42,6 +42,21 @@ impl Run {
         request: Request,
         ctl: Control,
     ) -> Result<Run> {
+        let ready = async { Ok(()) };
+        Ok(Run::begin_after(project, env, action, request, ctl, ready).await?.0)
+    }
+
+    /// `begin`, with `ready` (the folder, read on another thread meanwhile) awaited once
+    /// the session is open and locked, before the run writes anything: bad input still
+    /// leaves the database untouched.
+    pub(crate) async fn begin_after<T>(
+        project: &Project,
+        env: &Environment,
+        action: &str,
+        request: Request,
+        ctl: Control,
+        ready: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<(Run, T)> {
         let target = Target::resolve(env)?;
         let run_id = crate::core::host::identity::new_run_id();
         let ledger = Ledger::new(&project.ledger_schema);
@@ -52,12 +67,14 @@ impl Run {
             i.attach(session.client.cancel_token(), target.clone());
         }
         session.ledger.try_lock(&session.client).await?;
+        let ready = ready.await?;
         session.ledger.ensure(&session.client).await?;
         // The tier goes with every run, so a second environment in sluice.toml pointing a
         // lower tier at a production database cannot skip production's guards.
         let details = RunDetails {
             tier: Some(env.tier),
             account: session.account.as_ref().ok().cloned(),
+            fleet_run: ctl.fleet_run.clone(),
             request,
             ..RunDetails::default()
         };
@@ -79,7 +96,7 @@ impl Run {
         };
         session.ledger.start_run(&session.client, &run).await?;
         tracing::info!(run_id, action, env = env.name, "run started");
-        Ok(Run {
+        let run = Run {
             interrupt,
             migrations_dir: project.migrations_dir.clone(),
             layout: project.layout,
@@ -111,7 +128,8 @@ impl Run {
             apply_started: None,
             details,
             session,
-        })
+        };
+        Ok((run, ready))
     }
 
     pub(crate) fn env(&self) -> &Environment {
@@ -221,7 +239,7 @@ impl Run {
         let t = std::time::Instant::now();
         if changed {
             let s = &self.session;
-            match crate::core::db::schema::snapshot(&s.client, s.ledger.schema()).await {
+            match s.snapshot().await {
                 Ok(text) => {
                     if let Err(e) =
                         s.ledger.save_snapshot(&s.client, &self.report.run_id, &text).await
@@ -381,6 +399,7 @@ impl Run {
             return self.finish("nothing-to-do", None).await;
         }
         let t = std::time::Instant::now();
+        self.session.prewarm_spare();
         for step in &steps {
             if self.cancelled() {
                 let e = Error::guard(format!(

@@ -128,6 +128,21 @@ async fn watched_pid(who: &Watched, client: &Client) -> Option<i32> {
     }
 }
 
+/// The run's second connection (the watch's, and half of the schema snapshot's), opened
+/// unless it is open already; left unset when it cannot be.
+pub(crate) async fn connect_spare(spare: &mut Option<Client>, target: &Target, run_id: &str) {
+    if spare.is_some() {
+        return;
+    }
+    match target.connect(&format!("sluice/{run_id}/watch")).await {
+        Ok(c) => {
+            let _ = c.batch_execute("SET statement_timeout = 2000").await;
+            *spare = Some(c);
+        }
+        Err(e) => tracing::warn!("the run's second connection cannot connect: {e}"),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn watch(
     target: Target,
@@ -145,18 +160,7 @@ pub(crate) async fn watch(
         _ = tokio::time::sleep(delay) => {}
     }
     let mut guard = conn.lock().await;
-    if guard.is_none() {
-        match target.connect(&format!("sluice/{run_id}/watch")).await {
-            Ok(c) => {
-                let _ = c.batch_execute("SET statement_timeout = 2000").await;
-                *guard = Some(c);
-            }
-            Err(e) => {
-                tracing::warn!("blocker watch cannot connect: {e}");
-                return;
-            }
-        }
-    }
+    connect_spare(&mut guard, &target, &run_id).await;
     let Some(client) = guard.as_ref() else { return };
     let mut last: Vec<i32> = Vec::new();
     let mut tick = 0u32;

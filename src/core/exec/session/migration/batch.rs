@@ -72,10 +72,15 @@ impl Batch {
 
     /// The marker before statement `i`.
     pub fn mark(&mut self, app: &str, i: usize) {
+        self.mark_with(app, i, "");
+    }
+
+    /// `mark`, with more `set_config` calls (`, set_config(...)`) in the same statement.
+    pub fn mark_with(&mut self, app: &str, i: usize, settings: &str) {
         let name = literal(&format!("{app}:{}", i + 1));
         self.push(
             Part::Mark(i),
-            &format!("SELECT {ELAPSED_S}, set_config('application_name', {name}, true)"),
+            &format!("SELECT {ELAPSED_S}, set_config('application_name', {name}, true){settings}"),
         );
     }
 

@@ -58,10 +58,19 @@ impl Session {
 
     fn transactional_batch(&self, step: &Change) -> Batch {
         let mut b = Batch::default();
-        b.push_control(&format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true)));
         let app = self.app_name();
+        if step.statements.is_empty() {
+            b.push_control(&format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true)));
+        } else {
+            // The timeouts (and the check that we are still connected) ride on the first
+            // marker: one statement where three were, on every migration.
+            b.push_control("RESET ALL; BEGIN");
+        }
         for (i, s) in step.statements.iter().enumerate() {
-            b.mark(&app, i);
+            match i {
+                0 => b.mark_with(&app, i, &self.settings_sql()),
+                _ => b.mark(&app, i),
+            }
             b.push(Part::Run(i), &s.text);
         }
         // The tool's own history row and the ledger's go in the same transaction; the
