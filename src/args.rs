@@ -68,6 +68,16 @@ pub enum AuditVerb {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FleetCmd {
+    /// Each database: applied, pending, failed, drifted, head version, reachable.
+    Status {
+        /// Only the databases at positions I, I+N, I+2N... (from 0).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum RunsVerb {
     /// One run: its record and its report.
     Show { id: String },
@@ -122,6 +132,9 @@ pub enum Verb {
         /// Apply what the environment's promote_from has not run; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_promotion: Option<String>,
+        /// A fleet: only the databases at positions I, I+N, I+2N... (from 0).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
         #[command(flatten)]
         sign: SignArgs,
     },
@@ -134,8 +147,16 @@ pub enum Verb {
         /// Roll back everything above this version (0: everything).
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
+        /// A fleet: only the databases at positions I, I+N, I+2N... (from 0).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
         #[command(flatten)]
         sign: SignArgs,
+    },
+    /// A fleet environment's databases (fleet = { ... } in sluice.toml).
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCmd,
     },
     /// Every migration applied or rolled back, and every run.
     History,

@@ -36,6 +36,7 @@ pub async fn apply(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         no_backup,
         override_window,
         override_promotion,
+        shard,
         sign,
     } = verb
     else {
@@ -55,6 +56,10 @@ pub async fn apply(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         ticket: sign.ticket,
         approval: sign.approval,
     };
+    if ctx.env.fleet.is_some() {
+        return super::fleet::roll_out(ctx, exec::fleet::FleetVerb::Apply(opts), shard).await;
+    }
+    super::fleet::no_shard(ctx, shard.as_deref())?;
     let (project, env) = (ctx.project, ctx.env);
     let code =
         with_events(ctx.format, |tx| async move { exec::apply(project, env, &opts, tx).await })
@@ -66,6 +71,7 @@ pub async fn rollback(
     ctx: &Ctx<'_>,
     steps: Option<usize>,
     to: Option<String>,
+    shard: Option<String>,
     sign: SignArgs,
 ) -> Result<Outcome> {
     let target = match (steps, to) {
@@ -81,6 +87,11 @@ pub async fn rollback(
         }
     };
     let sign = sign.sign();
+    if ctx.env.fleet.is_some() {
+        let verb = exec::fleet::FleetVerb::Rollback { target, sign };
+        return super::fleet::roll_out(ctx, verb, shard).await;
+    }
+    super::fleet::no_shard(ctx, shard.as_deref())?;
     let (project, env) = (ctx.project, ctx.env);
     let code = with_events(ctx.format, |tx| async move {
         exec::rollback(project, env, &target, &sign, tx).await

@@ -7,6 +7,7 @@ mod audit;
 mod change;
 mod demo;
 mod events;
+mod fleet;
 mod init;
 mod inspect;
 mod lint;
@@ -15,7 +16,7 @@ mod output;
 mod refusal;
 mod report;
 
-use crate::args::{AuditVerb, Cli, Format, Verb};
+use crate::args::{AuditVerb, Cli, FleetCmd, Format, Verb};
 use crate::core::data::config::{Environment, Project};
 use crate::core::db::cluster::Cluster;
 use crate::core::error::{Error, Result};
@@ -167,7 +168,10 @@ async fn on_environment(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         Verb::Approve { run_id } => inspect::approve(ctx, run_id).await,
         Verb::Backup => change::backup(ctx).await,
         Verb::Apply { .. } => change::apply(ctx, verb).await,
-        Verb::Rollback { steps, to, sign } => change::rollback(ctx, steps, to, sign).await,
+        Verb::Rollback { steps, to, shard, sign } => {
+            change::rollback(ctx, steps, to, shard, sign).await
+        }
+        Verb::Fleet { command: FleetCmd::Status { shard } } => fleet::status(ctx, shard).await,
         Verb::Restore { file, sign } => change::restore(ctx, file, sign).await,
         Verb::Resolve { .. } => change::resolve(ctx, verb).await,
         Verb::Adopt { from, table, execute, failed, reason, sign } => {

@@ -54,7 +54,9 @@ async fn applied(db: &TestDb) -> Vec<String> {
     let c = db.client().await;
     let rows = c
         .query(
-            "SELECT version FROM sluice.history WHERE success AND direction = 'up' ORDER BY version",
+            "SELECT version FROM (SELECT DISTINCT ON (version) version, success, direction \
+             FROM sluice.history ORDER BY version, id DESC) last \
+             WHERE success AND direction = 'up' ORDER BY version",
             &[],
         )
         .await
@@ -170,4 +172,245 @@ async fn promotion_override_false_allows_no_override() {
     assert!(out.stderr.contains("1_a not applied on dev"), "{}", out.stderr);
     assert!(!out.stderr.contains("--override-promotion"), "no override is offered: {}", out.stderr);
     assert!(applied(&staging).await.is_empty());
+}
+
+/// A fleet of `n` fresh databases listed in tenants.txt (with a comment line), rolled out
+/// with `rollout`.
+async fn fleet(n: usize, rollout: &str, extra_urls: &[&str]) -> (tempfile::TempDir, Vec<TestDb>) {
+    let mut dbs = Vec::new();
+    for _ in 0..n {
+        dbs.push(fresh_db().await);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    let mut list = String::from("# the tenants, in rollout order\n");
+    for db in &dbs {
+        list.push_str(&format!("{}\n", db.url));
+    }
+    for u in extra_urls {
+        list.push_str(&format!("{u}  # not there\n"));
+    }
+    std::fs::write(dir.path().join("tenants.txt"), list).unwrap();
+    let toml = format!(
+        "[project]\nname = \"t\"\n\n[environments.tenants]\ntier = \"production\"\nfleet = {{ file = \"tenants.txt\" }}\nrollout = {rollout}\nbackup = {{ mode = \"off\" }}\n"
+    );
+    std::fs::write(dir.path().join("sluice.toml"), toml).unwrap();
+    (dir, dbs)
+}
+
+/// (started, finished) of each sluice run recorded in the database, by the server's clock.
+async fn run_spans(db: &TestDb) -> Vec<(f64, f64, String)> {
+    let c = db.client().await;
+    let rows = c
+        .query(
+            "SELECT extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8, \
+             coalesce(details->>'fleet_run', '') FROM sluice.runs ORDER BY started_at",
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    rows.iter()
+        .map(|r| (r.get(0), r.get::<_, Option<f64>>(1).unwrap_or(f64::MAX), r.get(2)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fleet_rolls_out_in_waves_stops_on_its_budget_and_a_rerun_carries_on() {
+    let (p, dbs) =
+        fleet(12, "{ canary = 1, waves = [3], parallel = 2, max_failures = 0 }", &[]).await;
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+    write(&p, "2_b.up.sql", "CREATE TABLE b (id int);\n");
+    // Position 5 (the third wave) already has a b: its 2_b fails there.
+    dbs[5].client().await.batch_execute("CREATE TABLE b (id int)").await.unwrap();
+
+    let out = sluice(&p, &["apply", "--confirm", "tenants", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    let outcomes: Vec<String> = r["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(&outcomes[..5], ["done"; 5], "{outcomes:?}");
+    assert_eq!(outcomes[5], "failed", "{outcomes:?}");
+    // Once 5 failed no new database started; one that started beside it (parallel 2)
+    // before the failure was known may have run.
+    let after = outcomes[6..].iter().filter(|o| *o != "not-started").count();
+    assert!(after <= 1 && outcomes[7..].iter().all(|o| o == "not-started"), "{outcomes:?}");
+    let started = 6 + after;
+    assert!(
+        r["databases"][5]["error"].as_str().unwrap().contains("\"b\" already exists"),
+        "{}",
+        r["databases"][5]
+    );
+    assert_eq!(
+        (r["failed"].as_u64(), r["not_started"].as_u64()),
+        (Some(1), Some(12 - started as u64))
+    );
+    let waves: Vec<u64> =
+        r["databases"].as_array().unwrap().iter().map(|d| d["wave"].as_u64().unwrap()).collect();
+    assert_eq!(waves, [0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2]);
+    for db in &dbs[started..] {
+        assert!(applied(db).await.is_empty(), "{} was not to start", db.name);
+    }
+
+    // Order on the server's clock: the canary ended before wave 1 began, wave 1 before
+    // wave 2, and never more than two ran at once. Every run names the fleet run.
+    let fleet_run = r["fleet_run"].as_str().unwrap().to_string();
+    let mut spans = Vec::new();
+    for (i, db) in dbs[..6].iter().enumerate() {
+        let s = run_spans(db).await;
+        assert_eq!(s.len(), 1, "{}", db.name);
+        assert_eq!(s[0].2, fleet_run);
+        spans.push((i, s[0].0, s[0].1));
+    }
+    let wave_of = |i: usize| waves[i];
+    for a in &spans {
+        for b in &spans {
+            if wave_of(a.0) < wave_of(b.0) {
+                assert!(
+                    a.2 <= b.1,
+                    "position {} (wave {}) ended after {} (wave {}) began",
+                    a.0,
+                    wave_of(a.0),
+                    b.0,
+                    wave_of(b.0)
+                );
+            }
+        }
+        let at_once = spans.iter().filter(|b| b.1 <= a.1 && a.1 < b.2).count();
+        assert!(at_once <= 2, "{at_once} ran at once when position {} started", a.0);
+    }
+
+    // Fixed by hand; the rerun skips what is done and runs the rest.
+    dbs[5].client().await.batch_execute("DROP TABLE b").await.unwrap();
+    let out = sluice(&p, &["apply", "--confirm", "tenants", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    let outcomes: Vec<&str> =
+        r["databases"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    for (i, o) in outcomes.iter().enumerate() {
+        let want = if i == 5 || i >= started { "done" } else { "nothing-to-do" };
+        assert_eq!(*o, want, "position {i}: {outcomes:?}");
+    }
+    for db in &dbs {
+        assert_eq!(applied(db).await, vec!["1", "2"], "{}", db.name);
+    }
+
+    // Status of a shard: positions 1, 4, 7, 10, all at head 2.
+    let out = sluice(&p, &["fleet", "status", "--shard", "1/3", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let s = out.json();
+    assert_eq!(s["environment"], "tenants");
+    let listed: Vec<String> = s["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["url"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = [1, 4, 7, 10].iter().map(|i| dbs[*i].url.clone()).collect();
+    assert_eq!(listed, want);
+    for d in s["databases"].as_array().unwrap() {
+        assert_eq!(
+            (d["applied"].as_u64(), d["pending"].as_u64(), d["head"].as_str()),
+            (Some(2), Some(0), Some("2")),
+            "{d}"
+        );
+        assert_eq!(d["reachable"], true);
+    }
+}
+
+#[tokio::test]
+async fn shards_split_a_fleet_run_and_an_unreachable_database_counts_as_failed() {
+    let dead = "postgres://nobody@127.0.0.1:9/gone?connect_timeout=2";
+    let (p, dbs) = fleet(4, "{ canary = 0, parallel = 4, max_failures = 1 }", &[dead]).await;
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+    write(&p, "1_a.down.sql", "DROP TABLE a;\n");
+    // Shard 0/2 takes positions 0, 2 and 4 (the dead one); shard 1/2 positions 1 and 3.
+    let out = sluice(&p, &["apply", "--confirm", "tenants", "--shard", "0/2", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["shard"], "0/2");
+    let by_pos: Vec<(u64, &str)> = r["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["position"].as_u64().unwrap(), d["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(by_pos, [(0, "done"), (2, "done"), (4, "failed")]);
+    assert!(
+        r["databases"][2]["error"].as_str().unwrap().contains("cannot connect"),
+        "{}",
+        r["databases"][2]
+    );
+    assert_eq!(applied(&dbs[0]).await, vec!["1"]);
+    assert!(applied(&dbs[1]).await.is_empty(), "shard 1/2's database untouched");
+    let out = sluice(&p, &["apply", "--confirm", "tenants", "--shard", "1/2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(applied(&dbs[3]).await, vec!["1"]);
+
+    // fleet status lists the dead database, unreachable, and exits as a database error.
+    let out = sluice(&p, &["fleet", "status", "--format", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let s = out.json();
+    let all = s["databases"].as_array().unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[4]["reachable"], false);
+    assert!(all[4]["error"].as_str().unwrap().contains("cannot connect"), "{}", all[4]);
+    let text = sluice(&p, &["fleet", "status"]);
+    assert!(
+        text.stdout.lines().nth(1).unwrap().contains("unreachable"),
+        "failures first: {}",
+        text.stdout
+    );
+    // Without the typed name a production fleet is refused before anything runs.
+    let out = sluice(&p, &["rollback", "--steps", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--confirm tenants"), "{}", out.stderr);
+    assert_eq!(applied(&dbs[0]).await, vec!["1"]);
+    let out = sluice(&p, &["rollback", "--steps", "1", "--confirm", "tenants", "--shard", "1/2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(applied(&dbs[1]).await.is_empty() && applied(&dbs[3]).await.is_empty());
+    assert_eq!(applied(&dbs[2]).await, vec!["1"], "shard 0/2 kept its migration");
+}
+
+#[tokio::test]
+async fn a_fleet_listed_by_a_catalog_query_is_read_in_its_order() {
+    let (catalog, a, b) = (fresh_db().await, fresh_db().await, fresh_db().await);
+    let c = catalog.client().await;
+    c.batch_execute("CREATE TABLE tenants (id int, url text)").await.unwrap();
+    c.execute("INSERT INTO tenants VALUES (2, $1), (1, $2)", &[&a.url, &b.url]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("sluice.toml"),
+        "[environments.tenants]\ntier = \"testing\"\nfleet = { query = \"SELECT url FROM tenants ORDER BY id\", url_env = \"CATALOG_URL\" }\n",
+    )
+    .unwrap();
+    write(&dir, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+    let env = [("CATALOG_URL", catalog.url.as_str())];
+    let out = crate::support::run_sluice_env(dir.path(), &["apply", "--format", "json"], &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let order: Vec<u64> = out.json()["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, [0, 1]);
+    let out =
+        crate::support::run_sluice_env(dir.path(), &["fleet", "status", "--format", "json"], &env);
+    let urls: Vec<String> = out.json()["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(urls, [b.url.clone(), a.url.clone()], "ORDER BY id");
+    assert_eq!(applied(&a).await, vec!["1"]);
+    // Without the variable the catalog cannot be read: said, not skipped.
+    let out = sluice(&dir, &["fleet", "status"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("CATALOG_URL") && out.stderr.contains("not set"), "{}", out.stderr);
 }

@@ -39,6 +39,12 @@ impl Target {
                     env.name
                 ))
             })?,
+            (None, None) if env.fleet.is_some() => {
+                return Err(Error::input(format!(
+                    "environment {:?} is a fleet of databases, not one: its status, apply and rollback go over the fleet; a single database is reached through its own environment",
+                    env.name
+                )))
+            }
             (None, None) => {
                 return Err(Error::input(format!("environment {:?} has no url", env.name)))
             }

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod code_history;
 pub mod conflicts;
 pub mod connect;
+pub mod fleet;
 pub mod foreign;
 pub mod ledger;
 pub mod monitor;

@@ -6,6 +6,7 @@
 pub mod adopt;
 pub mod apply;
 mod approve;
+pub mod fleet;
 mod resolve;
 mod restore;
 mod rollback;

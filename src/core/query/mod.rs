@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod diff;
 pub mod emergency;
+pub mod fleet;
 pub mod history;
 pub mod overview;
 pub mod recovery;

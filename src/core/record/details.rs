@@ -126,6 +126,9 @@ pub struct RunDetails {
     /// The OS account that ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The fleet run this run was one database of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet_run: Option<String>,
     #[serde(flatten)]
     pub request: Request,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -3,4 +3,5 @@
 
 pub mod audit;
 pub mod details;
+pub mod fleet;
 pub mod report;

@@ -25,7 +25,10 @@ pub(super) fn build_environment(
     let tier = raw.tier.ok_or_else(|| {
         Error::input("missing tier: add tier = \"development\", \"testing\" or \"production\"")
     })?;
-    connection(&raw)?;
+    let fleet = super::rollout::fleet(&raw, root)?;
+    if fleet.is_none() {
+        connection(&raw)?;
+    }
     let tls = tls(&raw, root)?;
     let lock_timeout =
         parse_duration_field(raw.lock_timeout.as_deref(), "lock_timeout", default_lock)?;
@@ -65,6 +68,7 @@ pub(super) fn build_environment(
         dry_run: raw.dry_run.unwrap_or_default(),
         promote_from: raw.promote_from,
         promotion_override: raw.promotion_override.unwrap_or(true),
+        fleet,
     })
 }
 

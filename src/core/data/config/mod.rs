@@ -17,6 +17,7 @@ mod environment;
 pub mod paths;
 mod raw;
 mod rollout;
+pub use rollout::{no_password, Fleet, FleetSource, Rollout};
 pub mod starter;
 use crate::core::data::lint::rules::{self, Severity};
 use duration::parse_duration_field;
@@ -232,6 +233,16 @@ pub struct Environment {
     /// Whether the promotion gate may be passed with a recorded reason
     /// (`promotion_override = false`: never).
     pub promotion_override: bool,
+    /// `fleet = {...}`: many databases, rolled out in waves; then `url` is unset and each
+    /// database's environment is made by `member`.
+    pub fleet: Option<Fleet>,
+}
+
+impl Environment {
+    /// This environment pointed at one database of its fleet.
+    pub fn member(&self, url: &str) -> Environment {
+        Environment { url: Some(url.to_string()), url_env: None, fleet: None, ..self.clone() }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -77,6 +77,28 @@ pub(super) struct RawEnvironment {
     pub(super) dry_run: Option<super::DryRunMode>,
     pub(super) promote_from: Option<String>,
     pub(super) promotion_override: Option<bool>,
+    pub(super) fleet: Option<RawFleet>,
+    pub(super) rollout: Option<RawRollout>,
+}
+
+/// `fleet = { file | urls | query + url_env }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFleet {
+    pub(super) file: Option<String>,
+    pub(super) urls: Option<Vec<String>>,
+    pub(super) query: Option<String>,
+    pub(super) url_env: Option<String>,
+}
+
+/// `rollout = { canary, waves, parallel, max_failures }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRollout {
+    pub(super) canary: Option<usize>,
+    pub(super) waves: Option<Vec<usize>>,
+    pub(super) parallel: Option<usize>,
+    pub(super) max_failures: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]

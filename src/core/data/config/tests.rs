@@ -201,3 +201,38 @@ fn promotion_chains_are_checked() {
     .unwrap();
     assert!(!strict.environments["prod"].promotion_override);
 }
+
+#[test]
+fn fleets_are_listed_one_way_and_rolled_out_as_said() {
+    let env = |body: &str| format!("[environments.tenants]\ntier = \"production\"\n{body}\n");
+    let p = parse(&env("fleet = { file = \"tenants.txt\" }\nrollout = { canary = 2, waves = [5, 50], parallel = 8, max_failures = 1 }")).unwrap();
+    let f = p.environments["tenants"].fleet.clone().unwrap();
+    assert_eq!(f.source, FleetSource::File(PathBuf::from("/p/tenants.txt")));
+    assert_eq!(f.rollout, Rollout { canary: 2, waves: vec![5, 50], parallel: 8, max_failures: 1 });
+    let q = parse(&env(
+        "fleet = { query = \"SELECT url FROM tenants ORDER BY id\", url_env = \"CATALOG_URL\" }",
+    ))
+    .unwrap();
+    assert_eq!(q.environments["tenants"].fleet.as_ref().unwrap().rollout, Rollout::default());
+    let member = q.environments["tenants"].member("postgres://app@db1/t1");
+    assert_eq!(
+        (member.url.as_deref(), member.fleet.is_none()),
+        (Some("postgres://app@db1/t1"), true)
+    );
+
+    for (body, says) in [
+        (
+            "fleet = { urls = [\"postgres://a:secret@db/x\"] }",
+            "fleet.urls[0]: the URL holds a password",
+        ),
+        ("fleet = { query = \"SELECT 1\" }", "needs url_env"),
+        ("fleet = { file = \"a\", urls = [] }", "exactly one"),
+        ("url_env = \"U\"\nfleet = { file = \"a\" }", "not both"),
+        ("url_env = \"U\"\nrollout = { parallel = 2 }", "rollout is for a fleet"),
+        ("fleet = { file = \"a\" }\nrollout = { parallel = 0 }", "between 1 and 256"),
+        ("fleet = { file = \"a\" }\nrollout = { waves = [0] }", "at least one database"),
+    ] {
+        let e = parse(&env(body)).unwrap_err();
+        assert!(e.message.contains(says), "{body}: {}", e.message);
+    }
+}

@@ -14,6 +14,19 @@ use crate::core::error::Result;
 use crate::core::record::report::RunReport;
 
 /// Writes `<run_id>.md` and `<run_id>.json`, and appends the run to audit.jsonl.
+/// A fleet run's record beside its databases' reports: every database's run id and outcome.
+pub fn record_fleet(
+    env: &Environment,
+    report: &crate::core::record::fleet::FleetReport,
+) -> Result<PathBuf> {
+    let dir = report_dir(env)?;
+    crate::core::host::private::create_dir(&dir)?;
+    let path = dir.join(format!("fleet-{}.json", report.fleet_run));
+    let pretty = serde_json::to_string_pretty(report).unwrap_or_default();
+    crate::core::host::private::write(&path, pretty.as_bytes())?;
+    Ok(path)
+}
+
 pub fn record(env: &Environment, report: &RunReport, operator: &str) -> Result<(PathBuf, PathBuf)> {
     let dir = report_dir(env)?;
     crate::core::host::private::create_dir(&dir)?;
