@@ -236,3 +236,12 @@ fn fleets_are_listed_one_way_and_rolled_out_as_said() {
         assert!(e.message.contains(says), "{body}: {}", e.message);
     }
 }
+
+#[test]
+fn the_fleet_docs_config_parses() {
+    let doc = include_str!("../../../../docs/fleet-shards.md");
+    let toml = doc.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+    let p = parse(toml).unwrap();
+    assert!(p.environments["canary"].fleet.is_some());
+    assert_eq!(p.environments["tenants"].fleet.as_ref().unwrap().rollout.parallel, 8);
+}
