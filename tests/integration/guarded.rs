@@ -497,12 +497,9 @@ async fn a_snapshot_read_over_two_connections_is_the_same_text() {
     b.batch_execute("SET statement_timeout = 2000").await.unwrap();
     let two = schema::snapshot_on_two(&a, &b, "sluice").await.unwrap();
     assert_eq!(one, two);
-    for part in [
-        "index public.t_n",
-        "constraint public.t.t_n_check",
-        "type public.mood",
-        "function f() ",
-    ] {
+    for part in
+        ["index public.t_n", "constraint public.t.t_n_check", "type public.mood", "function f() "]
+    {
         assert!(one.contains(part), "{part}: {one}");
     }
     let timeout: String = b.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
