@@ -264,7 +264,12 @@ pub enum Verb {
     /// Second approver: prints a one-time code for RUN_ID (shown in the operator's console),
     /// or without RUN_ID for the next run on the environment. Valid 30 minutes, once, and
     /// only for someone other than the run's operator.
-    Approve { run_id: Option<String> },
+    Approve {
+        run_id: Option<String>,
+        /// On a fleet: approve the next run of this shard (I/N), as its worker runs it.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
     /// Where config, logs and backups live, and the environments.
     Info,
     /// Start a throwaway PostgreSQL cluster with the example project.

@@ -37,7 +37,7 @@ where
             }
         })
     };
-    let ctl = exec::Control { events: Some(tx), interrupt: Some(interrupt), fleet_run: None };
+    let ctl = exec::Control { events: Some(tx), interrupt: Some(interrupt), fleet: None };
     let result = f(ctl).await;
     on_ctrl_c.abort();
     let _ = printer.await;

@@ -9,7 +9,7 @@ use crate::core::exec::fleet::{self, FleetEvent, FleetVerb};
 use crate::core::query;
 use crate::core::record::fleet::{DatabaseRun, FleetReport};
 
-fn shard(s: Option<&str>) -> Result<Option<Shard>> {
+pub fn shard(s: Option<&str>) -> Result<Option<Shard>> {
     s.map(|s| Shard::parse(s).map_err(|e| Error::input(format!("--{}", e.message)))).transpose()
 }
 
@@ -35,7 +35,25 @@ pub async fn roll_out(ctx: &Ctx<'_>, verb: FleetVerb, s: Option<String>) -> Resu
             }
         }
     });
-    let report = fleet::roll_out(ctx.project, ctx.env, verb, shard, Some(tx)).await;
+    let stop = fleet::FleetStop::new();
+    let on_ctrl_c = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            eprintln!(
+                "sluice: stopping the fleet run: no new database starts, the running ones are cancelled (Ctrl-C again to quit at once)"
+            );
+            stop.stop().await;
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        })
+    };
+    let ctl = fleet::FleetControl { events: Some(tx), stop: Some(stop) };
+    let report = fleet::roll_out(ctx.project, ctx.env, verb, shard, ctl).await;
+    on_ctrl_c.abort();
     let _ = printer.await;
     let report = report?;
     match ctx.format {

@@ -78,8 +78,27 @@ pub fn backups(ctx: &Ctx<'_>) -> Result<Outcome> {
     exit(0)
 }
 
-pub async fn approve(ctx: &Ctx<'_>, run_id: Option<String>) -> Result<Outcome> {
-    let code = exec::approve(ctx.project, ctx.env, run_id.as_deref()).await?;
+pub async fn approve(
+    ctx: &Ctx<'_>,
+    run_id: Option<String>,
+    shard: Option<String>,
+) -> Result<Outcome> {
+    let code = match (&ctx.env.fleet, run_id.as_deref()) {
+        (Some(_), Some(id)) => {
+            return Err(crate::core::error::Error::input(format!(
+                "{} is a fleet: its code approves the next fleet run, so give no run id (not {id})",
+                ctx.env.name
+            )))
+        }
+        (Some(_), None) => {
+            let shard = super::fleet::shard(shard.as_deref())?;
+            exec::fleet::approve_fleet(ctx.project, ctx.env, shard).await?
+        }
+        (None, _) => {
+            super::fleet::no_shard(ctx, shard.as_deref())?;
+            exec::approve(ctx.project, ctx.env, run_id.as_deref()).await?
+        }
+    };
     output::print_approval(ctx.format, ctx.env, run_id.as_deref(), &code);
     exit(0)
 }

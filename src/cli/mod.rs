@@ -165,7 +165,7 @@ async fn on_environment(ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome> {
         Verb::History => inspect::history(ctx).await,
         Verb::Runs { show } => inspect::runs(ctx, show).await,
         Verb::Backups => inspect::backups(ctx),
-        Verb::Approve { run_id } => inspect::approve(ctx, run_id).await,
+        Verb::Approve { run_id, shard } => inspect::approve(ctx, run_id, shard).await,
         Verb::Backup => change::backup(ctx).await,
         Verb::Apply { .. } => change::apply(ctx, verb).await,
         Verb::Rollback { steps, to, shard, sign } => {

@@ -391,7 +391,7 @@ async fn interrupt_cancels_the_running_statement_and_stops_the_run() {
     let project = p.project();
     let env = project.environment(None).unwrap();
     let interrupt = exec::Interrupt::new();
-    let ctl = Control { events: None, interrupt: Some(interrupt.clone()), fleet_run: None };
+    let ctl = Control { events: None, interrupt: Some(interrupt.clone()), fleet: None };
     let started = std::time::Instant::now();
     let canceller = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -441,7 +441,7 @@ async fn a_cancel_stops_the_tool_and_its_migration_is_not_recorded() {
     blocker.batch_execute("BEGIN; SELECT count(*) FROM accounts").await.unwrap();
     let project = sluice::core::data::config::Project::load(Some(p.root())).unwrap();
     let interrupt = exec::Interrupt::new();
-    let ctl = Control { events: None, interrupt: Some(interrupt.clone()), fleet_run: None };
+    let ctl = Control { events: None, interrupt: Some(interrupt.clone()), fleet: None };
     let run = tokio::spawn(async move {
         let env = project.environment(None).unwrap().clone();
         exec::apply(&project, &env, &ApplyOptions::default(), ctl).await

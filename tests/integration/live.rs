@@ -106,7 +106,7 @@ async fn wait_longer_cuts_the_backoff_and_outwaits_the_holder() {
         let env = project.environment(Some("dev")).unwrap().clone();
         let interrupt = Interrupt::new();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let ctl = Control { events: Some(tx), interrupt: Some(interrupt.clone()), fleet_run: None };
+        let ctl = Control { events: Some(tx), interrupt: Some(interrupt.clone()), fleet: None };
         let started = Instant::now();
         let run = tokio::spawn(async move {
             exec::apply(&project, &env, &ApplyOptions::default(), ctl).await.unwrap()

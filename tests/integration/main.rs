@@ -17,6 +17,7 @@ mod corpus;
 mod crash;
 mod demo;
 mod faults;
+mod fleet_guards;
 mod guarded;
 mod init;
 mod layouts;

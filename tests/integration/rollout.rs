@@ -42,15 +42,15 @@ promote_from = "gone"
     dir
 }
 
-fn write(dir: &tempfile::TempDir, file: &str, text: &str) {
+pub(crate) fn write(dir: &tempfile::TempDir, file: &str, text: &str) {
     std::fs::write(dir.path().join("migrations").join(file), text).unwrap();
 }
 
-fn sluice(dir: &tempfile::TempDir, args: &[&str]) -> crate::support::Output {
+pub(crate) fn sluice(dir: &tempfile::TempDir, args: &[&str]) -> crate::support::Output {
     crate::support::run_sluice(dir.path(), args)
 }
 
-async fn applied(db: &TestDb) -> Vec<String> {
+pub(crate) async fn applied(db: &TestDb) -> Vec<String> {
     let c = db.client().await;
     let rows = c
         .query(
@@ -177,6 +177,16 @@ async fn promotion_override_false_allows_no_override() {
 /// A fleet of `n` fresh databases listed in tenants.txt (with a comment line), rolled out
 /// with `rollout`.
 async fn fleet(n: usize, rollout: &str, extra_urls: &[&str]) -> (tempfile::TempDir, Vec<TestDb>) {
+    fleet_with(n, rollout, extra_urls, "").await
+}
+
+/// `fleet`, with more lines in the environment's table.
+pub(crate) async fn fleet_with(
+    n: usize,
+    rollout: &str,
+    extra_urls: &[&str],
+    extra: &str,
+) -> (tempfile::TempDir, Vec<TestDb>) {
     let mut dbs = Vec::new();
     for _ in 0..n {
         dbs.push(fresh_db().await);
@@ -192,7 +202,7 @@ async fn fleet(n: usize, rollout: &str, extra_urls: &[&str]) -> (tempfile::TempD
     }
     std::fs::write(dir.path().join("tenants.txt"), list).unwrap();
     let toml = format!(
-        "[project]\nname = \"t\"\n\n[environments.tenants]\ntier = \"production\"\nfleet = {{ file = \"tenants.txt\" }}\nrollout = {rollout}\nbackup = {{ mode = \"off\" }}\n"
+        "[project]\nname = \"t\"\n\n[environments.tenants]\ntier = \"production\"\nfleet = {{ file = \"tenants.txt\" }}\nrollout = {rollout}\nbackup = {{ mode = \"off\" }}\n{extra}\n"
     );
     std::fs::write(dir.path().join("sluice.toml"), toml).unwrap();
     (dir, dbs)

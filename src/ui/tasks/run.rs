@@ -48,10 +48,7 @@ fn controls(tx: &Tx, wrap: fn(RunNews) -> Msg) -> (Control, Arc<Interrupt>) {
         }
     });
     let interrupt = Interrupt::new();
-    (
-        Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()), fleet_run: None },
-        interrupt,
-    )
+    (Control { events: Some(ev_tx), interrupt: Some(interrupt.clone()), fleet: None }, interrupt)
 }
 
 /// Acts on a run in flight from another connection; what terminating did comes back.

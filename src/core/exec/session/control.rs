@@ -124,7 +124,16 @@ pub struct Control {
     pub events: Option<EventSender>,
     pub interrupt: Option<Arc<Interrupt>>,
     /// The fleet run this database's run is part of, recorded with it.
-    pub fleet_run: Option<String>,
+    pub fleet: Option<FleetRun>,
+}
+
+/// A database's run inside a fleet run: the fleet run's id, and the second approver's
+/// approval the fleet redeemed once for all its databases (a code is good for one run, and
+/// the fleet run is that run).
+#[derive(Debug, Clone)]
+pub struct FleetRun {
+    pub id: String,
+    pub(crate) approval: Option<crate::core::guard::approval::Approval>,
 }
 
 impl Control {

@@ -22,6 +22,8 @@ pub(crate) struct Run {
     started: Instant,
     pub(crate) report: RunReport,
     interrupt: Option<std::sync::Arc<Interrupt>>,
+    /// Redeemed once by the fleet run this run is part of.
+    fleet_approval: Option<crate::core::guard::approval::Approval>,
     migrations_dir: std::path::PathBuf,
     layout: Option<crate::core::data::source::Layout>,
     /// The folder as the run read it, for the verify after it (read again when unset).
@@ -74,7 +76,7 @@ impl Run {
         let details = RunDetails {
             tier: Some(env.tier),
             account: session.account.as_ref().ok().cloned(),
-            fleet_run: ctl.fleet_run.clone(),
+            fleet_run: ctl.fleet.as_ref().map(|f| f.id.clone()),
             request,
             ..RunDetails::default()
         };
@@ -98,6 +100,7 @@ impl Run {
         tracing::info!(run_id, action, env = env.name, "run started");
         let run = Run {
             interrupt,
+            fleet_approval: ctl.fleet.and_then(|f| f.approval),
             migrations_dir: project.migrations_dir.clone(),
             layout: project.layout,
             loaded: None,
@@ -191,6 +194,11 @@ impl Run {
             }
         }
         if needs.second_approver && self.report.approvals.is_empty() {
+            if let Some(a) = self.fleet_approval.clone() {
+                self.report.approvals.push(a);
+                self.details.approvals = self.report.approvals.clone();
+                return self.save_details().await;
+            }
             let Some((name, code)) = approval else {
                 return Err(Error::refused(
                     Refusal::SecondApprover,

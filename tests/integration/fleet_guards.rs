@@ -1,0 +1,119 @@
+//! A fleet run's guards beyond one database's: one second approver's code for the whole
+//! fleet run, and Ctrl-C stopping the fleet (no new start, the running one cancelled).
+
+use std::time::Duration;
+
+use crate::rollout::{applied, fleet_with, sluice, write};
+use crate::support::{other_account, run_sluice_as, run_sluice_env};
+
+#[tokio::test]
+async fn one_approval_signs_a_fleet_run_and_is_recorded_in_every_database() {
+    let Some(bob) = other_account() else { return };
+    let rollout = "{ canary = 1, waves = [1], parallel = 2, max_failures = 0 }";
+    let (p, dbs) = fleet_with(4, rollout, &[], "approvals = { required = 2 }").await;
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+
+    // Without an approver: refused before any database starts, saying how.
+    let out = sluice(&p, &["apply", "--confirm", "tenants"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("sluice approve --env tenants"), "{}", out.stderr);
+    for db in &dbs {
+        assert!(applied(db).await.is_empty());
+    }
+    // A run id makes no sense for a fleet's code.
+    let out = run_sluice_env(p.path(), &["approve", "some-run"], &[("SLUICE_OPERATOR", "bob")]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("give no run id"), "{}", out.stderr);
+
+    let issued = run_sluice_as(
+        bob,
+        p.path(),
+        &["approve", "--format", "json"],
+        &[("SLUICE_OPERATOR", "bob")],
+    );
+    assert_eq!(issued.code, 0, "{}", issued.stderr);
+    let code = issued.json()["code"].as_str().unwrap().to_string();
+    let args = ["apply", "--confirm", "tenants", "--approver", "bob", "--approval-code", &code];
+    let mut json = args.to_vec();
+    json.extend(["--format", "json"]);
+    let out = sluice(&p, &json);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let fleet_run = out.json()["fleet_run"].as_str().unwrap().to_string();
+    for db in &dbs {
+        assert_eq!(applied(db).await, vec!["1"], "{}", db.name);
+        let c = db.client().await;
+        let row = c
+            .query_one(
+                "SELECT details->'approvals'->0->>'approver', details->>'fleet_run' \
+                 FROM sluice.runs WHERE action = 'apply' ORDER BY started_at DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (approver, run): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+        assert_eq!(approver.as_deref(), Some("bob"), "{}", db.name);
+        assert_eq!(run.as_deref(), Some(fleet_run.as_str()));
+    }
+    // The code was spent on the fleet run, on the first database.
+    let c = dbs[0].client().await;
+    let used: Option<String> =
+        c.query_one("SELECT used_by_run FROM sluice.approvals", &[]).await.unwrap().get(0);
+    assert_eq!(used.as_deref(), Some(fleet_run.as_str()));
+
+    // Spent: the next fleet run needs a new code.
+    write(&p, "2_b.up.sql", "CREATE TABLE b (id int);\n");
+    let out = sluice(&p, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("does not approve"), "{}", out.stderr);
+    assert_eq!(applied(&dbs[3]).await, vec!["1"]);
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_a_fleet_run_and_cancels_the_running_database() {
+    let rollout = "{ canary = 1, waves = [], parallel = 1, max_failures = 3 }";
+    let (p, dbs) = fleet_with(3, rollout, &[], "").await;
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(30);\n");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--project", p.path().to_str().unwrap()])
+        .args(["apply", "--confirm", "tenants", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = dbs[0].client().await;
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+                    AND state = 'active' AND pid <> pg_backend_pid()";
+    let mut seen = false;
+    for _ in 0..400 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        if c.query_one(sleeping, &[]).await.unwrap().get::<_, i64>(0) > 0 {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the canary never started its statement");
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopping the fleet run"), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> =
+        r["databases"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["cancelled", "not-started", "not-started"], "{r}");
+    assert!(r["stopped"].as_str().unwrap().contains("stopped by the operator"), "{r}");
+    // The canary's transaction rolled back; nothing else was touched.
+    let tables: i64 = c
+        .query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'a'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+    assert_eq!(c.query_one(sleeping, &[]).await.unwrap().get::<_, i64>(0), 0);
+    for db in &dbs {
+        assert!(applied(db).await.is_empty(), "{}", db.name);
+    }
+}
