@@ -117,3 +117,54 @@ async fn ctrl_c_stops_a_fleet_run_and_cancels_the_running_database() {
         assert!(applied(db).await.is_empty(), "{}", db.name);
     }
 }
+
+/// The console on a fleet, in a real terminal: the fleet's tab (the failed database first),
+/// Enter into one database and Esc back, then the fleet wizard: the plan, the typed name,
+/// each database's progress, the report; every database ends applied.
+#[tokio::test]
+async fn the_console_shows_a_fleet_opens_a_database_and_rolls_the_fleet_out() {
+    if std::process::Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed; skipped");
+        return;
+    }
+    let rollout = "{ canary = 1, waves = [1], parallel = 2, max_failures = 1 }";
+    let (p, dbs) = fleet_with(4, rollout, &[], "").await;
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+    write(&p, "2_b.up.sql", "CREATE TABLE b (id int);\n");
+    assert_eq!(sluice(&p, &["apply", "--to", "1", "--confirm", "tenants"]).code, 0);
+    // The third database already has b: its 2_b fails there, within the budget of 1.
+    dbs[2].client().await.batch_execute("CREATE TABLE b (id int)").await.unwrap();
+
+    let pane = crate::wizard::Pane::open_at("fleet", p.path(), "", "", 120, 40);
+    let s = pane.expect("Databases (4)", 20);
+    assert!(s.contains("fleet of 4 databases"), "{s}");
+    assert!(s.contains("Heads: 1 ×4"), "{s}");
+    pane.keys(&["Enter"]);
+    let name = &dbs[0].name;
+    let s = pane.expect("Migrations (2)", 20);
+    assert!(s.contains(&format!("tenants/{name}")) || s.contains(name.as_str()), "{s}");
+    pane.keys(&["Escape"]);
+    pane.expect("Databases (4)", 10);
+
+    pane.keys(&["a"]);
+    pane.expect("4 databases in 3 wave(s)", 20);
+    pane.keys(&["Enter"]);
+    pane.expect("Type the environment name", 10);
+    pane.text("tenants");
+    pane.keys(&["Enter"]);
+    let s = pane.expect("Fleet run ", 60);
+    assert!(s.contains("1 failed"), "{s}");
+    assert!(s.contains("already exists"), "the failed database's error: {s}");
+    pane.keys(&["Enter"]);
+    let s = pane.expect("Databases (4)", 20);
+    // Its transaction rolled back: 2_b is still pending there, listed first.
+    assert!(s.contains("3 up to date · 1 with pending"), "the reloaded fleet: {s}");
+    let first = s.lines().nth(2).unwrap_or_default();
+    assert!(first.contains("•") && first.contains(&dbs[2].name), "{s}");
+    for (i, db) in dbs.iter().enumerate() {
+        let want: Vec<&str> = if i == 2 { vec!["1"] } else { vec!["1", "2"] };
+        assert_eq!(applied(db).await, want, "{}", db.name);
+    }
+    pane.keys(&["q"]);
+    pane.expect("EXITED 0", 10);
+}

@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::demo::{tmux, wait_for};
 use crate::support::{fresh_db, other_account, run_sluice_as, run_sluice_env, TestProject};
 
-struct Pane {
+pub(crate) struct Pane {
     session: String,
 }
 
@@ -15,10 +15,22 @@ impl Pane {
     /// `sluice --project P ARGS` in a new tmux session of `w`x`h`, with the project's data
     /// dir and any `env` assignments; it prints `EXITED <code>` when it ends.
     fn open(name: &str, p: &TestProject, env: &str, args: &str, w: u16, h: u16) -> Pane {
+        Pane::open_at(name, p.root(), env, args, w, h)
+    }
+
+    /// `open`, on the project at `root`.
+    pub(crate) fn open_at(
+        name: &str,
+        root: &std::path::Path,
+        env: &str,
+        args: &str,
+        w: u16,
+        h: u16,
+    ) -> Pane {
         let pane = Pane { session: format!("sluice-{name}-{}", std::process::id()) };
         let cmd = format!(
             "{env} SLUICE_DATA_DIR={root}/.sluice-data {bin} --project {root} {args}; echo EXITED $?; sleep 30",
-            root = p.root().display(),
+            root = root.display(),
             bin = env!("CARGO_BIN_EXE_sluice"),
         );
         let (w, h) = (w.to_string(), h.to_string());
@@ -26,20 +38,20 @@ impl Pane {
         pane
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-J", "-t", &self.session])
     }
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", self.session.as_str()];
         args.extend_from_slice(keys);
         tmux(&args);
     }
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         tmux(&["send-keys", "-t", &self.session, "-l", text]);
     }
     /// Waits for `what`, then for a screen that holds still (tmux can be read between the
     /// chunks of one frame), and returns that screen for further checks.
-    fn expect(&self, what: &str, secs: u64) -> String {
+    pub(crate) fn expect(&self, what: &str, secs: u64) -> String {
         let settled = std::cell::RefCell::new(String::new());
         let ok = wait_for(
             || {

@@ -13,7 +13,7 @@ use crate::core::db::ledger::Ledger;
 use crate::core::error::{Error, Result};
 
 /// One database of the fleet.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatabaseState {
     pub database: String,
     /// The URL as listed (fleets list no passwords), for the database's own commands.
@@ -29,7 +29,7 @@ pub struct DatabaseState {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetStatus {
     pub environment: String,
     pub databases: Vec<DatabaseState>,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One database's part in a fleet run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatabaseRun {
     pub database: String,
     pub position: usize,

@@ -2,6 +2,7 @@
 //! the tasks (`ui::tasks`) do the work, the view (`ui::view`) draws this.
 
 pub mod browse;
+pub mod fleet;
 mod navigate;
 pub mod overlay;
 pub mod palette;
@@ -19,6 +20,7 @@ use crate::core::data::config::{Environment, Tier};
 use crate::core::guard::policy::Requirements;
 use wizard::apply::ApplyWizard;
 use wizard::emergency::{EmergencyWizard, Kind};
+use wizard::fleet::{FleetCmd, FleetMsg};
 use wizard::{ApplyCmd, ApplyMsg, EmergencyCmd, EmergencyMsg};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +41,8 @@ pub enum Load {
     /// The project itself cannot be read (a migration file, the config): no retry helps
     /// until someone fixes it, then `r`.
     Invalid(String),
+    /// A fleet environment: each of its databases' counts and head.
+    Fleet(Box<crate::core::query::fleet::FleetStatus>),
 }
 
 impl Load {
@@ -97,14 +101,28 @@ impl DetailTab {
 /// An environment's tab: its name, tier, and what its policy asks of whoever signs a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvTab {
+    /// What the tab and its loads are known by (`fleet/database` for a fleet's database).
     pub name: String,
     pub tier: Tier,
     pub needs: Requirements,
+    pub kind: TabKind,
+}
+
+/// One database, a fleet of them, or one database of a fleet opened from the fleet's tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TabKind {
+    Database,
+    Fleet,
+    /// Read-only here: a fleet's databases change through the fleet run.
+    Member {
+        fleet: String,
+    },
 }
 
 impl EnvTab {
     pub fn of(env: &Environment) -> EnvTab {
-        EnvTab { name: env.name.clone(), tier: env.tier, needs: Requirements::of(env) }
+        let kind = if env.fleet.is_some() { TabKind::Fleet } else { TabKind::Database };
+        EnvTab { name: env.name.clone(), tier: env.tier, needs: Requirements::of(env), kind }
     }
 
     /// A tab with the tier's defaults (one approver, optional ticket).
@@ -113,7 +131,21 @@ impl EnvTab {
             name: name.into(),
             tier,
             needs: Requirements::for_tier(tier, 1, Default::default()),
+            kind: TabKind::Database,
         }
+    }
+
+    /// The environment's name as sluice.toml has it: what a confirmation types and what
+    /// `sluice approve --env` takes.
+    pub fn environment(&self) -> &str {
+        match &self.kind {
+            TabKind::Member { fleet } => fleet,
+            _ => &self.name,
+        }
+    }
+
+    pub fn is_fleet(&self) -> bool {
+        self.kind == TabKind::Fleet
     }
 
     pub fn is_production(&self) -> bool {
@@ -159,6 +191,8 @@ pub enum Msg {
     Apply(ApplyMsg),
     /// From the task behind the emergency rollback or the recovery.
     Emergency(EmergencyMsg),
+    /// From the task that rolls a fleet out.
+    Fleet(FleetMsg),
 }
 
 /// What the console asks of its tasks.
@@ -194,6 +228,16 @@ pub enum Request {
     Apply(ApplyCmd),
     /// Tell the emergency task what the operator decided.
     Emergency(EmergencyCmd),
+    /// Make one database of a fleet an environment of its own, known as `key`.
+    OpenDatabase {
+        key: String,
+        fleet: String,
+        url: String,
+    },
+    /// Open the fleet wizard on a fleet environment, served by a fleet task.
+    StartFleet(String),
+    /// Tell the fleet task what the operator decided.
+    Fleet(FleetCmd),
     Quit,
 }
 
@@ -287,8 +331,15 @@ impl Model {
 
     /// Opens the guarded apply wizard on the current environment.
     pub(super) fn start_apply(&mut self) -> Vec<Request> {
-        if self.apply_wizard().is_some() {
+        if self.apply_wizard().is_some() || self.fleet_wizard().is_some() {
             return Vec::new();
+        }
+        if let Some(refused) = self.member_refuses("apply") {
+            self.notices.push(refused);
+            return Vec::new();
+        }
+        if self.env_tab().is_some_and(EnvTab::is_fleet) {
+            return self.start_fleet();
         }
         let pending = self.visible().iter().filter(|r| r.state == RowState::Pending).count();
         match self.load() {
@@ -329,6 +380,18 @@ impl Model {
             return Vec::new();
         }
         if self.apply_wizard().is_some() || self.emergency().is_some() {
+            return Vec::new();
+        }
+        let what = if kind == Kind::Recover { "recover" } else { "roll back" };
+        if let Some(refused) = self.member_refuses(what) {
+            self.notices.push(refused);
+            return Vec::new();
+        }
+        if let Some(e) = self.env_tab().filter(|e| e.is_fleet()) {
+            self.notices.push(format!(
+                "{0} is a fleet: roll it back with `sluice rollback --env {0}` (the console rolls fleets forward only, so far)",
+                e.name
+            ));
             return Vec::new();
         }
         let Some(e) = self.env_tab().cloned() else { return Vec::new() };

@@ -17,6 +17,9 @@ impl Model {
 
     pub(super) fn visible_len(&self) -> usize {
         match self.screen {
+            Screen::Migrations if self.env_tab().is_some_and(|e| e.is_fleet()) => {
+                self.fleet_rows().len()
+            }
             Screen::Migrations => self.visible().len(),
             Screen::Monitor => 0,
             _ => self.entries().len(),
@@ -82,10 +85,12 @@ impl Model {
             Some(Load::Loaded { touched, .. }) => touched.clone(),
             _ => Vec::new(),
         };
+        // A fleet is many servers: the live view watches one database at a time (Enter).
+        let fleet = self.env_tab().is_some_and(|e| e.is_fleet());
         Request::Monitor {
             env: self.env_name().to_string(),
             interval_ms: self.interval_ms,
-            paused: self.paused,
+            paused: self.paused || fleet,
             relations,
         }
     }
@@ -100,7 +105,7 @@ impl Model {
             return Vec::new();
         }
         let mut out = Vec::new();
-        let loaded = matches!(self.loads.get(&name), Some(Load::Loaded { .. }));
+        let loaded = matches!(self.loads.get(&name), Some(Load::Loaded { .. } | Load::Fleet(_)));
         if changed || self.metrics.is_none() {
             self.metrics = None;
             self.conn_history.clear();

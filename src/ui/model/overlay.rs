@@ -5,6 +5,7 @@
 
 use super::wizard::apply::ApplyWizard;
 use super::wizard::emergency::EmergencyWizard;
+use super::wizard::fleet::FleetWizard;
 use super::Model;
 
 #[derive(Debug, Clone)]
@@ -13,6 +14,8 @@ pub enum Overlay {
     Apply(Box<ApplyWizard>),
     /// The emergency rollback or the recovery of a failed migration (full screen).
     Emergency(Box<EmergencyWizard>),
+    /// A fleet rolled out wave by wave (full screen).
+    Fleet(Box<FleetWizard>),
     /// Typing into the list's filter.
     Filter,
     /// The `:` palette and its typed text.
@@ -24,7 +27,7 @@ pub enum Overlay {
 impl Overlay {
     /// Full-screen overlays take the body; the others draw over it.
     pub fn is_screen(&self) -> bool {
-        matches!(self, Overlay::Apply(_) | Overlay::Emergency(_))
+        matches!(self, Overlay::Apply(_) | Overlay::Emergency(_) | Overlay::Fleet(_))
     }
 }
 

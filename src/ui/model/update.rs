@@ -2,7 +2,7 @@
 //! A key goes to the layer on top of the overlay stack (`Model::top`), and only there.
 
 use super::wizard::Effect;
-use super::{DetailTab, Key, Load, Model, Msg, Overlay, Request, Screen, Top};
+use super::{DetailTab, Key, Load, Model, Msg, Overlay, Request, Screen, TabKind, Top};
 use crate::ui::keymap::{Action, WizardAction};
 use crate::ui::model::wizard::emergency::Kind;
 
@@ -46,6 +46,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
         Msg::Emergency(r) => {
             let effects = m.emergency_mut().map(|w| w.on_msg(r)).unwrap_or_default();
             effects_of(m, effects, Request::Emergency)
+        }
+        Msg::Fleet(r) => {
+            let effects = m.fleet_wizard_mut().map(|w| w.on_msg(r)).unwrap_or_default();
+            effects_of(m, effects, Request::Fleet)
         }
         Msg::Key(Key::CtrlC) => ctrl_c(m),
         Msg::Key(k) => key(m, k),
@@ -98,6 +102,10 @@ fn ctrl_c(m: &mut Model) -> Vec<Request> {
         let effects = w.quit();
         return effects_of(m, effects, Request::Emergency);
     }
+    if let Some(w) = m.fleet_wizard_mut() {
+        let effects = w.quit();
+        return effects_of(m, effects, Request::Fleet);
+    }
     vec![Request::Quit]
 }
 
@@ -147,6 +155,15 @@ fn key(m: &mut Model, k: Key) -> Vec<Request> {
                 w.on_key(k, keys)
             };
             effects_of(m, effects, Request::Emergency)
+        }
+        Overlay::Fleet(w) => {
+            let keys = &m.keymap.wizard;
+            let effects = if keys.action(k) == Some(WizardAction::Quit) && !w.typing() {
+                w.quit()
+            } else {
+                w.on_key(k, keys)
+            };
+            effects_of(m, effects, Request::Fleet)
         }
     }
 }
@@ -204,6 +221,11 @@ fn screen_key(m: &mut Model, k: Key) -> Vec<Request> {
             m.show(Screen::Migrations);
             Vec::new()
         }
+        // Esc on a fleet's database goes back to the fleet; Enter on the fleet opens one.
+        Key::Esc if matches!(m.env_tab().map(|e| &e.kind), Some(TabKind::Member { .. })) => {
+            m.close_database().unwrap_or_default()
+        }
+        Key::Enter if m.env_tab().is_some_and(|e| e.is_fleet()) => m.open_database(),
         Key::Char(c @ '1'..='9') => {
             let i = c as usize - '1' as usize;
             if i < m.envs.len() {
@@ -225,6 +247,12 @@ pub fn retry_after_ms(attempt: u32) -> u64 {
 }
 
 fn act(m: &mut Model, a: Action) -> Vec<Request> {
+    let browser = matches!(a, Action::ShowRuns | Action::ShowLedger | Action::ShowMonitor);
+    if browser && m.env_tab().is_some_and(|e| e.is_fleet()) {
+        m.notices
+            .push("a fleet's runs, ledger and locks are each database's: Enter opens one".into());
+        return Vec::new();
+    }
     match a {
         Action::Quit => return vec![Request::Quit],
         Action::Up => m.move_by(-1),

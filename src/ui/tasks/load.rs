@@ -21,6 +21,12 @@ pub(crate) fn spawn_load(project: &Project, env_name: &str, tx: mpsc::UnboundedS
             Ok(env) => env,
             Err(e) => return send(Load::from_error(&e)),
         };
+        if env.fleet.is_some() {
+            return match crate::core::query::fleet::status(&project, env, None).await {
+                Ok(s) => send(Load::Fleet(Box::new(s))),
+                Err(e) => send(Load::from_error(&e)),
+            };
+        }
         let listing = match overview::listing(&project, env).await {
             Ok(l) => l,
             Err(e) => return send(Load::from_error(&e)),

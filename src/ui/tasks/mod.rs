@@ -2,6 +2,7 @@
 //! palette jobs and the wizards' runs in tokio tasks. Each sends owned results back as
 //! messages; `Tasks::perform` turns the model's requests into that work.
 
+mod fleet;
 mod input;
 mod jobs;
 mod load;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::core::data::config::Project;
+use crate::ui::model::wizard::fleet::FleetCmd;
 use crate::ui::model::wizard::{ApplyCmd, EmergencyCmd};
 use crate::ui::model::{Msg, Request};
 
@@ -22,6 +24,7 @@ pub(crate) use input::spawn_input;
 enum RunHandle {
     Apply(mpsc::UnboundedSender<ApplyCmd>),
     Emergency(mpsc::UnboundedSender<EmergencyCmd>),
+    Fleet(mpsc::UnboundedSender<FleetCmd>),
 }
 
 /// The tasks of one console: where their messages go, the monitor's settings, the run.
@@ -65,6 +68,22 @@ impl Tasks {
             Request::Emergency(c) => {
                 if let Some(RunHandle::Emergency(t)) = &self.run {
                     let _ = t.send(c);
+                }
+            }
+            Request::StartFleet(env) => {
+                self.run = Some(RunHandle::Fleet(fleet::spawn_fleet(&self.project, &env, tx)));
+            }
+            Request::Fleet(c) => {
+                if let Some(RunHandle::Fleet(t)) = &self.run {
+                    let _ = t.send(c);
+                }
+            }
+            // The database becomes an environment of these tasks' project, under its key:
+            // every later load, monitor and job on it reads it like any other.
+            Request::OpenDatabase { key, fleet, url } => {
+                if let Some(env) = self.project.environments.get(&fleet) {
+                    let member = env.member(&url);
+                    self.project.environments.insert(key, member);
                 }
             }
             Request::RetryLater { env, after_ms } => {

@@ -1,6 +1,8 @@
 //! The wizards driven by keys and run messages, a snapshot of every step through the whole
 //! console view, and the overlay stack deciding keys, body and footer together.
 
+#[path = "fleet_tests.rs"]
+mod fleet;
 #[path = "overlays_tests.rs"]
 mod overlays;
 #[path = "wizard_apply_tests.rs"]

@@ -111,6 +111,7 @@ pub fn tab(tier: &str, approvals: u8) -> EnvTab {
         name: name.into(),
         tier,
         needs: Requirements::for_tier(tier, approvals, TicketPolicy::Optional),
+        kind: crate::ui::model::TabKind::Database,
     }
 }
 

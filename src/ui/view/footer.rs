@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::ui::keymap::Action;
-use crate::ui::model::{Model, Overlay, Screen, Top};
+use crate::ui::model::{Model, Overlay, Screen, TabKind, Top};
 
 pub(super) fn footer(m: &Model, f: &mut Frame, area: Rect) {
     match m.top() {
@@ -20,6 +20,7 @@ pub(super) fn footer(m: &Model, f: &mut Frame, area: Rect) {
         }
         Top::Overlay(Overlay::Apply(w)) => super::wizard::apply::footer(m, w, f, area),
         Top::Overlay(Overlay::Emergency(w)) => super::wizard::emergency::footer(m, w, f, area),
+        Top::Overlay(Overlay::Fleet(w)) => super::wizard::fleet::footer(m, w, f, area),
         Top::Overlay(Overlay::Help) | Top::Screen => screen(m, f, area),
     }
 }
@@ -61,16 +62,25 @@ fn screen(m: &Model, f: &mut Frame, area: Rect) {
     let keys = {
         let first = |a: Action| m.keymap.main.first(a);
         let browsing = m.screen != Screen::Migrations;
+        let fleet = m.env_tab().is_some_and(|e| e.is_fleet());
         let hints: Vec<String> = [
             (format!("{}{}", first(Action::Up), first(Action::Down)), "move"),
             (first(Action::NextEnv), "env"),
             if browsing {
                 (format!("{}{}", first(Action::ScrollDown), first(Action::ScrollUp)), "scroll")
+            } else if fleet {
+                (String::new(), "")
             } else {
                 (first(Action::NextTab), "next tab")
             },
             (first(Action::Filter), "filter"),
-            if browsing { ("Esc".into(), "back") } else { (first(Action::ShowRuns), "runs") },
+            match m.env_tab().map(|e| &e.kind) {
+                _ if browsing => ("Esc".into(), "back"),
+                Some(TabKind::Fleet) => ("Enter".into(), "open"),
+                Some(TabKind::Member { .. }) => ("Esc".into(), "fleet"),
+                _ => (first(Action::ShowRuns), "runs"),
+            },
+            if fleet { (first(Action::Apply), "roll out") } else { (String::new(), "") },
             (first(Action::Help), "help"),
             (first(Action::Quit), "quit"),
         ]

@@ -36,6 +36,9 @@ pub(super) fn live(m: &Model, f: &mut Frame, area: Rect) {
         .border_style(border(m))
         .title(format!(" Live · {} · {every} ", m.env_name()));
     let lines = match &m.metrics {
+        None if m.env_tab().is_some_and(|e| e.is_fleet()) => {
+            vec![Line::raw(" a fleet is many servers: Enter opens one database and its live view")]
+        }
         None => vec![Line::raw(" connecting the monitor…")],
         Some(Err(e)) => vec![
             Line::styled(" ✗ monitor not connected; retrying", Style::new().fg(m.theme.error)),

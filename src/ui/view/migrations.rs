@@ -218,7 +218,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                 .collect();
             selectable(f, area, items, block, m.selected);
         }
-        Some(Load::Loading) | None => {
+        Some(Load::Loading | Load::Fleet(_)) | None => {
             f.render_widget(Paragraph::new(" loading status…").block(block), area);
         }
         Some(Load::Invalid(e)) => {

@@ -3,6 +3,7 @@
 //! wizard) takes the body, Help draws over it, and the layer on top draws the footer.
 
 mod browse;
+mod fleet;
 mod footer;
 mod help;
 mod live;
@@ -76,6 +77,7 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         Some(Load::Loading) => "  connecting…".to_string(),
         Some(Load::Failed(_)) => "  ✗ not connected · reconnecting".to_string(),
         Some(Load::Invalid(_)) => "  ✗ project cannot be read".to_string(),
+        Some(Load::Fleet(s)) => format!("  fleet of {} databases", s.databases.len()),
         None => String::new(),
     };
     spans.push(Span::styled(state, Style::new().fg(m.theme.dim)));
@@ -94,9 +96,11 @@ fn body(m: &Model, f: &mut Frame, area: Rect) {
     match m.body_overlay() {
         Some(Overlay::Emergency(w)) => return wizard::emergency::draw(m, w, f, area),
         Some(Overlay::Apply(w)) => return wizard::apply::draw(m, w, f, area),
+        Some(Overlay::Fleet(w)) => return wizard::fleet::draw(m, w, f, area),
         _ => {}
     }
     match m.screen {
+        Screen::Migrations if m.env_tab().is_some_and(|e| e.is_fleet()) => fleet::fleet(m, f, area),
         Screen::Migrations => migrations::migrations(m, f, area),
         Screen::Monitor => live::monitor_screen(m, f, area),
         Screen::Runs | Screen::Ledger => browse::browser(m, f, area),

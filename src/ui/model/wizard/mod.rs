@@ -7,6 +7,7 @@
 pub mod apply;
 mod apply_keys;
 pub mod emergency;
+pub mod fleet;
 pub mod form;
 pub mod offers;
 

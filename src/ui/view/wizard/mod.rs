@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod emergency;
+pub mod fleet;
 mod recover;
 mod running;
 mod stages;
