@@ -168,3 +168,41 @@ async fn the_console_shows_a_fleet_opens_a_database_and_rolls_the_fleet_out() {
     pane.keys(&["q"]);
     pane.expect("EXITED 0", 10);
 }
+
+/// prod promotes from a fleet: every database of the fleet must have run what prod would
+/// apply; one that has not is named, and the gate passes once the fleet caught up.
+#[tokio::test]
+async fn promotion_from_a_fleet_needs_every_database_of_it() {
+    let prod = crate::support::fresh_db().await;
+    let rollout = "{ canary = 1, waves = [], parallel = 2, max_failures = 0 }";
+    let (p, dbs) = fleet_with(3, rollout, &[], "").await;
+    let toml = std::fs::read_to_string(p.path().join("sluice.toml"))
+        .unwrap()
+        .replace("tier = \"production\"", "tier = \"testing\"");
+    let toml = format!(
+        "{toml}\n[environments.prod]\ntier = \"production\"\nurl = \"{}\"\npromote_from = \"tenants\"\nbackup = {{ mode = \"off\" }}\n",
+        prod.url
+    );
+    std::fs::write(p.path().join("sluice.toml"), toml).unwrap();
+    write(&p, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+    let prod_apply = || sluice(&p, &["--env", "prod", "apply", "--confirm", "prod"]);
+
+    // The shard of positions 0 and 2 only: the database at 1 lags.
+    assert_eq!(sluice(&p, &["--env", "tenants", "apply", "--shard", "0/2"]).code, 0);
+    assert!(applied(&dbs[1]).await.is_empty());
+    let out = prod_apply();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Named by its label (user@host:port/database).
+    let named = |db: &crate::support::TestDb| out.stderr.contains(&format!("/{})", db.name));
+    assert!(out.stderr.contains("1_a not applied on tenants ("), "{}", out.stderr);
+    assert!(named(&dbs[1]) && !named(&dbs[0]) && !named(&dbs[2]), "{}", out.stderr);
+    assert!(applied(&prod).await.is_empty());
+
+    assert_eq!(sluice(&p, &["--env", "tenants", "apply"]).code, 0);
+    let out = sluice(&p, &["--env", "prod", "apply", "--confirm", "prod", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let checks = out.json()["prechecks"].clone();
+    let row = checks.as_array().unwrap().iter().find(|c| c["name"] == "promotion").unwrap();
+    assert!(row["figure"].as_str().unwrap().contains("(every database)"), "{row}");
+    assert_eq!(applied(&prod).await, vec!["1"]);
+}

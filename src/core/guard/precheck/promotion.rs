@@ -1,5 +1,7 @@
 //! The promotion gate: an environment with `promote_from` runs only what that environment
 //! already ran, with the same checksums, read from its own ledger over its own connection.
+//! An upstream fleet must have run it on every one of its databases: one that lags, or that
+//! cannot be read, holds the promotion back, and is named.
 
 use super::{check, Check, Outcome, PrecheckInputs, PROMOTION_CHECK};
 use crate::core::data::config::Environment;
@@ -67,36 +69,87 @@ pub fn gaps<'a>(planned: &'a [Promoted], upstream: &[LatestRow]) -> Vec<(&'a Pro
         .collect()
 }
 
-/// The upstream's ledger, read with its own settings; an error names the environment.
-async fn read_upstream(up: &Upstream<'_>) -> Result<Vec<LatestRow>> {
-    let target = Target::resolve(up.env)?;
+/// One database's ledger, read with its own settings.
+async fn read_ledger(env: &Environment, ledger: &Ledger) -> Result<Vec<LatestRow>> {
+    let target = Target::resolve(env)?;
     let client = target.connect("sluice promotion check").await?;
-    up.ledger.latest(&client).await
+    ledger.latest(&client).await
+}
+
+/// What keeps the run from being promoted from one database (`from` names it), if anything.
+fn problem_on(cx: &PrecheckInputs<'_>, from: &str, read: Result<Vec<LatestRow>>) -> Option<String> {
+    match read {
+        Err(e) => Some(format!(
+            "cannot read {from}'s ledger, so nothing is known to have run there: {}",
+            e.message
+        )),
+        Ok(rows) => {
+            let gaps = gaps(&cx.promoted, &rows);
+            let listed: Vec<String> =
+                gaps.iter().map(|(p, g)| format!("{} {}", p.label, g.describe(from))).collect();
+            (!listed.is_empty()).then(|| listed.join(", "))
+        }
+    }
+}
+
+/// Every database of an upstream fleet, read at most eight at once: the problems of the
+/// first few that hold the promotion back, and how many do.
+async fn fleet_problem(cx: &PrecheckInputs<'_>, up: &Upstream<'_>) -> Option<String> {
+    const NAMED: usize = 3;
+    let members = match crate::core::db::fleet::members(up.env).await {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot list {}'s databases: {}", up.env.name, e.message)),
+    };
+    let mut reads = tokio::task::JoinSet::new();
+    let mut queue = members.iter();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    loop {
+        while reads.len() < 8 {
+            let Some(m) = queue.next() else { break };
+            let (env, ledger, m) = (up.env.member(&m.url), up.ledger.clone(), m.clone());
+            reads.spawn(async move { (m, read_ledger(&env, &ledger).await) });
+        }
+        let (m, read) = match reads.join_next().await {
+            Some(Ok(done)) => done,
+            Some(Err(e)) => {
+                tracing::error!("a promotion read ended: {e}");
+                continue;
+            }
+            None => break,
+        };
+        let at = format!("{} ({})", up.env.name, m.label);
+        if let Some(p) = problem_on(cx, &at, read) {
+            found.push((m.position, p));
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    found.sort_by_key(|(p, _)| *p);
+    let more = match found.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!("; and {n} more of its {} databases", members.len()),
+    };
+    let first: Vec<String> = found.into_iter().take(NAMED).map(|(_, p)| p).collect();
+    Some(format!("{}{more}", first.join("; ")))
 }
 
 /// The promotion row of the pre-checks: pass, overridden with a reason (warn), or fail.
 pub(super) async fn promotion(cx: &PrecheckInputs<'_>) -> Option<Check> {
     let up = cx.upstream.as_ref()?;
     let from = up.env.name.as_str();
-    let problem = match read_upstream(up).await {
-        Err(e) => format!(
-            "cannot read {from}'s ledger, so nothing is known to have run there: {}",
-            e.message
-        ),
-        Ok(rows) => {
-            let gaps = gaps(&cx.promoted, &rows);
-            if gaps.is_empty() {
-                let n = cx.promoted.len();
-                return Some(check(
-                    PROMOTION_CHECK,
-                    Outcome::Pass,
-                    format!("{n} migration(s) ran on {from} with the same checksums"),
-                ));
-            }
-            let listed: Vec<String> =
-                gaps.iter().map(|(p, g)| format!("{} {}", p.label, g.describe(from))).collect();
-            listed.join(", ")
-        }
+    let problem = match &up.env.fleet {
+        Some(_) => fleet_problem(cx, up).await,
+        None => problem_on(cx, from, read_ledger(up.env, up.ledger).await),
+    };
+    let Some(problem) = problem else {
+        let n = cx.promoted.len();
+        let every = if up.env.fleet.is_some() { " (every database)" } else { "" };
+        return Some(check(
+            PROMOTION_CHECK,
+            Outcome::Pass,
+            format!("{n} migration(s) ran on {from}{every} with the same checksums"),
+        ));
     };
     Some(match cx.promotion_override {
         Some(reason) if cx.env.promotion_override => {
