@@ -56,6 +56,16 @@ fn counts(d: &DatabaseState) -> String {
     parts.join(" · ")
 }
 
+/// The last `width` characters of `s`, with an ellipsis where it was cut.
+fn tail(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let kept: String = s.chars().skip(n - width + 1).collect();
+    format!("…{kept}")
+}
+
 fn list(m: &Model, f: &mut Frame, area: Rect) {
     let rows = m.fleet_rows();
     let filter =
@@ -73,7 +83,9 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
         let p = Paragraph::new(text).wrap(Wrap { trim: false }).block(block);
         return f.render_widget(p, area);
     };
-    let width = rows.iter().map(|d| d.database.chars().count()).max().unwrap_or(0);
+    // A label too wide keeps its end (the database's name), not its start (the host).
+    let room = (area.width as usize / 2).max(16);
+    let width = rows.iter().map(|d| d.database.chars().count()).max().unwrap_or(0).min(room);
     let items: Vec<ListItem> = rows
         .iter()
         .map(|d| {
@@ -84,7 +96,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect) {
                     format!(" {sym} "),
                     Style::new().fg(color).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(format!("{:width$}  head {head:<8}", d.database)),
+                Span::raw(format!("{:width$}  head {head:<8}", tail(&d.database, width))),
                 Span::styled(format!(" {}", counts(d)), Style::new().fg(m.theme.dim)),
             ]))
         })
