@@ -48,6 +48,14 @@ pub fn print_event(ev: &Event) {
                 println!("    ⏳ {version} statement {index} waits for a lock held by {b}");
             }
         }
+        Event::QueueLimit { version, limit_ms, victims, blockers } => {
+            println!(
+                "    ⇥ {version}: {} session(s) waited behind its lock request over queue_limit = {limit_ms} ms ({}); stepping out of the queue (blocked by {})",
+                victims.len(),
+                crate::core::record::report::Queued::list(victims),
+                crate::core::record::report::Blocker::list(blockers)
+            );
+        }
         Event::LockTimeout { version, attempt, retries, retry_in_ms, .. } => {
             println!(
                 "    ↻ {version}: lock timeout, retry {attempt}/{retries} in {:.1} s",

@@ -37,4 +37,5 @@ mod security;
 mod status;
 mod support;
 mod tls;
+mod traffic;
 mod wizard;

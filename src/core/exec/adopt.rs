@@ -376,6 +376,7 @@ pub async fn adopt(
             rehearsed: false,
             duration_ms: 0,
             lock_retries: 0,
+            queue_victims: 0,
             statements: vec![],
             lock_summary: vec![],
             tool: None,

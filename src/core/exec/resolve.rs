@@ -187,6 +187,7 @@ async fn mark(mut run: Run, item: &Item, how: Resolution) -> Result<RunReport> {
                 rehearsed: false,
                 duration_ms: 0,
                 lock_retries: 0,
+                queue_victims: 0,
                 statements: vec![],
                 lock_summary: vec![],
                 tool: None,

@@ -73,6 +73,29 @@ pub struct Blocker {
     pub transaction_age_s: f64,
 }
 
+/// A session that waited behind one of our statements in a lock's queue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Queued {
+    pub pid: i32,
+    pub user: String,
+    pub application_name: String,
+    pub query: String,
+    /// How long it had waited for its lock when sluice stepped out of the queue.
+    pub waited_ms: f64,
+}
+
+impl Queued {
+    /// "pid 7 (app) 61 ms, pid 9 (api) 55 ms" for a message.
+    pub fn list(queued: &[Queued]) -> String {
+        let each: Vec<String> = queued
+            .iter()
+            .map(|q| format!("pid {} ({}) {:.0} ms", q.pid, q.application_name, q.waited_ms))
+            .collect();
+        each.join(", ")
+    }
+}
+
 impl Blocker {
     /// "pid 1 (...): ...; pid 2 (...): ..." for a lock-timeout message, or why none is named.
     pub fn list(blockers: &[Blocker]) -> String {
@@ -116,6 +139,14 @@ pub struct CommandProgress {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// `queue_limit`: sessions waited behind our statement's lock request longer than the
+    /// limit; sluice cancelled its statement to let them through and will try again.
+    QueueLimit {
+        version: String,
+        limit_ms: u64,
+        victims: Vec<Queued>,
+        blockers: Vec<Blocker>,
+    },
     RunStarted {
         run_id: String,
         action: String,
@@ -286,6 +317,10 @@ pub struct MigrationReport {
     pub rehearsed: bool,
     pub duration_ms: u64,
     pub lock_retries: u32,
+    /// Sessions that waited behind this migration's lock requests past `queue_limit`, over
+    /// all its attempts (each trip cancelled the statement and let them through).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub queue_victims: u32,
     pub statements: Vec<StatementReport>,
     /// Dry run: "ACCESS EXCLUSIVE on public.orders for 1.8 s" (held until the migration's
     /// transaction would commit); for a migration not rehearsed, the locks it would take.
@@ -401,4 +436,8 @@ impl RunReport {
     pub fn exit_code(&self) -> i32 {
         self.error.as_ref().map_or(0, |e| e.exit_code)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -9,3 +9,5 @@ mod overlays;
 mod wizard_apply;
 #[path = "wizard_emergency_tests.rs"]
 mod wizard_emergency;
+#[path = "wizard_queue_tests.rs"]
+mod wizard_queue;

@@ -57,6 +57,7 @@ pub fn report() -> Box<RunReport> {
             rehearsed: true,
             duration_ms: 41,
             lock_retries: 0,
+            queue_victims: 0,
             statements: vec![StatementReport {
                 index: 1,
                 line: 1,
@@ -134,7 +135,7 @@ fn stage(w: &mut ApplyWizard, s: Stage, o: StageOutcome, summary: &str) -> Vec<E
     })
 }
 
-fn key(w: &mut ApplyWizard, k: Key) -> Vec<Effect<ApplyCmd>> {
+pub(super) fn key(w: &mut ApplyWizard, k: Key) -> Vec<Effect<ApplyCmd>> {
     w.on_key(k, &Keymap::default().wizard)
 }
 
@@ -151,7 +152,7 @@ fn typed(w: &mut ApplyWizard, text: &str) {
 const ADVANCE: Effect<ApplyCmd> = Effect::Send(ApplyCmd::Advance);
 
 /// Opens a run and passes every stage up to the confirmation.
-fn at_confirm(tier: &str, approvals: u8) -> ApplyWizard {
+pub(super) fn at_confirm(tier: &str, approvals: u8) -> ApplyWizard {
     let mut w = opened(tier, approvals);
     assert_eq!(stage(&mut w, Stage::PreChecks, StageOutcome::Passed, "5 passed"), [ADVANCE]);
     assert_eq!(
@@ -428,7 +429,7 @@ fn blocker(pid: i32, app: &str, state: &str, query: &str) -> crate::core::record
     }
 }
 
-fn render(w: &ApplyWizard, width: u16, height: u16) -> String {
+pub(super) fn render(w: &ApplyWizard, width: u16, height: u16) -> String {
     let mut m = crate::ui::model::tests::sample();
     m.env = if w.core.env.is_production() { 2 } else { 0 };
     m.overlays.push(Overlay::Apply(Box::new(w.clone())));

@@ -39,6 +39,18 @@ pub(super) fn build_environment(
         "lock_retry_backoff",
         Duration::from_secs(1),
     )?;
+    let queue_limit = match raw.queue_limit.as_deref().map(str::trim) {
+        None | Some("off") => None,
+        Some(v) => {
+            let d = parse_duration_field(Some(v), "queue_limit", Duration::ZERO)?;
+            if d.is_zero() {
+                return Err(Error::input(
+                    "queue_limit = \"0\": give a duration such as \"50ms\", or \"off\"",
+                ));
+            }
+            Some(d)
+        }
+    };
     let lock_retries = raw.lock_retries.unwrap_or(3);
     if lock_retries > 100 {
         return Err(Error::input(format!("lock_retries = {lock_retries}: at most 100")));
@@ -57,6 +69,7 @@ pub(super) fn build_environment(
         statement_timeout,
         lock_retries,
         lock_retry_backoff,
+        queue_limit,
         lint_gate: raw.lint_gate.unwrap_or_default(),
         backup,
         approvals,

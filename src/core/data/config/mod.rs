@@ -214,6 +214,10 @@ pub struct Environment {
     pub statement_timeout: Duration,
     pub lock_retries: u32,
     pub lock_retry_backoff: Duration,
+    /// `queue_limit`: while a statement waits for its lock, the longest any other session
+    /// may wait behind it before sluice steps out of the queue (cancels, backs off, retries).
+    /// None: off; the statement waits up to lock_timeout whoever queues behind it.
+    pub queue_limit: Option<Duration>,
     pub lint_gate: LintGate,
     pub backup: BackupPolicy,
     pub approvals: ApprovalPolicy,

@@ -195,6 +195,7 @@ fn rehearsal_report(step: &Change) -> MigrationReport {
         rehearsed: step.transactional,
         duration_ms: 0,
         lock_retries: 0,
+        queue_victims: 0,
         statements: Vec::new(),
         lock_summary: Vec::new(),
         tool: None,

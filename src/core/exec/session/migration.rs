@@ -97,6 +97,9 @@ pub struct Session {
     pub interrupt: Option<Arc<super::control::Interrupt>>,
     /// The layout's own history tables, as found at their first use in this session.
     tool_tables: std::collections::HashMap<ToolTable, TableState>,
+    /// `queue_limit`'s sentinel, armed while a migration runs (not in the dry run).
+    sentinel: Option<super::sentinel::Sentinel>,
+    armed: bool,
 }
 
 impl Session {
@@ -168,6 +171,8 @@ impl Session {
             watch_conn: Arc::new(Mutex::new(None)),
             interrupt: None,
             tool_tables: std::collections::HashMap::new(),
+            sentinel: env.queue_limit.map(|d| super::sentinel::Sentinel::new(d.as_millis() as u64)),
+            armed: false,
         })
     }
 
@@ -307,14 +312,22 @@ impl Session {
             return Err(self.failed(step, ChangeFailure::plain(e, Self::new_report(step, 0))));
         }
         let mut attempt = 0;
+        let mut victims = 0;
         loop {
+            self.armed = true;
             let result = if step.transactional {
                 self.try_transactional(step, attempt).await
             } else {
                 self.try_statementwise(step, attempt).await
             };
+            self.armed = false;
+            victims += self.sentinel.as_ref().and_then(|s| s.take()).map_or(0, |t| t.victims.len());
+            let result = result.map_err(|a| a.with_victims(victims as u32));
             match result {
-                Ok(report) => return Ok(finished(self, report)),
+                Ok(mut report) => {
+                    report.queue_victims = victims as u32;
+                    return Ok(finished(self, report));
+                }
                 Err(Attempt::LockTimeout(mut f)) if attempt < self.lock_retries => {
                     self.name_blockers(step, &mut f).await;
                     attempt += 1;
@@ -374,6 +387,7 @@ impl Session {
             rehearsed: false,
             duration_ms: 0,
             lock_retries: attempt,
+            queue_victims: 0,
             statements: Vec::new(),
             lock_summary: Vec::new(),
             tool: None,
@@ -381,12 +395,17 @@ impl Session {
     }
 
     fn statement_error(
+        &self,
         step: &Change,
         index: usize,
         e: &tokio_postgres::Error,
         blockers: Vec<Blocker>,
         report: MigrationReport,
     ) -> Attempt {
+        let trip = self.sentinel.as_ref().and_then(|s| s.tripped());
+        if let (Some(trip), Some(&SqlState::QUERY_CANCELED)) = (trip, e.code()) {
+            return Self::stepped_out(step, index, trip, self.sentinel_limit(), report);
+        }
         let s = &step.statements[index];
         let mut message = format!(
             "{}:{} (statement {} of {}): {}",
@@ -411,6 +430,38 @@ impl Session {
         } else {
             Attempt::Failed(f)
         }
+    }
+
+    fn sentinel_limit(&self) -> u64 {
+        self.sentinel.as_ref().map_or(0, |s| s.limit_ms)
+    }
+
+    /// The sentinel cancelled statement `index` while it waited for its lock with sessions
+    /// queued behind it: a lock retry like a timeout, naming the victims and the blocker.
+    fn stepped_out(
+        step: &Change,
+        index: usize,
+        trip: super::sentinel::Trip,
+        limit_ms: u64,
+        report: MigrationReport,
+    ) -> Attempt {
+        let s = &step.statements[index];
+        let message = format!(
+            "{}:{} (statement {} of {}): stepped out of the lock queue: {} session(s) waited behind it longer than queue_limit = {limit_ms} ms ({})",
+            step.origin,
+            s.line,
+            index + 1,
+            step.statements.len(),
+            trip.victims.len(),
+            crate::core::record::report::Queued::list(&trip.victims)
+        );
+        Attempt::LockTimeout(ChangeFailure {
+            error: Error::database(message),
+            statement: Some(index),
+            line: Some(s.line),
+            blockers: trip.blockers,
+            report,
+        })
     }
 
     /// Executes one statement; if it runs past a short delay, a second connection watches
@@ -466,6 +517,10 @@ impl Session {
         let observed: Arc<std::sync::Mutex<Vec<Blocker>>> = Arc::default();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let delay = Duration::from_millis((self.lock_timeout_ms / 3).clamp(20, 100));
+        let sentinel = self.sentinel.clone().filter(|_| self.armed);
+        if let Some(s) = &sentinel {
+            s.take();
+        }
         let watcher = tokio::spawn(super::watch::watch(
             self.target.clone(),
             self.run_id.clone(),
@@ -475,6 +530,7 @@ impl Session {
             observed.clone(),
             stop_rx,
             self.events.clone().map(|tx| (tx, version.to_string(), at)),
+            sentinel,
         ));
         let out = work.await;
         let _ = stop_tx.send(());
@@ -490,6 +546,14 @@ pub enum Attempt {
 }
 
 impl Attempt {
+    /// The failure's report counts the sessions the sentinel let through so far.
+    fn with_victims(mut self, n: u32) -> Attempt {
+        match &mut self {
+            Attempt::LockTimeout(f) | Attempt::Failed(f) => f.report.queue_victims = n,
+        }
+        self
+    }
+
     /// A failure outside any statement (BEGIN, the ledger, COMMIT).
     fn plain(error: Error, report: MigrationReport) -> Attempt {
         Attempt::Failed(ChangeFailure {

@@ -7,4 +7,5 @@ pub mod control;
 pub(crate) mod guards;
 pub(crate) mod migration;
 pub(crate) mod run;
+pub(crate) mod sentinel;
 pub(crate) mod watch;

@@ -143,6 +143,59 @@ pub(crate) async fn connect_spare(spare: &mut Option<Client>, target: &Target, r
     }
 }
 
+/// What the watch tells as it goes: where events go, the migration, the statement.
+pub(crate) type Tell = Option<(EventSender, String, At)>;
+
+/// The watch's state between looks.
+struct Seen {
+    started: Instant,
+    last: Vec<i32>,
+    blockers: Vec<Blocker>,
+    tick: u32,
+}
+
+/// Who blocks the statement (an event when that changes), and twice a second its progress.
+async fn look(
+    client: &Client,
+    pid: i32,
+    seen: &mut Seen,
+    observed: &std::sync::Mutex<Vec<Blocker>>,
+    events: &mut Tell,
+) {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
+    let index = match events.as_mut() {
+        Some((_, _, at)) => statement_at(at, client, pid).await,
+        None => 0,
+    };
+    if let Ok(rows) = client.query(BLOCKERS, &params).await {
+        let blockers: Vec<Blocker> = rows.iter().map(blocker).collect();
+        let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+        if !blockers.is_empty() {
+            if pids != seen.last {
+                if let Some((tx, version, _)) = &events {
+                    let _ = tx.send(Event::Waiting {
+                        version: version.clone(),
+                        index,
+                        blockers: blockers.clone(),
+                    });
+                }
+            }
+            if let Ok(mut o) = observed.lock() {
+                *o = blockers.clone();
+            }
+        }
+        seen.blockers = blockers;
+        seen.last = pids;
+    }
+    if let (Some((tx, version, _)), true) = (&events, seen.tick.is_multiple_of(REPORT_EVERY)) {
+        let elapsed_ms = seen.started.elapsed().as_millis() as u64;
+        let _ = tx.send(progress(client, pid, version, index, elapsed_ms).await);
+    }
+    seen.tick += 1;
+}
+
+/// Watches `who` from the run's second connection until `stop`: blockers and progress
+/// every 100 ms; with a sentinel, its look every few ms in between.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn watch(
     target: Target,
@@ -152,9 +205,16 @@ pub(crate) async fn watch(
     delay: Duration,
     observed: Arc<std::sync::Mutex<Vec<Blocker>>>,
     mut stop: oneshot::Receiver<()>,
-    mut events: Option<(EventSender, String, At)>,
+    mut events: Tell,
+    sentinel: Option<super::sentinel::Sentinel>,
 ) {
-    let started = Instant::now();
+    const HEAVY_EVERY: Duration = Duration::from_millis(100);
+    let mut seen =
+        Seen { started: Instant::now(), last: Vec::new(), blockers: Vec::new(), tick: 0 };
+    let delay = match &sentinel {
+        Some(s) => delay.min(Duration::from_millis(s.every_ms())),
+        None => delay,
+    };
     tokio::select! {
         _ = &mut stop => return,
         _ = tokio::time::sleep(delay) => {}
@@ -162,8 +222,8 @@ pub(crate) async fn watch(
     let mut guard = conn.lock().await;
     connect_spare(&mut guard, &target, &run_id).await;
     let Some(client) = guard.as_ref() else { return };
-    let mut last: Vec<i32> = Vec::new();
-    let mut tick = 0u32;
+    let sample = Duration::from_millis(sentinel.as_ref().map_or(100, |s| s.every_ms()));
+    let mut heavy_at: Option<Instant> = None;
     loop {
         let pid = tokio::select! {
             _ = &mut stop => return,
@@ -176,49 +236,23 @@ pub(crate) async fn watch(
             }
             continue;
         };
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&pid];
-        let index = match events.as_mut() {
-            Some((_, _, at)) => tokio::select! {
+        if heavy_at.is_none_or(|t| t.elapsed() >= HEAVY_EVERY) {
+            heavy_at = Some(Instant::now());
+            tokio::select! {
                 _ = &mut stop => return,
-                i = statement_at(at, client, pid) => i,
-            },
-            None => 0,
-        };
-        let rows = tokio::select! {
-            _ = &mut stop => return,
-            r = client.query(BLOCKERS, &params) => r,
-        };
-        if let Ok(rows) = rows {
-            let blockers: Vec<Blocker> = rows.iter().map(blocker).collect();
-            let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
-            if !blockers.is_empty() {
-                if pids != last {
-                    if let Some((tx, version, _)) = &events {
-                        let _ = tx.send(Event::Waiting {
-                            version: version.clone(),
-                            index,
-                            blockers: blockers.clone(),
-                        });
-                    }
-                }
-                if let Ok(mut o) = observed.lock() {
-                    *o = blockers;
-                }
+                _ = look(client, pid, &mut seen, &observed, &mut events) => {}
             }
-            last = pids;
         }
-        if let (Some((tx, version, _)), true) = (&events, tick.is_multiple_of(REPORT_EVERY)) {
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            let event = tokio::select! {
+        if let Some(s) = &sentinel {
+            let tell = events.as_ref().map(|(tx, v, _)| (tx, v.as_str()));
+            tokio::select! {
                 _ = &mut stop => return,
-                e = progress(client, pid, version, index, elapsed_ms) => e,
-            };
-            let _ = tx.send(event);
+                _ = s.look(client, pid, &seen.blockers, tell) => {}
+            }
         }
-        tick += 1;
         tokio::select! {
             _ = &mut stop => return,
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = tokio::time::sleep(sample) => {}
         }
     }
 }

@@ -102,6 +102,11 @@ pub struct Live {
     pub command: Option<crate::core::record::report::CommandProgress>,
     /// Sessions waiting on a lock our statement holds or wants, one line each.
     pub blocking: Vec<(i32, String)>,
+    /// `queue_limit`: the last time sluice stepped out of the lock queue, and whom it let
+    /// through, one line each; and how many it let through in this run.
+    pub stepped_out: Option<String>,
+    pub victims: Vec<String>,
+    pub victims_total: usize,
 }
 
 impl Live {
@@ -337,6 +342,23 @@ impl ApplyWizard {
             Event::Waiting { blockers, .. } => {
                 live.blockers = blockers.iter().map(|b| (b.pid, b.to_string())).collect();
             }
+            Event::QueueLimit { limit_ms, victims, .. } => {
+                live.victims_total += victims.len();
+                live.stepped_out = Some(format!(
+                    "stepped out of the lock queue: {} session(s) waited behind us over queue_limit = {limit_ms} ms ({} let through in this run)",
+                    victims.len(),
+                    live.victims_total
+                ));
+                live.victims = victims
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "pid {} ({}) waited {:.0} ms: {}",
+                            v.pid, v.application_name, v.waited_ms, v.query
+                        )
+                    })
+                    .collect();
+            }
             Event::LockTimeout { attempt, retries, retry_in_ms, blockers, .. } => {
                 live.lock_timeout = Some(format!(
                     "lock timeout, attempt {attempt} of {}: trying again in {:.1} s",
@@ -349,6 +371,8 @@ impl ApplyWizard {
                 live.done.push((version, duration_ms));
                 live.current = None;
                 live.waits_cleared();
+                live.stepped_out = None;
+                live.victims.clear();
             }
             Event::BackupProgress { bytes, bytes_per_s } => {
                 live.backup_bytes = bytes;

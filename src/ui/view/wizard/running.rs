@@ -56,6 +56,12 @@ pub(super) fn apply(
     for (_, b) in &w.live.blockers {
         out.push(Line::styled(format!(" waiting for: {b}"), Style::new().fg(t.error)));
     }
+    if let Some(s) = &w.live.stepped_out {
+        out.push(Line::styled(format!(" ⇥ {s}"), Style::new().fg(t.warning)));
+        for v in &w.live.victims {
+            out.push(Line::raw(format!("   let through: {v}")));
+        }
+    }
     for (_, b) in &w.live.blocking {
         out.push(Line::styled(
             format!(" ⚠ queued behind our statement: {b}"),

@@ -151,6 +151,8 @@ impl Session {
             self.events
                 .clone()
                 .map(|tx| (tx, step.version.clone(), super::super::watch::At::Statement(1))),
+            // A tool's own sessions are not ours to cancel.
+            None,
         ));
         let status = loop {
             tokio::select! {

@@ -279,7 +279,7 @@ impl Session {
         let i = at.index;
         let msg = describe_pg(e);
         self.record_failure(step, at.id, i, at.elapsed, &msg).await;
-        let a = Self::statement_error(step, i, e, blockers, report);
+        let a = self.statement_error(step, i, e, blockers, report);
         let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;
         // A failed CONCURRENTLY build leaves an INVALID index: retrying blindly would hide
         // it, so stop and let the operator look.

@@ -35,7 +35,7 @@ impl Session {
             Part::Run(i) | Part::Mark(i) => {
                 let ran_before = if ran.unparsed_at.is_some() { 0 } else { i };
                 self.report_statements(step, &batch, &ran, 0..ran_before, &mut report);
-                Err(Self::statement_error(step, i, e, blockers, report))
+                Err(self.statement_error(step, i, e, blockers, report))
             }
             Part::Record => Err(Attempt::plain(
                 clone_error(e).context(
