@@ -3,8 +3,12 @@
 //! transaction client) and a migration needs ACCESS EXCLUSIVE on it. Without a lock timeout
 //! the migration's queued lock request blocks every update behind it until the reader ends;
 //! sluice waits at most lock_timeout per try, steps out of the queue, backs off and retries.
-//! Prints the load's p50/p99/max latency without a migration, with sluice's, and with a plain
-//! ALTER from psql; asserts nothing about time.
+//! `queue_limit` lets sluice wait long for its lock without making anyone wait behind it:
+//! the sentinel steps out of the queue once a session has waited there past the limit.
+//! Prints the load's p50/p99/max latency (over the whole load, and p99 of the transactions
+//! that ended while the migration ran) without a migration, with sluice's at a short
+//! lock_timeout, at a long one with and without queue_limit, and with a plain ALTER from
+//! psql; asserts nothing about time.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,12 +17,11 @@ use std::time::{Duration, Instant};
 use sluice::core::db::cluster::Cluster;
 
 const ROWS: i32 = 10_000;
-const LOAD_SECS: u64 = 8;
-const RATE: u32 = 200;
+const LOAD_SECS: u64 = 10;
+const RATE: u32 = 150;
 /// The reader starts this long into the load and holds its lock this long.
 const READER_AT: Duration = Duration::from_secs(2);
-const READER_HOLDS: &str = "3";
-const LOCK_TIMEOUT_MS: u64 = 100;
+const READER_HOLDS: &str = "4";
 
 fn psql(cluster: &Cluster, db: &str, sql: &str) -> Child {
     Command::new(cluster.bin.join("psql"))
@@ -54,21 +57,31 @@ fn pgbench(cluster: &Cluster, db: &str, dir: &Path) -> Child {
         .expect("pgbench")
 }
 
-/// Latencies (ms) from pgbench's per-transaction logs: client, tx, latency µs, ...
-fn latencies(dir: &Path) -> Vec<f64> {
+/// (latency ms, when it ended as Unix seconds) from pgbench's per-transaction logs: client,
+/// tx, latency µs, script, epoch s, µs.
+fn latencies(dir: &Path) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         if !e.file_name().to_string_lossy().starts_with("lat") {
             continue;
         }
         for line in std::fs::read_to_string(e.path()).unwrap().lines() {
-            if let Some(us) = line.split_whitespace().nth(2).and_then(|v| v.parse::<f64>().ok()) {
-                out.push(us / 1000.0);
+            let f: Vec<f64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+            if f.len() >= 6 {
+                out.push((f[2] / 1000.0, f[4] + f[5] / 1e6));
             }
         }
     }
-    out.sort_by(|a, b| a.total_cmp(b));
     out
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+fn now_s() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
 }
 
 fn pct(v: &[f64], p: f64) -> f64 {
@@ -95,11 +108,54 @@ fn reset(cluster: &Cluster) -> String {
 
 enum Migration {
     None,
-    Sluice,
+    Sluice { lock_timeout: &'static str, queue_limit: Option<&'static str> },
     Plain,
 }
 
-fn round(cluster: &Cluster, how: Migration) -> (Vec<f64>, String) {
+/// sluice applies one ALTER with these settings; what its report says of the wait.
+fn sluice(
+    cluster: &Cluster,
+    db: &str,
+    dir: &Path,
+    lock_timeout: &str,
+    queue: Option<&str>,
+) -> String {
+    let started = Instant::now();
+    let project = dir.join("project");
+    std::fs::create_dir_all(project.join("migrations")).unwrap();
+    std::fs::write(
+        project.join("migrations/1_note.up.sql"),
+        "ALTER TABLE accounts ADD COLUMN note text;\n",
+    )
+    .unwrap();
+    let queue_line = queue.map(|q| format!("queue_limit = \"{q}\"\n")).unwrap_or_default();
+    std::fs::write(
+        project.join("sluice.toml"),
+        format!(
+            "[environments.bench]\ntier = \"development\"\nurl = \"{}\"\nlock_timeout = \"{lock_timeout}\"\n{queue_line}lock_retries = 20\nlock_retry_backoff = \"100ms\"\n",
+            cluster.url(db)
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--project", project.to_str().unwrap(), "apply", "--format", "json"])
+        .env("SLUICE_DATA_DIR", dir.join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &j["migrations"][0];
+    format!(
+        "applied after {} retr(ies), {} session(s) let through, {} ms in all",
+        m["lock_retries"],
+        m["queue_victims"].as_u64().unwrap_or(0),
+        started.elapsed().as_millis()
+    )
+}
+
+/// The load's latencies, those that ended while the migration ran, and what happened.
+fn round(cluster: &Cluster, how: Migration) -> (Vec<f64>, Vec<f64>, String) {
     let db = reset(cluster);
     let dir = tempfile::tempdir().unwrap();
     let load = pgbench(cluster, &db, dir.path());
@@ -111,37 +167,11 @@ fn round(cluster: &Cluster, how: Migration) -> (Vec<f64>, String) {
     );
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
+    let from = now_s();
     let note = match how {
         Migration::None => String::new(),
-        Migration::Sluice => {
-            let project = dir.path().join("project");
-            std::fs::create_dir_all(project.join("migrations")).unwrap();
-            std::fs::write(
-                project.join("migrations/1_note.up.sql"),
-                "ALTER TABLE accounts ADD COLUMN note text;\n",
-            )
-            .unwrap();
-            std::fs::write(
-                project.join("sluice.toml"),
-                format!(
-                    "[environments.bench]\ntier = \"development\"\nurl = \"{}\"\nlock_timeout = \"{LOCK_TIMEOUT_MS}ms\"\nlock_retries = 10\nlock_retry_backoff = \"200ms\"\n",
-                    cluster.url(&db)
-                ),
-            )
-            .unwrap();
-            let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-                .args(["--project", project.to_str().unwrap(), "apply", "--format", "json"])
-                .env("SLUICE_DATA_DIR", dir.path().join("data"))
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            format!(
-                "applied after {} lock timeout(s) of {LOCK_TIMEOUT_MS} ms, {} ms in all",
-                j["migrations"][0]["lock_retries"],
-                started.elapsed().as_millis()
-            )
+        Migration::Sluice { lock_timeout, queue_limit } => {
+            sluice(cluster, &db, dir.path(), lock_timeout, queue_limit)
         }
         Migration::Plain => {
             let mut alter = psql(cluster, &db, "ALTER TABLE accounts ADD COLUMN note text");
@@ -149,11 +179,16 @@ fn round(cluster: &Cluster, how: Migration) -> (Vec<f64>, String) {
             format!("waited in the lock queue, applied after {} ms", started.elapsed().as_millis())
         }
     };
+    // No migration: the reader's span stands for it.
+    let to = if note.is_empty() { from + 4.0 } else { now_s() };
     let mut reader = reader;
     reader.wait().unwrap();
     let mut load = load;
     load.wait().unwrap();
-    (latencies(dir.path()), note)
+    let all = latencies(dir.path());
+    let during = all.iter().filter(|(_, t)| *t >= from && *t <= to + 0.5).map(|(l, _)| *l);
+    let during = sorted(during.collect());
+    (sorted(all.into_iter().map(|(l, _)| l).collect()), during, note)
 }
 
 fn main() {
@@ -162,17 +197,24 @@ fn main() {
         "pgbench: {RATE} updates/s on {ROWS} rows for {LOAD_SECS} s; a reader holds ACCESS SHARE for {READER_HOLDS} s from {} s",
         READER_AT.as_secs()
     );
+    let short = Migration::Sluice { lock_timeout: "100ms", queue_limit: None };
+    let long = Migration::Sluice { lock_timeout: "30s", queue_limit: None };
+    let guarded = Migration::Sluice { lock_timeout: "30s", queue_limit: Some("50ms") };
     for (name, how) in [
         ("no migration", Migration::None),
-        ("sluice (lock_timeout 100ms, retries)", Migration::Sluice),
+        ("sluice lock_timeout 100ms", short),
+        ("sluice lock_timeout 30s", long),
+        ("sluice lock_timeout 30s, queue_limit 50ms", guarded),
         ("plain ALTER, no lock_timeout", Migration::Plain),
     ] {
-        let (lat, note) = round(&cluster, how);
+        let (lat, during, note) = round(&cluster, how);
         println!(
-            "{name:<38} p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  ({} transactions) {note}",
+            "{name:<43} p50 {:>6.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  during: p99 {:>7.1} ms of {} ({} transactions) {note}",
             pct(&lat, 0.50),
             pct(&lat, 0.99),
             lat.last().copied().unwrap_or(f64::NAN),
+            pct(&during, 0.99),
+            during.len(),
             lat.len()
         );
     }
