@@ -48,6 +48,13 @@ pub fn print_event(ev: &Event) {
                 println!("    ⏳ {version} statement {index} waits for a lock held by {b}");
             }
         }
+        Event::Backfill { version, index, rows_done, keys_done, estimate, keys_per_s, eta_s } => {
+            let of = estimate.map(|n| format!(" of ~{n}")).unwrap_or_default();
+            let eta = eta_s.map(|s| format!(", about {s} s to go")).unwrap_or_default();
+            println!(
+                "    ⋯ {version} statement {index}: backfill {rows_done} row(s) changed, {keys_done}{of} key(s) passed, {keys_per_s:.0} keys/s{eta}"
+            );
+        }
         Event::QueueLimit { version, limit_ms, victims, blockers } => {
             println!(
                 "    ⇥ {version}: {} session(s) waited behind its lock request over queue_limit = {limit_ms} ms ({}); stepping out of the queue (blocked by {})",

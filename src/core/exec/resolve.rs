@@ -153,6 +153,7 @@ async fn retry(mut run: Run, item: &Item, r: &Recovery, tool_history: bool) -> R
         Err(e) => return Ok(fail_early(run, e).await),
     };
     step.start_at = if step.transactional { 0 } else { r.resume_at() - 1 };
+    step.resume = true;
     // The index a failed CONCURRENTLY build left INVALID would make the retry fail on
     // "already exists": drop it first.
     if let Some(ix) = &r.invalid_index {

@@ -161,6 +161,7 @@ async fn tool_steps(
             up_sql: m.text.clone(),
             down_sql: Some(m.text.clone()),
             start_at: 0,
+            resume: false,
             tool: None,
             code: Some(super::session::migration::CodeCall {
                 command: cmd,
@@ -311,6 +312,7 @@ async fn down_change(run: &Run, item: &Item) -> Result<std::result::Result<Chang
         down_sql: Some(down.text.clone()),
         statements,
         start_at: 0,
+        resume: false,
         tool: None,
         code: None,
     }))

@@ -139,6 +139,17 @@ pub struct CommandProgress {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A batched backfill's progress (about every second): rows touched, keys passed, the
+    /// table's estimated size, the rate and what it leaves to go.
+    Backfill {
+        version: String,
+        index: usize,
+        rows_done: u64,
+        keys_done: u64,
+        estimate: Option<u64>,
+        keys_per_s: f64,
+        eta_s: Option<u64>,
+    },
     /// `queue_limit`: sessions waited behind our statement's lock request longer than the
     /// limit; sluice cancelled its statement to let them through and will try again.
     QueueLimit {

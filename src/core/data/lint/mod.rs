@@ -2,6 +2,7 @@
 
 mod alter;
 mod analyze;
+mod batch;
 pub mod locks;
 mod names;
 mod predicates;
@@ -310,6 +311,12 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     let allows = allow_comments(&input.text, &statements);
     for (line, problem) in &allows.problems {
         push(problem.0, *line, 1, &problem.1, None, &[]);
+    }
+    let sized = |t: &str| lookup_size(opts, t);
+    for (rule, i, detail, table) in batch::findings(&input.text, &statements, transactional, sized)
+    {
+        let s = &statements[i];
+        push(rule, s.line, s.column, &detail, table.as_deref(), &[]);
     }
     for hit in analyze::analyze(&m) {
         let s = &statements[hit.statement];

@@ -414,6 +414,21 @@ pub fn checked_statements(file: &SqlFile) -> Result<Vec<Statement>> {
         return Err(refused);
     }
     let hint = file.layout.no_transaction_hint();
+    for s in &stmts {
+        use crate::core::data::sql::backfill;
+        let spec = backfill::directive(&file.text, s)
+            .map_err(|e| Error::input(format!("{}: {e}", at(s.line))))?;
+        if spec.is_none() {
+            continue;
+        }
+        if !file.no_transaction {
+            return Err(Error::input(format!(
+                "{}: sluice:batch commits batch by batch, outside one transaction: {hint}",
+                at(s.line)
+            )));
+        }
+        backfill::plan(s).map_err(|e| Error::input(format!("{}: {e}", at(s.line))))?;
+    }
     if !file.no_transaction {
         for s in &stmts {
             if s.is_transaction_control() {
@@ -452,12 +467,13 @@ pub fn header_directives(text: &str) -> std::result::Result<Directives, (usize, 
         let word = directive.split_whitespace().next().unwrap_or("");
         match word {
             "no-transaction" => d.no_transaction = true,
-            "allow" => {}
+            // The first statement's own directives sit in the header; they are its.
+            "allow" | "batch" => {}
             other => {
                 return Err((
                     i + 1,
                     format!(
-                    "unknown directive sluice:{other} (known: sluice:no-transaction, sluice:allow)"
+                    "unknown directive sluice:{other} (known: sluice:no-transaction, sluice:allow, sluice:batch)"
                 ),
                 ))
             }

@@ -1,6 +1,7 @@
 //! Statement splitting with PostgreSQL's own grammar (libpg_query). One splitter serves
 //! apply, dry run and lint, so all three agree on statement boundaries and line numbers.
 
+pub mod backfill;
 mod inverse;
 pub(crate) mod lexer;
 mod lock;

@@ -81,6 +81,7 @@ pub(super) async fn plan(
             up_sql: m.text.clone(),
             down_sql: None,
             start_at: 0,
+            resume: false,
             tool: None,
             code: Some(CodeCall {
                 command: cmd,

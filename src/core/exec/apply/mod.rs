@@ -63,6 +63,7 @@ pub(crate) fn up_step(
         down_sql: m.down.as_ref().map(|d| d.text.clone()),
         statements,
         start_at: 0,
+        resume: false,
         tool,
         code: None,
     }))

@@ -17,6 +17,7 @@ use crate::core::db::tool_table::{TableState, ToolRow, ToolTable};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
 
+mod backfill;
 mod batch;
 mod code;
 mod statementwise;
@@ -40,6 +41,9 @@ pub struct Change {
     pub down_sql: Option<String>,
     /// 0-based statement to start from (a retried no-transaction migration).
     pub start_at: usize,
+    /// A retry of a migration that failed or was cut off: a batched backfill carries on
+    /// from its checkpoint (a fresh run starts it over).
+    pub resume: bool,
     /// The row the layout's own history table gets beside the ledger's (see `tool_table`).
     pub tool: Option<ToolRow>,
     /// A code tool's migration: the tool runs it (see `migration/code`), not sluice.

@@ -48,8 +48,12 @@ impl Session {
         // A file that opens and commits its own transactions keeps them: wrapping its
         // statements would commit its transaction early.
         let own_transactions = step.statements.iter().any(|s| s.is_transaction_control());
-        let atomic =
-            |k: usize| !own_transactions && step.statements[k].needs_no_transaction().is_none();
+        // A batched backfill commits batch by batch: never inside a statement's transaction.
+        let atomic = |k: usize| {
+            !own_transactions
+                && step.statements[k].needs_no_transaction().is_none()
+                && super::backfill::spec(step, k).is_none()
+        };
         let (mut id, mut i, mut timeouts_reset) = (None, step.start_at, false);
         while i < total {
             if atomic(i) {
@@ -108,7 +112,25 @@ impl Session {
     ) -> std::result::Result<(), Attempt> {
         let s = &step.statements[i];
         let t = Instant::now();
-        let (res, blockers) = self.with_lock_retries(step, i, atomic, report).await;
+        let (res, blockers) = match super::backfill::spec(step, i) {
+            Some(spec) => match self.backfill(step, i, spec, report).await {
+                Ok(rows) => (Ok(rows), Vec::new()),
+                Err(super::backfill::Stop::Pg(e)) => (Err(e), Vec::new()),
+                Err(super::backfill::Stop::Other(e)) => {
+                    let elapsed = started.elapsed().as_millis() as i64;
+                    let f = super::ChangeFailure {
+                        error: e.clone(),
+                        statement: Some(i),
+                        line: Some(s.line),
+                        blockers: Vec::new(),
+                        report: report.clone(),
+                    };
+                    let at = Failed { id: Some(id), index: i, elapsed };
+                    return Err(self.settle_failure(step, at, f, &e.message).await);
+                }
+            },
+            None => self.with_lock_retries(step, i, atomic, report).await,
+        };
         let elapsed = started.elapsed().as_millis() as i64;
         match res {
             Ok(rows) => {
@@ -276,11 +298,22 @@ impl Session {
         blockers: Vec<Blocker>,
         report: MigrationReport,
     ) -> Attempt {
-        let i = at.index;
         let msg = describe_pg(e);
-        self.record_failure(step, at.id, i, at.elapsed, &msg).await;
-        let a = self.statement_error(step, i, e, blockers, report);
-        let (Attempt::LockTimeout(mut f) | Attempt::Failed(mut f)) = a;
+        let a = self.statement_error(step, at.index, e, blockers, report);
+        let (Attempt::LockTimeout(f) | Attempt::Failed(f)) = a;
+        self.settle_failure(step, at, f, &msg).await
+    }
+
+    /// Records in the ledger that statement `at` failed (`msg`), and says how to settle it.
+    pub(super) async fn settle_failure(
+        &mut self,
+        step: &Change,
+        at: Failed,
+        mut f: super::ChangeFailure,
+        msg: &str,
+    ) -> Attempt {
+        let i = at.index;
+        self.record_failure(step, at.id, i, at.elapsed, msg).await;
         // A failed CONCURRENTLY build leaves an INVALID index: retrying blindly would hide
         // it, so stop and let the operator look.
         if step.statements[i].keywords.iter().any(|k| k == "CONCURRENTLY") {
@@ -288,8 +321,13 @@ impl Session {
                 "; a CONCURRENTLY statement that fails may leave an INVALID index behind: check pg_index.indisvalid before retrying",
             );
         }
+        let how = if super::backfill::spec(step, i).is_some() {
+            "fix the cause, then retry it (the backfill resumes after its last batch)"
+        } else {
+            "fix the cause, then retry it, or mark it applied or rolled back"
+        };
         f.error.message.push_str(&format!(
-            "; the ledger marks {} failed at statement {}: fix the cause, then retry it, or mark it applied or rolled back",
+            "; the ledger marks {} failed at statement {}: {how}",
             step.version,
             i + 1,
         ));
