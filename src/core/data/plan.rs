@@ -209,6 +209,23 @@ impl Status {
     }
 }
 
+impl Status {
+    /// A failed migration that stopped in a batched backfill, its file unchanged: the apply
+    /// carries it on from the backfill's checkpoint instead of refusing. Its 0-based statement.
+    pub fn resumable_backfill(&self) -> Option<(&Item, usize)> {
+        let f = self.items.iter().find(|i| i.state == MigrationState::Failed)?;
+        let (m, entry) = (f.migration.as_ref()?, f.entry.as_ref()?);
+        let at = usize::try_from(entry.failed_at_statement?).ok()?.checked_sub(1)?;
+        if m.no_transaction() && entry.checksum == m.up.checksum() {
+            let statements = m.up_statements().ok()?;
+            let st = statements.get(at)?;
+            let batched = crate::core::data::sql::backfill::directive(&m.up.text, st).ok()??;
+            return (batched.rows > 0).then_some((f, at));
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
-//! `queue_limit` in the apply wizard: when sluice steps out of the lock queue, the live
-//! view says so and names the sessions it let through.
+//! Traffic protection in the apply wizard: when sluice steps out of the lock queue the live
+//! view says so and names the sessions it let through; a batched backfill shows its progress.
 
 use super::wizard_apply::{at_confirm, key, render};
 use crate::core::record::report::{Blocker, Event, Queued};
@@ -43,9 +43,19 @@ fn stepping_out_of_the_lock_queue_shows_whom_it_let_through() {
         }));
     }
     assert_eq!(w.live.victims_total, 4);
+    w.on_msg(event(Event::Backfill {
+        version: "0006".into(),
+        index: 1,
+        rows_done: 12_000,
+        keys_done: 24_000,
+        estimate: Some(100_000),
+        keys_per_s: 8000.0,
+        eta_s: Some(9),
+    }));
     let screen = render(&w, 80, 24);
     assert!(screen.contains("stepped out of the lock queue"), "{screen}");
     assert!(screen.contains("let through: pid 4242 (api) waited 61 ms"), "{screen}");
+    assert!(screen.contains("backfill: 12000 row(s) changed"), "{screen}");
     insta::assert_snapshot!("wizard_queue_limit_80x24", screen);
     // The migration done, the lines go.
     w.on_msg(event(Event::MigrationFinished {
@@ -54,5 +64,5 @@ fn stepping_out_of_the_lock_queue_shows_whom_it_let_through() {
         duration_ms: 3100,
         rehearsed: false,
     }));
-    assert!(w.live.stepped_out.is_none() && w.live.victims.is_empty());
+    assert!(w.live.stepped_out.is_none() && w.live.victims.is_empty() && w.live.backfill.is_none());
 }

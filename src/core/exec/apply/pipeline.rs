@@ -76,6 +76,14 @@ async fn plan(
     // nothing to do meanwhile).
     let split = crate::core::data::sql::parser::map(&pending, |item| up_step(item, tool_history));
     let mut steps = Vec::new();
+    // A backfill cut off (killed, cancelled, failed) carries on first, from its checkpoint.
+    if let Some((item, at)) = status.resumable_backfill() {
+        if let Some(mut step) = up_step(item, tool_history)? {
+            tracing::info!(version = %item.version, statement = at + 1, "resuming a batched backfill");
+            (step.start_at, step.resume) = (at, true);
+            steps.push(step);
+        }
+    }
     for s in split {
         steps.extend(s?);
     }

@@ -11,10 +11,15 @@ use crate::core::guard::policy;
 use crate::core::guard::precheck::{Check, Outcome, PROMOTION_CHECK, WINDOW_CHECK};
 use crate::core::record::report::Event;
 
-/// Guards every write run checks: no failed migration waiting for resolution, no drift
-/// unless allowed.
+/// Guards every write run checks: no failed migration waiting for resolution (but one a
+/// batched backfill can carry on), no drift unless allowed.
 pub(crate) fn check_guards(status: &Status, opts: &ApplyOptions) -> Result<()> {
-    if let Some(f) = status.items.iter().find(|i| i.state == MigrationState::Failed) {
+    let resumable = status.resumable_backfill().map(|(i, _)| &i.version);
+    let failed = status
+        .items
+        .iter()
+        .find(|i| i.state == MigrationState::Failed && Some(&i.version) != resumable);
+    if let Some(f) = failed {
         let at = f.entry.as_ref().and_then(|e| e.failed_at_statement).unwrap_or(0);
         return Err(Error::refused(
             Refusal::FailedMigration { version: f.version.to_string() },

@@ -105,6 +105,8 @@ pub struct Live {
     /// `queue_limit`: the last time sluice stepped out of the lock queue, and whom it let
     /// through, one line each; and how many it let through in this run.
     pub stepped_out: Option<String>,
+    /// A batched backfill's progress: rows changed, keys passed, rate, time left.
+    pub backfill: Option<String>,
     pub victims: Vec<String>,
     pub victims_total: usize,
 }
@@ -342,6 +344,13 @@ impl ApplyWizard {
             Event::Waiting { blockers, .. } => {
                 live.blockers = blockers.iter().map(|b| (b.pid, b.to_string())).collect();
             }
+            Event::Backfill { rows_done, keys_done, estimate, keys_per_s, eta_s, .. } => {
+                let of = estimate.map(|n| format!(" of ~{n}")).unwrap_or_default();
+                let eta = eta_s.map(|s| format!(" · about {s} s left")).unwrap_or_default();
+                live.backfill = Some(format!(
+                    "backfill: {rows_done} row(s) changed · {keys_done}{of} keys passed · {keys_per_s:.0} keys/s{eta}"
+                ));
+            }
             Event::QueueLimit { limit_ms, victims, .. } => {
                 live.victims_total += victims.len();
                 live.stepped_out = Some(format!(
@@ -373,6 +382,7 @@ impl ApplyWizard {
                 live.waits_cleared();
                 live.stepped_out = None;
                 live.victims.clear();
+                live.backfill = None;
             }
             Event::BackupProgress { bytes, bytes_per_s } => {
                 live.backup_bytes = bytes;

@@ -49,6 +49,9 @@ pub(super) fn apply(
             out.push(Line::styled(format!(" ○ {} {}", p.version, p.name), Style::new().fg(t.dim)));
         }
     }
+    if let Some(b) = &w.live.backfill {
+        out.push(Line::styled(format!("   {b}"), Style::new().fg(t.pending)));
+    }
     if let Some(l) = &w.live.lock_timeout {
         out.push(Line::raw(""));
         out.push(Line::styled(format!(" {l}"), Style::new().fg(t.warning)));
