@@ -9,6 +9,9 @@
 //! that ended while the migration ran) without a migration, with sluice's at a short
 //! lock_timeout, at a long one with and without queue_limit, and with a plain ALTER from
 //! psql; asserts nothing about time.
+//!
+//! Then a backfill on a bigger table under the same load: one UPDATE of every row against
+//! `-- sluice:batch rows=2000 pause=20ms`; the load's p99 while each runs, and how long.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,6 +20,8 @@ use std::time::{Duration, Instant};
 use sluice::core::db::cluster::Cluster;
 
 const ROWS: i32 = 10_000;
+/// The backfill's table.
+const BACKFILL_ROWS: i32 = 300_000;
 const LOAD_SECS: u64 = 10;
 const RATE: u32 = 150;
 /// The reader starts this long into the load and holds its lock this long.
@@ -34,11 +39,11 @@ fn psql(cluster: &Cluster, db: &str, sql: &str) -> Child {
 }
 
 /// Starts pgbench for LOAD_SECS at RATE transactions/s, logging each transaction's latency.
-fn pgbench(cluster: &Cluster, db: &str, dir: &Path) -> Child {
+fn pgbench(cluster: &Cluster, db: &str, dir: &Path, rows: i32) -> Child {
     let script = dir.join("update.sql");
     std::fs::write(
         &script,
-        format!("\\set id random(1, {ROWS})\nUPDATE accounts SET balance = balance + 1 WHERE id = :id;\n"),
+        format!("\\set id random(1, {rows})\nUPDATE accounts SET balance = balance + 1 WHERE id = :id;\n"),
     )
     .unwrap();
     Command::new(cluster.bin.join("pgbench"))
@@ -91,15 +96,15 @@ fn pct(v: &[f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn reset(cluster: &Cluster) -> String {
+fn reset(cluster: &Cluster, rows: i32) -> String {
     let _ = cluster.psql("postgres", "DROP DATABASE IF EXISTS locks WITH (FORCE)");
     cluster.psql("postgres", "CREATE DATABASE locks").unwrap();
     cluster
         .psql(
             "locks",
             &format!(
-                "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0); \
-                 INSERT INTO accounts (id) SELECT g FROM generate_series(1, {ROWS}) g; ANALYZE accounts"
+                "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0, plan text); \
+                 INSERT INTO accounts (id) SELECT g FROM generate_series(1, {rows}) g; ANALYZE accounts"
             ),
         )
         .unwrap();
@@ -120,14 +125,29 @@ fn sluice(
     lock_timeout: &str,
     queue: Option<&str>,
 ) -> String {
-    let started = Instant::now();
+    let alter = "ALTER TABLE accounts ADD COLUMN note text;\n";
+    let j = sluice_apply(cluster, db, dir, alter, lock_timeout, queue);
+    let m = &j["migrations"][0];
+    format!(
+        "applied after {} retr(ies), {} session(s) let through, {} ms in all",
+        m["lock_retries"],
+        m["queue_victims"].as_u64().unwrap_or(0),
+        j["duration_ms"]
+    )
+}
+
+/// `sluice apply` of one migration with these settings: its JSON report.
+fn sluice_apply(
+    cluster: &Cluster,
+    db: &str,
+    dir: &Path,
+    sql: &str,
+    lock_timeout: &str,
+    queue: Option<&str>,
+) -> serde_json::Value {
     let project = dir.join("project");
     std::fs::create_dir_all(project.join("migrations")).unwrap();
-    std::fs::write(
-        project.join("migrations/1_note.up.sql"),
-        "ALTER TABLE accounts ADD COLUMN note text;\n",
-    )
-    .unwrap();
+    std::fs::write(project.join("migrations/1_m.up.sql"), sql).unwrap();
     let queue_line = queue.map(|q| format!("queue_limit = \"{q}\"\n")).unwrap_or_default();
     std::fs::write(
         project.join("sluice.toml"),
@@ -144,21 +164,40 @@ fn sluice(
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let m = &j["migrations"][0];
-    format!(
-        "applied after {} retr(ies), {} session(s) let through, {} ms in all",
-        m["lock_retries"],
-        m["queue_victims"].as_u64().unwrap_or(0),
-        started.elapsed().as_millis()
-    )
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The backfill under load: (p99 of the transactions that ended while it ran, its time).
+fn backfill_round(cluster: &Cluster, batched: bool) -> (f64, usize, Duration) {
+    let db = reset(cluster, BACKFILL_ROWS);
+    let dir = tempfile::tempdir().unwrap();
+    let mut load = pgbench(cluster, &db, dir.path(), BACKFILL_ROWS);
+    std::thread::sleep(READER_AT);
+    let (from, t) = (now_s(), Instant::now());
+    let update = "UPDATE accounts SET plan = 'free' WHERE plan IS NULL";
+    if batched {
+        let sql =
+            format!("-- sluice:no-transaction\n-- sluice:batch rows=2000 pause=20ms\n{update};\n");
+        sluice_apply(cluster, &db, dir.path(), &sql, "5s", None);
+    } else {
+        psql(cluster, &db, update).wait().unwrap();
+    }
+    let (to, took) = (now_s(), t.elapsed());
+    load.wait().unwrap();
+    let during: Vec<f64> = latencies(dir.path())
+        .into_iter()
+        .filter(|(_, at)| *at >= from && *at <= to + 0.5)
+        .map(|(l, _)| l)
+        .collect();
+    let during = sorted(during);
+    (pct(&during, 0.99), during.len(), took)
 }
 
 /// The load's latencies, those that ended while the migration ran, and what happened.
 fn round(cluster: &Cluster, how: Migration) -> (Vec<f64>, Vec<f64>, String) {
-    let db = reset(cluster);
+    let db = reset(cluster, ROWS);
     let dir = tempfile::tempdir().unwrap();
-    let load = pgbench(cluster, &db, dir.path());
+    let load = pgbench(cluster, &db, dir.path(), ROWS);
     std::thread::sleep(READER_AT);
     let reader = psql(
         cluster,
@@ -216,6 +255,14 @@ fn main() {
             pct(&during, 0.99),
             during.len(),
             lat.len()
+        );
+    }
+    println!("backfill of {BACKFILL_ROWS} rows under the same load:");
+    for (name, batched) in [("one UPDATE", false), ("sluice:batch rows=2000 pause=20ms", true)] {
+        let (p99, n, took) = backfill_round(&cluster, batched);
+        println!(
+            "  {name:<36} during: p99 {p99:>7.1} ms of {n} transactions; took {:.1} s",
+            took.as_secs_f64()
         );
     }
 }

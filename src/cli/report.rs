@@ -55,6 +55,12 @@ pub fn print_event(ev: &Event) {
                 "    ⋯ {version} statement {index}: backfill {rows_done} row(s) changed, {keys_done}{of} key(s) passed, {keys_per_s:.0} keys/s{eta}"
             );
         }
+        Event::ReplicaLag { version, standby, lag_s, limit_ms, waited_ms } => {
+            println!(
+                "    ⏸ before {version}: standby {standby} lags {lag_s:.1} s (max_replica_lag {limit_ms} ms); waiting, {:.0} s so far",
+                *waited_ms as f64 / 1000.0
+            );
+        }
         Event::QueueLimit { version, limit_ms, victims, blockers } => {
             println!(
                 "    ⇥ {version}: {} session(s) waited behind its lock request over queue_limit = {limit_ms} ms ({}); stepping out of the queue (blocked by {})",

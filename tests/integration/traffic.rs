@@ -108,3 +108,106 @@ async fn queue_limit_steps_out_of_the_queue_and_applies_once_the_reader_is_gone(
     assert!(m["lock_retries"].as_u64().unwrap() >= 1, "{m}");
     assert!(m["queue_victims"].as_u64().unwrap() >= 1, "{m}");
 }
+
+/// replay_lag of the standby, in seconds (None: caught up and idle).
+async fn replay_lag(c: &tokio_postgres::Client) -> Option<f64> {
+    c.query_opt("SELECT extract(epoch FROM replay_lag)::float8 FROM pg_stat_replication", &[])
+        .await
+        .unwrap()
+        .and_then(|r| r.get(0))
+}
+
+/// `max_replica_lag` against a real streaming standby (pg_basebackup -R into a second
+/// cluster) whose replay is held back 2 s: the pre-check fails while it lags; a backfill
+/// stops cleanly when the standby stays behind; once it keeps up, apply carries on and
+/// every row is touched once.
+#[tokio::test]
+async fn max_replica_lag_fails_the_precheck_and_holds_a_backfill_for_a_real_standby() {
+    use sluice::core::db::cluster::Cluster;
+    let primary = Cluster::start().unwrap();
+    primary.psql("postgres", "CREATE DATABASE lag").unwrap();
+    let standby = primary.standby(Some("2s")).unwrap();
+    let (c, conn) =
+        tokio_postgres::connect(&primary.url("lag"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    c.batch_execute(
+        "CREATE TABLE accounts (id int PRIMARY KEY, plan text, touched int NOT NULL DEFAULT 0); \
+         INSERT INTO accounts (id) SELECT generate_series(1, 2000); CREATE TABLE ticks (at timestamptz)",
+    )
+    .await
+    .unwrap();
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir(p.path().join("migrations")).unwrap();
+    std::fs::write(
+        p.path().join("sluice.toml"),
+        format!(
+            "[environments.dev]\ntier = \"development\"\nurl = \"{}\"\nmax_replica_lag = \"500ms\"\nreplica_lag_timeout = \"1500ms\"\n",
+            primary.url("lag")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("migrations/1_plans.up.sql"),
+        "-- sluice:no-transaction\n-- sluice:batch rows=100 pause=300ms\n\
+         UPDATE accounts SET plan = 'free', touched = touched + 1 WHERE plan IS NULL;\n",
+    )
+    .unwrap();
+    let sluice = |args: &[&str]| crate::support::run_sluice(p.path(), args);
+
+    // A steady writer: the standby's replay lag shows its 2 s delay.
+    let writer = {
+        let (w, conn) =
+            tokio_postgres::connect(&primary.url("lag"), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        tokio::spawn(async move {
+            loop {
+                if w.batch_execute("INSERT INTO ticks VALUES (now())").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let t = Instant::now();
+    while replay_lag(&c).await.is_none_or(|l| l < 1.0) {
+        assert!(t.elapsed() < Duration::from_secs(20), "the standby never showed its lag");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = sluice(&["apply"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("✗ replication") && out.stdout.contains("replica lags"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("more than max_replica_lag = 500ms"), "{}", out.stdout);
+    writer.abort();
+
+    // Idle again, the standby catches up; the backfill's own writes then make it lag.
+    let t = Instant::now();
+    while replay_lag(&c).await.is_some_and(|l| l >= 0.5) {
+        assert!(t.elapsed() < Duration::from_secs(30), "the standby never caught up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = sluice(&["apply"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("standby replica still lags"), "{}", out.stderr);
+    assert!(out.stdout.contains("⏸"), "the wait was told: {}", out.stdout);
+    let counts = "SELECT count(*) FILTER (WHERE touched = 1), count(*) FILTER (WHERE touched > 1) FROM accounts";
+    let r = c.query_one(counts, &[]).await.unwrap();
+    let (once, twice): (i64, i64) = (r.get(0), r.get(1));
+    assert!(once > 0 && once < 2000 && twice == 0, "stopped part way: {once} {twice}");
+
+    // The standby keeps up now: apply carries the backfill on to the end, each row once.
+    standby.psql("postgres", "ALTER SYSTEM SET recovery_min_apply_delay = 0").unwrap();
+    standby.psql("postgres", "SELECT pg_reload_conf()").unwrap();
+    let t = Instant::now();
+    while replay_lag(&c).await.is_some_and(|l| l >= 0.5) {
+        assert!(t.elapsed() < Duration::from_secs(30), "the standby never caught up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let r = c.query_one(counts, &[]).await.unwrap();
+    assert_eq!((r.get::<_, i64>(0), r.get::<_, i64>(1)), (2000, 0));
+}

@@ -14,8 +14,8 @@ pub struct Cluster {
     pub port: u16,
     pub bin: PathBuf,
     /// Closing this pipe tells the watchdog to stop the server and delete the directory.
-    watchdog_pipe: Option<ChildStdin>,
-    watchdog: Option<Child>,
+    pub(super) watchdog_pipe: Option<ChildStdin>,
+    pub(super) watchdog: Option<Child>,
 }
 
 /// The role created with a password, reachable over TCP, for authentication tests.
@@ -93,7 +93,7 @@ impl Cluster {
             ]),
             "initdb",
         )?;
-        let hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n";
+        let hba = "local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n";
         std::fs::write(data.join("pg_hba.conf"), hba)
             .map_err(|e| Error::database(format!("pg_hba.conf: {e}")))?;
         let mut last_err = None;
@@ -230,7 +230,11 @@ fn encode_path(p: &Path) -> String {
     p.display().to_string().replace('%', "%25").replace('/', "%2F")
 }
 
-fn spawn_watchdog(bin: &Path, dir: &Path, as_postgres: bool) -> Result<(Child, ChildStdin)> {
+pub(super) fn spawn_watchdog(
+    bin: &Path,
+    dir: &Path,
+    as_postgres: bool,
+) -> Result<(Child, ChildStdin)> {
     let pg_ctl = bin.join("pg_ctl");
     let stop = if as_postgres {
         format!(
@@ -260,7 +264,7 @@ fn spawn_watchdog(bin: &Path, dir: &Path, as_postgres: bool) -> Result<(Child, C
     Ok((child, pipe))
 }
 
-fn pg_command(bin: &Path, as_postgres: bool, cwd: &Path) -> Command {
+pub(super) fn pg_command(bin: &Path, as_postgres: bool, cwd: &Path) -> Command {
     let mut c = if as_postgres {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(bin);
@@ -272,7 +276,7 @@ fn pg_command(bin: &Path, as_postgres: bool, cwd: &Path) -> Command {
     c
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
+pub(super) fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let out =
         cmd.stdin(Stdio::null()).output().map_err(|e| Error::database(format!("{what}: {e}")))?;
     if !out.status.success() {
@@ -285,25 +289,25 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| Error::database(format!("cannot find a free port: {e}")))?;
     let port = l.local_addr().map_err(|e| Error::database(e.to_string()))?.port();
     Ok(port)
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
-fn set_mode(p: &Path, mode: u32) -> Result<()> {
+pub(super) fn set_mode(p: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::database(format!("{}: {e}", p.display())))
 }
 
-fn chown_to_postgres(p: &Path) -> Result<()> {
+pub(super) fn chown_to_postgres(p: &Path) -> Result<()> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let ids = passwd.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();

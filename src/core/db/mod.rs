@@ -10,6 +10,8 @@ pub mod fleet;
 pub mod foreign;
 pub mod ledger;
 pub mod monitor;
+pub mod replication;
 pub mod schema;
+pub mod standby;
 pub mod tool_table;
 pub mod tools;

@@ -139,6 +139,14 @@ pub struct CommandProgress {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// `max_replica_lag`: the run waits for a standby to catch up (about every second).
+    ReplicaLag {
+        version: String,
+        standby: String,
+        lag_s: f64,
+        limit_ms: u64,
+        waited_ms: u64,
+    },
     /// A batched backfill's progress (about every second): rows touched, keys passed, the
     /// table's estimated size, the rate and what it leaves to go.
     Backfill {

@@ -26,6 +26,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 pub fn describe_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
+        // Under a second (a queue or lag limit), and not whole: in milliseconds.
+        0 if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
         0..=59 => format!("{s} s"),
         60..=3599 => format!("{} min", s / 60),
         3600..=86_399 if s % 3600 >= 60 => format!("{} h {} min", s / 3600, s % 3600 / 60),

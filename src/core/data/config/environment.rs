@@ -51,6 +51,16 @@ pub(super) fn build_environment(
             Some(d)
         }
     };
+    let max_replica_lag = match raw.max_replica_lag.as_deref().map(str::trim) {
+        None | Some("off") => None,
+        Some(v) => Some(parse_duration_field(Some(v), "max_replica_lag", Duration::ZERO)?)
+            .filter(|d| !d.is_zero()),
+    };
+    let replica_lag_timeout = parse_duration_field(
+        raw.replica_lag_timeout.as_deref(),
+        "replica_lag_timeout",
+        Duration::from_secs(300),
+    )?;
     let lock_retries = raw.lock_retries.unwrap_or(3);
     if lock_retries > 100 {
         return Err(Error::input(format!("lock_retries = {lock_retries}: at most 100")));
@@ -70,6 +80,8 @@ pub(super) fn build_environment(
         lock_retries,
         lock_retry_backoff,
         queue_limit,
+        max_replica_lag,
+        replica_lag_timeout,
         lint_gate: raw.lint_gate.unwrap_or_default(),
         backup,
         approvals,

@@ -218,6 +218,11 @@ pub struct Environment {
     /// may wait behind it before sluice steps out of the queue (cancels, backs off, retries).
     /// None: off; the statement waits up to lock_timeout whoever queues behind it.
     pub queue_limit: Option<Duration>,
+    /// `max_replica_lag`: the pre-check fails when a standby lags more, and between
+    /// migrations and a backfill's batches the run waits while one does, up to
+    /// `replica_lag_timeout` (default 5 minutes), then stops cleanly.
+    pub max_replica_lag: Option<Duration>,
+    pub replica_lag_timeout: Duration,
     pub lint_gate: LintGate,
     pub backup: BackupPolicy,
     pub approvals: ApprovalPolicy,

@@ -66,6 +66,8 @@ pub(super) struct RawEnvironment {
     pub(super) lock_retries: Option<u32>,
     pub(super) lock_retry_backoff: Option<String>,
     pub(super) queue_limit: Option<String>,
+    pub(super) max_replica_lag: Option<String>,
+    pub(super) replica_lag_timeout: Option<String>,
     pub(super) lint_gate: Option<LintGate>,
     pub(super) backup: Option<RawBackup>,
     pub(super) approvals: Option<RawApprovals>,

@@ -20,6 +20,7 @@ use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, 
 mod backfill;
 mod batch;
 mod code;
+mod replicas;
 mod statementwise;
 mod statementwise_batch;
 mod tool;
@@ -104,6 +105,8 @@ pub struct Session {
     /// `queue_limit`'s sentinel, armed while a migration runs (not in the dry run).
     sentinel: Option<super::sentinel::Sentinel>,
     armed: bool,
+    /// `max_replica_lag` and how long to wait for the standbys before stopping.
+    replica_lag: Option<(Duration, Duration)>,
 }
 
 impl Session {
@@ -177,6 +180,7 @@ impl Session {
             tool_tables: std::collections::HashMap::new(),
             sentinel: env.queue_limit.map(|d| super::sentinel::Sentinel::new(d.as_millis() as u64)),
             armed: false,
+            replica_lag: env.max_replica_lag.map(|l| (l, env.replica_lag_timeout)),
         })
     }
 

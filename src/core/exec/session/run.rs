@@ -408,7 +408,19 @@ impl Run {
         }
         let t = std::time::Instant::now();
         self.session.prewarm_spare();
-        for step in &steps {
+        for (i, step) in steps.iter().enumerate() {
+            // Standbys catch up between migrations (an apply's, not a rollback's).
+            if i > 0 && self.report.action == "apply" {
+                if let Err(e) = self.session.wait_for_replicas(&step.version).await {
+                    let e = e.context(format_args!(
+                        "{} migration(s) done; {}_{} not started",
+                        self.report.migrations.len(),
+                        step.version,
+                        step.name
+                    ));
+                    return self.finish("failed", Some(ReportError::from_error(&e, vec![]))).await;
+                }
+            }
             if self.cancelled() {
                 let e = Error::guard(format!(
                     "cancelled by the operator before {}_{}; {} migration(s) done",

@@ -92,7 +92,7 @@ pub async fn run(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Vec<Check>>
     out.push(server::schema_drift(client, cx).await?);
     out.push(server::connections(client).await?);
     out.push(server::blocking_sessions(client, cx).await?);
-    out.push(server::replication(client).await);
+    out.push(server::replication(client, cx).await);
     out.extend(policy::backup(client, cx).await?);
     out.extend(policy::window(cx));
     out.push(server::tls(client, cx).await?);

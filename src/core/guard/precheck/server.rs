@@ -112,26 +112,43 @@ pub(super) async fn blocking_sessions(client: &Client, cx: &PrecheckInputs<'_>) 
     Ok(check("blocking sessions", outcome, named.join("; ")))
 }
 
-/// Standbys and their replay lag (a role that cannot read pg_stat_replication warns).
-pub(super) async fn replication(client: &Client) -> Check {
-    let lag = client
-        .query_one(
-            "SELECT count(*)::int8, coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication",
-            &[],
-        )
-        .await;
-    match lag {
-        Ok(r) if r.get::<_, i64>(0) == 0 => check("replication", Outcome::Pass, "no standbys"),
-        Ok(r) => {
-            let (n, lag): (i64, f64) = (r.get(0), r.get(1));
-            check(
+/// Standbys and their replay lag (a role that cannot read pg_stat_replication warns); with
+/// `max_replica_lag`, a standby lagging more fails it.
+pub(super) async fn replication(client: &Client, cx: &PrecheckInputs<'_>) -> Check {
+    use crate::core::db::replication::{over, standbys};
+    let limit = cx.env.max_replica_lag;
+    let Ok(all) = standbys(client).await else {
+        return check(
+            "replication",
+            Outcome::Warn,
+            "pg_stat_replication not readable by this role",
+        );
+    };
+    if all.is_empty() {
+        return check("replication", Outcome::Pass, "no standbys");
+    }
+    let worst = all.iter().filter_map(|s| s.lag_s).fold(0.0, f64::max);
+    let figure = format!("{} standby(s), replay lag {worst:.1} s", all.len());
+    match limit {
+        Some(l) => match over(&all, l.as_secs_f64()) {
+            Some(s) => check(
                 "replication",
-                if lag > 30.0 { Outcome::Warn } else { Outcome::Pass },
-                format!("{n} standby(s), replay lag {lag:.1} s"),
-            )
-        }
-        Err(_) => {
-            check("replication", Outcome::Warn, "pg_stat_replication not readable by this role")
+                Outcome::Fail,
+                format!(
+                    "{} lags {:.1} s, more than max_replica_lag = {}",
+                    s.name,
+                    s.lag_s.unwrap_or(0.0),
+                    crate::core::data::config::describe_duration(l)
+                ),
+            ),
+            None => check(
+                "replication",
+                Outcome::Pass,
+                format!("{figure} (limit {})", crate::core::data::config::describe_duration(l)),
+            ),
+        },
+        None => {
+            check("replication", if worst > 30.0 { Outcome::Warn } else { Outcome::Pass }, figure)
         }
     }
 }

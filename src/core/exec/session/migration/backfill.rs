@@ -146,6 +146,10 @@ impl Session {
                 told = Instant::now();
                 self.tell(step, i, &p, estimate, done_before, started);
             }
+            // The standbys catch up before the next batch (the checkpoint is committed).
+            if let Err(e) = self.wait_for_replicas(&step.version).await {
+                return Err(Stop::Other(e.context(&at)));
+            }
             self.pause(spec.pause).await;
         }
         self.tell(step, i, &p, estimate, done_before, started);
