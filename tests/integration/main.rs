@@ -4,6 +4,7 @@ mod adopt;
 mod apply;
 mod approvals;
 mod architecture;
+mod back_to_back;
 mod backfill;
 mod backup;
 mod bad_input;

@@ -18,13 +18,18 @@ impl Ledger {
     /// the last statement before it) and the new id, which is also kept in a session setting
     /// for `note_sql`.
     pub fn insert_sql(&self, row: &NewRow<'_>, offset_ms: i64) -> String {
+        self.insert_sql_then(row, offset_ms, "")
+    }
+
+    /// `insert_sql` with more expressions (`, expr...`) to return.
+    pub fn insert_sql_then(&self, row: &NewRow<'_>, offset_ms: i64, more: &str) -> String {
         let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
         let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
         format!(
             "INSERT INTO {} (version, name, checksum, up_sql, down_sql, direction, os_user, \
              client_host, duration_ms, run_id, success, failed_at_statement, error) VALUES \
              ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {at}, {}) \
-             RETURNING {ELAPSED_S}, id, set_config('{ROW_SETTING}', id::text, false)",
+             RETURNING {ELAPSED_S}, id, set_config('{ROW_SETTING}', id::text, false){more}",
             self.t("history"),
             literal(row.version),
             literal(row.name),

@@ -17,6 +17,7 @@ use crate::core::db::tool_table::{TableState, ToolRow, ToolTable};
 use crate::core::error::{describe_pg, Error, Result};
 use crate::core::record::report::{Blocker, Event, EventSender, MigrationReport, StatementReport};
 
+mod ahead;
 mod backfill;
 mod batch;
 mod code;
@@ -107,6 +108,8 @@ pub struct Session {
     armed: bool,
     /// `max_replica_lag` and how long to wait for the standbys before stopping.
     replica_lag: Option<(Duration, Duration)>,
+    /// The strings of the migrations after the running one, already sent.
+    ahead: ahead::Ahead,
 }
 
 impl Session {
@@ -181,6 +184,9 @@ impl Session {
             sentinel: env.queue_limit.map(|d| super::sentinel::Sentinel::new(d.as_millis() as u64)),
             armed: false,
             replica_lag: env.max_replica_lag.map(|l| (l, env.replica_lag_timeout)),
+            // The sentinel and the replica waits act between migrations, so nothing may be
+            // on its way then.
+            ahead: ahead::Ahead::new(env.queue_limit.is_some() || env.max_replica_lag.is_some()),
         })
     }
 
@@ -294,6 +300,16 @@ impl Session {
         &mut self,
         step: &Change,
     ) -> std::result::Result<MigrationReport, ChangeFailure> {
+        self.run_change_then(step, &[]).await
+    }
+
+    /// `run_change`, with the steps that come after it: those that can are sent behind it
+    /// (see `migration/ahead`).
+    pub async fn run_change_then(
+        &mut self,
+        step: &Change,
+        next: &[Change],
+    ) -> std::result::Result<MigrationReport, ChangeFailure> {
         self.emit(Event::MigrationStarted {
             version: step.version.clone(),
             name: step.name.clone(),
@@ -324,7 +340,7 @@ impl Session {
         loop {
             self.armed = true;
             let result = if step.transactional {
-                self.try_transactional(step, attempt).await
+                self.try_transactional(step, attempt, next).await
             } else {
                 self.try_statementwise(step, attempt).await
             };

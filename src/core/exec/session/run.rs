@@ -421,7 +421,8 @@ impl Run {
                     return self.finish("failed", Some(ReportError::from_error(&e, vec![]))).await;
                 }
             }
-            if self.cancelled() {
+            // A migration already on its way runs (or fails) whatever happens now.
+            if self.cancelled() && !self.session.has_sent(step) {
                 let e = Error::guard(format!(
                     "cancelled by the operator before {}_{}; {} migration(s) done",
                     step.version,
@@ -430,7 +431,7 @@ impl Run {
                 ));
                 return self.finish("cancelled", Some(ReportError::from_error(&e, vec![]))).await;
             }
-            let ran = self.session.run_change(step).await;
+            let ran = self.session.run_change_then(step, &steps[i + 1..]).await;
             self.report.timings.migrations_ms = ms_since(t);
             match ran {
                 Ok(r) => self.report.migrations.push(r),

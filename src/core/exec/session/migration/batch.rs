@@ -39,6 +39,14 @@ pub(super) struct Batch {
     owner: Option<usize>,
 }
 
+/// A string handed to the connection, its answers not read yet.
+pub(super) struct Sent(
+    std::result::Result<
+        std::pin::Pin<Box<tokio_postgres::SimpleQueryStream>>,
+        tokio_postgres::Error,
+    >,
+);
+
 /// What the server answered.
 pub(super) struct Ran {
     /// Commands that completed, in order.
@@ -105,6 +113,18 @@ impl Batch {
 
     /// Sends the string and reads every answer.
     pub async fn run(&self, client: &Client) -> Ran {
+        let sent = self.send(client).await;
+        self.read(sent).await
+    }
+
+    /// Hands the string to the connection, which writes it at once; the answers are read
+    /// with `read`, so strings sent one after another travel back to back.
+    pub async fn send(&self, client: &Client) -> Sent {
+        Sent(client.simple_query_raw(&self.sql).await.map(Box::pin))
+    }
+
+    /// Reads every answer to a string `send` sent.
+    pub async fn read(&self, sent: Sent) -> Ran {
         let n = self.parts.len();
         let mut ran = Ran {
             done: 0,
@@ -113,14 +133,13 @@ impl Batch {
             error: None,
             unparsed_at: None,
         };
-        let stream = match client.simple_query_raw(&self.sql).await {
+        let mut stream = match sent.0 {
             Ok(s) => s,
             Err(e) => {
                 ran.error = Some(e);
                 return ran;
             }
         };
-        let mut stream = std::pin::pin!(stream);
         while let Some(m) = stream.next().await {
             match m {
                 Ok(SimpleQueryMessage::Row(r)) => {

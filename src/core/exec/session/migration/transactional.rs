@@ -1,9 +1,11 @@
-//! A migration in one transaction, sent as one query string (`batch`): session setup,
-//! BEGIN, each statement behind its marker, the tool's history row, the ledger's row and
-//! COMMIT. The migration and its row commit together or not at all.
+//! A migration in one transaction, sent as one query string (`batch`): BEGIN, each
+//! statement behind its marker, the tool's history row, RESET ALL, the ledger's row and
+//! COMMIT. The migration and its row commit together or not at all. The strings of the
+//! migrations after it may already be on their way (`ahead`).
 
 use std::time::Instant;
 
+use super::ahead::{guard_sql, token_sql};
 use super::batch::{Batch, Part, Ran};
 use super::{Attempt, Change, Session};
 use crate::core::db::ledger::batched::ELAPSED_S;
@@ -15,19 +17,32 @@ impl Session {
         &mut self,
         step: &Change,
         attempt: u32,
+        next: &[Change],
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
         let mut report = Self::new_report(step, attempt);
-        let batch = self.transactional_batch(step);
+        let (batch, sent) = match self.take_ahead(step) {
+            Some(ahead) => (ahead.batch, ahead.sent),
+            None => {
+                let token = self.next_token();
+                let batch = self.transactional_batch(step, None, token);
+                let sent = batch.send(&self.client).await;
+                (batch, sent)
+            }
+        };
+        // The migrations after this one go out behind it while the server works on it.
+        self.send_ahead(next).await;
         let at = super::super::watch::At::Marked(1);
-        let (ran, blockers) = self.watched(&step.version, at, batch.run(&self.client)).await;
+        let (ran, blockers) = self.watched(&step.version, at, batch.read(sent)).await;
         let Some(failed) = ran.failed_part() else {
             self.report_statements(step, &batch, &ran, 0..step.statements.len(), &mut report);
             report.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(report);
         };
-        // The string stopped at its first error: whatever ran is rolled back (a ROLLBACK
-        // with no transaction open, after a parse error, only draws a warning).
+        // The string stopped at its first error, and the strings sent behind it ran nothing
+        // (see `ahead`): whatever ran is rolled back (a ROLLBACK with no transaction
+        // open, after a parse error, only draws a warning).
+        self.discard_ahead().await;
         let _ = self.client.batch_execute("ROLLBACK").await;
         let e = ran.error.as_ref().expect("failed_part implies an error");
         let part = batch.parts().get(failed).copied().unwrap_or(Part::Control);
@@ -56,19 +71,33 @@ impl Session {
         format!("sluice/{}", self.run_id)
     }
 
-    fn transactional_batch(&self, step: &Change) -> Batch {
+    /// The string of `step`. `guard`: the token of the string sent just before it, still
+    /// running, which must have committed for this one to run. `token`: what this one's
+    /// ledger row leaves in the session for the next one's guard.
+    pub(super) fn transactional_batch(
+        &self,
+        step: &Change,
+        guard: Option<u64>,
+        token: u64,
+    ) -> Batch {
         let mut b = Batch::default();
         let app = self.app_name();
         if step.statements.is_empty() {
             b.push_control(&format!("{} BEGIN; {}", self.reset, self.timeouts_sql(true)));
+        } else if guard.is_some() {
+            // The string before this one ended with RESET ALL and committed.
+            b.push_control("BEGIN");
         } else {
             // The timeouts (and the check that we are still connected) ride on the first
             // marker: one statement where three were, on every migration.
             b.push_control("RESET ALL; BEGIN");
         }
         for (i, s) in step.statements.iter().enumerate() {
-            match i {
-                0 => b.mark_with(&app, i, &self.settings_sql()),
+            match (i, guard) {
+                (0, Some(g)) => {
+                    b.mark_with(&app, i, &format!("{}{}", self.settings_sql(), guard_sql(g)))
+                }
+                (0, None) => b.mark_with(&app, i, &self.settings_sql()),
                 _ => b.mark(&app, i),
             }
             b.push(Part::Run(i), &s.text);
@@ -78,8 +107,11 @@ impl Session {
         for st in self.tool_statements(step, &format!("round({ELAPSED_S} * 1e9)::bigint")) {
             b.push(Part::Control, &st);
         }
+        // What the migration set for the session goes with its commit, so the next
+        // migration starts from the session's defaults without a command of its own.
+        b.push_control("RESET ALL");
         let row = self.ledger_row(step, None, true, None);
-        b.push(Part::Record, &self.ledger.insert_sql(&row, 0));
+        b.push(Part::Record, &self.ledger.insert_sql_then(&row, 0, &token_sql(token)));
         b.push(Part::Control, "COMMIT");
         b
     }
