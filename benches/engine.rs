@@ -11,7 +11,7 @@
 //! 3. `sluice status` on 5,000 migrations with 5,000 ledger rows: wall time and peak RSS.
 //!
 //! BENCH_ROUNDS (5), BENCH_COUNT (500), BENCH_ONLY=apply|fixed|status, BENCH_DURABILITY=
-//! off|on|both (both).
+//! off|on|both (both), BENCH_LINK=local|network (both).
 
 use std::path::Path;
 use std::process::Command;
@@ -109,7 +109,11 @@ fn apply_speed(durable: bool, runners: &Runners, rounds: usize, count: usize) {
             Link::Tcp { port: proxied, user: "bench".into(), password: "bench".into() },
         ),
     ];
-    for (where_, link) in &links {
+    let only = std::env::var("BENCH_LINK").unwrap_or_default();
+    for (k, (where_, link)) in links.iter().enumerate() {
+        if (only == "local" && k != 0) || (only == "network" && k != 1) {
+            continue;
+        }
         for transactional in [true, false] {
             let w = Workload { count, transactional };
             let kind = if transactional { "transactional" } else { "no-transaction" };

@@ -26,6 +26,11 @@ pub(super) fn findings(
                 continue;
             }
         };
+        // Only an UPDATE or a DELETE can be a backfill: the others are not parsed again.
+        let verb = s.keywords.first().map(String::as_str);
+        if spec.is_none() && !matches!(verb, Some("UPDATE" | "DELETE")) {
+            continue;
+        }
         let plan = backfill::plan(s);
         match (spec, plan) {
             (Some(_), Err(e)) => out.push(("batch-directive", i, e, None)),

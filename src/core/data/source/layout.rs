@@ -217,9 +217,10 @@ fn read_head(path: &Path) -> String {
     if !path.is_file() {
         return String::new();
     }
-    let mut buf = vec![0u8; 64 * 1024];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    // The first 64 KiB, read into a buffer that grows as it fills: most files are small.
+    let mut buf = Vec::new();
+    let _ = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut buf));
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// The layout of `dir`: the one every file agrees on. Up/down pairs with nothing else to
