@@ -5,8 +5,9 @@
 use super::{Ledger, NewRow};
 
 /// Seconds since the query string arrived at the server (statement_timestamp() is the same
-/// for every statement of one simple Query message).
-pub const ELAPSED_S: &str = "extract(epoch FROM clock_timestamp() - statement_timestamp())::float8";
+/// for every statement of one simple Query message). date_part, not extract: it stays in
+/// float8 where extract goes through numeric, a few microseconds on every marker.
+pub const ELAPSED_S: &str = "date_part('epoch', clock_timestamp() - statement_timestamp())";
 
 /// The custom setting that holds the id of the row a batch inserted, so later notes in the
 /// same query string can name it before its id is known to sluice.
