@@ -43,10 +43,7 @@ pub struct Backfill {
 /// The directive in the comment lines right above the statement (`file` is the whole
 /// migration, `st` one of its statements): None without one, Err for a malformed one.
 pub fn directive(file: &str, st: &Statement) -> Result<Option<BatchSpec>, String> {
-    let above: Vec<&str> = file.lines().take(st.line.saturating_sub(1)).collect();
-    let Some(line) = above
-        .iter()
-        .rev()
+    let Some(line) = lines_above(file, st)
         .map(|l| l.trim())
         .take_while(|l| l.is_empty() || l.starts_with("--"))
         .filter_map(|l| l.strip_prefix("--"))
@@ -71,6 +68,15 @@ pub fn directive(file: &str, st: &Statement) -> Result<Option<BatchSpec>, String
         return Err("sluice:batch needs rows=N (N > 0): how many rows each batch takes".into());
     }
     Ok(Some(spec))
+}
+
+/// The lines of the file above `st`'s line, nearest first, read back from the statement's
+/// own offset (`file` is the text it was split from): a file of many statements is not
+/// read again from the top for each.
+fn lines_above<'a>(file: &'a str, st: &Statement) -> impl Iterator<Item = &'a str> {
+    let before = file.get(..st.start).unwrap_or("");
+    let above = before.rfind('\n').map(|p| &before[..p]);
+    above.into_iter().flat_map(|a| a.rsplit('\n'))
 }
 
 /// Cuts `st` (an UPDATE or DELETE of one table) for batching; Err says why it cannot be.
@@ -149,6 +155,45 @@ mod tests {
 
     fn st(sql: &str) -> Statement {
         super::super::split(sql).unwrap().pop().unwrap()
+    }
+
+    /// The rule as first written: the file's lines above the statement's line.
+    fn lines_above_by_file(file: &str, st: &Statement) -> Vec<String> {
+        let above: Vec<&str> = file.lines().take(st.line.saturating_sub(1)).collect();
+        let comments = above.iter().rev().map(|l| l.trim());
+        let mut kept: Vec<String> = comments
+            .take_while(|l| l.is_empty() || l.starts_with("--"))
+            .map(String::from)
+            .collect();
+        kept.reverse();
+        kept
+    }
+
+    #[test]
+    fn the_lines_above_a_statement_are_the_files_whatever_the_layout() {
+        let files = [
+            "-- sluice:batch rows=5\nUPDATE a SET x = 1",
+            "\n\n-- sluice:batch rows=5\n\nUPDATE a SET x = 1",
+            "SELECT 1; -- sluice:batch rows=5\nUPDATE a SET x = 1",
+            "SELECT 1;\n-- sluice:batch rows=5\nUPDATE a SET x = 1",
+            "SELECT 1;\r\n-- a\r\n  -- sluice:batch rows=5\r\nUPDATE a SET x = 1;\r\nSELECT 2",
+            "SELECT 1; /* c */\n-- sluice:batch rows=5\nDELETE FROM a",
+            "/* head */\n-- sluice:batch rows=5\nDELETE FROM a",
+            "SELECT 1;\n\n\nUPDATE a SET x = 1; -- sluice:batch rows=5\nSELECT 3",
+        ];
+        for file in files {
+            for s in super::super::split(file).unwrap() {
+                let ours: Vec<String> = lines_above(file, &s)
+                    .map(|l| l.trim())
+                    .take_while(|l| l.is_empty() || l.starts_with("--"))
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                assert_eq!(ours, lines_above_by_file(file, &s), "{file:?} at line {}", s.line);
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Statement {
     pub line: usize,
     /// 1-based column (in characters) of that token.
     pub column: usize,
+    /// Byte offset of that token in the file.
+    pub start: usize,
     /// Upper-cased keywords of the statement, in order (identifiers and literals left out).
     pub keywords: Vec<String>,
 }
@@ -111,6 +113,7 @@ fn split_here(text: &str) -> Result<Vec<Statement>, SplitError> {
             text: part.to_string(),
             line,
             column: text[line_start..first].chars().count() + 1,
+            start: first,
             keywords: keywords(part),
         });
     }

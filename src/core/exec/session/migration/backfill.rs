@@ -24,7 +24,12 @@ const PRIMARY_KEY: &str = "\
 
 /// The batch directive of statement `i`, if it has one (checked when the file was read).
 pub(super) fn spec(step: &Change, i: usize) -> Option<BatchSpec> {
-    backfill::directive(&step.up_sql, &step.statements[i]).ok().flatten()
+    // The statements were split from the file of the step's direction.
+    let text = match step.direction {
+        crate::core::data::plan::Direction::Up => &step.up_sql,
+        crate::core::data::plan::Direction::Down => step.down_sql.as_ref()?,
+    };
+    backfill::directive(text, &step.statements[i]).ok().flatten()
 }
 
 /// One batch's statement: the next `rows` keys after the checkpoint ($3.. as text), the
