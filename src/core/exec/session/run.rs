@@ -456,6 +456,12 @@ impl Run {
             }
         }
         let versions: Vec<String> = steps.iter().map(|s| s.version.clone()).collect();
+        self.after_changes(&versions).await
+    }
+
+    /// Once every migration went through: seeds, the post hooks and the verify decide
+    /// whether the run is done or degraded.
+    async fn after_changes(mut self, versions: &[String]) -> RunReport {
         let mut degraded: Vec<String> = Vec::new();
         let t = std::time::Instant::now();
         if self.report.action == "apply" {
@@ -464,7 +470,7 @@ impl Run {
                 return self.finish("failed", Some(err)).await;
             }
         }
-        if let Err(e) = self.hooks(hooks::HookPoint::PostApply, &versions, Some("applied")).await {
+        if let Err(e) = self.hooks(hooks::HookPoint::PostApply, versions, Some("applied")).await {
             degraded.push(e.message);
         }
         // A change that went through is verified at once: what it left behind decides
@@ -480,7 +486,7 @@ impl Run {
             }
             _ => "passed",
         };
-        if let Err(e) = self.hooks(hooks::HookPoint::PostVerify, &versions, Some(verdict)).await {
+        if let Err(e) = self.hooks(hooks::HookPoint::PostVerify, versions, Some(verdict)).await {
             degraded.push(e.message);
         }
         match verified {
