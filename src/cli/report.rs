@@ -8,9 +8,32 @@ use crate::core::record::report::{Event, RunReport};
 
 pub fn print_event(ev: &Event) {
     match ev {
-        Event::RunStarted { run_id, action, migrations } => {
-            println!("run {run_id} · {action} · {migrations} migration(s)");
-        }
+        Event::MigrationStarted { .. }
+        | Event::MigrationFinished { .. }
+        | Event::MigrationFailed { .. }
+        | Event::NotRehearsed { .. } => print_migration_event(ev),
+        Event::Progress { .. }
+        | Event::Waiting { .. }
+        | Event::Backfill { .. }
+        | Event::ReplicaLag { .. }
+        | Event::QueueLimit { .. }
+        | Event::LockTimeout { .. } => print_watch_event(ev),
+        Event::StatementFinished { .. }
+        | Event::BackupProgress { .. }
+        | Event::StageStarted { .. }
+        | Event::RunFinished { .. } => {}
+        Event::RunStarted { .. }
+        | Event::Notice { .. }
+        | Event::PreChecks { .. }
+        | Event::BackupStarted { .. }
+        | Event::BackupFinished { .. }
+        | Event::StageFinished { .. } => print_run_event(ev),
+    }
+}
+
+/// A migration starting, ending or failing.
+fn print_migration_event(ev: &Event) {
+    match ev {
         Event::MigrationStarted { version, name, direction, transactional, statements, source } => {
             let arrow = if direction == "down" { "↓" } else { "↑" };
             let tx = if *transactional { "" } else { ", outside a transaction" };
@@ -25,7 +48,32 @@ pub fn print_event(ev: &Event) {
             };
             println!("  {arrow} {} ({what})", label(version, name));
         }
-        Event::StatementFinished { .. } => {}
+        Event::MigrationFinished { version, direction, duration_ms, rehearsed } => {
+            let verb = match (*rehearsed, direction.as_str()) {
+                (true, _) => "rehearsed (rolled back)",
+                (false, "down") => "rolled back",
+                _ => "applied",
+            };
+            println!("    ✓ {version} {verb} in {duration_ms} ms");
+        }
+        Event::MigrationFailed { version, statement, line, .. } => {
+            let at = match (statement, line) {
+                (Some(s), Some(l)) => format!(" at statement {s} (line {l})"),
+                _ => String::new(),
+            };
+            println!("    ✗ {version} failed{at}");
+        }
+        Event::NotRehearsed { version, reason } => {
+            println!("    – {version} not rehearsed: {reason}");
+        }
+        _ => {}
+    }
+}
+
+/// What the watch saw while a statement ran: heartbeats, lock waits, backfill progress,
+/// replica lag, the queue limit and lock retries.
+fn print_watch_event(ev: &Event) {
+    match ev {
         // A heartbeat about every 10 s for a long statement (the progress comes twice a second).
         Event::Progress { version, index, elapsed_ms, command, blocking }
             if elapsed_ms % 10_000 < 500 && *elapsed_ms >= 10_000 =>
@@ -75,30 +123,21 @@ pub fn print_event(ev: &Event) {
                 *retry_in_ms as f64 / 1000.0
             );
         }
-        Event::MigrationFinished { version, direction, duration_ms, rehearsed } => {
-            let verb = match (*rehearsed, direction.as_str()) {
-                (true, _) => "rehearsed (rolled back)",
-                (false, "down") => "rolled back",
-                _ => "applied",
-            };
-            println!("    ✓ {version} {verb} in {duration_ms} ms");
-        }
-        Event::MigrationFailed { version, statement, line, .. } => {
-            let at = match (statement, line) {
-                (Some(s), Some(l)) => format!(" at statement {s} (line {l})"),
-                _ => String::new(),
-            };
-            println!("    ✗ {version} failed{at}");
+        _ => {}
+    }
+}
+
+/// The run around the migrations: notices, pre-checks, backup and stages.
+fn print_run_event(ev: &Event) {
+    match ev {
+        Event::RunStarted { run_id, action, migrations } => {
+            println!("run {run_id} · {action} · {migrations} migration(s)");
         }
         Event::Notice { message } => println!("  ! {message}"),
-        Event::NotRehearsed { version, reason } => {
-            println!("    – {version} not rehearsed: {reason}");
-        }
         Event::PreChecks { checks } => {
             println!("  pre-checks:");
             print_checks(checks);
         }
-        Event::BackupProgress { .. } => {}
         Event::BackupStarted { directory } => println!("  backing up to {directory}…"),
         Event::BackupFinished { path, bytes, duration_ms, pruned } => {
             println!(
@@ -112,7 +151,6 @@ pub fn print_event(ev: &Event) {
                 }
             );
         }
-        Event::StageStarted { .. } | Event::RunFinished { .. } => {}
         Event::StageFinished { result } => {
             use crate::core::record::report::StageOutcome;
             let mark = match result.outcome {
@@ -123,6 +161,7 @@ pub fn print_event(ev: &Event) {
             };
             println!("  {mark} {}: {}", result.stage.as_str(), result.summary);
         }
+        _ => {}
     }
 }
 

@@ -237,15 +237,26 @@ pub fn lint_one(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     parser::run(|| lint_file(input, opts))
 }
 
-fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
-    let file = input.path.display().to_string();
-    let mut out = Vec::new();
-    let mut push = |rule: &'static str,
-                    line: usize,
-                    column: usize,
-                    detail: &str,
-                    table: Option<&str>,
-                    objects: &[String]| {
+/// The findings of one file, each ranked by the configured level, the table's size and
+/// whether the run itself creates what it touches.
+struct Findings<'a> {
+    input: &'a Input,
+    opts: &'a LintOptions,
+    file: String,
+    out: Vec<Finding>,
+}
+
+impl Findings<'_> {
+    fn push(
+        &mut self,
+        rule: &'static str,
+        line: usize,
+        column: usize,
+        detail: &str,
+        table: Option<&str>,
+        objects: &[String],
+    ) {
+        let opts = self.opts;
         let Some(r) = rules::find(rule) else { return };
         let default = if rule == "require-lock-timeout" && opts.lock_timeout_ms == Some(0) {
             Severity::Warning
@@ -274,8 +285,8 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
                 " ({t} {verb} not exist before this run: the run creates it, so it is new and unused here)"
             ));
         }
-        out.push(Finding {
-            file: file.clone(),
+        self.out.push(Finding {
+            file: self.file.clone(),
             line,
             column,
             rule,
@@ -285,21 +296,25 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
             lock: r.lock,
             rewrites: r.rewrites,
             created_by_run,
-            excerpt: line_text(&input.text, line),
+            excerpt: line_text(&self.input.text, line),
         });
-    };
+    }
+}
+
+fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
+    let mut f = Findings { input, opts, file: input.path.display().to_string(), out: Vec::new() };
     let transactional = match header_directives(&input.text) {
         Ok(d) => !(d.no_transaction || input.no_transaction),
         Err((line, msg)) => {
-            push("syntax-error", line, 1, &msg, None, &[]);
-            return out;
+            f.push("syntax-error", line, 1, &msg, None, &[]);
+            return f.out;
         }
     };
     let statements = match sql::split(&input.text) {
         Ok(s) => s,
         Err(e) => {
-            push("syntax-error", e.line, 1, &e.message, None, &[]);
-            return out;
+            f.push("syntax-error", e.line, 1, &e.message, None, &[]);
+            return f.out;
         }
     };
     let m = analyze::Migration {
@@ -310,35 +325,35 @@ fn lint_file(input: &Input, opts: &LintOptions) -> Vec<Finding> {
     };
     let allows = allow_comments(&input.text, &statements);
     for (line, problem) in &allows.problems {
-        push(problem.0, *line, 1, &problem.1, None, &[]);
+        f.push(problem.0, *line, 1, &problem.1, None, &[]);
     }
     let sized = |t: &str| lookup_size(opts, t);
     for (rule, i, detail, table) in batch::findings(&input.text, &statements, transactional, sized)
     {
         let s = &statements[i];
-        push(rule, s.line, s.column, &detail, table.as_deref(), &[]);
+        f.push(rule, s.line, s.column, &detail, table.as_deref(), &[]);
     }
     for hit in analyze::analyze(&m) {
         let s = &statements[hit.statement];
         if allows.allowed.iter().any(|(idx, rule)| *idx == hit.statement && rule == hit.rule) {
             continue;
         }
-        push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref(), &hit.objects);
+        f.push(hit.rule, s.line, s.column, &hit.detail, hit.table.as_deref(), &hit.objects);
     }
     if statements.is_empty() && !matches!(input.down, Down::NotJudged) {
-        push("empty-up", 1, 1, "", None, &[]);
+        f.push("empty-up", 1, 1, "", None, &[]);
     }
     match &input.down {
         Down::NotJudged => {}
-        Down::Missing => push("missing-down", 1, 1, "", None, &[]),
-        Down::Present(text) if sql::is_blank(text) => push("empty-down", 1, 1, "", None, &[]),
+        Down::Missing => f.push("missing-down", 1, 1, "", None, &[]),
+        Down::Present(text) if sql::is_blank(text) => f.push("empty-down", 1, 1, "", None, &[]),
         Down::Present(text) => {
             for missing in reversibility::not_undone(&statements, text) {
-                push("down-does-not-undo", 1, 1, &missing, None, &[]);
+                f.push("down-does-not-undo", 1, 1, &missing, None, &[]);
             }
         }
     }
-    out
+    f.out
 }
 
 /// Rules whose danger is how long the lock is held (a scan, a rewrite, an index build):
