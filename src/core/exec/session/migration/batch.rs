@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use crate::core::db::ledger::batched::{literal, ELAPSED_S};
+use crate::core::db::ledger::batched::{literal, CLOCK_S};
 
 /// What one command of a batch is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Batch {
         let name = literal(&format!("{app}:{}", i + 1));
         self.push(
             Part::Mark(i),
-            &format!("SELECT {ELAPSED_S}, set_config('application_name', {name}, true){settings}"),
+            &format!("SELECT {CLOCK_S}, set_config('application_name', {name}, true){settings}"),
         );
     }
 
@@ -183,7 +183,7 @@ impl Batch {
 }
 
 impl Ran {
-    /// The seconds since the string arrived that part `i` returned first.
+    /// The server's clock (seconds) that part `i` returned first.
     pub fn clock(&self, i: usize) -> Option<f64> {
         self.first_row.get(i)?.as_ref()?.first()?.parse().ok()
     }
