@@ -80,8 +80,10 @@ fn queries(ledger_schema: &str) -> Vec<String> {
 }
 
 /// The parts whose catalog functions (pg_get_constraintdef, pg_get_indexdef) cost the
-/// server about half of a snapshot's time.
-const SECOND_HALF: [usize; 2] = [4, 5];
+/// server about half of a snapshot's time. They go to the connection that ran the change:
+/// its caches already hold the tables it made, where a fresh backend reads every one from
+/// the catalogs (500 new tables: ~30 ms where it was ~50).
+const HEAVY_HALF: [usize; 2] = [4, 5];
 
 /// Everything a migration can change, one object per line (or block), sorted, so two
 /// snapshots of equal schemas are equal strings. The ledger's own schema is left out.
@@ -91,24 +93,25 @@ pub async fn snapshot(client: &impl GenericClient, ledger_schema: &str) -> Resul
     Ok(render(lines))
 }
 
-/// `snapshot`, its two halves read at once over two connections: the same text.
+/// `snapshot`, its two halves read at once over two connections: the same text. `a` is
+/// the connection that made the change, `b` the other.
 pub async fn snapshot_on_two(
     a: &impl GenericClient,
     b: &impl GenericClient,
     ledger_schema: &str,
 ) -> Result<String> {
-    let (mut first, mut second) = (String::new(), String::new());
+    let (mut heavy, mut rest) = (String::new(), String::new());
     for (i, q) in queries(ledger_schema).into_iter().enumerate() {
-        if SECOND_HALF.contains(&i) {
-            second.push_str(&q)
+        if HEAVY_HALF.contains(&i) {
+            heavy.push_str(&q)
         } else {
-            first.push_str(&q)
+            rest.push_str(&q)
         }
     }
     // The second connection keeps a short statement_timeout for the watch; this reading
     // may take longer on a large schema.
-    let second = format!("BEGIN; SET LOCAL statement_timeout = 0; {second} COMMIT;");
-    let (x, y) = tokio::join!(lines(a, &first), lines(b, &second));
+    let rest = format!("BEGIN; SET LOCAL statement_timeout = 0; {rest} COMMIT;");
+    let (x, y) = tokio::join!(lines(a, &heavy), lines(b, &rest));
     if y.is_err() {
         let _ = b.batch_execute("ROLLBACK").await;
     }
