@@ -24,6 +24,11 @@ mod common;
 use common::peers::{Link, Runners, Tool, Workload};
 use common::{fixed_cost, median, run_measured};
 
+fn median_f64(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -40,7 +45,7 @@ fn compare(
 ) {
     let tools = runners.tools();
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
-    let mut sluice_migrations: Vec<f64> = Vec::new();
+    let mut sluice_parts: Vec<Vec<(String, f64)>> = Vec::new();
     let tag = label.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     for r in 0..rounds {
         for k in 0..tools.len() {
@@ -52,9 +57,11 @@ fn compare(
             w.write(tool, &dir, &link.url(Tool::Sluice, &db));
             // What CREATE DATABASE wrote is flushed before the clock starts.
             cluster.psql("postgres", "CHECKPOINT").unwrap();
-            let (took, migrations) = common::peers::run(runners, tool, &dir, link, &db);
+            let (took, parts) = common::peers::run(runners, tool, &dir, link, &db);
             times[t].push(took);
-            sluice_migrations.extend(migrations);
+            if !parts.is_empty() {
+                sluice_parts.push(parts);
+            }
             cluster.psql("postgres", &format!("DROP DATABASE {db}")).unwrap();
             let _ = std::fs::remove_dir_all(&dir);
         }
@@ -73,10 +80,16 @@ fn compare(
             all.join(", ")
         );
     }
-    if !sluice_migrations.is_empty() {
-        sluice_migrations.sort_by(|a, b| a.total_cmp(b));
-        let m = sluice_migrations[sluice_migrations.len() / 2];
-        println!("  (sluice's own report: the migrations took {m:.1} ms of its run, median)");
+    if let Some(first) = sluice_parts.first() {
+        // Each part's own median: they need not add up to the median run.
+        let parts: Vec<String> = (0..first.len())
+            .map(|i| {
+                let v: Vec<f64> =
+                    sluice_parts.iter().filter_map(|p| p.get(i).map(|x| x.1)).collect();
+                format!("{} {:.1}", first[i].0, median_f64(v))
+            })
+            .collect();
+        println!("  (sluice's own report, ms, medians: {})", parts.join(", "));
     }
 }
 

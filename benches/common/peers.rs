@@ -190,9 +190,15 @@ impl Link {
     }
 }
 
-/// Runs `tool` on the folder `dir` wrote for it: its wall time, and for sluice the time
-/// its own report gives the migrations.
-pub fn run(r: &Runners, tool: Tool, dir: &Path, link: &Link, db: &str) -> (Duration, Option<f64>) {
+/// Runs `tool` on the folder `dir` wrote for it: its wall time, and for sluice where its
+/// own report says the time went (its timings and stages, in milliseconds, by name).
+pub fn run(
+    r: &Runners,
+    tool: Tool,
+    dir: &Path,
+    link: &Link,
+    db: &str,
+) -> (Duration, Vec<(String, f64)>) {
     let url = link.url(tool, db);
     let mut cmd = match tool {
         Tool::Psql => {
@@ -233,9 +239,27 @@ pub fn run(r: &Runners, tool: Tool, dir: &Path, link: &Link, db: &str) -> (Durat
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let migrations = (tool == Tool::Sluice)
+    let report = (tool == Tool::Sluice)
         .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
-        .flatten()
-        .and_then(|j| j["timings"]["migrations_ms"].as_f64());
-    (took, migrations)
+        .flatten();
+    (took, report.map(|j| breakdown(&j)).unwrap_or_default())
+}
+
+/// The report's timings and its stages' durations, in the order the run went.
+fn breakdown(j: &serde_json::Value) -> Vec<(String, f64)> {
+    let t = &j["timings"];
+    let mut parts = vec![("open".to_string(), t["open_ms"].as_f64().unwrap_or(0.0))];
+    for s in j["stages"].as_array().into_iter().flatten() {
+        let name = s["stage"].as_str().unwrap_or("?").to_string();
+        parts.push((name, s["duration_ms"].as_f64().unwrap_or(0.0)));
+    }
+    for (k, name) in [
+        ("migrations_ms", "migrations"),
+        ("verify_ms", "verify"),
+        ("snapshot_ms", "snapshot"),
+        ("record_ms", "report files"),
+    ] {
+        parts.push((name.to_string(), t[k].as_f64().unwrap_or(0.0)));
+    }
+    parts
 }
