@@ -9,10 +9,19 @@ async fn a_second_runner_is_refused_and_told_who_holds_the_ledger() {
     p.write("1_slow.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n");
     let root = p.root().to_path_buf();
     let first = std::thread::spawn(move || run_sluice(&root, &["apply"]));
-    // Wait until the first run holds the ledger lock.
+    // Wait until the first run holds the ledger lock and has written its run's row (the
+    // refusal names the operator from it; under load the two are milliseconds apart).
     let mut holder_pid = None;
     for _ in 0..250 {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        let has_runs = "SELECT to_regclass('sluice.runs') IS NOT NULL";
+        if !c.query_one(has_runs, &[]).await.unwrap().get::<_, bool>(0) {
+            continue;
+        }
+        let running = "SELECT count(*) FROM sluice.runs WHERE outcome = 'running'";
+        if c.query_one(running, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+            continue;
+        }
         let row = c
             .query_opt(
                 "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid

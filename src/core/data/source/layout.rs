@@ -213,15 +213,27 @@ fn lone_non_transactional(path: &Path) -> bool {
 
 fn read_head(path: &Path) -> String {
     use std::io::Read;
+    if let Some(whole) = super::files_read::recall(path) {
+        return String::from_utf8_lossy(&whole[..whole.len().min(HEAD)]).into_owned();
+    }
     // Opening a FIFO would block: only regular files are looked into.
     if !path.is_file() {
         return String::new();
     }
-    // The first 64 KiB, read into a buffer that grows as it fills: most files are small.
+    // The first 64 KiB, read into a buffer that grows as it fills: most files are small,
+    // and a file read whole is kept for the layout's reader.
     let mut buf = Vec::new();
-    let _ = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut buf));
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(HEAD as u64 + 1).read_to_end(&mut buf));
+    if read.is_ok() && buf.len() <= HEAD {
+        super::files_read::keep(path, &buf);
+    }
+    buf.truncate(HEAD);
     String::from_utf8_lossy(&buf).into_owned()
 }
+
+/// How much of a file detection looks at.
+const HEAD: usize = 64 * 1024;
 
 /// The layout of `dir`: the one every file agrees on. Up/down pairs with nothing else to
 /// tell them apart read as sluice's own layout (golang-migrate and sqlx name their reversible

@@ -4,6 +4,7 @@
 mod dbmate;
 mod diesel;
 pub mod drizzle;
+mod files_read;
 mod flyway;
 mod golang;
 mod layout;
@@ -65,6 +66,13 @@ pub struct Ignored {
 }
 
 fn load_here(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
+    files_read::forget();
+    let folder = load_layout(dir, layout);
+    files_read::forget();
+    folder
+}
+
+fn load_layout(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
     let layout = match layout {
         Some(l) => l,
         None => detect(dir)?,
@@ -303,8 +311,12 @@ impl SqlFile {
                 path.display()
             )));
         }
-        let mut bytes =
-            std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        let mut bytes = match files_read::take(path) {
+            Some(b) => b,
+            None => {
+                std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?
+            }
+        };
         if bytes.starts_with(b"\xEF\xBB\xBF") {
             bytes.drain(..3);
         }
