@@ -87,3 +87,90 @@ async fn a_string_the_server_refuses_stops_the_migrations_sent_behind_it() {
     six(&p, "CREATE TABLE t3 (id int);\nSELECT '{}' IS JSON;\n");
     check_stopped_at_third(&p, &c, "refused string").await;
 }
+
+async fn successes(c: &tokio_postgres::Client) -> i64 {
+    c.query_one("SELECT count(*) FROM sluice.history WHERE success", &[]).await.unwrap().get(0)
+}
+
+/// The ledger row goes through a statement prepared on the session. A migration that drops
+/// prepared statements (DEALLOCATE ALL in a transaction, DISCARD ALL outside one) must not
+/// take the migrations after it down with it: the string after it prepares anew.
+#[tokio::test]
+async fn migrations_that_drop_prepared_statements_are_recorded_and_so_are_the_next() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    six(&p, "CREATE TABLE t3 (id int);\nDEALLOCATE ALL;\n");
+    p.write("7_m7.up.sql", "-- sluice:no-transaction\nDISCARD ALL;\n");
+    for i in 8..=10 {
+        p.write(&format!("{i}_m{i}.up.sql"), &format!("CREATE TABLE t{i} (id int);\n"));
+    }
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(successes(&c).await, 10, "every migration recorded once");
+    for i in [1, 2, 3, 4, 5, 6, 8, 9, 10] {
+        assert!(exists(&c, &format!("t{i}")).await, "t{i}");
+    }
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    let states = j["migrations"].as_array().unwrap();
+    assert!(states.iter().all(|m| m["state"] == "applied"), "{j}");
+}
+
+/// A function that deallocates (which sluice cannot see in the migration's text): the
+/// migration cannot record itself, so it rolls back whole and says why; applying again
+/// prepares the statement anew and goes on.
+#[tokio::test]
+async fn a_function_that_drops_the_prepared_row_fails_its_migration_cleanly() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    p.write("1_m1.up.sql", "CREATE TABLE t1 (id int);\n");
+    p.write(
+        "2_m2.up.sql",
+        "CREATE FUNCTION drop_all() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$;\n\
+         CREATE TABLE t2 (id int);\n\
+         SELECT drop_all();\n",
+    );
+    p.write("3_m3.up.sql", "CREATE TABLE t3 (id int);\n");
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("dropped the statement sluice prepared"), "{}", out.stderr);
+    assert!(exists(&c, "t1").await);
+    assert!(!exists(&c, "t2").await && !exists(&c, "t3").await, "nothing of 2 or 3 committed");
+    assert_eq!(successes(&c).await, 1);
+
+    p.write("2_m2.up.sql", "CREATE TABLE t2 (id int);\n");
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(successes(&c).await, 3);
+}
+
+/// What sluice believes runs only outside a transaction block, against the server's answer
+/// inside one (SQLSTATE 25001), both ways.
+#[tokio::test]
+async fn statements_that_need_no_transaction_are_the_ones_the_server_refuses_in_one() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    c.batch_execute("CREATE TABLE nt (id int)").await.unwrap();
+    for sql in [
+        "DISCARD ALL",
+        "DISCARD PLANS",
+        "DISCARD TEMP",
+        "VACUUM nt",
+        "CREATE INDEX CONCURRENTLY nt_id ON nt (id)",
+        "CREATE INDEX nt_id2 ON nt (id)",
+        "DEALLOCATE ALL",
+    ] {
+        let st = sluice::core::data::sql::split(sql).unwrap().remove(0);
+        c.batch_execute("BEGIN").await.unwrap();
+        let refused = match c.batch_execute(sql).await {
+            Ok(()) => false,
+            Err(e) => {
+                assert_eq!(e.code().map(|c| c.code()), Some("25001"), "{sql}: {e}");
+                true
+            }
+        };
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(st.needs_no_transaction().is_some(), refused, "{sql}");
+    }
+}

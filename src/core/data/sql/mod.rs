@@ -60,6 +60,7 @@ impl Statement {
                 Some("CREATE/DROP DATABASE or TABLESPACE")
             }
             (Some("ALTER"), Some("SYSTEM")) => Some("ALTER SYSTEM"),
+            (Some("DISCARD"), Some("ALL")) => Some("DISCARD ALL"),
             (Some("CREATE" | "DROP"), Some("SUBSCRIPTION")) => Some("CREATE/DROP SUBSCRIPTION"),
             _ => None,
         }

@@ -61,6 +61,45 @@ impl Ledger {
         )
     }
 
+    /// `PREPARE` of the ledger row as statement `name`: parameters in `insert_sql`'s
+    /// column order, then a setting's name and value that the row's RETURNING sets for the
+    /// session. Executed (`execute_row_sql`), the server parses and plans the INSERT once
+    /// per session instead of once per migration (~118k instructions of its ~600k).
+    pub fn prepare_row_sql(&self, name: &str) -> String {
+        format!(
+            "PREPARE {name} (text, text, text, text, text, text, text, text, bigint, text, \
+             boolean, int, text, text, text) AS INSERT INTO {} (version, name, checksum, \
+             up_sql, down_sql, direction, os_user, client_host, duration_ms, run_id, success, \
+             failed_at_statement, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13) RETURNING {CLOCK_S}, id, set_config($14, $15, false)",
+            self.t("history")
+        )
+    }
+
+    /// `insert_sql_then` through statement `name` (`prepare_row_sql`), setting `setting`
+    /// (name, value) for the session as its row is written.
+    pub fn execute_row_sql(&self, name: &str, row: &NewRow<'_>, setting: (&str, &str)) -> String {
+        let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
+        let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+        format!(
+            "EXECUTE {name} ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {at}, {}, {}, {})",
+            literal(row.version),
+            literal(row.name),
+            literal(row.checksum),
+            literal(row.up_sql),
+            opt(row.down_sql),
+            literal(row.direction.as_str()),
+            literal(row.os_user),
+            literal(row.client_host),
+            duration_ms(0),
+            literal(row.run_id),
+            row.success,
+            opt(row.error),
+            literal(setting.0),
+            literal(setting.1),
+        )
+    }
+
     /// The progress note of the row `insert_sql` made (or of row `id`): the statement it
     /// stands at, success, and the duration as in `insert_sql`, returning the server's clock
     /// (`CLOCK_S`).

@@ -22,6 +22,7 @@ mod backfill;
 mod batch;
 mod code;
 mod replicas;
+mod row_statement;
 mod statementwise;
 mod statementwise_batch;
 mod tool;
@@ -110,6 +111,8 @@ pub struct Session {
     replica_lag: Option<(Duration, Duration)>,
     /// The strings of the migrations after the running one, already sent.
     ahead: ahead::Ahead,
+    /// The prepared ledger row those strings execute.
+    row_statement: row_statement::RowStatement,
 }
 
 impl Session {
@@ -187,6 +190,7 @@ impl Session {
             // The sentinel and the replica waits act between migrations, so nothing may be
             // on its way then.
             ahead: ahead::Ahead::new(env.queue_limit.is_some() || env.max_replica_lag.is_some()),
+            row_statement: row_statement::RowStatement::default(),
         })
     }
 

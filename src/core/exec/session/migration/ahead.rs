@@ -22,7 +22,7 @@ const DEPTH: usize = 8;
 const BYTES: usize = 1 << 20;
 
 /// The session setting each string's ledger row leaves for the next string's guard.
-const SENT_SETTING: &str = "sluice.sent";
+pub(super) const SENT_SETTING: &str = "sluice.sent";
 
 /// A migration's string on its way, its answers not read yet.
 pub(super) struct SentString {
@@ -45,12 +45,6 @@ impl Ahead {
     pub(crate) fn new(off: bool) -> Ahead {
         Ahead { off, ..Default::default() }
     }
-}
-
-/// The `set_config` call (to append to a ledger row's RETURNING) that says string `token`
-/// got as far as its ledger row, in its transaction.
-pub(super) fn token_sql(token: u64) -> String {
-    format!(", set_config('{SENT_SETTING}', '{token}', false)")
 }
 
 /// A column (to append to a marker) that fails unless string `token` committed. The cast
@@ -99,10 +93,13 @@ impl Session {
             }
             let guard = self.ahead.tokens;
             let token = self.next_token();
+            let rows = self.row_statement.clone();
             let batch = self.transactional_batch(step, Some(guard), token);
             bytes += batch.sql.len();
             if bytes > BYTES && !self.ahead.queue.is_empty() {
+                // Not sent: as if it had not been built.
                 self.ahead.tokens -= 1;
+                self.row_statement = rows;
                 return;
             }
             let sent = batch.send(&self.client).await;

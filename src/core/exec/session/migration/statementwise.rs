@@ -38,6 +38,9 @@ impl Session {
         attempt: u32,
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
+        if super::row_statement::may_deallocate(&step.statements) {
+            self.row_statement.forget();
+        }
         let mut report = Self::new_report(step, attempt);
         let total = step.statements.len();
         if step.start_at >= total {

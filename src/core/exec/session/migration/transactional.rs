@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use super::ahead::{guard_sql, token_sql};
+use super::ahead::{guard_sql, SENT_SETTING};
 use super::batch::{Batch, Part, Ran};
+use super::row_statement::may_deallocate;
 use super::{Attempt, Change, Session};
 use crate::core::db::ledger::batched::ELAPSED_S;
 use crate::core::error::Error;
@@ -44,6 +45,8 @@ impl Session {
         // open, after a parse error, only draws a warning).
         self.discard_ahead().await;
         let _ = self.client.batch_execute("ROLLBACK").await;
+        // Whether this string (or one behind it) got to its PREPARE is not known.
+        self.row_statement.forget();
         let e = ran.error.as_ref().expect("failed_part implies an error");
         let part = batch.parts().get(failed).copied().unwrap_or(Part::Control);
         match part {
@@ -52,12 +55,16 @@ impl Session {
                 self.report_statements(step, &batch, &ran, 0..ran_before, &mut report);
                 Err(self.statement_error(step, i, e, blockers, report))
             }
-            Part::Record => Err(Attempt::plain(
-                clone_error(e).context(
-                    "cannot record the migration in the ledger; nothing of it was committed",
-                ),
-                report,
-            )),
+            Part::Record => {
+                let gone =
+                    e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME);
+                let why = if gone {
+                    "cannot record the migration in the ledger: it dropped the statement sluice prepared for that (DEALLOCATE, perhaps in a function); nothing of it was committed, and applying again prepares it anew"
+                } else {
+                    "cannot record the migration in the ledger; nothing of it was committed"
+                };
+                Err(Attempt::plain(clone_error(e).context(why), report))
+            }
             Part::Control if failed + 1 == batch.parts().len() => Err(Attempt::plain(
                 clone_error(e).context(format_args!("{}: COMMIT failed", step.origin)),
                 report,
@@ -75,7 +82,7 @@ impl Session {
     /// running, which must have committed for this one to run. `token`: what this one's
     /// ledger row leaves in the session for the next one's guard.
     pub(super) fn transactional_batch(
-        &self,
+        &mut self,
         step: &Change,
         guard: Option<u64>,
         token: u64,
@@ -110,8 +117,16 @@ impl Session {
         // What the migration set for the session goes with its commit, so the next
         // migration starts from the session's defaults without a command of its own.
         b.push_control("RESET ALL");
+        if may_deallocate(&step.statements) {
+            self.row_statement.forget();
+        }
+        let (name, prepare) = self.row_statement.next();
+        if prepare {
+            b.push(Part::Control, &self.ledger.prepare_row_sql(&name));
+        }
         let row = self.ledger_row(step, None, true, None);
-        b.push(Part::Record, &self.ledger.insert_sql_then(&row, 0, &token_sql(token)));
+        let token = token.to_string();
+        b.push(Part::Record, &self.ledger.execute_row_sql(&name, &row, (SENT_SETTING, &token)));
         b.push(Part::Control, "COMMIT");
         b
     }
