@@ -24,40 +24,11 @@ impl Ledger {
     /// end of the last statement before it) and the new id, which is also kept in a session
     /// setting for `note_sql`.
     pub fn insert_sql(&self, row: &NewRow<'_>, offset_ms: i64) -> String {
-        self.insert_sql_with(
-            row,
-            offset_ms,
-            &format!(", set_config('{ROW_SETTING}', id::text, false)"),
-        )
-    }
-
-    /// `insert_sql` for a row no note follows (one transaction): the id is not kept in the
-    /// session, and `more` (`, expr...`) is returned too.
-    pub fn insert_sql_then(&self, row: &NewRow<'_>, offset_ms: i64, more: &str) -> String {
-        self.insert_sql_with(row, offset_ms, more)
-    }
-
-    fn insert_sql_with(&self, row: &NewRow<'_>, offset_ms: i64, more: &str) -> String {
-        let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
-        let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
         format!(
-            "INSERT INTO {} (version, name, checksum, up_sql, down_sql, direction, os_user, \
-             client_host, duration_ms, run_id, success, failed_at_statement, error) VALUES \
-             ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {at}, {}) \
-             RETURNING {CLOCK_S}, id{more}",
+            "INSERT INTO {} ({COLUMNS}) VALUES ({}) \
+             RETURNING {CLOCK_S}, id, set_config('{ROW_SETTING}', id::text, false)",
             self.t("history"),
-            literal(row.version),
-            literal(row.name),
-            literal(row.checksum),
-            literal(row.up_sql),
-            opt(row.down_sql),
-            literal(row.direction.as_str()),
-            literal(row.os_user),
-            literal(row.client_host),
-            duration_ms(offset_ms),
-            literal(row.run_id),
-            row.success,
-            opt(row.error),
+            values(row, offset_ms)
         )
     }
 
@@ -68,35 +39,21 @@ impl Ledger {
     pub fn prepare_row_sql(&self, name: &str) -> String {
         format!(
             "PREPARE {name} (text, text, text, text, text, text, text, text, bigint, text, \
-             boolean, int, text, text, text) AS INSERT INTO {} (version, name, checksum, \
-             up_sql, down_sql, direction, os_user, client_host, duration_ms, run_id, success, \
-             failed_at_statement, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13) RETURNING {CLOCK_S}, id, set_config($14, $15, false)",
+             boolean, int, text, text, text) AS INSERT INTO {} ({COLUMNS}) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             RETURNING {CLOCK_S}, id, set_config($14, $15, false)",
             self.t("history")
         )
     }
 
-    /// `insert_sql_then` through statement `name` (`prepare_row_sql`), setting `setting`
-    /// (name, value) for the session as its row is written.
+    /// The ledger row of a transaction through statement `name` (`prepare_row_sql`),
+    /// setting `setting` (name, value) for the session as its row is written.
     pub fn execute_row_sql(&self, name: &str, row: &NewRow<'_>, setting: (&str, &str)) -> String {
-        let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
-        let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
         format!(
-            "EXECUTE {name} ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {at}, {}, {}, {})",
-            literal(row.version),
-            literal(row.name),
-            literal(row.checksum),
-            literal(row.up_sql),
-            opt(row.down_sql),
-            literal(row.direction.as_str()),
-            literal(row.os_user),
-            literal(row.client_host),
-            duration_ms(0),
-            literal(row.run_id),
-            row.success,
-            opt(row.error),
+            "EXECUTE {name} ({}, {}, {})",
+            values(row, 0),
             literal(setting.0),
-            literal(setting.1),
+            literal(setting.1)
         )
     }
 
@@ -122,6 +79,32 @@ impl Ledger {
             duration_ms(offset_ms)
         )
     }
+}
+
+/// The history columns a run writes, in the order of `values`.
+const COLUMNS: &str = "version, name, checksum, up_sql, down_sql, direction, os_user, \
+                       client_host, duration_ms, run_id, success, failed_at_statement, error";
+
+/// `row` as SQL values in `COLUMNS` order, its duration counted by the server.
+fn values(row: &NewRow<'_>, offset_ms: i64) -> String {
+    let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
+    let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+    [
+        literal(row.version),
+        literal(row.name),
+        literal(row.checksum),
+        literal(row.up_sql),
+        opt(row.down_sql),
+        literal(row.direction.as_str()),
+        literal(row.os_user),
+        literal(row.client_host),
+        duration_ms(offset_ms),
+        literal(row.run_id),
+        row.success.to_string(),
+        at,
+        opt(row.error),
+    ]
+    .join(", ")
 }
 
 fn duration_ms(offset_ms: i64) -> String {
