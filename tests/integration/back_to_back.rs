@@ -174,3 +174,51 @@ async fn statements_that_need_no_transaction_are_the_ones_the_server_refuses_in_
         assert_eq!(st.needs_no_transaction().is_some(), refused, "{sql}");
     }
 }
+
+/// The prepared ledger row carries the session's own fields in its text and only the
+/// migration's as parameters: every row written through it, on the server, says who ran
+/// which file in which run, with its text, its down file and a duration.
+#[tokio::test]
+async fn rows_through_the_prepared_statement_carry_the_run_and_the_file() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    six(&p, "CREATE TABLE t3 (id int);\nINSERT INTO t3 VALUES (3);\n");
+    p.write("2_m2.down.sql", "DROP TABLE t2;\n");
+    let out = p.sluice(&["apply", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let run_id = out.json()["run_id"].as_str().unwrap().to_string();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let rows = c
+        .query(
+            "SELECT version, name, up_sql, down_sql, direction, os_user, client_host, run_id, \
+             success, failed_at_statement, error, duration_ms, checksum \
+             FROM sluice.history ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 6);
+    for (k, r) in rows.iter().enumerate() {
+        let i = k + 1;
+        let text =
+            std::fs::read_to_string(p.dir.path().join(format!("migrations/{i}_m{i}.up.sql")));
+        assert_eq!(r.get::<_, String>(0), i.to_string());
+        assert_eq!(r.get::<_, String>(1), format!("m{i}"));
+        assert_eq!(r.get::<_, String>(2), text.unwrap());
+        let down: Option<String> = r.get(3);
+        assert_eq!(down.as_deref(), (i == 2).then_some("DROP TABLE t2;\n"), "row {i}");
+        assert_eq!(r.get::<_, String>(4), "up");
+        assert_eq!(r.get::<_, String>(5), "tester");
+        assert_eq!(r.get::<_, String>(6), host);
+        assert_eq!(r.get::<_, String>(7), run_id);
+        assert!(r.get::<_, bool>(8), "row {i} a success");
+        assert_eq!(r.get::<_, Option<i32>>(9), None);
+        assert_eq!(r.get::<_, Option<String>>(10), None);
+        assert!(r.get::<_, Option<i64>>(11).is_some_and(|ms| ms >= 0), "row {i} a duration");
+        assert_eq!(r.get::<_, String>(12).len(), 64);
+    }
+    let j = p.sluice(&["status", "--format", "json"]).json();
+    let states = j["migrations"].as_array().unwrap();
+    assert!(states.iter().all(|m| m["state"] == "applied"), "checksums agree: {j}");
+}

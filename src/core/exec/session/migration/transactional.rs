@@ -121,12 +121,13 @@ impl Session {
             self.row_statement.forget();
         }
         let (name, prepare) = self.row_statement.next();
-        if prepare {
-            b.push(Part::Control, &self.ledger.prepare_row_sql(&name));
-        }
+        // Every row through the statement is this one but for the migration's own fields:
+        // the same session, a success, the duration the server counts.
         let row = self.ledger_row(step, None, true, None);
-        let token = token.to_string();
-        b.push(Part::Record, &self.ledger.execute_row_sql(&name, &row, (SENT_SETTING, &token)));
+        if prepare {
+            b.push(Part::Control, &self.ledger.prepare_row_sql(&name, &row, SENT_SETTING));
+        }
+        b.push(Part::Record, &self.ledger.execute_row_sql(&name, &row, &token.to_string()));
         b.push(Part::Control, "COMMIT");
         b
     }
