@@ -86,16 +86,27 @@ pub const PROMOTION_CHECK: &str = "promotion";
 const OLD_TRANSACTION_S: f64 = 60.0;
 
 pub async fn run(client: &Client, cx: &PrecheckInputs<'_>) -> Result<Vec<Check>> {
-    let mut out = vec![server::connectivity(client).await?, server::ledger_lock(client, cx).await?];
+    // The server's checks only read, and none needs another's answer: asked at once, the
+    // connection carries them back to back (each query's own round trips overlap the
+    // others'), where one after another each waited for its prepare and its answer.
+    let (connectivity, lock, promotion, drift, connections, blocking, replication, backup, tls) = tokio::join!(
+        server::connectivity(client),
+        server::ledger_lock(client, cx),
+        promotion::promotion(cx),
+        server::schema_drift(client, cx),
+        server::connections(client),
+        server::blocking_sessions(client, cx),
+        server::replication(client, cx),
+        policy::backup(client, cx),
+        server::tls(client, cx),
+    );
+    let mut out = vec![connectivity?, lock?];
     out.extend([plan::failed(cx), plan::pending(cx), plan::file_drift(cx)]);
-    out.extend(promotion::promotion(cx).await);
-    out.push(server::schema_drift(client, cx).await?);
-    out.push(server::connections(client).await?);
-    out.push(server::blocking_sessions(client, cx).await?);
-    out.push(server::replication(client, cx).await);
-    out.extend(policy::backup(client, cx).await?);
+    out.extend(promotion);
+    out.extend([drift?, connections?, blocking?, replication]);
+    out.extend(backup?);
     out.extend(policy::window(cx));
-    out.push(server::tls(client, cx).await?);
+    out.push(tls?);
     Ok(out)
 }
 
