@@ -240,6 +240,7 @@ mod tests {
                 text: text.into(),
                 no_transaction: false,
                 layout: crate::core::data::source::Layout::Native,
+                sum: Default::default(),
             },
             down: None,
             verify: None,

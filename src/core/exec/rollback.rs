@@ -290,7 +290,16 @@ async fn down_change(run: &Run, item: &Item) -> Result<std::result::Result<Chang
             let no_transaction =
                 source::header_directives(&text).map(|d| d.no_transaction).unwrap_or(false);
             let layout = source::Layout::Native;
-            (SqlFile { path: path.into(), text, no_transaction, layout }, "ledger")
+            (
+                SqlFile {
+                    path: path.into(),
+                    text,
+                    no_transaction,
+                    layout,
+                    sum: Default::default(),
+                },
+                "ledger",
+            )
         }
         _ => {
             return Ok(Err(match refused {

@@ -44,11 +44,10 @@ pub struct VerifyInputs<'a> {
 }
 
 pub async fn run(client: &Client, cx: &VerifyInputs<'_>, level: Level) -> Result<Vec<Check>> {
-    let mut out = vec![
-        invalid_indexes(client).await?,
-        not_valid_constraints(client).await?,
-        ledger_vs_files(cx),
-    ];
+    // Both only read: asked at once, they travel back to back on the connection.
+    let (indexes, constraints) =
+        tokio::join!(invalid_indexes(client), not_valid_constraints(client));
+    let mut out = vec![indexes?, constraints?, ledger_vs_files(cx)];
     if level >= Level::Standard {
         out.push(schema_snapshot(client, cx).await?);
         for item in cx.status.items.iter().filter(|i| i.state == MigrationState::Applied) {

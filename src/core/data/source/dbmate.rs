@@ -100,6 +100,7 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
             text,
             no_transaction: m.no_transaction || d.no_transaction,
             layout: Layout::Dbmate,
+            sum: Default::default(),
         };
         f.check_lexing()?;
         Ok(f)

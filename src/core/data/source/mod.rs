@@ -296,6 +296,9 @@ pub struct SqlFile {
     /// Whose rules the file follows: what an empty file means, how it opts out of a
     /// transaction.
     pub layout: Layout,
+    /// `checksum(&text)`, worked out on first use: a run asks for it several times per
+    /// file (the status, the step, the verify after the change).
+    pub(crate) sum: std::sync::OnceLock<String>,
 }
 
 impl SqlFile {
@@ -340,6 +343,7 @@ impl SqlFile {
             text,
             no_transaction: directives.no_transaction,
             layout,
+            sum: Default::default(),
         };
         file.check_lexing()?;
         Ok(file)
@@ -388,7 +392,7 @@ impl SqlFile {
     }
 
     pub fn checksum(&self) -> String {
-        checksum(&self.text)
+        self.sum.get_or_init(|| checksum(&self.text)).clone()
     }
 }
 
