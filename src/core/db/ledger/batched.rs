@@ -62,17 +62,7 @@ impl Ledger {
     /// a row of the same session), setting the session's setting to `token` as its row is
     /// written.
     pub fn execute_row_sql(&self, name: &str, row: &NewRow<'_>, token: &str) -> String {
-        let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
-        format!(
-            "EXECUTE {name} ({}, {}, {}, {}, {}, {}, {})",
-            literal(row.version),
-            literal(row.name),
-            literal(row.checksum),
-            literal(row.up_sql),
-            opt(row.down_sql),
-            literal(row.direction.as_str()),
-            literal(token)
-        )
+        format!("EXECUTE {name} ({}, {})", own_values(row).join(", "), literal(token))
     }
 
     /// The progress note of the row `insert_sql` made (or of row `id`): the statement it
@@ -107,13 +97,14 @@ const COLUMNS: &str = "version, name, checksum, up_sql, down_sql, direction, os_
 fn values(row: &NewRow<'_>, offset_ms: i64) -> String {
     let opt = |v: Option<&str>| v.map_or("NULL".to_string(), literal);
     let at = row.failed_at_statement.map_or("NULL".to_string(), |n| n.to_string());
+    let [version, name, checksum, up, down, direction] = own_values(row);
     [
-        literal(row.version),
-        literal(row.name),
-        literal(row.checksum),
-        literal(row.up_sql),
-        opt(row.down_sql),
-        literal(row.direction.as_str()),
+        version,
+        name,
+        checksum,
+        up,
+        down,
+        direction,
         literal(row.os_user),
         literal(row.client_host),
         duration_ms(offset_ms),
@@ -123,6 +114,18 @@ fn values(row: &NewRow<'_>, offset_ms: i64) -> String {
         opt(row.error),
     ]
     .join(", ")
+}
+
+/// The migration's own fields of `row`, the first six of `COLUMNS`, as SQL values.
+fn own_values(row: &NewRow<'_>) -> [String; 6] {
+    [
+        literal(row.version),
+        literal(row.name),
+        literal(row.checksum),
+        literal(row.up_sql),
+        row.down_sql.map_or("NULL".to_string(), literal),
+        literal(row.direction.as_str()),
+    ]
 }
 
 fn duration_ms(offset_ms: i64) -> String {
