@@ -21,8 +21,8 @@ mod ahead;
 mod backfill;
 mod batch;
 mod code;
+mod prepared;
 mod replicas;
-mod row_statement;
 mod statementwise;
 mod statementwise_batch;
 mod tool;
@@ -111,8 +111,11 @@ pub struct Session {
     replica_lag: Option<(Duration, Duration)>,
     /// The strings of the migrations after the running one, already sent.
     ahead: ahead::Ahead,
-    /// The prepared ledger row those strings execute.
-    row_statement: row_statement::RowStatement,
+    /// The prepared ledger row and markers those strings execute.
+    prepared: prepared::Prepared,
+    /// Migrations to run with their markers spelled out: a function of theirs dropped the
+    /// session's prepared statements (see `migration/prepared`).
+    unprepared: std::collections::HashSet<String>,
 }
 
 impl Session {
@@ -190,7 +193,8 @@ impl Session {
             // The sentinel and the replica waits act between migrations, so nothing may be
             // on its way then.
             ahead: ahead::Ahead::new(env.queue_limit.is_some() || env.max_replica_lag.is_some()),
-            row_statement: row_statement::RowStatement::default(),
+            prepared: prepared::Prepared::default(),
+            unprepared: std::collections::HashSet::new(),
         })
     }
 
@@ -262,15 +266,21 @@ impl Session {
     /// each migration sets again after its RESET ALL.
     pub(super) fn settings_sql(&self) -> String {
         let lock = self.take_wait().unwrap_or(self.lock_timeout_ms);
-        let check = if self.checks_connection {
+        format!(
+            ", set_config('lock_timeout', '{lock}', true), set_config('statement_timeout', '{}', true){}",
+            self.statement_timeout_ms,
+            self.check_sql()
+        )
+    }
+
+    /// The session's connection check as a `set_config` to append to a marker, or nothing
+    /// before PostgreSQL 14.
+    pub(super) fn check_sql(&self) -> &'static str {
+        if self.checks_connection {
             ", set_config('client_connection_check_interval', '2000', false)"
         } else {
             ""
-        };
-        format!(
-            ", set_config('lock_timeout', '{lock}', true), set_config('statement_timeout', '{}', true){check}",
-            self.statement_timeout_ms
-        )
+        }
     }
 
     fn timeouts_sql(&self, local: bool) -> String {

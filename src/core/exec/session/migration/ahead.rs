@@ -93,13 +93,13 @@ impl Session {
             }
             let guard = self.ahead.tokens;
             let token = self.next_token();
-            let rows = self.row_statement.clone();
+            let prepared = self.prepared.clone();
             let batch = self.transactional_batch(step, Some(guard), token);
             bytes += batch.sql.len();
             if bytes > BYTES && !self.ahead.queue.is_empty() {
                 // Not sent: as if it had not been built.
                 self.ahead.tokens -= 1;
-                self.row_statement = rows;
+                self.prepared = prepared;
                 return;
             }
             let sent = batch.send(&self.client).await;

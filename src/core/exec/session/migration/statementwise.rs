@@ -38,8 +38,8 @@ impl Session {
         attempt: u32,
     ) -> std::result::Result<MigrationReport, Attempt> {
         let started = Instant::now();
-        if super::row_statement::may_deallocate(&step.statements) {
-            self.row_statement.forget();
+        if super::prepared::may_deallocate(&step.statements) {
+            self.prepared.forget();
         }
         let mut report = Self::new_report(step, attempt);
         let total = step.statements.len();
