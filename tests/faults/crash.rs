@@ -3,9 +3,10 @@
 //!
 //! One trial: a seeded project mixing transactional and no-transaction migrations, each
 //! statement leaving a mark the catalog can show; `sluice apply` killed with SIGKILL at a
-//! seeded moment; then the catalog compared with what the ledger, `sluice status` and
-//! `sluice resolve` say, and a rerun (`resolve --retry` where the ledger marks a failure,
-//! then `apply`) that must complete. Every disagreement is an inconsistency.
+//! seeded point (after a seeded number of migrations, plus a seeded part of the next); then
+//! the catalog compared with what the ledger, `sluice status` and `sluice resolve` say, and a
+//! rerun (`resolve --retry` where the ledger marks a failure, then `apply`) that must
+//! complete. Every disagreement is an inconsistency.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -161,6 +162,14 @@ async fn connect(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// Migrations the ledger holds applied; 0 before sluice has created it.
+async fn applied(c: &tokio_postgres::Client) -> i64 {
+    match c.query_one("SELECT count(*) FROM sluice.history WHERE success", &[]).await {
+        Ok(row) => row.get(0),
+        Err(_) => 0,
+    }
+}
+
 /// A killed client's backend may still finish its statement (the server notices the
 /// lost client within client_connection_check_interval): wait until none is left.
 async fn wait_for_orphans(admin: &tokio_postgres::Client, db: &str) -> bool {
@@ -196,7 +205,8 @@ fn project(
     (dir, generated)
 }
 
-/// Runs one trial: `count` migrations, SIGKILL after a delay drawn from `0..window`.
+/// Runs one trial: `count` migrations, SIGKILL at a seeded point of the run; `window` is
+/// how long an uninterrupted apply takes.
 pub async fn trial(env: &Env<'_>, seed: u64, count: usize, window: Duration) -> Outcome {
     let mut o = Outcome { seed, ..Outcome::default() };
     let db = format!("sluice_crash_{}_{seed}", std::process::id());
@@ -204,8 +214,16 @@ pub async fn trial(env: &Env<'_>, seed: u64, count: usize, window: Duration) -> 
     let (dir, generated) = project(env, &db, seed, count);
     let root = dir.path();
 
+    // The kill point is seeded by progress, not by the clock alone: wait until the ledger
+    // holds `after` applied migrations, then a seeded part of one migration's time. A
+    // clock drawn from a calibration run lands after the end whenever the machine is busier
+    // during calibration than during the trial (CI runs tests side by side).
     let mut rng = Rng::new(seed ^ 0x00C0_FFEE);
-    o.kill_after_ms = rng.below(window.as_millis() as u64);
+    let after = rng.below(count as u64) as i64;
+    let per_migration = (window.as_millis() as u64 / count.max(1) as u64).max(1);
+    let extra = Duration::from_millis(rng.below(per_migration));
+    let watch = connect(&(env.db_url)(&db)).await;
+    let started = Instant::now();
     let mut child = Command::new(env.bin)
         .args(["--project", root.to_str().expect("utf-8"), "apply", "--env", "dev"])
         .env("SLUICE_OPERATOR", "faults")
@@ -215,19 +233,24 @@ pub async fn trial(env: &Env<'_>, seed: u64, count: usize, window: Duration) -> 
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn sluice apply");
-    let deadline = Instant::now() + Duration::from_millis(o.kill_after_ms);
+    let mut deadline = None;
     loop {
         if let Ok(Some(_)) = child.try_wait() {
             break;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_none() && applied(&watch).await >= after {
+            deadline = Some(Instant::now() + extra);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             o.killed_mid_run = true;
             let _ = child.kill();
             let _ = child.wait();
             break;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    o.kill_after_ms = started.elapsed().as_millis() as u64;
+    drop(watch);
     if !wait_for_orphans(env.admin, &db).await {
         o.inconsistencies.push("a backend of the killed run was still there after 60 s".into());
     }
@@ -360,8 +383,8 @@ async fn recover_and_finish(
     o.resolved = o.inconsistencies.is_empty();
 }
 
-/// How long an uninterrupted apply of the seed's project takes: the window kills are drawn
-/// from.
+/// How long an uninterrupted apply of the seed's project takes: it scales the seeded part
+/// of a migration's time a trial waits before its kill.
 pub async fn calibrate(env: &Env<'_>, seed: u64, count: usize) -> Duration {
     let db = format!("sluice_crash_{}_calibrate", std::process::id());
     recreate(env.admin, &db).await;
