@@ -131,6 +131,18 @@ async fn golang_migrate_folder_round_trips() {
 }
 
 #[tokio::test]
+async fn goose_folder_round_trips() {
+    round_trip(Fixture {
+        layout: "goose",
+        versions: &["00001", "00002", "00003", "00004", "00005", "00006", "00007", "00008"],
+        no_transaction: &[2, 6],
+        first_statements: 1,
+        has_downs: true,
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn dbmate_folder_round_trips() {
     round_trip(Fixture {
         layout: "dbmate",

@@ -222,6 +222,35 @@ pub const DRIZZLE: Quirks = Quirks {
     empty: true,
 };
 
+pub const GOOSE: Quirks = Quirks {
+    layout: "goose",
+    files: &[
+        // goose reads annotations in any case, with or without the space, trailing
+        // spaces too (Permify's carry them).
+        (
+            "00001_create_users.sql",
+            "--+goose up\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n\n-- +goose Down \nDROP TABLE users;\n",
+        ),
+        // A reserved slot: both sections empty (goose runs nothing and records it).
+        ("00002_placeholder.sql", "-- +goose Up\n-- reserved for the next release\n\n-- +goose Down\n"),
+        // NO TRANSACTION may stand before the up annotation; it is the file's.
+        (
+            "00003_users_email_idx.sql",
+            "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email); -- online\n\n-- +goose Down\nDROP INDEX CONCURRENTLY users_email_idx;\n",
+        ),
+        // A timestamp version after sequential ones (goose orders them as numbers), and no
+        // down section: the down runs nothing.
+        ("20240104000000_comment.sql", "-- +goose Up\nCOMMENT ON TABLE users IS 'people';\n"),
+        // Go without a version (helpers) and other files: goose passes over them.
+        ("helpers.go", "package migrations\n"),
+        ("README.md", "How we migrate.\n"),
+    ],
+    versions: &["00001", "00002", "00003", "20240104000000"],
+    ignored: &[],
+    reversible: true,
+    empty: true,
+};
+
 /// status counts every migration and names what it ignores; apply runs them all; status says
 /// all applied; rollback --to 0 (where there are downs) returns to the empty schema.
 async fn round_trip(q: &Quirks) {
@@ -304,6 +333,42 @@ async fn sqlx_quirks_round_trip() {
 #[tokio::test]
 async fn golang_migrate_quirks_round_trip() {
     round_trip(&GOLANG).await;
+}
+
+#[tokio::test]
+async fn goose_quirks_round_trip() {
+    round_trip(&GOOSE).await;
+}
+
+async fn goose_rows(c: &tokio_postgres::Client) -> Vec<(i64, bool)> {
+    let sql = "SELECT version_id, is_applied FROM goose_db_version ORDER BY id";
+    c.query(sql, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+/// goose_db_version as goose writes it (pressly/goose v3.27, `internal/dialects/postgres.go`
+/// and `migration_sql.go`): the table starts with a version 0 row, an up inserts
+/// (version, true) in the migration's transaction, a down deletes the version's rows.
+#[tokio::test]
+async fn goose_db_version_is_written_as_goose_writes_it() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    GOOSE.write(&p.migrations());
+    let out = p.sluice(&["apply", "--to", "00002"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(goose_rows(&c).await, [(0, true), (1, true), (2, true)]);
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        goose_rows(&c).await,
+        [(0, true), (1, true), (2, true), (3, true), (20240104000000, true)]
+    );
+    let out = p.sluice(&["rollback", "--steps", "2"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(goose_rows(&c).await, [(0, true), (1, true), (2, true)]);
+    let index: bool =
+        c.query_one("SELECT to_regclass('users_email_idx') IS NULL", &[]).await.unwrap().get(0);
+    assert!(index, "the NO TRANSACTION down ran");
 }
 
 #[tokio::test]

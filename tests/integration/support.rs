@@ -365,8 +365,8 @@ fn binary_for_others() -> &'static Path {
 /// Every user object outside the ledger schema: relations with their columns, indexes,
 /// constraints, functions, types and triggers. Two equal snapshots mean equal catalogs.
 /// The history tables sluice keeps for golang-migrate, dbmate, sqlx and diesel folders.
-pub const TOOL_TABLES: [&str; 3] =
-    ["schema_migrations", "_sqlx_migrations", "__diesel_schema_migrations"];
+pub const TOOL_TABLES: [&str; 4] =
+    ["schema_migrations", "_sqlx_migrations", "__diesel_schema_migrations", "goose_db_version"];
 
 /// `catalog` without the tools' history tables, and how many rows they hold.
 pub async fn catalog_and_tool_rows(c: &tokio_postgres::Client) -> (Vec<String>, i64) {
@@ -374,8 +374,10 @@ pub async fn catalog_and_tool_rows(c: &tokio_postgres::Client) -> (Vec<String>, 
     let mut rows = 0;
     for t in TOOL_TABLES {
         if all.iter().any(|l| l.starts_with(&format!("rel public.{t} r"))) {
-            let n: i64 =
-                c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.unwrap().get(0);
+            // goose starts its table with a version 0 row and keeps it.
+            let only = if t == "goose_db_version" { " WHERE version_id <> 0" } else { "" };
+            let sql = format!("SELECT count(*) FROM {t}{only}");
+            let n: i64 = c.query_one(&sql, &[]).await.unwrap().get(0);
             rows += n;
         }
     }

@@ -20,6 +20,7 @@ pub fn default_tables(tool: Layout) -> &'static [&'static str] {
         Layout::Sqlx => &["_sqlx_migrations"],
         Layout::Prisma => &["_prisma_migrations"],
         Layout::Drizzle => &["__drizzle_migrations"],
+        Layout::Goose => &["goose_db_version"],
         Layout::Native => &[],
     }
 }
@@ -225,6 +226,7 @@ pub async fn read(client: &Client, tool: Layout, table: &str) -> Result<Vec<Fore
         Layout::Sqlx => read_sqlx(&h).await,
         Layout::Prisma => read_prisma(&h).await,
         Layout::Drizzle => read_drizzle(&h).await,
+        Layout::Goose => read_goose(&h).await,
         Layout::Native => Err(Error::input("sluice's own ledger is not another tool's")),
     }
 }
@@ -340,6 +342,33 @@ async fn read_versions(h: &History<'_>) -> Result<Vec<ForeignRow>> {
             recorded: Recorded::Applied,
             checksum: None,
             applied_at: r.get(1),
+        });
+    }
+    Ok(out)
+}
+
+/// goose: the newest row of each version decides (goose before 3.0 wrote `is_applied =
+/// false` rows for a down; it now deletes); version 0 is the row goose starts its table with.
+async fn read_goose(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let sql = format!(
+        "SELECT version_id, is_applied, {} FROM {{t}} ORDER BY id",
+        h.at("tstamp::timestamptz")
+    );
+    let mut latest: std::collections::BTreeMap<i64, (bool, Option<String>)> = Default::default();
+    for r in h.client.query(&h.sql(&sql), &[]).await? {
+        latest.insert(r.get(0), (r.get(1), r.get(2)));
+    }
+    let mut out = Vec::new();
+    for (v, (applied, at)) in latest {
+        if v == 0 || !applied {
+            continue;
+        }
+        let v = Version::parse(&v.to_string()).ok_or_else(|| h.bad("a negative version"))?;
+        out.push(ForeignRow {
+            key: Key::Version(v),
+            recorded: Recorded::Applied,
+            checksum: None,
+            applied_at: at,
         });
     }
     Ok(out)

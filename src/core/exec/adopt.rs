@@ -136,7 +136,7 @@ async fn which_tool(client: &Client, project: &Project, from: Option<Layout>) ->
     match found.as_slice() {
         [one] => Ok(*one),
         _ => Err(Error::input(
-            "the files are plain up/down pairs, which several tools write: say which tool migrated this database (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle)",
+            "the files are plain up/down pairs, which several tools write: say which tool migrated this database (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle, goose)",
         )
         .with_refusal(Refusal::ChooseTool)),
     }

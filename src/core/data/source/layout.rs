@@ -16,10 +16,11 @@ pub enum Layout {
     Sqlx,
     Prisma,
     Drizzle,
+    Goose,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 8] = [
+    pub const ALL: [Layout; 9] = [
         Layout::Native,
         Layout::GolangMigrate,
         Layout::Dbmate,
@@ -28,6 +29,7 @@ impl Layout {
         Layout::Sqlx,
         Layout::Prisma,
         Layout::Drizzle,
+        Layout::Goose,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Layout {
             Layout::Sqlx => "sqlx",
             Layout::Prisma => "prisma",
             Layout::Drizzle => "drizzle",
+            Layout::Goose => "goose",
         }
     }
 
@@ -75,6 +78,7 @@ impl Layout {
             Layout::Drizzle => {
                 "move it to a migration of its own marked `-- sluice:no-transaction` (drizzle runs every migration in a transaction)"
             }
+            Layout::Goose => "put `-- +goose NO TRANSACTION` on a line of its own in the file",
         }
     }
 
@@ -143,6 +147,10 @@ fn evidence(path: &Path) -> Option<Layout> {
         return Some(Layout::Flyway);
     }
     let head = read_head(path);
+    // goose's annotation first: a goose file may carry sluice's directives too.
+    if head.lines().any(super::goose::is_up_marker) {
+        return Some(Layout::Goose);
+    }
     if name.ends_with(".verify.sql")
         || head.lines().any(|l| l.trim_start().starts_with("-- sluice:"))
     {
@@ -309,7 +317,7 @@ mod tests {
 
     #[test]
     fn each_layout_is_told_by_its_files() {
-        let cases: [(&[(&str, &str)], Layout); 13] = [
+        let cases: [(&[(&str, &str)], Layout); 15] = [
             (
                 &[("sql/V1__init.sql", "SELECT 1;"), ("sql/U1__init.sql", "SELECT 1;")],
                 Layout::Flyway,
@@ -342,6 +350,14 @@ mod tests {
                 Layout::Prisma,
             ),
             (&[("0000_a.sql", "SELECT 1;"), ("meta/_journal.json", "{}")], Layout::Drizzle),
+            (
+                &[("00001_a.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n")],
+                Layout::Goose,
+            ),
+            (
+                &[("20240101_a.sql", "-- sluice:allow drop-table\n-- +goose up\nDROP TABLE t;\n")],
+                Layout::Goose,
+            ),
         ];
         for (files, want) in cases {
             let d = folder(files);

@@ -7,6 +7,7 @@ pub mod drizzle;
 mod files_read;
 mod flyway;
 mod golang;
+mod goose;
 mod layout;
 mod native;
 mod prisma;
@@ -86,6 +87,7 @@ fn load_layout(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
         Layout::Sqlx => sqlx::load_tolerant(dir),
         Layout::Prisma => prisma::load_tolerant(dir),
         Layout::Drizzle => drizzle::load_tolerant(dir),
+        Layout::Goose => goose::load_tolerant(dir),
     }
 }
 
