@@ -37,6 +37,7 @@ pub async fn run(format: Format, dir: Option<&Path>) -> Result<i32> {
             "migrations": found.as_ref().map(|f| &f.dir),
             "layout": found.as_ref().map(|f| f.layout.as_str()),
             "count": found.as_ref().map_or(0, |f| f.migrations),
+            "also": found.as_ref().map(|f| &f.others),
             "history_table": history,
             "next": next,
         }));
@@ -45,7 +46,14 @@ pub async fn run(format: Format, dir: Option<&Path>) -> Result<i32> {
     println!("wrote {}", path.display());
     match &found {
         Some(f) => {
-            println!("  migrations: {}/ ({} migration(s), {})", f.dir, f.migrations, f.layout)
+            println!("  migrations: {}/ ({} migration(s), {})", f.dir, f.migrations, f.layout);
+            if !f.others.is_empty() {
+                let others: Vec<String> = f.others.iter().map(|o| format!("{o}/")).collect();
+                println!(
+                    "  also found: {} (set [project] migrations to use one)",
+                    others.join(", ")
+                );
+            }
         }
         None => println!("  migrations: migrations/ (none yet)"),
     }
