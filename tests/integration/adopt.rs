@@ -19,7 +19,7 @@ async fn migrated_by_another_tool(layout: &str, upto: &str) -> (TestDb, TestProj
     db.client()
         .await
         .batch_execute(
-            "DROP SCHEMA sluice CASCADE; DROP TABLE IF EXISTS schema_migrations, _sqlx_migrations, __diesel_schema_migrations, goose_db_version",
+            "DROP SCHEMA sluice CASCADE; DROP TABLE IF EXISTS schema_migrations, _sqlx_migrations, __diesel_schema_migrations, goose_db_version, gorp_migrations",
         )
         .await
         .unwrap();
@@ -134,6 +134,25 @@ async fn goose_history_with_its_zero_row_and_an_old_style_down() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(newest, [(8, true), (7, true)], "the apply after adoption writes goose's rows");
+}
+
+/// sql-migrate's gorp_migrations names files: two of one number are told apart by name.
+#[tokio::test]
+async fn sql_migrate_history_by_file_name() {
+    let db = fresh_db().await;
+    let p = TestProject::new(&db, "development", "");
+    crate::quirks::SQL_MIGRATE.write(&p.migrations());
+    let out = p.sluice(&["apply", "--to", "20230222172540.1"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    db.client()
+        .await
+        .batch_execute(
+            "DROP SCHEMA sluice CASCADE; DELETE FROM gorp_migrations WHERE id <> '20180103142001_initial.sql';
+             INSERT INTO gorp_migrations VALUES ('20230222172540-email-1.sql', now());",
+        )
+        .await
+        .unwrap();
+    adopt_and_continue("sql-migrate", &db, &p, 2, 3).await;
 }
 
 #[tokio::test]

@@ -251,6 +251,44 @@ pub const GOOSE: Quirks = Quirks {
     empty: true,
 };
 
+pub const SQL_MIGRATE: Quirks = Quirks {
+    layout: "sql-migrate",
+    files: &[
+        // A licence header before the first section: sql-migrate drops it.
+        (
+            "20180103142001_initial.sql",
+            "/*\n * Licensed under the Apache License.\n */\n\n-- +migrate Up\nCREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n\n-- +migrate Down\nDROP TABLE users;\n",
+        ),
+        // Two files of one number (Nakama has them): sql-migrate runs them by name.
+        (
+            "20230222172540-email-1.sql",
+            "-- +migrate Up\nALTER TABLE users ADD COLUMN note text;\n-- +migrate Down\nALTER TABLE users DROP COLUMN note;\n",
+        ),
+        (
+            "20230222172540-email-2.sql",
+            "-- +migrate Up notransaction\nCREATE INDEX CONCURRENTLY users_note_idx ON users (note);\n-- +migrate Down notransaction\nDROP INDEX CONCURRENTLY users_note_idx;\n",
+        ),
+        // A down section with comments only: it undoes nothing.
+        (
+            "20230706095800-comment.sql",
+            "-- +migrate Up\nCOMMENT ON TABLE users IS 'people';\n-- +migrate Down\n-- nothing to undo\n",
+        ),
+        // A reserved slot: both sections empty.
+        ("20230801000000_reserved.sql", "-- +migrate Up\n-- +migrate Down\n"),
+        ("README.md", "How we migrate.\n"),
+    ],
+    versions: &[
+        "20180103142001",
+        "20230222172540.1",
+        "20230222172540.2",
+        "20230706095800",
+        "20230801000000",
+    ],
+    ignored: &[],
+    reversible: true,
+    empty: true,
+};
+
 /// status counts every migration and names what it ignores; apply runs them all; status says
 /// all applied; rollback --to 0 (where there are downs) returns to the empty schema.
 async fn round_trip(q: &Quirks) {
@@ -369,6 +407,58 @@ async fn goose_db_version_is_written_as_goose_writes_it() {
     let index: bool =
         c.query_one("SELECT to_regclass('users_email_idx') IS NULL", &[]).await.unwrap().get(0);
     assert!(index, "the NO TRANSACTION down ran");
+}
+
+#[tokio::test]
+async fn sql_migrate_quirks_round_trip() {
+    round_trip(&SQL_MIGRATE).await;
+}
+
+async fn gorp_ids(c: &tokio_postgres::Client) -> Vec<String> {
+    let sql = "SELECT id FROM gorp_migrations ORDER BY id";
+    c.query(sql, &[]).await.unwrap().iter().map(|r| r.get(0)).collect()
+}
+
+/// gorp_migrations as sql-migrate writes it (`migrate.go`): one row per applied file, its
+/// name as the id; a down deletes it. A file with another tool's down marker, read as plain
+/// SQL, is refused before anything runs (it would run its down right after its up).
+#[tokio::test]
+async fn gorp_migrations_holds_the_file_names_and_a_stray_marker_is_refused() {
+    let db = fresh_db().await;
+    let c = db.client().await;
+    let p = TestProject::new(&db, "development", "");
+    SQL_MIGRATE.write(&p.migrations());
+    let out = p.sluice(&["apply"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        gorp_ids(&c).await,
+        [
+            "20180103142001_initial.sql",
+            "20230222172540-email-1.sql",
+            "20230222172540-email-2.sql",
+            "20230706095800-comment.sql",
+            "20230801000000_reserved.sql"
+        ]
+    );
+    let out = p.sluice(&["rollback", "--steps", "3"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(gorp_ids(&c).await, ["20180103142001_initial.sql", "20230222172540-email-1.sql"]);
+
+    let plain = TestProject::new(&db, "development", "");
+    let toml = std::fs::read_to_string(plain.root().join("sluice.toml")).unwrap();
+    let forced = toml.replace("[project]\n", "[project]\nlayout = \"sqlx\"\n");
+    std::fs::write(plain.root().join("sluice.toml"), forced).unwrap();
+    plain.write(
+        "1_people.sql",
+        "CREATE TABLE people (id int);\n-- +migrate Down\nDROP TABLE people;\n",
+    );
+    let out = plain.sluice(&["apply"]);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("1_people.sql:2") && said.contains("sql-migrate"), "{said}");
+    let people: bool =
+        c.query_one("SELECT to_regclass('people') IS NULL", &[]).await.unwrap().get(0);
+    assert!(people, "nothing ran");
 }
 
 #[tokio::test]

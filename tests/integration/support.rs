@@ -365,8 +365,13 @@ fn binary_for_others() -> &'static Path {
 /// Every user object outside the ledger schema: relations with their columns, indexes,
 /// constraints, functions, types and triggers. Two equal snapshots mean equal catalogs.
 /// The history tables sluice keeps for golang-migrate, dbmate, sqlx and diesel folders.
-pub const TOOL_TABLES: [&str; 4] =
-    ["schema_migrations", "_sqlx_migrations", "__diesel_schema_migrations", "goose_db_version"];
+pub const TOOL_TABLES: [&str; 5] = [
+    "schema_migrations",
+    "_sqlx_migrations",
+    "__diesel_schema_migrations",
+    "goose_db_version",
+    "gorp_migrations",
+];
 
 /// `catalog` without the tools' history tables, and how many rows they hold.
 pub async fn catalog_and_tool_rows(c: &tokio_postgres::Client) -> (Vec<String>, i64) {

@@ -21,6 +21,7 @@ pub fn default_tables(tool: Layout) -> &'static [&'static str] {
         Layout::Prisma => &["_prisma_migrations"],
         Layout::Drizzle => &["__drizzle_migrations"],
         Layout::Goose => &["goose_db_version"],
+        Layout::SqlMigrate => &["gorp_migrations"],
         Layout::Native => &[],
     }
 }
@@ -54,6 +55,8 @@ pub enum Key {
     Millis(i64),
     /// golang-migrate records only the newest version: every one up to it is applied.
     UpTo(Version),
+    /// sql-migrate records the file's name.
+    File(String),
 }
 
 /// A tool's own checksum of a migration, as stored.
@@ -227,6 +230,7 @@ pub async fn read(client: &Client, tool: Layout, table: &str) -> Result<Vec<Fore
         Layout::Prisma => read_prisma(&h).await,
         Layout::Drizzle => read_drizzle(&h).await,
         Layout::Goose => read_goose(&h).await,
+        Layout::SqlMigrate => read_gorp(&h).await,
         Layout::Native => Err(Error::input("sluice's own ledger is not another tool's")),
     }
 }
@@ -372,6 +376,21 @@ async fn read_goose(h: &History<'_>) -> Result<Vec<ForeignRow>> {
         });
     }
     Ok(out)
+}
+
+/// sql-migrate: one row per applied file, by name (a down deletes it).
+async fn read_gorp(h: &History<'_>) -> Result<Vec<ForeignRow>> {
+    let sql = format!("SELECT id, {} FROM {{t}} ORDER BY id", h.at("applied_at"));
+    let rows = h.client.query(&h.sql(&sql), &[]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| ForeignRow {
+            key: Key::File(r.get(0)),
+            recorded: Recorded::Applied,
+            checksum: None,
+            applied_at: r.get(1),
+        })
+        .collect())
 }
 
 async fn read_sqlx(h: &History<'_>) -> Result<Vec<ForeignRow>> {

@@ -136,7 +136,7 @@ async fn which_tool(client: &Client, project: &Project, from: Option<Layout>) ->
     match found.as_slice() {
         [one] => Ok(*one),
         _ => Err(Error::input(
-            "the files are plain up/down pairs, which several tools write: say which tool migrated this database (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle, goose)",
+            "the files are plain up/down pairs, which several tools write: say which tool migrated this database (golang-migrate, sqlx, dbmate, flyway, diesel, prisma, drizzle, goose, sql-migrate)",
         )
         .with_refusal(Refusal::ChooseTool)),
     }
@@ -218,6 +218,7 @@ impl ToolHistory<'_> {
             Key::Repeatable(d) => m.version.is_repeatable() && *d == m.name.replace('_', " "),
             Key::Millis(t) => self.when_of(&m.version) == Some(*t),
             Key::UpTo(_) => false,
+            Key::File(f) => m.up.path.file_name().is_some_and(|n| n == f.as_str()),
         });
         let upto = self.rows.iter().position(|r| match &r.key {
             Key::UpTo(v) => !m.version.is_repeatable() && m.version <= *v,
@@ -287,6 +288,7 @@ fn unmatched(rows: &[ForeignRow], matched: &[bool], items: &[AdoptItem]) -> Vec<
             Key::Version(v) if !seen => format!("version {v}"),
             Key::Repeatable(d) if !seen => format!("repeatable {d:?}"),
             Key::Millis(t) if !seen => format!("a migration made at {t} ms"),
+            Key::File(f) if !seen => format!("file {f}"),
             Key::UpTo(v)
                 if !items.iter().any(|i| {
                     i.version == v.as_str()

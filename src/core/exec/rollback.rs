@@ -184,11 +184,13 @@ fn tool_row_down(status: &Status, item: &Item, layout: source::Layout) -> Option
             i.state.is_in_database() && !i.version.is_repeatable() && i.version < item.version
         })
         .max_by(|a, b| a.version.cmp(&b.version));
+    let file = item.migration.as_ref().map(|m| m.up.path.as_path());
     ToolRow::down(
         layout,
         (item.version.as_str(), item.version.key()),
         below.map(|b| (b.version.as_str(), b.version.key())),
     )
+    .map(|row| row.of_file(file, &item.name))
 }
 
 /// What to undo, newest first, and the applied repeatables to mark for a re-run.

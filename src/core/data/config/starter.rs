@@ -163,7 +163,7 @@ pub fn template(name: &str, found: Option<&Found>) -> String {
     out.push_str(&format!("migrations = {}\n", quoted(dir)));
     out.push_str(&kv(
         format!("layout = \"{layout}\""),
-        "auto | sluice | golang-migrate | dbmate | flyway | diesel | sqlx | prisma | drizzle | goose",
+        "auto | sluice | golang-migrate | dbmate | flyway | diesel | sqlx | prisma | drizzle | goose | sql-migrate",
     ));
     out.push_str(&kv("# lock_timeout = \"5s\"".into(), "how long a statement may wait for a lock"));
     out.push_str("\n[environments.dev]\n");

@@ -13,6 +13,11 @@ pub(super) fn is_up_marker(line: &str) -> bool {
     marker(line, "up").is_some()
 }
 
+/// A line dbmate reads as one of its section markers.
+pub(super) fn is_marker(line: &str) -> bool {
+    marker(line, "up").is_some() || marker(line, "down").is_some()
+}
+
 struct Marker {
     line: usize,
     no_transaction: bool,

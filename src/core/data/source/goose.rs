@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{header_directives, Entry, Folder, Layout, SqlFile, Unreadable, Version};
+use super::{header_directives, sections, Entry, Folder, Layout, SqlFile, Unreadable, Version};
 use crate::core::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +54,14 @@ fn annotation(line: &str) -> Option<std::result::Result<Annotation, String>> {
     }))
 }
 
+/// A line goose reads as an annotation, well-formed or not.
+pub(super) fn is_annotation(line: &str) -> bool {
+    annotation(line).is_some()
+}
+
 /// A line detection takes for goose's: its up annotation.
 pub(super) fn is_up_marker(line: &str) -> bool {
     matches!(annotation(line), Some(Ok(Annotation::Up)))
-}
-
-/// goose ends a statement on a line whose last word before a `--` word ends with `;`.
-fn ends_with_semicolon(line: &str) -> bool {
-    let words = line.split_whitespace().take_while(|w| !w.starts_with("--"));
-    words.last().is_some_and(|w| w.ends_with(';'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +73,6 @@ enum State {
     BeginDown,
 }
 
-/// One statement as goose sends it: its lines (0-based, inclusive).
-struct Chunk {
-    from: usize,
-    to: usize,
-}
-
 /// What goose's parser makes of a file: which lines belong to which section, the
 /// statements it would send, and the file's annotations.
 #[derive(Default)]
@@ -87,13 +80,14 @@ struct Parsed {
     /// Per line: Some(true) in the up section, Some(false) in the down section, None for
     /// annotations and lines before the up annotation.
     section: Vec<Option<bool>>,
-    chunks: Vec<Chunk>,
+    /// The statements goose would send: their lines (0-based, inclusive).
+    chunks: Vec<(usize, usize)>,
     no_transaction: bool,
     envsub: Option<usize>,
 }
 
 /// A line (1-based) and what goose says of it.
-type LineError = (usize, String);
+pub(super) type LineError = (usize, String);
 
 fn unfinished(from: usize) -> LineError {
     (
@@ -133,7 +127,7 @@ impl Machine {
             }
             (Annotation::StatementEnd, State::BeginUp | State::BeginDown) => {
                 let from = self.open.take().map_or(i, |(from, _)| from);
-                self.p.chunks.push(Chunk { from, to: i });
+                self.p.chunks.push((from, i));
                 if self.state == State::BeginUp {
                     State::Up
                 } else {
@@ -172,8 +166,8 @@ impl Machine {
         self.p.section[i] = Some(up);
         let (from, filled) = self.open.unwrap_or((i, false));
         self.open = Some((from, filled || !line.trim().is_empty()));
-        if matches!(self.state, State::Up | State::Down) && ends_with_semicolon(line) {
-            self.p.chunks.push(Chunk { from, to: i });
+        if matches!(self.state, State::Up | State::Down) && sections::ends_with_semicolon(line) {
+            self.p.chunks.push((from, i));
             self.open = None;
         }
         Ok(())
@@ -205,37 +199,6 @@ fn parse(lines: &[&str]) -> std::result::Result<Parsed, LineError> {
     }
 }
 
-/// The lines of one section, the others left empty so line numbers stay the file's.
-fn section_text(lines: &[&str], p: &Parsed, up: bool) -> String {
-    let mut out = String::new();
-    for (l, s) in lines.iter().zip(&p.section) {
-        if *s == Some(up) {
-            out.push_str(l);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// goose cuts a statement at every line that ends in `;` outside a StatementBegin block:
-/// one that ends inside a quoted or dollar-quoted body is sent in pieces and fails. Such a
-/// file is refused here too, naming the line to wrap.
-fn check_cuts(lines: &[&str], p: &Parsed) -> std::result::Result<(), LineError> {
-    for c in &p.chunks {
-        let text = lines[c.from..=c.to].join("\n");
-        if let Some((line, why)) = crate::core::data::sql::lexical_problem(&text) {
-            return Err((
-                c.to + 1,
-                format!(
-                    "goose ends a statement here (the line ends in `;`), but line {} is inside it: {why}; wrap the statement in `-- +goose StatementBegin` and `-- +goose StatementEnd`",
-                    c.from + line
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
     let raw = SqlFile::read_text(path)?;
     let lines: Vec<&str> = raw.lines().collect();
@@ -248,9 +211,15 @@ fn read(path: &Path) -> Result<(SqlFile, Option<SqlFile>)> {
             "`ENVSUB ON`: goose puts environment variables into the SQL as it runs; sluice runs the file as written, so it cannot show or check what would run. Write the values into the file, or run goose through [project] tool = \"command\"".into(),
         )));
     }
-    check_cuts(&lines, &p).map_err(at)?;
+    sections::check_cuts(
+        &lines,
+        &p.chunks,
+        "goose",
+        "`-- +goose StatementBegin` and `-- +goose StatementEnd`",
+    )
+    .map_err(at)?;
     let file = |up: bool| -> Result<SqlFile> {
-        let text = section_text(&lines, &p, up);
+        let text = sections::section_text(&lines, &p.section, up);
         let d = header_directives(&text).map_err(at)?;
         let f = SqlFile {
             path: path.to_path_buf(),
@@ -401,9 +370,9 @@ mod tests {
         assert_eq!(annotation("-- +goose no transaction").unwrap(), Ok(Annotation::NoTransaction));
         assert!(annotation("-- goose Up").is_none(), "no + sign: a plain comment");
         assert!(annotation("SELECT '+goose';").is_none());
-        assert!(ends_with_semicolon("SELECT 1; -- done"));
-        assert!(!ends_with_semicolon("SELECT 1;-- done"), "goose reads `1;--` as one word");
-        assert!(!ends_with_semicolon("SELECT ';' || x"));
+        assert!(sections::ends_with_semicolon("SELECT 1; -- done"));
+        assert!(!sections::ends_with_semicolon("SELECT 1;-- done"), "`1;--` is one word");
+        assert!(!sections::ends_with_semicolon("SELECT ';' || x"));
     }
 
     #[test]

@@ -17,10 +17,11 @@ pub enum Layout {
     Prisma,
     Drizzle,
     Goose,
+    SqlMigrate,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 9] = [
+    pub const ALL: [Layout; 10] = [
         Layout::Native,
         Layout::GolangMigrate,
         Layout::Dbmate,
@@ -30,6 +31,7 @@ impl Layout {
         Layout::Prisma,
         Layout::Drizzle,
         Layout::Goose,
+        Layout::SqlMigrate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Layout {
             Layout::Prisma => "prisma",
             Layout::Drizzle => "drizzle",
             Layout::Goose => "goose",
+            Layout::SqlMigrate => "sql-migrate",
         }
     }
 
@@ -79,6 +82,7 @@ impl Layout {
                 "move it to a migration of its own marked `-- sluice:no-transaction` (drizzle runs every migration in a transaction)"
             }
             Layout::Goose => "put `-- +goose NO TRANSACTION` on a line of its own in the file",
+            Layout::SqlMigrate => "add `notransaction` to the section's `-- +migrate Up` line",
         }
     }
 
@@ -150,6 +154,9 @@ fn evidence(path: &Path) -> Option<Layout> {
     // goose's annotation first: a goose file may carry sluice's directives too.
     if head.lines().any(super::goose::is_up_marker) {
         return Some(Layout::Goose);
+    }
+    if head.lines().any(super::sql_migrate::is_section_marker) {
+        return Some(Layout::SqlMigrate);
     }
     if name.ends_with(".verify.sql")
         || head.lines().any(|l| l.trim_start().starts_with("-- sluice:"))
@@ -317,7 +324,7 @@ mod tests {
 
     #[test]
     fn each_layout_is_told_by_its_files() {
-        let cases: [(&[(&str, &str)], Layout); 15] = [
+        let cases: [(&[(&str, &str)], Layout); 16] = [
             (
                 &[("sql/V1__init.sql", "SELECT 1;"), ("sql/U1__init.sql", "SELECT 1;")],
                 Layout::Flyway,
@@ -358,6 +365,7 @@ mod tests {
                 &[("20240101_a.sql", "-- sluice:allow drop-table\n-- +goose up\nDROP TABLE t;\n")],
                 Layout::Goose,
             ),
+            (&[("1_a.sql", "-- +migrate Up notransaction\nSELECT 1;\n")], Layout::SqlMigrate),
         ];
         for (files, want) in cases {
             let d = folder(files);

@@ -11,6 +11,8 @@ mod goose;
 mod layout;
 mod native;
 mod prisma;
+mod sections;
+pub mod sql_migrate;
 mod sqlx;
 
 use std::cmp::Ordering;
@@ -88,6 +90,7 @@ fn load_layout(dir: &Path, layout: Option<Layout>) -> Result<Folder> {
         Layout::Prisma => prisma::load_tolerant(dir),
         Layout::Drizzle => drizzle::load_tolerant(dir),
         Layout::Goose => goose::load_tolerant(dir),
+        Layout::SqlMigrate => sql_migrate::load_tolerant(dir),
     }
 }
 
@@ -340,6 +343,18 @@ impl SqlFile {
         let text = Self::read_text(path)?;
         let directives = header_directives(&text)
             .map_err(|(line, msg)| Error::input(format!("{}:{line}: {msg}", path.display())))?;
+        if let Some((line, tool, marker)) = sections::foreign_marker(&text) {
+            let known = Layout::ALL.iter().any(|l| l.as_str() == tool);
+            let fix = if known {
+                format!("set layout = \"{tool}\" in [project] if the folder is {tool}'s, and keep it to one layout")
+            } else {
+                format!("sluice does not read {tool}'s files: move the down SQL to a down file of its own")
+            };
+            return Err(Error::input(format!(
+                "{}:{line}: `{marker}` is {tool}'s section marker; read as {layout}, the whole file would run, the down section right after the up; {fix}",
+                path.display()
+            )));
+        }
         let file = SqlFile {
             path: path.to_path_buf(),
             text,
