@@ -174,7 +174,7 @@ impl ToolRow {
             checksum: Vec::new(),
             up: false,
             current_after: below.map(|(text, key)| tool_version(table, text, key)),
-            files: sql_migrate::record_ids(version.0, ""),
+            files: Vec::new(),
         })
     }
 
